@@ -1,0 +1,36 @@
+# The two set-up commands of the README are `make demo` and `make test`.
+# Everything installs from the lock file into .venv; uv itself comes from PyPI.
+PY ?= python3
+VENV := .venv
+UV := $(VENV)/bin/uv
+CHILDREN ?= 2000
+
+.PHONY: install demo test lint typecheck bench clean
+
+$(UV):
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+
+install: $(UV)
+	$(UV) sync --frozen --python $(VENV)/bin/python
+
+demo: install
+	$(VENV)/bin/merajut demo --children $(CHILDREN)
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/python -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+bench: install
+	$(VENV)/bin/python -m bench.pipeline
+
+clean:
+	rm -rf lake .merajut dbt_project/target dbt_project/logs

@@ -1,0 +1,383 @@
+"""Presidio recognizers for Indonesian identifiers, usable without any NLP model.
+
+Why pattern recognizers only
+----------------------------
+The lakehouse runs offline and no spaCy/transformer model may be downloaded,
+so there is no NER. Everything here is a Presidio ``PatternRecognizer`` or a
+small ``EntityRecognizer`` subclass that needs no ``nlp_artifacts`` and is
+called directly (``recognizer.analyze(text, entities, None)``), which is also
+several times faster than routing through ``AnalyzerEngine``.
+
+Names cannot be found reliably by patterns, so names are handled by
+:class:`KnownValuesRecognizer`: the pipeline knows, for each case note, the
+child's and guardians' names (and phone, NIK ...) from the structured tables
+and passes them in. Unknown third-party names in notes are NOT detected; that
+residual risk is why notes are only released in aggregate/never raw.
+
+Identifier rules
+----------------
+* NIK (Nomor Induk Kependudukan): 16 digits = province(2) regency(2)
+  district(2) birth day(2, +40 for women) month(2) year(2) serial(4). A
+  16-digit number whose province/day/month cannot be a NIK is not reported as
+  a NIK (order numbers, account numbers), which keeps notes readable.
+* KK (Kartu Keluarga, family card) numbers have the same length; without a
+  "KK"/"kartu keluarga" cue they cannot be told apart from other numbers, so
+  they are reported only with that cue (and win over NIK when the cue is there).
+* Phones: Indonesian mobiles (+62 / 62 / 0, then 8), 10-13 digits nationally.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import regex
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+
+from anonymization.tokens import normalize
+
+__all__ = [
+    "ENTITY_DOMAINS",
+    "LANGUAGE",
+    "PROVINCE_CODES",
+    "DateRecognizer",
+    "EmailRecognizer",
+    "KkRecognizer",
+    "KnownValuesRecognizer",
+    "NikRecognizer",
+    "PhoneRecognizer",
+    "TextRecognizer",
+    "build_recognizers",
+    "is_valid_nik",
+    "known_entity_type",
+]
+
+LANGUAGE = "id"
+
+#: BPS province codes (2-digit prefix of NIK/KK and of regency codes).
+_PROVINCE_CODES_TEXT = (
+    "11 12 13 14 15 16 17 18 19 21 31 32 33 34 35 36 51 52 53 61 62 63 64 65"
+    " 71 72 73 74 75 76 81 82 91 92 93 94 95 96"
+)
+PROVINCE_CODES: frozenset[str] = frozenset(_PROVINCE_CODES_TEXT.split())
+
+#: Entity type -> token domain used in the replacement ``[<domain>:<token>]``.
+ENTITY_DOMAINS: dict[str, str] = {
+    "ID_NIK": "nik",
+    "ID_KK": "kk_number",
+    "ID_PHONE": "phone",
+    "EMAIL_ADDRESS": "email",
+}
+
+_SEP = r"[ .\-]?"
+_SIXTEEN_DIGITS = r"\d(?:" + _SEP + r"\d){15}"
+_NON_DIGIT = re.compile(r"\D")
+
+
+class TextRecognizer(Protocol):
+    """What the redactor needs from a recognizer: no NLP artifacts required."""
+
+    supported_entities: list[str]
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]: ...
+
+
+def is_valid_nik(value: str) -> bool:
+    """Structural NIK check: province code, birth day (01-31 / 41-71), month."""
+    digits = _NON_DIGIT.sub("", value)
+    if len(digits) != 16 or digits[:2] not in PROVINCE_CODES:
+        return False
+    day, month = int(digits[6:8]), int(digits[8:10])
+    return (1 <= day <= 31 or 41 <= day <= 71) and 1 <= month <= 12
+
+
+class NikRecognizer(PatternRecognizer):
+    """16-digit NIK, optionally grouped with spaces, dots or dashes."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="ID_NIK",
+            name="IdNikRecognizer",
+            supported_language=LANGUAGE,
+            patterns=[Pattern("nik_16_digits", r"(?<!\d)" + _SIXTEEN_DIGITS + r"(?!\d)", 0.5)],
+            context=["nik", "ktp", "nomor induk kependudukan"],
+        )
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        # False drops the match (score -> 0): not a NIK, e.g. an order number.
+        return is_valid_nik(pattern_text)
+
+
+class KkRecognizer(EntityRecognizer):
+    """Family-card numbers: 16 digits right after a "KK"/"kartu keluarga" cue."""
+
+    _PATTERN = regex.compile(
+        r"(?:\bkk\b|\bkartu\s+keluarga\b)[^\d\n]{0,25}?(?<!\d)(" + _SIXTEEN_DIGITS + r")(?!\d)",
+        regex.IGNORECASE,
+    )
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=["ID_KK"], name="IdKkRecognizer", supported_language=LANGUAGE
+        )
+
+    def load(self) -> None:
+        return None
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]:
+        return [
+            RecognizerResult("ID_KK", m.start(1), m.end(1), 1.0)
+            for m in self._PATTERN.finditer(text)
+        ]
+
+
+class PhoneRecognizer(PatternRecognizer):
+    """Indonesian mobile numbers: (+62|62|0) 8xx ..., 10-13 national digits."""
+
+    def __init__(self) -> None:
+        regex_ = (
+            r"(?<![\d+])(?:\+62" + _SEP + r"|62" + _SEP + r"|0)8\d(?:" + _SEP + r"\d){7,10}(?!\d)"
+        )
+        super().__init__(
+            supported_entity="ID_PHONE",
+            name="IdPhoneRecognizer",
+            supported_language=LANGUAGE,
+            patterns=[Pattern("id_mobile", regex_, 0.7)],
+            context=["hp", "telp", "telepon", "wa", "whatsapp", "no"],
+        )
+
+
+class EmailRecognizer(PatternRecognizer):
+    """E-mail addresses (no TLD list look-up: that would need the network)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="EMAIL_ADDRESS",
+            name="IdEmailRecognizer",
+            supported_language=LANGUAGE,
+            patterns=[
+                Pattern(
+                    "email",
+                    r"(?<![\w.%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
+                    r"\.[A-Za-z]{2,}\b",
+                    0.9,
+                )
+            ],
+        )
+
+
+_MONTHS = (
+    "januari|februari|pebruari|maret|april|mei|juni|juli|agustus|september|oktober|"
+    "november|nopember|desember|january|february|march|may|june|july|august|october|"
+    "december|sept|agus|jan|feb|mar|apr|jun|jul|agu|agt|aug|sep|okt|oct|nov|des|dec"
+)
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_MONTH_NUM = r"(?:0?[1-9]|1[0-2])"
+_YEAR = r"(?:19|20)\d{2}"
+
+
+class DateRecognizer(PatternRecognizer):
+    """Full dates: "12 Januari 2015", "3 Agt. 2020", 12/01/2015, 2015-01-12."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="ID_DATE",
+            name="IdDateRecognizer",
+            supported_language=LANGUAGE,
+            patterns=[
+                Pattern("date_text", rf"\b{_DAY}\s+(?:{_MONTHS})\.?,?\s+{_YEAR}\b", 0.8),
+                Pattern("date_dmy", rf"\b{_DAY}[/.\-]{_MONTH_NUM}[/.\-]{_YEAR}\b", 0.6),
+                Pattern("date_iso", rf"\b{_YEAR}-{_MONTH_NUM}-{_DAY}\b", 0.6),
+            ],
+        )
+
+
+def known_entity_type(domain: str) -> str:
+    """Entity type used for a per-record known value of ``domain``."""
+    return "KNOWN_" + domain.upper()
+
+
+_WORD = re.compile(r"\w+")
+_WS = re.compile(r"\s+")
+_DIGIT_RUN = re.compile(r"\d(?:[ .\-]?\d)*")
+_DIGIT_DOMAINS = frozenset({"nik", "kk_number", "phone"})
+_MIN_NAME_PART = 3
+_MIN_DIGITS = 6  # shorter "identifiers" would redact ordinary numbers
+
+
+@dataclass(frozen=True)
+class _WordsAlternative:
+    """A value as a word sequence plus the (whitespace-normalised) gaps between words."""
+
+    domain: str
+    words: tuple[str, ...]
+    gaps: tuple[str, ...]
+    canonical: str  # normalised value whose token replaces the match
+
+
+@dataclass(frozen=True)
+class _DigitsAlternative:
+    domain: str
+    variants: tuple[str, ...]  # digit strings that denote the value (e.g. 0812.. / 62812..)
+    canonical: str
+
+
+def _split_words(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(value)]
+    words = tuple(value[a:b].casefold() for a, b in spans)
+    gaps = tuple(
+        _WS.sub(" ", value[spans[i][1] : spans[i + 1][0]]).casefold() for i in range(len(spans) - 1)
+    )
+    return words, gaps
+
+
+def _alternatives(
+    known: Mapping[str, Iterable[str]],
+) -> tuple[list[_WordsAlternative], list[_DigitsAlternative]]:
+    words_alts: list[_WordsAlternative] = []
+    digit_alts: list[_DigitsAlternative] = []
+    part_owners: dict[str, set[str]] = {}
+    for domain, values in known.items():
+        if domain == "birth_date" or domain.endswith("_date"):
+            continue  # every full date is already replaced by ``[date]``
+        for raw in values:
+            canonical = normalize(domain, raw)
+            if canonical is None:
+                continue
+            if domain in _DIGIT_DOMAINS:
+                if len(canonical) < _MIN_DIGITS:
+                    continue
+                variants: tuple[str, ...] = (canonical,)
+                if domain == "phone" and canonical.startswith("0"):
+                    variants = (canonical, "62" + canonical[1:])
+                digit_alts.append(_DigitsAlternative(domain, variants, canonical))
+                continue
+            words, gaps = _split_words(str(raw))
+            if not words:
+                continue
+            words_alts.append(_WordsAlternative(domain, words, gaps, canonical))
+            if domain == "person_name":
+                for word in words:
+                    if len(word) >= _MIN_NAME_PART:
+                        part_owners.setdefault(word, set()).add(canonical)
+    full_names = {a.canonical for a in words_alts if a.domain == "person_name"}
+    for word, owners in part_owners.items():
+        if word in full_names:
+            continue
+        # A first name used alone maps to the person's full-name token when only
+        # one known person carries it; a shared word (family name) gets its own.
+        canonical = next(iter(owners)) if len(owners) == 1 else word
+        words_alts.append(_WordsAlternative("person_name", (word,), (), canonical))
+    return words_alts, digit_alts
+
+
+class KnownValuesRecognizer(EntityRecognizer):
+    """Exact per-record values (names, phones, NIK ...) known from the tables.
+
+    Built per record, so it must be cheap: no regex is compiled per record (that
+    dominated the cost); text values are matched as case-insensitive word
+    sequences on word boundaries (any whitespace between words), digit
+    identifiers on the digit stream, so "0812 3456-7890" and "+62 812..." match
+    a known "081234567890". Overlaps (full name vs. first name) are left to the
+    caller's overlap resolution, which keeps the longest.
+    """
+
+    def __init__(self, known: Mapping[str, Iterable[str]]) -> None:
+        self._words_alts, self._digit_alts = _alternatives(known)
+        domains = {a.domain for a in self._words_alts} | {a.domain for a in self._digit_alts}
+        super().__init__(
+            supported_entities=sorted(known_entity_type(d) for d in domains),
+            name="KnownValuesRecognizer",
+            supported_language=LANGUAGE,
+        )
+
+    def load(self) -> None:
+        return None
+
+    @staticmethod
+    def _result(domain: str, canonical: str, start: int, end: int) -> RecognizerResult:
+        return RecognizerResult(
+            known_entity_type(domain),
+            start,
+            end,
+            1.0,
+            recognition_metadata={"domain": domain, "canonical": canonical},
+        )
+
+    def analyze(
+        self, text: str, entities: list[str] | None = None, nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = []
+        if self._words_alts:
+            results.extend(self._match_words(text))
+        if self._digit_alts:
+            results.extend(self._match_digits(text))
+        return results
+
+    def _match_words(self, text: str) -> list[RecognizerResult]:
+        firsts = {a.words[0] for a in self._words_alts}
+        spans: list[tuple[int, int]] = []
+        words: list[str] = []
+        index: dict[str, list[int]] = {}
+        for m in _WORD.finditer(text):
+            word = m.group().casefold()
+            if word in firsts:
+                index.setdefault(word, []).append(len(words))
+            spans.append(m.span())
+            words.append(word)
+        results = []
+        for alt in self._words_alts:
+            n = len(alt.words)
+            for i in index.get(alt.words[0], ()):
+                if i + n > len(words) or tuple(words[i : i + n]) != alt.words:
+                    continue
+                if any(
+                    _WS.sub(" ", text[spans[i + j][1] : spans[i + j + 1][0]]).casefold()
+                    != alt.gaps[j]
+                    for j in range(n - 1)
+                ):
+                    continue
+                results.append(
+                    self._result(alt.domain, alt.canonical, spans[i][0], spans[i + n - 1][1])
+                )
+        return results
+
+    def _match_digits(self, text: str) -> list[RecognizerResult]:
+        results = []
+        for m in _DIGIT_RUN.finditer(text):
+            run_start = m.start()
+            positions = [run_start + k for k, ch in enumerate(m.group()) if ch.isdigit()]
+            digits = "".join(text[p] for p in positions)
+            for alt in self._digit_alts:
+                for variant in alt.variants:
+                    o = digits.find(variant)
+                    while o != -1:
+                        stop = o + len(variant)  # exclusive index into positions
+                        first, last = positions[o], positions[stop - 1]
+                        # whole number only: no digit directly before/after the match
+                        glued_before = o > 0 and positions[o - 1] == first - 1
+                        glued_after = stop < len(positions) and positions[stop] == last + 1
+                        if not (glued_before or glued_after):
+                            start = first - 1 if first > 0 and text[first - 1] == "+" else first
+                            results.append(self._result(alt.domain, alt.canonical, start, last + 1))
+                        o = digits.find(variant, o + 1)
+        return results
+
+
+def build_recognizers(*, include_dates: bool = True) -> list[TextRecognizer]:
+    """The shared, stateless recognizers (build once; reuse for every text)."""
+    recognizers: list[TextRecognizer] = [
+        KkRecognizer(),
+        NikRecognizer(),
+        PhoneRecognizer(),
+        EmailRecognizer(),
+    ]
+    if include_dates:
+        recognizers.append(DateRecognizer())
+    return recognizers

@@ -1,0 +1,26 @@
+"""Profile fields for ``type: chdb``: a data path instead of host/port."""
+
+from dataclasses import dataclass
+
+from dbt.adapters.clickhouse.credentials import ClickHouseCredentials
+
+
+@dataclass
+class ChdbCredentials(ClickHouseCredentials):
+    # Directory of the embedded ClickHouse data. chDB lets one process open one path, and one
+    # path be open in one process at a time, so dbt must run with threads: 1 and nothing else
+    # may hold the path while dbt runs (see docs/architecture.md, "the chDB lock").
+    path: str = ""
+    # An embedded engine has no exchange-test race worth paying for on every connection.
+    check_exchange: bool = False
+
+    @property
+    def type(self) -> str:
+        return "chdb"
+
+    @property
+    def unique_field(self) -> str:
+        return self.path
+
+    def _connection_keys(self) -> tuple[str, ...]:
+        return ("path", "schema", "retries", "custom_settings")

@@ -1,0 +1,220 @@
+"""Row-level validation of an extracted batch against its source contract.
+
+Great Expectations evaluates the declarative rules (required, accepted values, patterns, ranges,
+NIK structure, foreign keys) and reports *which rows* failed; we turn that into one quarantine
+reason per row. Type coercion and duplicate detection are done in pandas first because they
+decide what the expectations can even look at. A row fails with the first reason in
+``REASON_PRIORITY``; all of its failures are kept in ``detail``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from ingestion.contracts import ColumnContract, TableContract
+
+REASON_PRIORITY = (
+    "missing_required",
+    "malformed_value",
+    "invalid_nik",
+    "future_date",
+    "orphan_fk",
+    "duplicate_row",
+    "conflicting_duplicate",
+)
+
+# Real BPS province codes: a NIK starts with one of these.
+PROVINCE_CODES = (
+    "11|12|13|14|15|16|17|18|19|21|31|32|33|34|35|36|51|52|53|61|62|63|64|65|"
+    "71|72|73|74|75|76|81|82|91|92|93|94|95|96"
+)
+# province(2) regency(2) district(2) DD(+40 for girls) MM YY serial(4)
+NIK_PATTERN = (
+    rf"^({PROVINCE_CODES})[0-9]{{2}}[0-9]{{2}}"
+    r"(0[1-9]|[12][0-9]|3[01]|4[1-9]|[56][0-9]|7[01])(0[1-9]|1[0-2])[0-9]{2}[0-9]{4}$"
+)
+
+
+@dataclass
+class ValidationResult:
+    valid: pd.DataFrame
+    quarantined: pd.DataFrame  # the failing rows plus reason, reason_column, detail
+    expectations_evaluated: int
+
+
+def _coerce(series: pd.Series, column: ColumnContract) -> tuple[pd.Series, pd.Series]:
+    """Cast to the declared type; returns (typed values, mask of present-but-uncastable)."""
+    present = series.notna() & (series.astype("string").str.strip() != "")
+    if column.data_type == "date":
+        typed = pd.to_datetime(series, errors="coerce", format="mixed").dt.normalize()
+    elif column.data_type == "datetime":
+        typed = pd.to_datetime(series, errors="coerce", format="mixed")
+    elif column.data_type == "int":
+        typed = pd.to_numeric(series, errors="coerce").astype("Int64")
+    elif column.data_type == "bool":
+        lowered = series.astype("string").str.strip().str.lower()
+        mapping = {"1": True, "true": True, "t": True, "0": False, "false": False, "f": False}
+        typed = lowered.map(mapping).astype("boolean")
+    else:
+        typed = series.astype("string").where(present, None)
+    failed = present & typed.isna()
+    return typed.where(present, None) if column.data_type in ("string", "text") else typed, failed
+
+
+class _Gx:
+    """One ephemeral Great Expectations context for the process, created on first use."""
+
+    _context: Any = None
+
+    @classmethod
+    def batch(cls, frame: pd.DataFrame) -> Any:
+        import great_expectations as gx
+
+        if cls._context is None:
+            os.environ.setdefault("TQDM_DISABLE", "1")
+            logging.getLogger("great_expectations").setLevel(logging.WARNING)
+            cls._context = gx.get_context(mode="ephemeral")
+            source = cls._context.data_sources.add_pandas("ingestion")
+            asset = source.add_dataframe_asset("batch")
+            asset.add_batch_definition_whole_dataframe("whole")
+        definition = (
+            cls._context.data_sources.get("ingestion").get_asset("batch").get_batch_definition("whole")
+        )
+        return definition.get_batch(batch_parameters={"dataframe": frame})
+
+
+def _expectations(
+    contract: TableContract,
+    as_of: datetime,
+    known_parent_keys: Mapping[str, set[str]],
+) -> list[tuple[str, str, Any]]:
+    import great_expectations as gx
+
+    exp = gx.expectations
+    out: list[tuple[str, str, Any]] = []
+    for col in contract.extracted_columns:
+        if col.required:
+            out.append(("missing_required", col.name, exp.ExpectColumnValuesToNotBeNull(column=col.name)))
+        if col.accepted_values is not None:
+            out.append(
+                (
+                    "malformed_value",
+                    col.name,
+                    exp.ExpectColumnValuesToBeInSet(column=col.name, value_set=list(col.accepted_values)),
+                )
+            )
+        if col.pattern:
+            out.append(
+                ("malformed_value", col.name, exp.ExpectColumnValuesToMatchRegex(column=col.name, regex=col.pattern))
+            )
+        if col.minimum is not None:
+            out.append(
+                (
+                    "malformed_value",
+                    col.name,
+                    exp.ExpectColumnValuesToBeBetween(column=col.name, min_value=col.minimum),
+                )
+            )
+        if col.nik:
+            out.append(
+                ("invalid_nik", col.name, exp.ExpectColumnValuesToMatchRegex(column=col.name, regex=NIK_PATTERN))
+            )
+        if col.not_after_as_of and col.data_type in ("date", "datetime"):
+            out.append(
+                (
+                    "future_date",
+                    col.name,
+                    exp.ExpectColumnValuesToBeBetween(column=col.name, max_value=pd.Timestamp(as_of)),
+                )
+            )
+        if col.references:
+            parent = f"{col.references[0]}.{col.references[1]}"
+            keys = known_parent_keys.get(parent)
+            if keys is None:
+                raise ValueError(f"{contract.qualified_name}.{col.name}: parent keys of {parent} not given")
+            out.append(
+                ("orphan_fk", col.name, exp.ExpectColumnValuesToBeInSet(column=col.name, value_set=sorted(keys)))
+            )
+    return out
+
+
+def validate_batch(
+    frame: pd.DataFrame,
+    contract: TableContract,
+    *,
+    as_of: datetime,
+    known_parent_keys: Mapping[str, set[str]],
+) -> ValidationResult:
+    """Split an extracted batch into rows to load and rows to quarantine (with reasons)."""
+    frame = frame.reset_index(drop=True)
+    failures: dict[int, list[tuple[str, str, str]]] = {}
+
+    def fail(index: Any, reason: str, column: str, detail: str) -> None:
+        failures.setdefault(int(index), []).append((reason, column, detail))
+
+    typed = pd.DataFrame(index=frame.index)
+    for col in contract.extracted_columns:
+        if col.name not in frame.columns:
+            raise ValueError(f"{contract.qualified_name}: extracted batch has no column {col.name!r}")
+        values, uncastable = _coerce(frame[col.name], col)
+        typed[col.name] = values
+        for idx in frame.index[uncastable]:
+            fail(idx, "malformed_value", col.name, f"{col.name}: not a valid {col.data_type}")
+
+    checks = _expectations(contract, as_of, known_parent_keys)
+    if checks and len(typed):
+        import great_expectations as gx
+
+        # String views for regex rules; typed values for ranges.
+        gx_frame = typed.copy()
+        for col in contract.extracted_columns:
+            if col.data_type in ("string", "text"):
+                gx_frame[col.name] = typed[col.name].astype(object).where(typed[col.name].notna(), None)
+        suite = gx.ExpectationSuite(name=f"contract_{contract.identifier}")
+        for _, _, expectation in checks:
+            suite.add_expectation(expectation)
+        result = _Gx.batch(gx_frame).validate(suite, result_format={"result_format": "COMPLETE"})
+        for (reason, column, expectation), res in zip(checks, result.results, strict=True):
+            if res.success:
+                continue
+            for idx in res.result.get("unexpected_index_list") or []:
+                fail(idx, reason, column, f"{column}: {expectation.expectation_type}")
+
+    # Duplicates are judged among rows that are otherwise fine: an exact repeat of a row is a
+    # duplicate; two different rows with one key are a conflict and neither is trusted.
+    key = contract.primary_key
+    clean_idx = [i for i in frame.index if i not in failures]
+    clean = frame.loc[clean_idx]
+    if len(clean):
+        content = [c.name for c in contract.extracted_columns]
+        as_text = clean[content].astype("string").fillna("\x00null")
+        exact_repeat = as_text.duplicated(keep="first")
+        for idx in clean.index[exact_repeat]:
+            fail(idx, "duplicate_row", key, f"exact repeat of {key}={frame.at[idx, key]}")
+        distinct = clean.loc[~exact_repeat]
+        conflicting = distinct[key].duplicated(keep=False) & distinct[key].notna()
+        for idx in distinct.index[conflicting]:
+            fail(idx, "conflicting_duplicate", key, f"{key}={frame.at[idx, key]} has conflicting versions")
+
+    bad = sorted(failures)
+    good_mask = ~typed.index.isin(bad)
+    quarantined = frame.loc[bad].copy()
+    reasons = []
+    for idx in bad:
+        ordered = sorted(failures[idx], key=lambda f: REASON_PRIORITY.index(f[0]))
+        reasons.append((ordered[0][0], ordered[0][1], "; ".join(sorted({f[2] for f in ordered}))))
+    quarantined["_reason"] = [r[0] for r in reasons]
+    quarantined["_reason_column"] = [r[1] for r in reasons]
+    quarantined["_detail"] = [r[2] for r in reasons]
+    return ValidationResult(
+        valid=typed.loc[good_mask].reset_index(drop=True),
+        quarantined=quarantined.reset_index(drop=True),
+        expectations_evaluated=len(checks),
+    )

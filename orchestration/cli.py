@@ -1,0 +1,197 @@
+"""``merajut``: the command line of the lakehouse."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from orchestration.core.config import ConfigError, Settings, get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="MerajutASA Lakehouse")
+console = Console()
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        console.print(f"[bold red]configuration error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=console,
+    )
+
+
+def _generate(settings: Settings, children: int, seed: int, as_of: date) -> dict[str, int]:
+    from ingestion.synthetic import GeneratorConfig, generate_sources
+
+    settings.sources_dir.mkdir(parents=True, exist_ok=True)
+    manifest = generate_sources(
+        GeneratorConfig(children=children, seed=seed, as_of=as_of),
+        settings.resolved_source_urls,
+        settings.resolved_drops_dir,
+    )
+    return dict(manifest.to_dict()["row_counts"])
+
+
+@app.command()
+def generate(
+    children: Annotated[int, typer.Option(help="Number of children to generate")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 42,
+) -> None:
+    """Generate the synthetic MerajutASA source databases and the registry drop."""
+    settings = _settings()
+    with _progress() as progress:
+        task = progress.add_task(f"generating sources for {children:,} children", total=1)
+        counts = _generate(settings, children, seed, datetime.now(UTC).date())
+        progress.advance(task)
+    console.print(f"sources in {settings.sources_dir}, drops in {settings.resolved_drops_dir}")
+    console.print(counts)
+
+
+def _run_pipeline(settings: Settings) -> bool:
+    import dagster as dg
+
+    from orchestration import runner
+
+    home = runner.dagster_home(settings)
+    runner.prepare_dbt_manifest()
+    defs = runner.load_definitions()
+    ok = True
+    with dg.DagsterInstance.get() as instance, _progress() as progress:
+        task = progress.add_task("pipeline", total=len(runner.PIPELINE_STEPS))
+        for step in runner.PIPELINE_STEPS:
+            progress.update(task, description=step.name)
+            started = time.monotonic()
+            result = runner.run_step(defs, step, instance)
+            elapsed = time.monotonic() - started
+            if not result.success:
+                failures = [
+                    f"{e.step_key}: {e.event_specific_data.error.message.strip().splitlines()[0]}"  # type: ignore[union-attr]
+                    for e in result.all_events
+                    if e.is_step_failure and e.event_specific_data is not None
+                ]
+                progress.stop()
+                console.print(f"[bold red]step failed:[/] {step.name} ({elapsed:.1f}s)")
+                for failure in failures:
+                    console.print(f"  {failure}")
+                console.print(f"  run id {result.run_id} — inspect it in the Dagster UI (DAGSTER_HOME={home})")
+                ok = False
+                break
+            progress.console.print(f"[green]✓[/] {step.name} ({elapsed:.1f}s)")
+            progress.advance(task)
+    return ok
+
+
+def _print_summary(settings: Settings) -> None:
+    from orchestration.summary import summarize
+
+    summary = summarize(settings.layout)
+    table = Table(title="rows per source table")
+    table.add_column("table")
+    table.add_column("ingested", justify="right")
+    table.add_column("quarantined", justify="right")
+    table.add_column("quarantine reasons")
+    for row in summary.tables:
+        table.add_row(
+            row["table"], f"{row['ingested']:,}", f"{row['quarantined']:,}",
+            ", ".join(f"{k}={v}" for k, v in row["reasons"].items()),
+        )
+    console.print(table)
+    published = Table(title=f"published in gold snapshot {summary.snapshot_id}")
+    published.add_column("mart")
+    published.add_column("rows", justify="right")
+    for name, rows in summary.published.items():
+        published.add_row(name, f"{rows:,}")
+    console.print(published)
+    console.print(f"checks passed: {', '.join(summary.checks_passed)}")
+    console.print(f"gold snapshot: {summary.snapshot_path}")
+    console.print(f"CURRENT:       {settings.layout.gold / 'CURRENT'} -> {summary.snapshot_id}")
+    console.print(f"research release: {summary.release_path}  (privacy: {json.dumps(summary.privacy)})")
+    home = settings.home.resolve() / "dagster_home"
+    console.print(
+        "Dagster UI:    "
+        f"DAGSTER_HOME={home} .venv/bin/dagster dev -m orchestration.definitions  → http://127.0.0.1:3000"
+    )
+    settings.layout.reports.mkdir(parents=True, exist_ok=True)
+    (settings.layout.reports / "last_summary.json").write_text(json.dumps(summary.to_dict(), indent=2, default=str))
+
+
+@app.command()
+def run() -> None:
+    """Run the whole pipeline once on the configured sources and warehouse."""
+    settings = _settings()
+    if not _run_pipeline(settings):
+        raise typer.Exit(1)
+    _print_summary(settings)
+
+
+@app.command()
+def demo(
+    children: Annotated[int, typer.Option(help="Number of children to generate")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 42,
+) -> None:
+    """Generate synthetic sources, run the whole pipeline on embedded chDB, print a summary."""
+    settings = _settings()
+    with _progress() as progress:
+        task = progress.add_task(f"generating sources for {children:,} children", total=1)
+        _generate(settings, children, seed, datetime.now(UTC).date())
+        progress.advance(task)
+    if not _run_pipeline(settings):
+        raise typer.Exit(1)
+    _print_summary(settings)
+
+
+@app.command()
+def summary() -> None:
+    """Print what the lake holds now."""
+    _print_summary(_settings())
+
+
+@app.command()
+def reidentify(
+    token: Annotated[str, typer.Argument(help="Token to resolve, e.g. nm_…")],
+    actor: Annotated[str, typer.Option(help="Who asks (recorded in the audit log)")],
+    reason: Annotated[str, typer.Option(help="Why (case number, legal basis; recorded)")],
+) -> None:
+    """Admin only: reveal a token's original value from the vault. Every call is audited."""
+    from anonymization.vault import TokenVault
+
+    settings = _settings()
+    vault = TokenVault(settings.layout.vault, settings.keys.vault_key)
+    try:
+        value = vault.reveal(token, actor=actor, reason=reason)
+    except (KeyError, ValueError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    console.print(value)
+
+
+@app.command("verify-audit")
+def verify_audit() -> None:
+    """Verify the hash chain of the re-identification audit log."""
+    from anonymization.vault import verify_audit_log
+
+    settings = _settings()
+    log = settings.layout.vault.parent / "reidentification_audit.jsonl"
+    ok, message = verify_audit_log(log)
+    console.print(("[green]ok[/] " if ok else "[red]broken[/] ") + message)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

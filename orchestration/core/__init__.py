@@ -1,0 +1,1 @@
+"""Settings and secrets shared by every domain of the pipeline."""

@@ -1,0 +1,46 @@
+"""The one Dagster resource every domain shares: the lakehouse's settings and privacy tools.
+
+Settings are read from ``MERAJUT_*`` when a run starts (never at import), so the code location
+loads with no environment and production refuses to run without its keys.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from anonymization.redaction import Redactor
+from anonymization.tokens import Tokenizer
+from anonymization.vault import TokenVault
+from ingestion.contracts import TableContract, load_contracts
+from orchestration.core.config import Settings, get_settings
+
+
+class LakehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Settings, contracts and the keyed privacy tools, built once per run."""
+
+    _settings: Settings | None = PrivateAttr(default=None)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = get_settings()
+        return self._settings
+
+    @cached_property
+    def contracts(self) -> dict[str, TableContract]:
+        return load_contracts()
+
+    @cached_property
+    def tokenizer(self) -> Tokenizer:
+        return Tokenizer(self.settings.keys.token_key)
+
+    @cached_property
+    def redactor(self) -> Redactor:
+        return Redactor(self.tokenizer)
+
+    @cached_property
+    def vault(self) -> TokenVault:
+        return TokenVault(self.settings.layout.vault, self.settings.keys.vault_key)

@@ -1,0 +1,1 @@
+"""Publishing domain: the release gate and gold snapshots."""

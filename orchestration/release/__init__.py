@@ -1,0 +1,1 @@
+"""Research release domain: k-anonymous, l-diverse record-level extracts."""

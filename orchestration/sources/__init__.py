@@ -1,0 +1,1 @@
+"""Source ingestion domain: bronze assets and the drop sensor."""

@@ -1,0 +1,75 @@
+"""What the lake holds now: rows ingested, quarantined and published per table."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ingestion.contracts import load_contracts
+from ingestion.lake import LakeLayout
+from orchestration.publish.snapshot import current_snapshot_id
+from orchestration.release.research import latest_release
+
+
+@dataclass
+class LakeSummary:
+    tables: list[dict[str, Any]] = field(default_factory=list)
+    snapshot_id: str | None = None
+    snapshot_path: Path | None = None
+    published: dict[str, int] = field(default_factory=dict)
+    checks_passed: list[str] = field(default_factory=list)
+    release_path: Path | None = None
+    privacy: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
+
+
+def _count(con: duckdb.DuckDBPyConnection, files: list[Path]) -> int:
+    if not files:
+        return 0
+    return int(con.execute("select count(*) from read_parquet(?)", [[str(f) for f in files]]).fetchone()[0])  # type: ignore[index]
+
+
+def _reasons(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, int]:
+    if not files:
+        return {}
+    rows = con.execute(
+        "select reason, count(*) from read_parquet(?) group by reason order by reason", [[str(f) for f in files]]
+    ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def summarize(layout: LakeLayout) -> LakeSummary:
+    out = LakeSummary()
+    con = duckdb.connect()
+    try:
+        for contract in load_contracts().values():
+            bronze = sorted(layout.bronze_dir(contract).glob("*.parquet"))
+            quarantine = sorted(layout.quarantine_dir(contract).glob("*.parquet"))
+            out.tables.append(
+                {
+                    "table": contract.qualified_name,
+                    "ingested": _count(con, bronze),
+                    "quarantined": _count(con, quarantine),
+                    "reasons": _reasons(con, quarantine),
+                }
+            )
+    finally:
+        con.close()
+    out.snapshot_id = current_snapshot_id(layout.gold)
+    if out.snapshot_id:
+        out.snapshot_path = layout.gold / "snapshots" / out.snapshot_id
+        manifest = json.loads((out.snapshot_path / "manifest.json").read_text())
+        out.published = {name: entry["rows"] for name, entry in manifest.get("marts", {}).items()}
+        out.checks_passed = manifest.get("checks_passed", [])
+    release = latest_release(layout.releases)
+    if release:
+        out.release_path = release["path"]
+        report = json.loads((release["path"] / "privacy_report.json").read_text())
+        out.privacy = {k: report.get(k) for k in ("k", "l", "quasi_identifiers", "released_rows", "suppressed_rows")}
+    return out

@@ -1,0 +1,1 @@
+"""Transformation domain: the dbt project as assets."""

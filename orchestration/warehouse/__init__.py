@@ -1,0 +1,1 @@
+"""Warehouse domain: the raw schema loaded from bronze."""
