@@ -62,7 +62,7 @@ def generate(
     console.print(counts)
 
 
-def _run_pipeline(settings: Settings) -> bool:
+def _run_pipeline(settings: Settings, only: str | None = None) -> bool:
     import dagster as dg
 
     from orchestration import runner
@@ -70,10 +70,11 @@ def _run_pipeline(settings: Settings) -> bool:
     home = runner.dagster_home(settings)
     runner.prepare_dbt_manifest()
     defs = runner.load_definitions()
+    steps = [s for s in runner.PIPELINE_STEPS if only is None or s.key == only]
     ok = True
     with dg.DagsterInstance.get() as instance, _progress() as progress:
-        task = progress.add_task("pipeline", total=len(runner.PIPELINE_STEPS))
-        for step in runner.PIPELINE_STEPS:
+        task = progress.add_task("pipeline", total=len(steps))
+        for step in steps:
             progress.update(task, description=step.name)
             started = time.monotonic()
             result = runner.run_step(defs, step, instance)
@@ -131,10 +132,19 @@ def _print_summary(settings: Settings) -> None:
 
 
 @app.command()
-def run() -> None:
-    """Run the whole pipeline once on the configured sources and warehouse."""
+def run(
+    step: Annotated[
+        str | None, typer.Option(help="Run only one step: ingest, load, dbt, release or publish")
+    ] = None,
+) -> None:
+    """Run the whole pipeline once (or one step of it) on the configured sources and warehouse."""
+    from orchestration.runner import PIPELINE_STEPS
+
+    if step is not None and step not in {s.key for s in PIPELINE_STEPS}:
+        console.print(f"[red]unknown step {step!r}[/]; one of {[s.key for s in PIPELINE_STEPS]}")
+        raise typer.Exit(2)
     settings = _settings()
-    if not _run_pipeline(settings):
+    if not _run_pipeline(settings, step):
         raise typer.Exit(1)
     _print_summary(settings)
 

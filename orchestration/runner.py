@@ -30,6 +30,7 @@ telemetry:
 
 @dataclass(frozen=True)
 class Step:
+    key: str
     name: str
     select: Callable[[dg.Definitions], list[dg.AssetKey]]
 
@@ -76,11 +77,11 @@ def _dbt_keys(defs: dg.Definitions) -> list[dg.AssetKey]:
 
 
 PIPELINE_STEPS = (
-    Step("ingest sources → bronze", lambda d: _keys_with_prefix(d, "bronze")),
-    Step("load bronze → warehouse raw", lambda d: _keys_with_prefix(d, "raw")),
-    Step("dbt build (models + tests)", _dbt_keys),
-    Step("research release (k-anonymity, l-diversity)", lambda d: _keys_with_prefix(d, "release")),
-    Step("release gate → gold snapshot", lambda d: _keys_with_prefix(d, "gold")),
+    Step("ingest", "ingest sources → bronze", lambda d: _keys_with_prefix(d, "bronze")),
+    Step("load", "load bronze → warehouse raw", lambda d: _keys_with_prefix(d, "raw")),
+    Step("dbt", "dbt build (models + tests)", _dbt_keys),
+    Step("release", "research release (k-anonymity, l-diversity)", lambda d: _keys_with_prefix(d, "release")),
+    Step("publish", "release gate → gold snapshot", lambda d: _keys_with_prefix(d, "gold")),
 )
 
 

@@ -1,6 +1,5 @@
 """The publish step: gate every served mart and the research release, then move CURRENT."""
 
-from __future__ import annotations
 
 import json
 from collections.abc import Iterator

@@ -1,6 +1,5 @@
 """The research release as a Dagster asset, with its privacy checks."""
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path

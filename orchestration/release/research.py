@@ -55,7 +55,7 @@ def hierarchies() -> dict[str, Any]:
     return {
         "age_years": h.age_hierarchy(),
         "sex": h.sex_hierarchy(),
-        "regency_code": h.region_hierarchy(),
+        "regency_code": h.province_hierarchy(),
         "disability": h.disability_hierarchy(),
         "admission_year": h.year_hierarchy(),
     }

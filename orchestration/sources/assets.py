@@ -6,7 +6,6 @@ on the bronze assets of the tables it references, so parents are in bronze befor
 foreign keys are checked against them.
 """
 
-from __future__ import annotations
 
 from datetime import UTC, datetime
 

@@ -1,10 +1,11 @@
 """dbt models as Dagster assets; `dbt build` runs the tests with the models."""
 
-from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -66,4 +67,8 @@ def build_dbt_assets() -> dg.AssetsDefinition:
 
 def dbt_resource() -> DbtCliResource:
     project = dbt_project()
-    return DbtCliResource(project_dir=project, profiles_dir=str(project.profiles_dir))
+    # The dbt next to this interpreter: the venv's, whatever PATH the caller has.
+    executable = Path(sys.executable).with_name("dbt")
+    return DbtCliResource(
+        project_dir=project, profiles_dir=str(project.profiles_dir), dbt_executable=str(executable)
+    )

@@ -4,7 +4,6 @@ All raw tables load in one step, holding the warehouse once: the embedded engine
 one step at a time (pool ``warehouse``), and opening it once beats opening it per table.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,0 +1,1 @@
+"""Benchmarks (not timed tests): results go to docs/benchmarks.md."""

@@ -1,0 +1,148 @@
+"""Pipeline benchmark at 10,000 and 100,000 children.
+
+Each size runs in a fresh lake, in child processes (chDB: one data path per process). The
+baseline, measured in the same run on the same sources, is a plain copy of every source table
+to Parquet (SQLAlchemy read + pandas write, no validation, privacy or warehouse): the ratio
+says what validation, pseudonymization, loading, dbt and the release gate cost on top of
+moving the bytes.
+
+    .venv/bin/python -m bench.pipeline [--sizes 10000 100000] [--write-docs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MERAJUT = str(Path(sys.executable).with_name("merajut"))
+
+BASELINE = """
+import sys, time, pandas as pd, sqlalchemy as sa
+from pathlib import Path
+src, out = Path(sys.argv[1]), Path(sys.argv[2])
+out.mkdir(parents=True, exist_ok=True)
+rows = 0
+for db in sorted(src.glob('*.db')):
+    engine = sa.create_engine(f'sqlite:///{db}')
+    with engine.connect() as conn:
+        for table in sa.inspect(engine).get_table_names():
+            frame = pd.read_sql(sa.text(f'select * from {table}'), conn)
+            frame.astype(str).to_parquet(out / f'{db.stem}.{table}.parquet', index=False)
+            rows += len(frame)
+print(rows)
+"""
+
+STEP_LINE = re.compile(r"✓ (.+?) \((\d+(?:\.\d+)?)s\)")
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MERAJUT_", "DAGSTER_"))}
+    env.update(MERAJUT_HOME=str(tmp / "home"), MERAJUT_LAKE_ROOT=str(tmp / "lake"),
+               DAGSTER_HOME=str(tmp / "dagster_home"), COLUMNS="200")
+    return env
+
+
+def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return elapsed, proc.stdout
+
+
+def bench_size(children: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix=f"merajut-bench-{children}-") as d:
+        tmp = Path(d)
+        env = _env(tmp)
+        generate_s, _ = _timed([MERAJUT, "generate", "--children", str(children)], env)
+        baseline_s, out = _timed([sys.executable, "-c", BASELINE, str(tmp / "home" / "sources"), str(tmp / "copy")], env)
+        source_rows = int(out.strip().splitlines()[-1])
+        pipeline_s, out = _timed([MERAJUT, "run"], env)
+        steps = {name: float(sec) for name, sec in STEP_LINE.findall(out)}
+        rerun_s, _ = _timed([MERAJUT, "run"], env)
+        summary = json.loads((tmp / "lake" / "reports" / "last_summary.json").read_text())
+    return {
+        "children": children,
+        "source_rows": source_rows,
+        "generate_s": round(generate_s, 1),
+        "baseline_copy_s": round(baseline_s, 1),
+        "pipeline_s": round(pipeline_s, 1),
+        "pipeline_vs_baseline": round(pipeline_s / baseline_s, 1),
+        "incremental_rerun_s": round(rerun_s, 1),
+        "steps_s": steps,
+        "quarantined": sum(t["quarantined"] for t in summary["tables"]),
+        "ingested": sum(t["ingested"] for t in summary["tables"]),
+    }
+
+
+def _machine() -> str:
+    cpu = "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}"
+
+
+def render(results: list[dict[str, object]]) -> str:
+    lines = [
+        "## Pipeline (`.venv/bin/python -m bench.pipeline --write-docs`)",
+        "",
+        f"Machine: {_machine()}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        "",
+        "Baseline: a plain copy of every source table to Parquet (no validation, privacy,",
+        "warehouse), same sources, same run. The pipeline is `merajut run` on a fresh lake",
+        "(ingest → raw load → dbt build with tests → research release → gate and publish).",
+        "",
+        "| children | source rows | generate s | baseline copy s | pipeline s | pipeline / baseline | incremental re-run s | ingested | quarantined |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['children']:,} | {r['source_rows']:,} | {r['generate_s']} | {r['baseline_copy_s']} | "
+            f"{r['pipeline_s']} | {r['pipeline_vs_baseline']}× | {r['incremental_rerun_s']} | {r['ingested']:,} | {r['quarantined']:,} |"
+        )
+    lines += ["", "Per step (seconds, as `merajut run` reports them):", ""]
+    steps = list(dict.fromkeys(s for r in results for s in r["steps_s"]))  # type: ignore[attr-defined]
+    lines.append("| step | " + " | ".join(f"{r['children']:,}" for r in results) + " |")
+    lines.append("|---|" + "---:|" * len(results))
+    for step in steps:
+        lines.append(f"| {step} | " + " | ".join(str(r["steps_s"].get(step, "")) for r in results) + " |")  # type: ignore[attr-defined]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    results = []
+    for size in args.sizes:
+        result = bench_size(size)
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    text = render(results)
+    print(text)
+    if args.write_docs:
+        path = REPO / "docs" / "benchmarks.md"
+        header = "# Benchmarks\n\nNumbers written by the commands named in each section.\n\n"
+        path.write_text(header + text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
