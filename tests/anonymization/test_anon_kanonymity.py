@@ -1,0 +1,249 @@
+"""k-anonymity + l-diversity, verified independently (pycanon, groupby, brute force)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from pycanon import anonymity
+
+from anonymization.hierarchies import (
+    Hierarchy,
+    age_hierarchy,
+    categorical_hierarchy,
+    disability_hierarchy,
+    province_hierarchy,
+    sex_hierarchy,
+    year_hierarchy,
+)
+from anonymization.kanonymity import AnonymizationError, anonymize
+
+SENSITIVE = "case_type"
+CASE_TYPES = ["neglect", "abuse", "trafficking", "child_labour", "exploitation", "other"]
+
+
+def _children(n: int, seed: int) -> pd.DataFrame:
+    """Skewed synthetic case data: most children in Jawa, a few in tiny Papua regencies."""
+    rng = np.random.default_rng(seed)
+    common = ["3201", "3204", "3273", "3171", "3578", "3374", "1271", "7371"]
+    rare = ["9101", "9471", "8271", "6501", "5312"]  # 1-3 children each
+    n_rare = 9
+    regency = list(rng.choice(common, n - n_rare, p=[0.3, 0.2, 0.15, 0.1, 0.1, 0.05, 0.05, 0.05]))
+    regency += list(rng.choice(rare, n_rare))
+    return pd.DataFrame(
+        {
+            "child_token": [f"nm_{i:020x}" for i in range(n)],
+            "age": rng.integers(0, 18, n),
+            "sex": rng.choice(["L", "P"], n),
+            "regency": regency,
+            "year": rng.integers(2016, 2025, n),
+            "disability": rng.choice(
+                ["none", "tunanetra", "tunarungu", "autisme"], n, p=[0.85, 0.05, 0.05, 0.05]
+            ),
+            SENSITIVE: rng.choice(CASE_TYPES, n, p=[0.4, 0.25, 0.05, 0.15, 0.1, 0.05]),
+        }
+    )
+
+
+def _qis() -> dict[str, Hierarchy]:
+    return {
+        "age": age_hierarchy(),
+        "sex": sex_hierarchy(),
+        "regency": province_hierarchy(),
+        "year": year_hierarchy(periods=(2, 10)),
+        "disability": disability_hierarchy(),
+    }
+
+
+@pytest.mark.parametrize(("k", "l_req", "limit"), [(5, 2, 0.05), (11, 3, 0.02), (3, 1, 0.0)])
+def test_release_is_k_anonymous_and_l_diverse(k: int, l_req: int, limit: float) -> None:
+    df = _children(3000, seed=1)
+    qis = _qis()
+    out, report = anonymize(df, qis, SENSITIVE, k=k, l=l_req, max_suppression=limit)
+    qi_list = list(qis)
+
+    # no NaN anywhere in the quasi-identifiers: pycanon treats NaN as distinct values
+    assert out[qi_list].notna().all().all()
+    assert all(isinstance(v, str) for v in out[qi_list].to_numpy().ravel())
+
+    # independent check 1: pycanon
+    released = out.reset_index(drop=True)
+    assert anonymity.k_anonymity(released, qi_list) >= k
+    assert anonymity.l_diversity(released, qi_list, [SENSITIVE]) >= l_req
+
+    # independent check 2: plain groupby, and the report states the true values
+    groups = out.groupby(qi_list)[SENSITIVE]
+    assert groups.size().min() == report.k >= k
+    assert groups.nunique().min() == report.l >= l_req
+    assert groups.ngroups == report.equivalence_classes
+
+    # suppression within the limit and correctly counted
+    assert report.suppressed_rows <= limit * len(df) + 1e-9
+    assert report.released_rows == len(out) == len(df) - report.suppressed_rows
+    assert set(out.index) <= set(df.index)
+
+    # passthrough columns unchanged for released rows
+    pd.testing.assert_series_equal(out[SENSITIVE], df.loc[out.index, SENSITIVE])
+    assert (out["child_token"] == df.loc[out.index, "child_token"]).all()
+
+    # the rare Papua regencies must not appear ungeneralised
+    for code in ["9101", "9471", "8271", "6501", "5312"]:
+        assert code not in set(out["regency"])
+
+    data = report.to_dict()
+    json.dumps(data)
+    assert set(data) == {
+        "quasi_identifiers",
+        "sensitive_attribute",
+        "k_required",
+        "k",
+        "l_required",
+        "l",
+        "generalization",
+        "input_rows",
+        "released_rows",
+        "suppressed_rows",
+        "suppression_limit",
+        "information_loss",
+        "equivalence_classes",
+        "lattice_nodes_evaluated",
+    }
+    assert data["quasi_identifiers"] == qi_list
+    assert set(data["generalization"]) == set(qi_list)
+    assert data["information_loss"]["metric"] == "loss_metric"
+    assert 0.0 <= data["information_loss"]["value"] <= 1.0
+    assert 0 < data["lattice_nodes_evaluated"] <= 4 * 2 * 4 * 4 * 3
+
+
+def test_fully_generalised_values_are_star_strings() -> None:
+    df = _children(300, seed=5)
+    out, report = anonymize(
+        df, {"age": age_hierarchy(), "regency": province_hierarchy()}, SENSITIVE, 40, 4, 0.0
+    )
+    starred = [qi for qi, level in report.generalization.items() if level == "*"]
+    assert starred, report.generalization
+    for qi in starred:
+        assert set(out[qi]) == {"*"}
+
+
+def _brute_force_best(
+    df: pd.DataFrame, qis: dict[str, Hierarchy], k: int, l_req: int, limit: float
+) -> tuple[float, list[dict[str, str]]]:
+    """Exhaustive, deliberately naive reference: every node, pandas groupby, LM by hand."""
+    n = len(df)
+    best, argbest = np.inf, []
+    max_supp = int(np.floor(limit * n + 1e-9))
+    for node in itertools.product(*(range(h.height) for h in qis.values())):
+        pairs = list(zip(qis.items(), node, strict=True))
+        gen = pd.DataFrame({name: h.generalize(df[name], lv) for (name, h), lv in pairs})
+        gen[SENSITIVE] = df[SENSITIVE].to_numpy()
+        grouped = gen.groupby(list(qis))[SENSITIVE]
+        ok = (grouped.transform("size") >= k) & (grouped.transform("nunique") >= l_req)
+        if (~ok).sum() > max_supp:
+            continue
+        cost = 0.0
+        for name, h in qis.items():
+            original = h.generalize(df[name], 0)
+            total = original.nunique()
+            covered = original.groupby(gen[name]).nunique()
+            per_row = (gen[name].map(covered) - 1) / max(total - 1, 1)
+            cost += per_row[ok].sum() + (~ok).sum()
+        loss = cost / (n * len(qis))
+        levels = {name: h.level_name(lv) for (name, h), lv in pairs}
+        if loss < best - 1e-12:
+            best, argbest = loss, [levels]
+        elif abs(loss - best) <= 1e-12:
+            argbest.append(levels)
+    return best, argbest
+
+
+@pytest.mark.parametrize(
+    ("n", "seed", "k", "l_req", "limit"),
+    [
+        (600, 2, 4, 2, 0.03),
+        (600, 3, 8, 3, 0.05),
+        # cases where a NON-minimal satisfying node wins (less suppression pays off)
+        (150, 2, 3, 1, 0.1),
+        (600, 3, 6, 1, 0.15),
+    ],
+)
+def test_chosen_node_has_minimal_information_loss(
+    n: int, seed: int, k: int, l_req: int, limit: float
+) -> None:
+    df = _children(n, seed=seed)
+    qis = {
+        "age": age_hierarchy(),
+        "sex": sex_hierarchy(),
+        "regency": province_hierarchy(),
+        "disability": disability_hierarchy(),
+    }
+    _, report = anonymize(df, qis, SENSITIVE, k, l_req, limit)
+    best, argbest = _brute_force_best(df, qis, k, l_req, limit)
+    assert report.information_loss["value"] == pytest.approx(best, abs=1e-6)
+    assert report.generalization in argbest
+
+
+def test_impossible_requirements_raise() -> None:
+    df = _children(50, seed=4)
+    with pytest.raises(AnonymizationError):
+        anonymize(df, _qis(), SENSITIVE, k=51, l=1, max_suppression=0.5)
+    with pytest.raises(AnonymizationError):
+        anonymize(df, _qis(), SENSITIVE, k=2, l=len(CASE_TYPES) + 1, max_suppression=0.5)
+    with pytest.raises(AnonymizationError):
+        anonymize(df.iloc[:0], _qis(), SENSITIVE, k=2, l=1, max_suppression=0.5)
+
+
+def test_invalid_arguments() -> None:
+    df = _children(50, seed=4)
+    with pytest.raises(ValueError):
+        anonymize(df, {"missing_col": sex_hierarchy()}, SENSITIVE, 2, 1, 0.1)
+    with pytest.raises(ValueError):
+        anonymize(df, {SENSITIVE: sex_hierarchy()}, SENSITIVE, 2, 1, 0.1)
+    with pytest.raises(ValueError):
+        anonymize(df, _qis(), SENSITIVE, 0, 1, 0.1)
+    with pytest.raises(ValueError):
+        anonymize(df, _qis(), SENSITIVE, 2, 1, 1.0)
+
+
+def test_non_nested_hierarchy_is_rejected() -> None:
+    df = _children(200, seed=6)
+    bad = Hierarchy(
+        "age",
+        [
+            lambda s: s.astype(str),
+            lambda s: (s // 2).astype(str),  # pairs (0,1), (2,3) ...
+            lambda s: ((s + 1) // 3).astype(str),  # cuts across the pairs
+            lambda s: pd.Series("*", index=s.index),
+        ],
+    )
+    with pytest.raises(ValueError, match="not nested"):
+        anonymize(df, {"age": bad}, SENSITIVE, 2, 1, 0.1)
+
+
+def test_categorical_quasi_identifier() -> None:
+    df = _children(2000, seed=8)
+    rng = np.random.default_rng(8)
+    df["institution"] = rng.choice(["LKSA", "panti", "foster", "kinship"], len(df))
+    institution = categorical_hierarchy(
+        "institution",
+        {"LKSA": "residential", "panti": "residential", "foster": "family", "kinship": "family"},
+    )
+    out, report = anonymize(
+        df, {"institution": institution, "age": age_hierarchy()}, SENSITIVE, 10, 2, 0.01
+    )
+    assert anonymity.k_anonymity(out.reset_index(drop=True), ["institution", "age"]) >= 10
+    assert report.k >= 10
+
+
+def test_100k_rows_in_a_few_seconds() -> None:
+    df = _children(100_000, seed=9)
+    start = time.perf_counter()
+    out, report = anonymize(df, _qis(), SENSITIVE, k=5, l=2, max_suppression=0.02)
+    elapsed = time.perf_counter() - start
+    assert report.k >= 5 and report.l >= 2
+    assert out.groupby(list(_qis()))[SENSITIVE].size().min() >= 5
+    assert elapsed < 10.0, f"{elapsed:.2f}s"
