@@ -47,8 +47,12 @@ STEP_LINE = re.compile(r"✓ (.+?) \((\d+(?:\.\d+)?)s\)")
 
 def _env(tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MERAJUT_", "DAGSTER_"))}
-    env.update(MERAJUT_HOME=str(tmp / "home"), MERAJUT_LAKE_ROOT=str(tmp / "lake"),
-               DAGSTER_HOME=str(tmp / "dagster_home"), COLUMNS="200")
+    env.update(
+        MERAJUT_HOME=str(tmp / "home"),
+        MERAJUT_LAKE_ROOT=str(tmp / "lake"),
+        DAGSTER_HOME=str(tmp / "dagster_home"),
+        COLUMNS="200",
+    )
     return env
 
 
@@ -66,7 +70,9 @@ def bench_size(children: int) -> dict[str, object]:
         tmp = Path(d)
         env = _env(tmp)
         generate_s, _ = _timed([MERAJUT, "generate", "--children", str(children)], env)
-        baseline_s, out = _timed([sys.executable, "-c", BASELINE, str(tmp / "home" / "sources"), str(tmp / "copy")], env)
+        baseline_s, out = _timed(
+            [sys.executable, "-c", BASELINE, str(tmp / "home" / "sources"), str(tmp / "copy")], env
+        )
         source_rows = int(out.strip().splitlines()[-1])
         pipeline_s, out = _timed([MERAJUT, "run"], env)
         steps = {name: float(sec) for name, sec in STEP_LINE.findall(out)}
@@ -122,7 +128,9 @@ def render(results: list[dict[str, object]]) -> str:
     lines.append("| step | " + " | ".join(f"{r['children']:,}" for r in results) + " |")
     lines.append("|---|" + "---:|" * len(results))
     for step in steps:
-        lines.append(f"| {step} | " + " | ".join(str(r["steps_s"].get(step, "")) for r in results) + " |")  # type: ignore[attr-defined]
+        lines.append(
+            f"| {step} | " + " | ".join(str(r["steps_s"].get(step, "")) for r in results) + " |"
+        )  # type: ignore[attr-defined]
     return "\n".join(lines) + "\n"
 
 

@@ -17,9 +17,7 @@ from typing import Any, Literal
 import yaml
 
 DataType = Literal["string", "text", "int", "date", "datetime", "bool"]
-Sensitivity = Literal[
-    "none", "direct_identifier", "quasi_identifier", "sensitive", "free_text"
-]
+Sensitivity = Literal["none", "direct_identifier", "quasi_identifier", "sensitive", "free_text"]
 
 STAGING_DIR = Path(__file__).resolve().parent.parent / "dbt_project" / "models" / "staging"
 

@@ -41,7 +41,7 @@ def extract_since(url: str, contract: TableContract, watermark: datetime | None)
     engine = _engine(url)
     quote = engine.dialect.identifier_preparer.quote
     cols = ", ".join(quote(c.name) for c in contract.extracted_columns)
-    sql = f"select {cols} from {quote(contract.name)}"  # noqa: S608 - identifiers from contracts
+    sql = f"select {cols} from {quote(contract.name)}"
     params: dict[str, object] = {}
     if watermark is not None:
         sql += f" where {quote(contract.watermark)} > :watermark"
@@ -63,7 +63,9 @@ def max_watermark(frame: pd.DataFrame, contract: TableContract) -> datetime | No
     return None if values.empty else values.max().to_pydatetime()
 
 
-def lookup_column(url: str, table: str, key: str, value_column: str, keys: list[str]) -> dict[str, str]:
+def lookup_column(
+    url: str, table: str, key: str, value_column: str, keys: list[str]
+) -> dict[str, str]:
     """``key -> value_column`` for the given keys (e.g. case_id -> child_id for notes)."""
     if not keys:
         return {}
@@ -95,7 +97,9 @@ def read_columns_where_in(
         with engine.connect() as conn:
             for start in range(0, len(keys), 5000):
                 chunk = keys[start : start + 5000]
-                result = conn.execute(sa.select(*(t.c[c] for c in columns)).where(t.c[key].in_(chunk)))
+                result = conn.execute(
+                    sa.select(*(t.c[c] for c in columns)).where(t.c[key].in_(chunk))
+                )
                 frames.append(pd.DataFrame(result.fetchall(), columns=columns, dtype=object))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     finally:

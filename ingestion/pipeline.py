@@ -121,9 +121,15 @@ def _known_per_row(
         return None
     via_keys = sorted({str(v) for v in frame[subject.via_key].dropna()})
     subject_of = lookup_column(
-        _source_url(ctx, contract), subject.via_table, subject.via_key, subject.subject_column, via_keys
+        _source_url(ctx, contract),
+        subject.via_table,
+        subject.via_key,
+        subject.subject_column,
+        via_keys,
     )
-    identifiers = _identifiers_by_subject(ctx, subject.subject_column, sorted(set(subject_of.values())))
+    identifiers = _identifiers_by_subject(
+        ctx, subject.subject_column, sorted(set(subject_of.values()))
+    )
     empty: dict[str, list[str]] = {}
     return [
         identifiers.get(subject_of.get(str(v), ""), empty) if v is not None else empty
@@ -136,32 +142,48 @@ def _quarantine_frame(
 ) -> pd.DataFrame:
     content = [c.name for c in contract.columns if c.name in protected.columns]
     records = protected[content].astype(object).where(protected[content].notna(), None)
-    source_row = protected["_source_row"] if "_source_row" in protected else pd.Series([None] * len(protected))
+    source_row = (
+        protected["_source_row"]
+        if "_source_row" in protected
+        else pd.Series([None] * len(protected))
+    )
     return pd.DataFrame(
         {
             "source_table": contract.qualified_name,
             "batch_id": batch_id,
             "row_number": range(1, len(protected) + 1),
             "source_row": pd.array(source_row, dtype="UInt32"),
-            "record_key": protected[contract.primary_key].map(lambda v: None if v is None else str(v)),
+            "record_key": protected[contract.primary_key].map(
+                lambda v: None if v is None else str(v)
+            ),
             "reason": protected["_reason"],
             "reason_column": protected["_reason_column"],
             "detail": protected["_detail"],
-            "record_json": [json.dumps(r, default=str, ensure_ascii=False) for r in records.to_dict("records")],
+            "record_json": [
+                json.dumps(r, default=str, ensure_ascii=False) for r in records.to_dict("records")
+            ],
             "quarantined_at": pd.Timestamp(now).tz_localize(None),
         }
     )
 
 
 def _process_batch(
-    ctx: IngestionContext, contract: TableContract, frame: pd.DataFrame, batch_id: str, report: TableIngestReport
+    ctx: IngestionContext,
+    contract: TableContract,
+    frame: pd.DataFrame,
+    batch_id: str,
+    report: TableIngestReport,
 ) -> None:
     now = datetime.now(UTC)
     result = validate_batch(
         frame, contract, as_of=ctx.as_of, known_parent_keys=_parent_keys(ctx, contract)
     )
     valid = protect_batch(
-        result.valid, contract, ctx.tokenizer, ctx.redactor, _known_per_row(ctx, contract, result.valid)
+        result.valid,
+        contract,
+        ctx.tokenizer,
+        ctx.redactor,
+        _known_per_row(ctx, contract, result.valid),
     )
     bad = protect_batch(
         result.quarantined,

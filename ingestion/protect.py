@@ -23,7 +23,9 @@ KnownIdentifiers = Mapping[str, Sequence[str]]
 @dataclass
 class ProtectedBatch:
     frame: pd.DataFrame
-    vault_entries: dict[str, dict[str, str]] = field(default_factory=dict)  # domain -> token -> value
+    vault_entries: dict[str, dict[str, str]] = field(
+        default_factory=dict
+    )  # domain -> token -> value
 
 
 def _derive(frame: pd.DataFrame, contract: TableContract) -> None:

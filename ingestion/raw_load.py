@@ -76,7 +76,9 @@ def _insert(client: Any, table: str, frame: pd.DataFrame) -> None:
 def _for_insert(frame: pd.DataFrame, contract: TableContract) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for col in contract.columns:
-        values = frame[col.name] if col.name in frame.columns else pd.Series(None, index=frame.index)
+        values = (
+            frame[col.name] if col.name in frame.columns else pd.Series(None, index=frame.index)
+        )
         if col.is_tokenized or col.data_type in ("string", "text"):
             out[col.name] = values.astype(object).where(values.notna(), None)
         elif col.data_type == "int":
@@ -130,7 +132,9 @@ def _loaded_batches_quarantine(client: Any) -> set[str]:
 
 def raw_row_count(client: Any, contract: TableContract) -> int:
     return int(
-        client.query(f"select count() from {RAW_DATABASE}.{contract.identifier} final").result_rows[0][0]
+        client.query(f"select count() from {RAW_DATABASE}.{contract.identifier} final").result_rows[
+            0
+        ][0]
     )
 
 

@@ -74,7 +74,7 @@ class _Gx:
     _context: Any = None
 
     @classmethod
-    def batch(cls, frame: pd.DataFrame) -> Any:
+    def context(cls) -> Any:
         import great_expectations as gx
 
         if cls._context is None:
@@ -84,8 +84,15 @@ class _Gx:
             source = cls._context.data_sources.add_pandas("ingestion")
             asset = source.add_dataframe_asset("batch")
             asset.add_batch_definition_whole_dataframe("whole")
+        return cls._context
+
+    @classmethod
+    def batch(cls, frame: pd.DataFrame) -> Any:
         definition = (
-            cls._context.data_sources.get("ingestion").get_asset("batch").get_batch_definition("whole")
+            cls.context()
+            .data_sources.get("ingestion")
+            .get_asset("batch")
+            .get_batch_definition("whole")
         )
         return definition.get_batch(batch_parameters={"dataframe": frame})
 
@@ -101,18 +108,26 @@ def _expectations(
     out: list[tuple[str, str, Any]] = []
     for col in contract.extracted_columns:
         if col.required:
-            out.append(("missing_required", col.name, exp.ExpectColumnValuesToNotBeNull(column=col.name)))
+            out.append(
+                ("missing_required", col.name, exp.ExpectColumnValuesToNotBeNull(column=col.name))
+            )
         if col.accepted_values is not None:
             out.append(
                 (
                     "malformed_value",
                     col.name,
-                    exp.ExpectColumnValuesToBeInSet(column=col.name, value_set=list(col.accepted_values)),
+                    exp.ExpectColumnValuesToBeInSet(
+                        column=col.name, value_set=list(col.accepted_values)
+                    ),
                 )
             )
         if col.pattern:
             out.append(
-                ("malformed_value", col.name, exp.ExpectColumnValuesToMatchRegex(column=col.name, regex=col.pattern))
+                (
+                    "malformed_value",
+                    col.name,
+                    exp.ExpectColumnValuesToMatchRegex(column=col.name, regex=col.pattern),
+                )
             )
         if col.minimum is not None:
             out.append(
@@ -124,23 +139,35 @@ def _expectations(
             )
         if col.nik:
             out.append(
-                ("invalid_nik", col.name, exp.ExpectColumnValuesToMatchRegex(column=col.name, regex=NIK_PATTERN))
+                (
+                    "invalid_nik",
+                    col.name,
+                    exp.ExpectColumnValuesToMatchRegex(column=col.name, regex=NIK_PATTERN),
+                )
             )
         if col.not_after_as_of and col.data_type in ("date", "datetime"):
             out.append(
                 (
                     "future_date",
                     col.name,
-                    exp.ExpectColumnValuesToBeBetween(column=col.name, max_value=pd.Timestamp(as_of)),
+                    exp.ExpectColumnValuesToBeBetween(
+                        column=col.name, max_value=pd.Timestamp(as_of)
+                    ),
                 )
             )
         if col.references:
             parent = f"{col.references[0]}.{col.references[1]}"
             keys = known_parent_keys.get(parent)
             if keys is None:
-                raise ValueError(f"{contract.qualified_name}.{col.name}: parent keys of {parent} not given")
+                raise ValueError(
+                    f"{contract.qualified_name}.{col.name}: parent keys of {parent} not given"
+                )
             out.append(
-                ("orphan_fk", col.name, exp.ExpectColumnValuesToBeInSet(column=col.name, value_set=sorted(keys)))
+                (
+                    "orphan_fk",
+                    col.name,
+                    exp.ExpectColumnValuesToBeInSet(column=col.name, value_set=sorted(keys)),
+                )
             )
     return out
 
@@ -162,7 +189,9 @@ def validate_batch(
     typed = pd.DataFrame(index=frame.index)
     for col in contract.extracted_columns:
         if col.name not in frame.columns:
-            raise ValueError(f"{contract.qualified_name}: extracted batch has no column {col.name!r}")
+            raise ValueError(
+                f"{contract.qualified_name}: extracted batch has no column {col.name!r}"
+            )
         values, uncastable = _coerce(frame[col.name], col)
         typed[col.name] = values
         for idx in frame.index[uncastable]:
@@ -176,7 +205,10 @@ def validate_batch(
         gx_frame = typed.copy()
         for col in contract.extracted_columns:
             if col.data_type in ("string", "text"):
-                gx_frame[col.name] = typed[col.name].astype(object).where(typed[col.name].notna(), None)
+                gx_frame[col.name] = (
+                    typed[col.name].astype(object).where(typed[col.name].notna(), None)
+                )
+        _Gx.context()  # a suite needs a current context to attach to
         suite = gx.ExpectationSuite(name=f"contract_{contract.identifier}")
         for _, _, expectation in checks:
             suite.add_expectation(expectation)
@@ -201,7 +233,12 @@ def validate_batch(
         distinct = clean.loc[~exact_repeat]
         conflicting = distinct[key].duplicated(keep=False) & distinct[key].notna()
         for idx in distinct.index[conflicting]:
-            fail(idx, "conflicting_duplicate", key, f"{key}={frame.at[idx, key]} has conflicting versions")
+            fail(
+                idx,
+                "conflicting_duplicate",
+                key,
+                f"{key}={frame.at[idx, key]} has conflicting versions",
+            )
 
     bad = sorted(failures)
     good_mask = ~typed.index.isin(bad)

@@ -45,7 +45,7 @@ class WarehouseTarget:
     def describe(self) -> str:
         if self.embedded:
             return f"chDB at {self.path}"
-        parsed = urlparse(self.url)
+        parsed = urlparse(str(self.url))
         return f"ClickHouse at {parsed.scheme}://{parsed.hostname}:{parsed.port}"
 
 
@@ -80,7 +80,7 @@ def _client(target: WarehouseTarget) -> Any:
         assert target.path is not None
         target.path.mkdir(parents=True, exist_ok=True)
         return clickhouse_connect.get_client(interface="chdb", path=str(target.path))
-    parsed = urlparse(target.url)
+    parsed = urlparse(str(target.url))
     return clickhouse_connect.get_client(
         interface=parsed.scheme or "http",
         host=parsed.hostname or "localhost",

@@ -6,8 +6,7 @@ import json
 import sys
 import time
 from datetime import UTC, date, datetime
-from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,7 +16,8 @@ from rich.table import Table
 from orchestration.core.config import ConfigError, Settings, get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="MerajutASA Lakehouse")
-console = Console()
+# Bound to the real stdout: pipeline steps redirect sys.stdout to a log file while they run.
+console = Console(file=sys.stdout)
 
 
 def _settings() -> Settings:
@@ -30,8 +30,12 @@ def _settings() -> Settings:
 
 def _progress() -> Progress:
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=console,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
     )
 
 
@@ -71,30 +75,39 @@ def _run_pipeline(settings: Settings, only: str | None = None) -> bool:
     runner.prepare_dbt_manifest()
     defs = runner.load_definitions()
     steps = [s for s in runner.PIPELINE_STEPS if only is None or s.key == only]
+    log_path = settings.layout.reports / f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
     ok = True
     with dg.DagsterInstance.get() as instance, _progress() as progress:
         task = progress.add_task("pipeline", total=len(steps))
         for step in steps:
             progress.update(task, description=step.name)
             started = time.monotonic()
-            result = runner.run_step(defs, step, instance)
+            result = runner.run_step(defs, step, instance, log_path)
             elapsed = time.monotonic() - started
             if not result.success:
-                failures = [
-                    f"{e.step_key}: {e.event_specific_data.error.message.strip().splitlines()[0]}"  # type: ignore[union-attr]
-                    for e in result.all_events
-                    if e.is_step_failure and e.event_specific_data is not None
-                ]
+                failures = [_failure_line(e) for e in result.all_events if e.is_step_failure]
                 progress.stop()
                 console.print(f"[bold red]step failed:[/] {step.name} ({elapsed:.1f}s)")
                 for failure in failures:
                     console.print(f"  {failure}")
-                console.print(f"  run id {result.run_id} — inspect it in the Dagster UI (DAGSTER_HOME={home})")
+                console.print(
+                    f"  run id {result.run_id} — inspect it in the Dagster UI (DAGSTER_HOME={home})"
+                )
+                console.print(f"  step output: {log_path}")
                 ok = False
                 break
             progress.console.print(f"[green]✓[/] {step.name} ({elapsed:.1f}s)")
             progress.advance(task)
     return ok
+
+
+def _failure_line(event: Any) -> str:
+    """The innermost error of a failed step: what actually went wrong, in one line."""
+    error = getattr(event.event_specific_data, "error", None)
+    while error is not None and error.cause is not None:
+        error = error.cause
+    message = error.message.strip().splitlines()[0] if error is not None else "failed"
+    return f"{event.step_key}: {message}"
 
 
 def _print_summary(settings: Settings) -> None:
@@ -108,7 +121,9 @@ def _print_summary(settings: Settings) -> None:
     table.add_column("quarantine reasons")
     for row in summary.tables:
         table.add_row(
-            row["table"], f"{row['ingested']:,}", f"{row['quarantined']:,}",
+            row["table"],
+            f"{row['ingested']:,}",
+            f"{row['quarantined']:,}",
             ", ".join(f"{k}={v}" for k, v in row["reasons"].items()),
         )
     console.print(table)
@@ -121,14 +136,20 @@ def _print_summary(settings: Settings) -> None:
     console.print(f"checks passed: {', '.join(summary.checks_passed)}")
     console.print(f"gold snapshot: {summary.snapshot_path}")
     console.print(f"CURRENT:       {settings.layout.gold / 'CURRENT'} -> {summary.snapshot_id}")
-    console.print(f"research release: {summary.release_path}  (privacy: {json.dumps(summary.privacy)})")
-    home = settings.home.resolve() / "dagster_home"
+    console.print(
+        f"research release: {summary.release_path}  (privacy: {json.dumps(summary.privacy)})"
+    )
+    from orchestration.runner import dagster_home
+
+    home = dagster_home(settings)
     console.print(
         "Dagster UI:    "
-        f"DAGSTER_HOME={home} .venv/bin/dagster dev -m orchestration.definitions  → http://127.0.0.1:3000"
+        f"DAGSTER_HOME={home} .venv/bin/dagster dev -m orchestration.definitions  (http://127.0.0.1:3000)"
     )
     settings.layout.reports.mkdir(parents=True, exist_ok=True)
-    (settings.layout.reports / "last_summary.json").write_text(json.dumps(summary.to_dict(), indent=2, default=str))
+    (settings.layout.reports / "last_summary.json").write_text(
+        json.dumps(summary.to_dict(), indent=2, default=str)
+    )
 
 
 @app.command()

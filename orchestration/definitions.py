@@ -18,7 +18,9 @@ from orchestration.warehouse import definitions as warehouse
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions.merge(
-        dg.Definitions(resources={"lakehouse": LakehouseResource()}, executor=dg.in_process_executor),
+        dg.Definitions(
+            resources={"lakehouse": LakehouseResource()}, executor=dg.in_process_executor
+        ),
         sources.defs(),
         warehouse.defs(),
         transform.defs(),

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -51,8 +52,15 @@ def prepare_dbt_manifest() -> Path:
 
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     proc = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR)],
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -65,14 +73,20 @@ def prepare_dbt_manifest() -> Path:
 
 def _keys_with_prefix(defs: dg.Definitions, prefix: str) -> list[dg.AssetKey]:
     graph = defs.resolve_asset_graph()
-    return sorted(k for k in graph.get_all_asset_keys() if k.path[0] == prefix and graph.get(k).is_materializable)
+    return sorted(
+        k
+        for k in graph.get_all_asset_keys()
+        if k.path[0] == prefix and graph.get(k).is_materializable
+    )
 
 
 def _dbt_keys(defs: dg.Definitions) -> list[dg.AssetKey]:
     graph = defs.resolve_asset_graph()
     return sorted(
-        k for k in graph.get_all_asset_keys()
-        if graph.get(k).is_materializable and k.path[0] in ("staging", "intermediate", "marts", "restricted", "reference")
+        k
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).is_materializable
+        and k.path[0] in ("staging", "intermediate", "marts", "restricted", "reference")
     )
 
 
@@ -80,7 +94,11 @@ PIPELINE_STEPS = (
     Step("ingest", "ingest sources → bronze", lambda d: _keys_with_prefix(d, "bronze")),
     Step("load", "load bronze → warehouse raw", lambda d: _keys_with_prefix(d, "raw")),
     Step("dbt", "dbt build (models + tests)", _dbt_keys),
-    Step("release", "research release (k-anonymity, l-diversity)", lambda d: _keys_with_prefix(d, "release")),
+    Step(
+        "release",
+        "research release (k-anonymity, l-diversity)",
+        lambda d: _keys_with_prefix(d, "release"),
+    ),
     Step("publish", "release gate → gold snapshot", lambda d: _keys_with_prefix(d, "gold")),
 )
 
@@ -91,8 +109,22 @@ def load_definitions() -> dg.Definitions:
     return defs()
 
 
-def run_step(defs: dg.Definitions, step: Step, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+def run_step(
+    defs: dg.Definitions, step: Step, instance: dg.DagsterInstance, log_path: Path
+) -> dg.ExecuteInProcessResult:
+    """Run one step; what it prints (dbt streams its log to stdout) goes to ``log_path``."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        return _execute(defs, step, instance)
+
+
+def _execute(
+    defs: dg.Definitions, step: Step, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
     job = defs.resolve_job_def("merajut_pipeline")
+    # The CLI prints its own progress and the innermost error of a failed step; the full
+    # event log stays in the instance (Dagster UI).
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     return job.execute_in_process(
-        instance=instance, asset_selection=step.select(defs), raise_on_error=False
+        instance=instance, asset_selection=step.select(defs), raise_on_error=False, run_config=quiet
     )

@@ -32,14 +32,16 @@ class LakeSummary:
 def _count(con: duckdb.DuckDBPyConnection, files: list[Path]) -> int:
     if not files:
         return 0
-    return int(con.execute("select count(*) from read_parquet(?)", [[str(f) for f in files]]).fetchone()[0])  # type: ignore[index]
+    row = con.execute("select count(*) from read_parquet(?)", [[str(f) for f in files]]).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _reasons(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, int]:
     if not files:
         return {}
     rows = con.execute(
-        "select reason, count(*) from read_parquet(?) group by reason order by reason", [[str(f) for f in files]]
+        "select reason, count(*) from read_parquet(?) group by reason order by reason",
+        [[str(f) for f in files]],
     ).fetchall()
     return {r[0]: int(r[1]) for r in rows}
 
@@ -71,5 +73,8 @@ def summarize(layout: LakeLayout) -> LakeSummary:
     if release:
         out.release_path = release["path"]
         report = json.loads((release["path"] / "privacy_report.json").read_text())
-        out.privacy = {k: report.get(k) for k in ("k", "l", "quasi_identifiers", "released_rows", "suppressed_rows")}
+        out.privacy = {
+            k: report.get(k)
+            for k in ("k", "l", "quasi_identifiers", "released_rows", "suppressed_rows")
+        }
     return out

@@ -52,7 +52,36 @@ class PipelineRun:
             f"c=clickhouse_connect.get_client(interface='chdb', path={str(self.lake / 'warehouse' / 'chdb')!r});"
             "print(json.dumps([list(r) for r in c.query(sys.argv[1]).result_rows], default=str));c.close()"
         )
-        proc = subprocess.run([sys.executable, "-c", code, sql], capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, sql], capture_output=True, text=True, timeout=600
+        )
+        if proc.returncode != 0:
+            raise AssertionError(proc.stderr[-2000:])
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    def warehouse_dump(self, databases: tuple[str, ...]) -> dict[str, str]:
+        """Every table (not view) of ``databases`` as text, read in one child process."""
+        code = (
+            "import json,sys,clickhouse_connect;"
+            "c=clickhouse_connect.get_client(interface='chdb', path=sys.argv[1]);"
+            "dbs=json.loads(sys.argv[2]);"
+            "q=\"select database, name from system.tables where database in %(d)s and engine not like '%%View%%'\";"
+            "tables=c.query(q, parameters={'d': dbs}).result_rows;"
+            "out={f'{d}.{t}': c.query(f'select * from {d}.{t}').result_rows for d,t in tables};"
+            "c.close();print(json.dumps({k: json.dumps(v, default=str, ensure_ascii=False) for k,v in out.items()}))"
+        )
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                code,
+                str(self.lake / "warehouse" / "chdb"),
+                json.dumps(list(databases)),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if proc.returncode != 0:
             raise AssertionError(proc.stderr[-2000:])
         return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -75,7 +104,11 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineR
     env = pipeline_env(tmp)
     proc = subprocess.run(
         [MERAJUT, "demo", "--children", str(CHILDREN), "--seed", "7"],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=1800,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     run = PipelineRun(tmp / "home", tmp / "lake", env, proc.stdout + proc.stderr, proc.returncode)
     yield run

@@ -48,12 +48,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MERAJUT_", extra="ignore")
 
     mode: Literal["dev", "production"] = "dev"
-    home: Path = Field(default=Path(".merajut"), description="Restricted local state: sources, keys")
+    home: Path = Field(
+        default=Path(".merajut"), description="Restricted local state: sources, keys"
+    )
     lake_root: Path = Path("lake")
     warehouse: str = Field(
-        default="embedded", description="'embedded' (chDB in the lake) or http(s)://user:pw@host:port"
+        default="embedded",
+        description="'embedded' (chDB in the lake) or http(s)://user:pw@host:port",
     )
-    source_urls: dict[str, str] = Field(default_factory=dict, description="service -> SQLAlchemy URL (JSON)")
+    source_urls: dict[str, str] = Field(
+        default_factory=dict, description="service -> SQLAlchemy URL (JSON)"
+    )
     drops_dir: Path | None = None
     key_file: Path | None = None
     token_key: str | None = None
@@ -164,7 +169,8 @@ def load_keys(settings: Settings) -> Keys:
         missing = [f"MERAJUT_{n.upper()}" for n, v in given.items() if not v]
         if missing:
             raise ConfigError(
-                "production mode needs its keys from the environment; missing: " + ", ".join(missing)
+                "production mode needs its keys from the environment; missing: "
+                + ", ".join(missing)
             )
         return Keys(**{n: _decode_key(n, v) for n, v in given.items() if v is not None})
     file_keys = _dev_key_file(settings.resolved_key_file)

@@ -18,7 +18,7 @@ from ingestion.contracts import TableContract, load_contracts
 from orchestration.core.config import Settings, get_settings
 
 
-class LakehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class LakehouseResource(dg.ConfigurableResource):
     """Settings, contracts and the keyed privacy tools, built once per run."""
 
     _settings: Settings | None = PrivateAttr(default=None)

@@ -1,6 +1,5 @@
 """The publish step: gate every served mart and the research release, then move CURRENT."""
 
-
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -30,7 +29,9 @@ def read_marts(client: Any, marts: list[ServedMart]) -> dict[str, pd.DataFrame]:
     return {m.name: client.query_df(f"select * from {m.relation}") for m in marts}
 
 
-def small_cell_outcomes(marts: list[ServedMart], frames: dict[str, pd.DataFrame], thresholds: dict[str, int]) -> list[CheckOutcome]:
+def small_cell_outcomes(
+    marts: list[ServedMart], frames: dict[str, pd.DataFrame], thresholds: dict[str, int]
+) -> list[CheckOutcome]:
     outcomes = []
     for mart in marts:
         rule = mart.meta.get("small_cells")
@@ -64,13 +65,16 @@ def gate(
     release = latest_release(layout)
     texts: dict[str, str] = {}
     if release is None:
-        outcomes.append(CheckOutcome("research_release", False, "no research release has been built"))
+        outcomes.append(
+            CheckOutcome("research_release", False, "no research release has been built")
+        )
     else:
         outcomes.append(
             CheckOutcome(
                 "research_release",
                 bool(release["manifest"].get("all_checks_passed")),
-                f"release {release['id']}: " + ", ".join(release["manifest"].get("checks_passed", [])),
+                f"release {release['id']}: "
+                + ", ".join(release["manifest"].get("checks_passed", [])),
                 {"release_id": release["id"]},
             )
         )
@@ -97,9 +101,13 @@ def build_publish_asset() -> dg.AssetsDefinition:
         pool=WAREHOUSE_POOL,
         kinds={"parquet"},
         description="Gold snapshot of every served mart; CURRENT moves only if every gate check passed.",
-        check_specs=[dg.AssetCheckSpec(name, asset=SNAPSHOT_KEY, blocking=True) for name in GATE_CHECKS],
+        check_specs=[
+            dg.AssetCheckSpec(name, asset=SNAPSHOT_KEY, blocking=True) for name in GATE_CHECKS
+        ],
     )
-    def gold_snapshot(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> Iterator[Any]:
+    def gold_snapshot(
+        context: dg.AssetExecutionContext, lakehouse: LakehouseResource
+    ) -> Iterator[Any]:
         settings = lakehouse.settings
         with session(settings.warehouse_target) as client:
             frames = read_marts(client, marts)
@@ -115,9 +123,19 @@ def build_publish_asset() -> dg.AssetsDefinition:
         result = publish_snapshot(
             settings.layout.gold,
             frames,
-            {m.name: {"relation": m.relation, "dbt_unique_id": m.unique_id, "audience": m.meta.get("audience", [])} for m in marts},
+            {
+                m.name: {
+                    "relation": m.relation,
+                    "dbt_unique_id": m.unique_id,
+                    "audience": m.meta.get("audience", []),
+                }
+                for m in marts
+            },
             outcomes,
-            {"research_release": release["id"] if release else None, "warehouse": settings.warehouse_target.describe()},
+            {
+                "research_release": release["id"] if release else None,
+                "warehouse": settings.warehouse_target.describe(),
+            },
         )
         if not result.published:
             raise dg.Failure(

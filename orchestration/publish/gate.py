@@ -39,9 +39,13 @@ def check_dbt_build(summary: Mapping[str, Any] | None) -> CheckOutcome:
     detail = (
         f"{tests_run} dbt tests passed, {summary.get('models_built', 0)} models built"
         if passed
-        else f"dbt failures: {failed[:10]}" if failed else "dbt build ran no tests"
+        else f"dbt failures: {failed[:10]}"
+        if failed
+        else "dbt build ran no tests"
     )
-    return CheckOutcome("dbt_build", passed, detail, {"invocation_id": summary.get("invocation_id")})
+    return CheckOutcome(
+        "dbt_build", passed, detail, {"invocation_id": summary.get("invocation_id")}
+    )
 
 
 def check_small_cells(
@@ -87,7 +91,9 @@ def _strings(values: Iterable[Any]) -> Iterable[str]:
             yield value
 
 
-def check_pii_scan(frames: Mapping[str, pd.DataFrame], extra_texts: Mapping[str, str] | None = None) -> CheckOutcome:
+def check_pii_scan(
+    frames: Mapping[str, pd.DataFrame], extra_texts: Mapping[str, str] | None = None
+) -> CheckOutcome:
     """Pattern scan (NIK structure, Indonesian phones, emails) over every published string."""
     hits: list[str] = []
     scanned = 0
@@ -109,12 +115,15 @@ def check_pii_scan(frames: Mapping[str, pd.DataFrame], extra_texts: Mapping[str,
     detail = (
         f"{scanned} distinct strings scanned, no identifier pattern found"
         if not hits
-        else f"{len(hits)} identifier-like value(s) in " + ", ".join(h.split(":")[0] for h in hits[:10])
+        else f"{len(hits)} identifier-like value(s) in "
+        + ", ".join(h.split(":")[0] for h in hits[:10])
     )
     return CheckOutcome("pii_scan", not hits, detail, {"strings_scanned": scanned})
 
 
-def check_k_anonymity(frame: pd.DataFrame, quasi_identifiers: Sequence[str], k: int) -> CheckOutcome:
+def check_k_anonymity(
+    frame: pd.DataFrame, quasi_identifiers: Sequence[str], k: int
+) -> CheckOutcome:
     if frame.empty:
         return CheckOutcome("k_anonymity", False, "release is empty")
     sizes = frame.groupby(list(quasi_identifiers), dropna=False).size()

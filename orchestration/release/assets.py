@@ -1,6 +1,5 @@
 """The research release as a Dagster asset, with its privacy checks."""
 
-
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,13 +33,19 @@ def build_release_asset() -> dg.AssetsDefinition:
         pool=WAREHOUSE_POOL,
         kinds={"parquet", "csv"},
         description="k-anonymous (k=5), l-diverse (l=2 on case_type) research extract of consenting children.",
-        check_specs=[dg.AssetCheckSpec(n, asset=RELEASE_KEY, blocking=True) for n in RELEASE_CHECKS],
+        check_specs=[
+            dg.AssetCheckSpec(n, asset=RELEASE_KEY, blocking=True) for n in RELEASE_CHECKS
+        ],
     )
-    def research_release(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> Iterator[Any]:
+    def research_release(
+        context: dg.AssetExecutionContext, lakehouse: LakehouseResource
+    ) -> Iterator[Any]:
         settings = lakehouse.settings
         with session(settings.warehouse_target) as client:
             frame = client.query_df(f"select * from {source.relation}")
-        path, manifest = research.build_release(frame, settings.layout.releases, settings.keys.release_key)
+        path, manifest = research.build_release(
+            frame, settings.layout.releases, settings.keys.release_key
+        )
         by_name = {c["name"]: c for c in manifest["checks"]}
         for name in RELEASE_CHECKS:
             check = by_name.get(name)
@@ -51,10 +56,16 @@ def build_release_asset() -> dg.AssetsDefinition:
                 metadata={"detail": check["detail"] if check else "not evaluated"},
             )
         if path is None:
-            raise dg.Failure(description=f"research release {manifest['release_id']} failed its checks")
+            raise dg.Failure(
+                description=f"research release {manifest['release_id']} failed its checks"
+            )
         yield dg.MaterializeResult(
             asset_key=RELEASE_KEY,
-            metadata={"release_id": manifest["release_id"], "path": str(Path(path)), "rows": manifest["rows"]},
+            metadata={
+                "release_id": manifest["release_id"],
+                "path": str(Path(path)),
+                "rows": manifest["rows"],
+            },
         )
 
     return research_release

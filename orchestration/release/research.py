@@ -25,7 +25,12 @@ from anonymization import hierarchies as h
 from anonymization.kanonymity import anonymize
 from anonymization.tokens import retokenize
 from ingestion.lake import write_json_atomic
-from orchestration.publish.gate import CheckOutcome, check_k_anonymity, check_l_diversity, check_pii_scan
+from orchestration.publish.gate import (
+    CheckOutcome,
+    check_k_anonymity,
+    check_l_diversity,
+    check_pii_scan,
+)
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,9 @@ def build_release(
     key = release_key(master_key, release_id)
     released = released.reset_index(drop=True)
     released.insert(0, "record_id", [retokenize(str(v), key) for v in released.pop("child_id")])
-    released = released.sample(frac=1.0, random_state=int.from_bytes(key[:4], "big")).reset_index(drop=True)
+    released = released.sample(frac=1.0, random_state=int.from_bytes(key[:4], "big")).reset_index(
+        drop=True
+    )
     for column in QUASI_IDENTIFIERS:
         released[column] = released[column].astype(str)
 
@@ -130,7 +137,10 @@ def build_release(
     (staging / "data.csv").write_text(data_csv, encoding="utf-8")
     write_json_atomic(
         staging / "data_dictionary.json",
-        {c: {"description": DICTIONARY.get(c, ""), "dtype": str(t)} for c, t in released.dtypes.items()},
+        {
+            c: {"description": DICTIONARY.get(c, ""), "dtype": str(t)}
+            for c, t in released.dtypes.items()
+        },
     )
     write_json_atomic(staging / "privacy_report.json", report_dict)
     write_json_atomic(staging / "manifest.json", manifest)
@@ -142,8 +152,14 @@ def build_release(
 def latest_release(releases_dir: Path) -> dict[str, Any] | None:
     import json
 
-    candidates = sorted(p for p in releases_dir.glob("research-*") if (p / "manifest.json").exists())
+    candidates = sorted(
+        p for p in releases_dir.glob("research-*") if (p / "manifest.json").exists()
+    )
     if not candidates:
         return None
     path = candidates[-1]
-    return {"id": path.name, "path": path, "manifest": json.loads((path / "manifest.json").read_text())}
+    return {
+        "id": path.name,
+        "path": path,
+        "manifest": json.loads((path / "manifest.json").read_text()),
+    }

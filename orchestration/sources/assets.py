@@ -6,7 +6,6 @@ on the bronze assets of the tables it references, so parents are in bronze befor
 foreign keys are checked against them.
 """
 
-
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -20,7 +19,9 @@ def bronze_key(contract: TableContract) -> dg.AssetKey:
     return dg.AssetKey(["bronze", contract.source, contract.name])
 
 
-def _build_bronze_asset(contract: TableContract, contracts: dict[str, TableContract]) -> dg.AssetsDefinition:
+def _build_bronze_asset(
+    contract: TableContract, contracts: dict[str, TableContract]
+) -> dg.AssetsDefinition:
     parents = sorted(
         {
             f"{c.references[0]}.{c.references[1]}"
@@ -33,12 +34,15 @@ def _build_bronze_asset(contract: TableContract, contracts: dict[str, TableContr
         key=bronze_key(contract),
         group_name=f"source_{contract.source}",
         deps=[bronze_key(contracts[p]) for p in parents],
-        description=contract.description or f"Pseudonymized bronze batches of {contract.qualified_name}.",
+        description=contract.description
+        or f"Pseudonymized bronze batches of {contract.qualified_name}.",
         kinds={"parquet", "python"},
         tags={"layer": "bronze"},
         metadata={"contract": contract.qualified_name, "primary_key": contract.primary_key},
     )
-    def bronze(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+    def bronze(
+        context: dg.AssetExecutionContext, lakehouse: LakehouseResource
+    ) -> dg.MaterializeResult:
         settings = lakehouse.settings
         ctx = IngestionContext(
             layout=settings.layout,

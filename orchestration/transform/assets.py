@@ -1,6 +1,5 @@
 """dbt models as Dagster assets; `dbt build` runs the tests with the models."""
 
-
 import json
 import os
 import sys

@@ -4,7 +4,6 @@ All raw tables load in one step, holding the warehouse once: the embedded engine
 one step at a time (pool ``warehouse``), and opening it once beats opening it per table.
 """
 
-
 import dagster as dg
 
 from ingestion.contracts import load_contracts
@@ -31,7 +30,7 @@ def build_raw_load_asset() -> dg.AssetsDefinition:
     ]
 
     @dg.multi_asset(specs=specs, name="load_raw", pool=WAREHOUSE_POOL, can_subset=True)
-    def load_raw(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):  # type: ignore[no-untyped-def]
+    def load_raw(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
         selected = {tuple(k.path) for k in context.selected_asset_keys}
         with session(lakehouse.settings.warehouse_target) as client:
             quarantined = load_quarantine(client, lakehouse.settings.layout)
@@ -43,7 +42,11 @@ def build_raw_load_asset() -> dg.AssetsDefinition:
                 total = raw_row_count(client, contract)
                 yield dg.MaterializeResult(
                     asset_key=dg.AssetKey(list(contract.asset_key)),
-                    metadata={"inserted": inserted, "rows": total, "table": f"raw.{contract.identifier}"},
+                    metadata={
+                        "inserted": inserted,
+                        "rows": total,
+                        "table": f"raw.{contract.identifier}",
+                    },
                 )
 
     return load_raw

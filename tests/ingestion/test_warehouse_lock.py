@@ -27,7 +27,9 @@ HOLD = textwrap.dedent(
 def _start(path: Path, value: int, hold: float) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", HOLD, str(path), str(value), str(hold)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -49,15 +51,21 @@ def test_second_session_waits_for_the_first(tmp_path: Path) -> None:
     assert first.stdout is not None and first.stdout.readline().strip() == "holding"
     started = time.monotonic()
     second = _start(path, 2, 0)
-    out, err = second.communicate(timeout=120)
+    _, err = second.communicate(timeout=120)
     waited = time.monotonic() - started
     first.wait(timeout=60)
     assert second.returncode == 0, err
     assert waited >= 1.5, "the second session should have waited for the lock"
     count = subprocess.run(
-        [sys.executable, "-c",
-         "import clickhouse_connect,sys;c=clickhouse_connect.get_client(interface='chdb', path=sys.argv[1]);"
-         "print(c.query('select count() from default.t').result_rows[0][0])", str(path)],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import clickhouse_connect,sys;c=clickhouse_connect.get_client(interface='chdb', path=sys.argv[1]);"
+            "print(c.query('select count() from default.t').result_rows[0][0])",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert count.stdout.strip() == "2"

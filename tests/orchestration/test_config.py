@@ -19,7 +19,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def test_dev_mode_creates_a_private_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dev_mode_creates_a_private_key_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MERAJUT_HOME", str(tmp_path))
     settings = get_settings()
     keys = settings.keys
@@ -30,7 +32,9 @@ def test_dev_mode_creates_a_private_key_file(tmp_path: Path, monkeypatch: pytest
     assert Settings().keys == keys
 
 
-def test_dev_mode_refuses_a_key_file_others_can_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dev_mode_refuses_a_key_file_others_can_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MERAJUT_HOME", str(tmp_path))
     get_settings().keys  # noqa: B018
     (tmp_path / "keys.json").chmod(0o644)
@@ -59,7 +63,9 @@ def test_production_refuses_placeholder_and_short_keys(monkeypatch: pytest.Monke
         get_settings()
 
 
-def test_production_with_keys_never_writes_a_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_with_keys_never_writes_a_key_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MERAJUT_MODE", "production")
     monkeypatch.setenv("MERAJUT_HOME", str(tmp_path))
     for name in ("TOKEN", "VAULT", "RELEASE"):

@@ -40,8 +40,16 @@ def test_lineage_runs_from_ingestion_through_dbt_to_publish(defs: dg.Definitions
 
 def test_dbt_assets_are_grouped_by_folder_and_have_test_checks(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
-    assert graph.get(dg.AssetKey(["marts", "impact_placement_outcomes_by_province_quarter"])).group_name == "marts_impact"
-    assert graph.get(dg.AssetKey(["staging", "stg_placements__placements"])).group_name == "staging_placements"
+    assert (
+        graph.get(
+            dg.AssetKey(["marts", "impact_placement_outcomes_by_province_quarter"])
+        ).group_name
+        == "marts_impact"
+    )
+    assert (
+        graph.get(dg.AssetKey(["staging", "stg_placements__placements"])).group_name
+        == "staging_placements"
+    )
     check_keys = {k.name for k in graph.asset_check_keys}
     assert any(name.startswith("unique_") for name in check_keys)
     assert {"k_anonymity", "l_diversity", "pii_scan", "small_cells", "dbt_build"} <= check_keys

@@ -10,11 +10,19 @@ from conftest import PipelineRun
 def test_demo_exits_zero_and_prints_the_summary(pipeline_run: PipelineRun) -> None:
     assert pipeline_run.returncode == 0, pipeline_run.stdout[-5000:]
     out = pipeline_run.stdout
-    for expected in ("rows per source table", "quarantined", "gold snapshot", "research release", "dagster dev"):
+    for expected in (
+        "rows per source table",
+        "quarantined",
+        "gold snapshot",
+        "research release",
+        "dagster dev",
+    ):
         assert expected in out
 
 
-def test_current_names_a_snapshot_whose_manifest_lists_passed_checks(pipeline_run: PipelineRun) -> None:
+def test_current_names_a_snapshot_whose_manifest_lists_passed_checks(
+    pipeline_run: PipelineRun,
+) -> None:
     manifest = pipeline_run.manifest()
     assert manifest["published"] is True
     assert manifest["all_checks_passed"] is True
@@ -24,8 +32,11 @@ def test_current_names_a_snapshot_whose_manifest_lists_passed_checks(pipeline_ru
     snapshot = pipeline_run.current_snapshot()
     for name, entry in manifest["marts"].items():
         assert (snapshot / entry["file"]).exists(), name
-    assert {"impact_placement_outcomes_by_province_quarter", "gov_placement_outcomes_by_province_quarter",
-            "compliance_consent_access_by_institution_month"} <= set(manifest["marts"])
+    assert {
+        "impact_placement_outcomes_by_province_quarter",
+        "gov_placement_outcomes_by_province_quarter",
+        "compliance_consent_access_by_institution_month",
+    } <= set(manifest["marts"])
 
 
 def test_release_has_privacy_report(pipeline_run: PipelineRun) -> None:

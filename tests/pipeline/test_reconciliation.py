@@ -8,14 +8,18 @@ import sqlite3
 
 import pandas as pd
 import pytest
-
 from conftest import PipelineRun
+
 from ingestion.contracts import load_contracts
 
 
 def _frames(lake, kind: str, source: str, table: str) -> pd.DataFrame:
     files = sorted((lake / kind / source / table).glob("*.parquet"))
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
+    return (
+        pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        if files
+        else pd.DataFrame()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +42,19 @@ def test_input_rows_equal_loaded_plus_quarantined(pipeline_run: PipelineRun) -> 
         assert source_rows > 0
 
 
-def test_every_planted_defect_is_quarantined_with_its_reason(pipeline_run: PipelineRun, planted: dict) -> None:
+def test_every_planted_defect_is_quarantined_with_its_reason(
+    pipeline_run: PipelineRun, planted: dict
+) -> None:
     contracts = {c.name: c for c in load_contracts().values()}
     contracts["gov_registry_verification"] = contracts["verifications"]
     defects = planted["defects"]
     assert {d["defect"] for d in defects} >= {
-        "duplicate_row", "malformed_value", "invalid_nik", "future_date", "orphan_fk", "missing_required"
+        "duplicate_row",
+        "malformed_value",
+        "invalid_nik",
+        "future_date",
+        "orphan_fk",
+        "missing_required",
     }
     missing = []
     for defect in defects:
@@ -58,7 +69,9 @@ def test_every_planted_defect_is_quarantined_with_its_reason(pipeline_run: Pipel
     assert not missing, missing[:10]
 
 
-def test_quarantine_rows_name_a_reason_and_hold_no_clear_identifier(pipeline_run: PipelineRun) -> None:
+def test_quarantine_rows_name_a_reason_and_hold_no_clear_identifier(
+    pipeline_run: PipelineRun,
+) -> None:
     for contract in load_contracts().values():
         quarantine = _frames(pipeline_run.lake, "quarantine", contract.source, contract.name)
         if quarantine.empty:

@@ -7,7 +7,6 @@ import json
 from conftest import PipelineRun
 
 
-
 def _raw_counts(run: PipelineRun) -> dict[str, int]:
     tables = run.warehouse_query("select name from system.tables where database = 'raw'")
     return {t: run.warehouse_query(f"select count() from raw.{t}")[0][0] for (t,) in tables}
@@ -19,11 +18,17 @@ def test_second_run_adds_no_duplicates(pipeline_run: PipelineRun) -> None:
     first_snapshot = pipeline_run.manifest()
     pipeline_run.merajut("run")
     assert _raw_counts(pipeline_run) == before
-    assert sorted(p.name for p in (pipeline_run.lake / "bronze").rglob("*.parquet")) == bronze_before
+    assert (
+        sorted(p.name for p in (pipeline_run.lake / "bronze").rglob("*.parquet")) == bronze_before
+    )
     second = pipeline_run.manifest()
     assert second["snapshot_id"] != first_snapshot["snapshot_id"]
-    assert {k: v["rows"] for k, v in second["marts"].items()} == {k: v["rows"] for k, v in first_snapshot["marts"].items()}
-    assert {k: v["sha256"] for k, v in second["marts"].items()} == {k: v["sha256"] for k, v in first_snapshot["marts"].items()}
+    assert {k: v["rows"] for k, v in second["marts"].items()} == {
+        k: v["rows"] for k, v in first_snapshot["marts"].items()
+    }
+    assert {k: v["sha256"] for k, v in second["marts"].items()} == {
+        k: v["sha256"] for k, v in first_snapshot["marts"].items()
+    }
 
 
 def test_failing_check_leaves_current_where_it_was(pipeline_run: PipelineRun) -> None:

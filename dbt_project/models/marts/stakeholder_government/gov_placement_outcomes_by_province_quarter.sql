@@ -36,7 +36,7 @@ final as (
         if(is_hidden, null, placements) as placements,
         if(is_hidden, null, successful) as successful,
         if(is_hidden or placements = 0, null, round(successful / placements, 4)) as success_rate,
-        is_hidden as is_suppressed,
+        toBool(is_hidden) as is_suppressed,
         multiIf(
             is_primary, 'primary: a count is between 1 and {{ var("government_threshold") - 1 }}',
             is_hidden, 'complementary: protects a suppressed cell in the same province or quarter',

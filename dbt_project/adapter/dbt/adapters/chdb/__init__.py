@@ -7,7 +7,6 @@ so this plugin swaps the client and inherits everything else (``dependencies=['c
 """
 
 from dbt.adapters.base import AdapterPlugin
-
 from dbt.adapters.chdb.connections import ChdbConnectionManager  # noqa: F401
 from dbt.adapters.chdb.credentials import ChdbCredentials
 from dbt.adapters.chdb.impl import ChdbAdapter

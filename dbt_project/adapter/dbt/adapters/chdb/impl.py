@@ -1,8 +1,7 @@
 """The ClickHouse adapter, unchanged but for its connection manager and type name."""
 
-from dbt.adapters.clickhouse.impl import ClickHouseAdapter
-
 from dbt.adapters.chdb.connections import ChdbConnectionManager
+from dbt.adapters.clickhouse.impl import ClickHouseAdapter
 
 
 class ChdbAdapter(ClickHouseAdapter):

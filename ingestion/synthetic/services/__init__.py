@@ -1,0 +1,1 @@
+"""One module per generated source; each defines a ``ServiceGenerator`` or ``DropGenerator``."""

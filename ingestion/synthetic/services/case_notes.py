@@ -1,0 +1,133 @@
+"""Case-worker notes: realistic Indonesian prose that leaks identifiers, on purpose.
+
+Free text is where pseudonymisation usually fails: a note repeats the child's name, a
+guardian's phone in a different format than the registry stores it, a NIK typed from the KK,
+an e-mail. Every identifier a template mentions is taken verbatim from the generated registry
+(phones may be re-formatted but normalise to the same digits), so a leak test can search the
+lake for exactly these strings.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from ingestion.synthetic.context import ChildRecord, GuardianRecord
+from ingestion.synthetic.people import (
+    PHONE_FORMATS,
+    PeopleFactory,
+    Person,
+    format_phone,
+    indonesian_date,
+)
+
+# Placeholders: {child} {child_first} {g} ("Ibu Siti Rahayu") {g_call} ("Bu Siti") {g_name}
+# {g_rel} {phone} {nik} {g_nik} {email} {birth} {visit} {risk} {g2} {address} {n}
+TEMPLATES: tuple[str, ...] = (
+    "Kunjungan rumah bersama {g} ({phone}). Anak {child} (NIK {nik}) dalam kondisi baik, "
+    "makan teratur dan sudah kembali bersekolah.",
+    "Asesmen awal: {child_first} diantar oleh {g} ke LKSA pada {visit}. Keluarga dapat "
+    "dihubungi di {phone} atau melalui email {email}.",
+    "Pertemuan dengan {g_rel} anak, {g}. {child_first} menunjukkan tanda-tanda trauma ringan "
+    "dan dirujuk ke psikolog. Kontak wali: {phone}.",
+    "Anak {child}, lahir {birth}, belum memiliki akta kelahiran. Pengurusan dokumen "
+    "kependudukan dibantu pekerja sosial bersama {g}.",
+    "Telepon ke {phone} tidak diangkat. Kunjungan ulang ke rumah {g} dijadwalkan minggu depan "
+    "untuk membahas rencana pengasuhan {child_first}.",
+    "{child_first} mengikuti kegiatan kelompok dengan antusias. {g_call} menyampaikan "
+    "keinginan untuk reunifikasi keluarga; nomor yang bisa dihubungi {phone}.",
+    "Verifikasi data: NIK {nik} atas nama {child} sudah dicocokkan dengan KK. Nomor HP wali "
+    "{g_name}: {phone}.",
+    "Case conference: risiko bagi {child} dinilai {risk}. Rencana intervensi disepakati "
+    "bersama {g} dan kepala LKSA pada {visit}.",
+    "Surat keterangan tidak mampu untuk keluarga {child_first} dikirim via email ke {email}. "
+    "Konfirmasi melalui WhatsApp {phone}.",
+    "Kondisi kesehatan {child_first} membaik setelah pemeriksaan di puskesmas. {g} hadir saat "
+    "kunjungan tanggal {visit}.",
+    "Laporan sekolah {child} menunjukkan kehadiran meningkat. Koordinasi dengan wali kelas dan "
+    "{g} (HP {phone}) berjalan baik.",
+    "{g} menghubungi kantor melalui {phone}, menanyakan jadwal kunjungan {child_first}. "
+    "Dijadwalkan ulang pada {visit}.",
+    "Pendampingan psikososial sesi ke-{n}: {child_first} mulai terbuka menceritakan pengalaman "
+    "di rumah. {g_call} belum dapat hadir, dihubungi di {phone}.",
+    "Rujukan ke Dinas Sosial untuk bantuan PKH bagi keluarga {child}. Data pendukung: NIK anak "
+    "{nik}, NIK wali {g_nik}, email keluarga {email}.",
+    "Monitoring pasca-reunifikasi: {child_first} tinggal bersama {g}. Rumah bersih, kebutuhan "
+    "dasar terpenuhi. No. kontak {phone}.",
+    "Anak atas nama {child} (lahir {birth}) diterima dari rujukan unit PPA kepolisian. {g} "
+    "belum dapat dihubungi di {phone}.",
+    "Penilaian ulang risiko: {child_first} tidak lagi tinggal serumah dengan terduga pelaku. "
+    "Rencana penutupan kasus dibahas dengan {g} dan {g2}.",
+    "Catatan singkat: {child_first} demam sejak kemarin, sudah diberi obat. {g_call} diberi "
+    "kabar lewat SMS ke {phone}.",
+    "Home visit ke alamat {address}. {g} menerima petugas dengan baik; {child_first} tampak "
+    "ceria dan dekat dengan {g_rel}.",
+    "Mediasi keluarga bersama {g} dan {g2} terkait pengasuhan {child}. Kesepakatan ditandatangani "
+    "pada {visit}; salinan dikirim ke {email}.",
+    "Pemantauan bulanan: berat badan {child_first} naik 1,5 kg. {g_call} ({phone}) diminta "
+    "membawa buku KIA pada pertemuan berikutnya.",
+)
+
+_RISK_LABELS = {"low": "rendah", "medium": "sedang", "high": "tinggi", "critical": "kritis"}
+_REL_LABELS = {
+    ("mother", "F"): "ibu kandung",
+    ("father", "M"): "ayah kandung",
+    ("grandparent", "F"): "nenek",
+    ("grandparent", "M"): "kakek",
+    ("aunt_uncle", "F"): "bibi",
+    ("aunt_uncle", "M"): "paman",
+    ("sibling", "F"): "kakak perempuan",
+    ("sibling", "M"): "kakak laki-laki",
+    ("legal_guardian", "F"): "wali",
+    ("legal_guardian", "M"): "wali",
+}
+
+
+@dataclass(frozen=True)
+class NoteSubject:
+    """Everything a note about one case may mention."""
+
+    child: ChildRecord
+    risk_level: str
+
+
+def _title(guardian: GuardianRecord) -> tuple[str, str]:
+    return ("Ibu", "Bu") if guardian.sex == "F" else ("Bapak", "Pak")
+
+
+def write_notes(
+    rng: random.Random, people: PeopleFactory, subject: NoteSubject, count: int, visits: list[str]
+) -> list[str]:
+    """``count`` different notes about one case; ``visits`` are dates already in prose form."""
+    child = subject.child
+    guardians = child.guardians
+    usable = [t for t in TEMPLATES if "{g2}" not in t or len(guardians) > 1]
+    notes = []
+    for i, template in enumerate(rng.sample(usable, min(count, len(usable)))):
+        g = rng.choice(guardians)
+        title, call = _title(g)
+        others = [o for o in guardians if o is not g]
+        g2 = others[0] if others else g
+        g2_title = _title(g2)[0]
+        email_owner = rng.choice(guardians)
+        notes.append(
+            template.format(
+                child=child.full_name,
+                child_first=child.first_name,
+                g=f"{title} {g.full_name}",
+                g_call=f"{call} {g.first_name}",
+                g_name=g.full_name,
+                g_rel=_REL_LABELS[(g.relationship, g.sex)],
+                phone=format_phone(g.phone, rng.choice(PHONE_FORMATS)),
+                nik=child.nik,
+                g_nik=g.nik,
+                email=people.email(rng, Person(email_owner.full_name, email_owner.sex)),
+                birth=indonesian_date(child.birth_date),
+                visit=visits[i % len(visits)],
+                risk=_RISK_LABELS[subject.risk_level],
+                g2=f"{g2_title} {g2.full_name}",
+                address=child.address,
+                n=rng.randint(2, 9),
+            )
+        )
+    return notes
