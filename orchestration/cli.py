@@ -199,13 +199,13 @@ def reidentify(
     reason: Annotated[str, typer.Option(help="Why (case number, legal basis; recorded)")],
 ) -> None:
     """Admin only: reveal a token's original value from the vault. Every call is audited."""
-    from anonymization.vault import TokenVault
+    from anonymization.vault import TokenVault, VaultIntegrityError
 
     settings = _settings()
     vault = TokenVault(settings.layout.vault, settings.keys.vault_key)
     try:
         value = vault.reveal(token, actor=actor, reason=reason)
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, VaultIntegrityError) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc
     console.print(value)

@@ -26,7 +26,8 @@ GATE_CHECKS = ("dbt_build", "small_cells", "pii_scan", "research_release")
 
 
 def read_marts(client: Any, marts: list[ServedMart]) -> dict[str, pd.DataFrame]:
-    return {m.name: client.query_df(f"select * from {m.relation}") for m in marts}
+    # A total order, so the same data gives byte-identical snapshot files (and hashes).
+    return {m.name: client.query_df(f"select * from {m.relation} order by all") for m in marts}
 
 
 def small_cell_outcomes(
