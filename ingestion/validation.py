@@ -10,7 +10,6 @@ decide what the expectations can even look at. A row fails with the first reason
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,9 +77,14 @@ class _Gx:
         import great_expectations as gx
 
         if cls._context is None:
-            os.environ.setdefault("TQDM_DISABLE", "1")
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
             logging.getLogger("great_expectations").setLevel(logging.WARNING)
             cls._context = gx.get_context(mode="ephemeral")
+            # Per-batch progress bars would flood the run logs.
+            cls._context.variables.progress_bars = ProgressBarsConfig(
+                globally=False, metric_calculations=False
+            )
             source = cls._context.data_sources.add_pandas("ingestion")
             asset = source.add_dataframe_asset("batch")
             asset.add_batch_definition_whole_dataframe("whole")
@@ -187,6 +191,7 @@ def validate_batch(
         failures.setdefault(int(index), []).append((reason, column, detail))
 
     typed = pd.DataFrame(index=frame.index)
+    uncastable_cells: set[tuple[int, str]] = set()
     for col in contract.extracted_columns:
         if col.name not in frame.columns:
             raise ValueError(
@@ -196,6 +201,7 @@ def validate_batch(
         typed[col.name] = values
         for idx in frame.index[uncastable]:
             fail(idx, "malformed_value", col.name, f"{col.name}: not a valid {col.data_type}")
+            uncastable_cells.add((int(idx), col.name))
 
     checks = _expectations(contract, as_of, known_parent_keys)
     if checks and len(typed):
@@ -217,6 +223,8 @@ def validate_batch(
             if res.success:
                 continue
             for idx in res.result.get("unexpected_index_list") or []:
+                if reason == "missing_required" and (int(idx), column) in uncastable_cells:
+                    continue  # present but unreadable: already quarantined as malformed
                 fail(idx, reason, column, f"{column}: {expectation.expectation_type}")
 
     # Duplicates are judged among rows that are otherwise fine: an exact repeat of a row is a

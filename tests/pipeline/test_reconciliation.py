@@ -9,6 +9,7 @@ import sqlite3
 import pandas as pd
 import pytest
 from conftest import PipelineRun
+from reconcile import DEFECT_CODES, defect_mismatches
 
 from ingestion.contracts import load_contracts
 
@@ -45,28 +46,15 @@ def test_input_rows_equal_loaded_plus_quarantined(pipeline_run: PipelineRun) -> 
 def test_every_planted_defect_is_quarantined_with_its_reason(
     pipeline_run: PipelineRun, planted: dict
 ) -> None:
-    contracts = {c.name: c for c in load_contracts().values()}
-    contracts["gov_registry_verification"] = contracts["verifications"]
     defects = planted["defects"]
-    assert {d["defect"] for d in defects} >= {
-        "duplicate_row",
-        "malformed_value",
-        "invalid_nik",
-        "future_date",
-        "orphan_fk",
-        "missing_required",
-    }
-    missing = []
-    for defect in defects:
-        contract = contracts[defect["table"]]
-        quarantine = _frames(pipeline_run.lake, "quarantine", contract.source, contract.name)
-        if contract.kind == "file_drop":
-            hit = quarantine[(quarantine["source_row"].astype("Int64") == int(defect["key"]))]
-        else:
-            hit = quarantine[quarantine["record_key"] == str(defect["key"])]
-        if not (hit["reason"] == defect["defect"]).any():
-            missing.append((defect, sorted(set(hit["reason"]))))
+    assert {d["defect"] for d in defects} == DEFECT_CODES
+    missing, extra = defect_mismatches(
+        defects,
+        load_contracts().values(),
+        lambda c: _frames(pipeline_run.lake, "quarantine", c.source, c.name),
+    )
     assert not missing, missing[:10]
+    assert not extra, f"quarantined but not planted: {extra[:10]}"
 
 
 def test_quarantine_rows_name_a_reason_and_hold_no_clear_identifier(
