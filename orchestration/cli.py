@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from datetime import UTC, date, datetime
@@ -174,9 +175,21 @@ def run(
 def demo(
     children: Annotated[int, typer.Option(help="Number of children to generate")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed")] = 42,
+    fresh: Annotated[
+        bool, typer.Option(help="Start from an empty lake and new sources (dev only)")
+    ] = True,
 ) -> None:
     """Generate synthetic sources, run the whole pipeline on embedded chDB, print a summary."""
     settings = _settings()
+    if settings.mode == "production":
+        console.print("[red]demo generates synthetic sources and is refused in production mode[/]")
+        raise typer.Exit(2)
+    if fresh:
+        # A demo mixes nothing with an earlier one: new sources, empty lake. Keys are kept.
+        for path in (settings.layout.root, settings.sources_dir, settings.resolved_drops_dir):
+            if path.exists():
+                console.print(f"removing {path}")
+                shutil.rmtree(path)
     with _progress() as progress:
         task = progress.add_task(f"generating sources for {children:,} children", total=1)
         _generate(settings, children, seed, datetime.now(UTC).date())
