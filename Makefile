@@ -4,6 +4,8 @@ PY ?= python3
 VENV := .venv
 UV := $(VENV)/bin/uv
 CHILDREN ?= 2000
+# Trust the platform's certificate store (a TLS-intercepting proxy's CA lives there).
+export UV_SYSTEM_CERTS := 1
 
 .PHONY: install demo test lint typecheck bench clean
 
