@@ -7,7 +7,7 @@ CHILDREN ?= 2000
 # Trust the platform's certificate store (a TLS-intercepting proxy's CA lives there).
 export UV_SYSTEM_CERTS := 1
 
-.PHONY: install demo test lint typecheck bench clean
+.PHONY: install superset system-deps demo test lint typecheck bench clean
 
 $(UV):
 	$(PY) -m venv $(VENV)
@@ -16,10 +16,19 @@ $(UV):
 install: $(UV)
 	$(UV) sync --frozen --python $(VENV)/bin/python
 
+# Superset runs in its own virtualenv (it pins sqlalchemy<2 and pandas<2.2).
+superset: install
+	dashboards/install_superset.sh
+
+# Headless Chromium for the tests that look at a page as a person would (needs root or sudo).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
 demo: install
 	$(VENV)/bin/merajut demo --children $(CHILDREN)
 
-test: install
+test: install superset system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from dashboards.duckdb_catalog import refresh_catalog
 from ingestion.warehouse import session
 from orchestration.core.resources import LakehouseResource
 from orchestration.publish.gate import (
@@ -143,11 +144,14 @@ def build_publish_asset() -> dg.AssetsDefinition:
                 description=f"release gate failed ({', '.join(result.failed_checks)}); CURRENT unchanged",
                 metadata={"rejected_manifest": str(result.path)},
             )
+        # Superset (embedded mode) reads the gold snapshot through DuckDB views: re-point them.
+        catalog = refresh_catalog(settings.layout.gold)
         yield dg.MaterializeResult(
             asset_key=SNAPSHOT_KEY,
             metadata={
                 "snapshot_id": result.snapshot_id,
                 "path": str(result.path),
+                "superset_catalog": str(catalog),
                 "rows": dg.MetadataValue.json({k: len(v) for k, v in frames.items()}),
             },
         )

@@ -1,0 +1,137 @@
+"""Provision Superset from the dashboards-as-code bundle in ``dashboards/assets``.
+
+The YAML files are Superset's own export format, linked by fixed UUIDs, so importing them
+again updates the same objects instead of creating copies. The only environment-specific
+value, the database URI, is written ``{{ env.NAME }}`` in the files and substituted here,
+because Superset's import does not template. Import goes through the plain REST endpoint
+``/api/v1/dashboard/import/`` with ``overwrite=true`` (the bundle is a dashboard export, so
+its ``metadata.yaml`` says ``type: Dashboard``, which ``/api/v1/assets/import/`` rejects);
+that keeps this tool inside the project venv (httpx) without superset-api-client.
+
+Usage::
+
+    .venv/bin/python -m dashboards.provision --url http://127.0.0.1:8088 \\
+        --user admin --password "$SUPERSET_ADMIN_PASSWORD" --gold-dir "$MERAJUT_LAKE_ROOT/gold"
+
+Environment instead of flags: ``SUPERSET_URL``, ``SUPERSET_ADMIN_USER``,
+``SUPERSET_ADMIN_PASSWORD``, ``MERAJUT_SUPERSET_DB_URI`` (wins over ``--gold-dir``; e.g.
+``clickhousedb://...`` in production).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import sys
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from dashboards.duckdb_catalog import CATALOG_FILE, superset_uri
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+BUNDLE_ROOT = "merajut_dashboards"
+_ENV_REF = re.compile(r"\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def render(text: str, values: Mapping[str, str]) -> str:
+    """Replace ``{{ env.NAME }}`` with ``values[NAME]``; a missing name is an error, not ''."""
+
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise KeyError(f"bundle needs {name} (set it in the environment or via a flag)")
+        return values[name]
+
+    return _ENV_REF.sub(sub, text)
+
+
+def build_bundle(values: Mapping[str, str], assets: Path = ASSETS) -> bytes:
+    """The assets as a zip in Superset's import layout (one top-level folder)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(assets.rglob("*.yaml")):
+            rel = path.relative_to(assets).as_posix()
+            zf.writestr(f"{BUNDLE_ROOT}/{rel}", render(path.read_text(encoding="utf-8"), values))
+    return buf.getvalue()
+
+
+def login(client: httpx.Client, user: str, password: str) -> None:
+    """Bearer token from the database auth provider, set on ``client`` for later calls."""
+    resp = client.post(
+        "/api/v1/security/login",
+        json={"username": user, "password": password, "provider": "db", "refresh": False},
+    )
+    resp.raise_for_status()
+    client.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
+
+
+def import_bundle(client: httpx.Client, bundle: bytes, db_passwords: Mapping[str, str]) -> None:
+    resp = client.post(
+        "/api/v1/dashboard/import/",
+        files={"formData": ("bundle.zip", bundle, "application/zip")},
+        data={"passwords": json.dumps(dict(db_passwords)), "overwrite": "true"},
+    )
+    if resp.status_code != 200:
+        raise RuntimeError(f"import failed ({resp.status_code}): {resp.text[:1000]}")
+
+
+def database_uri(db_uri: str | None, gold_dir: Path | None) -> str:
+    if db_uri:
+        return db_uri
+    if gold_dir is not None:
+        return superset_uri(gold_dir / CATALOG_FILE)
+    raise SystemExit("need --db-uri / MERAJUT_SUPERSET_DB_URI or --gold-dir / MERAJUT_LAKE_ROOT")
+
+
+def provision(
+    url: str,
+    user: str,
+    password: str,
+    db_uri: str,
+    db_password: str = "",
+    timeout: float = 300,
+) -> None:
+    """Import the whole bundle into the Superset at ``url`` (idempotent: fixed UUIDs)."""
+    values = {**os.environ, "MERAJUT_SUPERSET_DB_URI": db_uri}
+    bundle = build_bundle(values)
+    with httpx.Client(base_url=url, timeout=timeout) as client:
+        login(client, user, password)
+        import_bundle(client, bundle, {"databases/merajut_gold.yaml": db_password})
+
+
+def main(argv: list[str] | None = None) -> int:
+    env = os.environ
+    lake = env.get("MERAJUT_LAKE_ROOT")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=env.get("SUPERSET_URL", "http://127.0.0.1:8088"))
+    parser.add_argument("--user", default=env.get("SUPERSET_ADMIN_USER", "admin"))
+    parser.add_argument("--password", default=env.get("SUPERSET_ADMIN_PASSWORD"))
+    parser.add_argument("--db-uri", default=env.get("MERAJUT_SUPERSET_DB_URI"))
+    parser.add_argument(
+        "--db-password",
+        default=env.get("MERAJUT_SUPERSET_DB_PASSWORD", ""),
+        help="password of the warehouse connection (none for embedded DuckDB)",
+    )
+    parser.add_argument(
+        "--gold-dir",
+        type=Path,
+        default=Path(lake) / "gold" if lake else None,
+        help="lake gold dir holding superset.duckdb (embedded mode)",
+    )
+    args = parser.parse_args(argv)
+    if not args.password:
+        parser.error("--password or SUPERSET_ADMIN_PASSWORD is required")
+    uri = database_uri(args.db_uri, args.gold_dir.resolve() if args.gold_dir else None)
+    provision(args.url, args.user, args.password, uri, args.db_password)
+    print(f"provisioned {ASSETS} into {args.url}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
