@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import yaml
+from compose_spec import ComposeSpecification, PyCompose, Service
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,3 +53,27 @@ def test_dagster_instance_uses_postgres_and_a_warehouse_pool_of_one() -> None:
     instance = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
     assert "postgres" in instance["storage"]
     assert instance["concurrency"]["pools"]["default_limit"] == 1
+
+
+def _known_keys(model: type) -> set[str]:
+    return {f.alias or name for name, f in model.model_fields.items()}
+
+
+def test_validates_against_the_compose_specification() -> None:
+    text = (REPO / "docker-compose.yml").read_text()
+    doc = yaml.safe_load(text)
+    ComposeSpecification.model_validate(doc)
+    PyCompose.from_yaml(text).to_spec()  # the Rust (compose-go compatible) parser agrees
+    # The models accept unknown keys; a misspelt key (`helthcheck`) must not pass silently.
+    allowed = _known_keys(Service)
+    for name, service in doc["services"].items():
+        unknown = set(service) - allowed
+        assert not unknown, (name, unknown)
+    assert not set(doc) - (
+        _known_keys(ComposeSpecification) | {k for k in doc if k.startswith("x-")}
+    )
+
+
+def test_a_misspelt_service_key_is_caught() -> None:
+    assert "helthcheck" not in _known_keys(Service)
+    assert {"healthcheck", "depends_on", "environment"} <= _known_keys(Service)
