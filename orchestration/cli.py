@@ -7,7 +7,7 @@ import shutil
 import sys
 import time
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -232,6 +232,125 @@ def verify_audit() -> None:
     settings = _settings()
     log = settings.layout.vault.parent / "reidentification_audit.jsonl"
     ok, message = verify_audit_log(log)
+    console.print(("[green]ok[/] " if ok else "[red]broken[/] ") + message)
+    if not ok:
+        raise typer.Exit(1)
+
+
+# -- metrics API -------------------------------------------------------------------------------
+
+api_key_app = typer.Typer(
+    no_args_is_help=True, help="API keys of the metrics API (stored only as peppered hashes)"
+)
+app.add_typer(api_key_app, name="api-key")
+
+if TYPE_CHECKING:  # the API's modules load only when an API command runs
+    from metrics_api.core.config import ApiSettings
+    from metrics_api.keys import KeyStore
+
+
+def _api_settings() -> ApiSettings:
+    """The metrics API's settings, sharing mode, home and lake root with the pipeline's."""
+    from metrics_api.core.config import ApiSettings
+
+    try:
+        return ApiSettings.from_lakehouse(_settings())
+    except ValueError as exc:  # pydantic's ValidationError and ApiConfigError are ValueErrors
+        console.print(f"[bold red]configuration error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _key_store() -> KeyStore:
+    from metrics_api.keys import KeyStore
+
+    api = _api_settings()
+    try:
+        return KeyStore(api.resolved_key_store, api.pepper())
+    except ValueError as exc:
+        console.print(f"[bold red]configuration error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@api_key_app.command("create")
+def api_key_create(
+    name: Annotated[str, typer.Option(help="Who the key is for (shown in audit records)")],
+    role: Annotated[
+        str,
+        typer.Option(help="government, business, researcher, community, media or admin"),
+    ],
+    province: Annotated[
+        str | None, typer.Option(help="Limit the key to one province (two-digit BPS code)")
+    ] = None,
+) -> None:
+    """Create an API key and print it once: only its hash is stored."""
+    from metrics_api.keys import KeyStoreError
+
+    store = _key_store()
+    try:
+        record, plaintext = store.create(name, role, province)
+    except KeyStoreError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    scope = f", province {record.province}" if record.province else ""
+    console.print(f"created key [bold]{record.id}[/] ({record.role}{scope}) for {record.name}")
+    console.print("store it now; it cannot be shown again:")
+    # Plain print: rich would wrap or style the key, and scripts capture this line.
+    print(plaintext, file=console.file, flush=True)
+
+
+@api_key_app.command("revoke")
+def api_key_revoke(
+    key_id: Annotated[str, typer.Argument(help="Key id, as in `api-key list`")],
+) -> None:
+    """Revoke a key; the running server refuses it from its next request on."""
+    from metrics_api.keys import KeyStoreError
+
+    try:
+        record = _key_store().revoke(key_id)
+    except KeyStoreError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    console.print(f"revoked {record.id} ({record.name}, {record.role}) at {record.revoked_at}")
+
+
+@api_key_app.command("list")
+def api_key_list() -> None:
+    """List keys (ids, names, roles, scopes, status) — never the keys themselves."""
+    table = Table(title="metrics API keys")
+    for column in ("id", "name", "role", "province", "created_at", "status"):
+        table.add_column(column)
+    for key in _key_store().list():
+        status = f"revoked {key.revoked_at}" if key.revoked else "active"
+        table.add_row(key.id, key.name, key.role, key.province or "-", key.created_at, status)
+    console.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """Serve the metrics API (uvicorn) over the current gold snapshot; OpenAPI at /docs."""
+    import uvicorn
+
+    from metrics_api.main import create_app
+
+    api = _api_settings()
+    try:
+        application = create_app(api)
+    except ValueError as exc:
+        console.print(f"[bold red]cannot start the API:[/] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"metrics API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    uvicorn.run(application, host=host, port=port)
+
+
+@app.command("api-audit-verify")
+def api_audit_verify() -> None:
+    """Verify the hash chain of the metrics API's audit log."""
+    from metrics_api.audit import verify_audit_chain
+
+    ok, message = verify_audit_chain(_api_settings().resolved_audit_log)
     console.print(("[green]ok[/] " if ok else "[red]broken[/] ") + message)
     if not ok:
         raise typer.Exit(1)

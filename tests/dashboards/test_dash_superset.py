@@ -233,7 +233,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def test_dashboard_renders_in_headless_chromium(
     superset: SupersetServer, api: httpx.Client, tmp_path: Path
 ) -> None:
-    assert CHROMIUM is not None, "chromium is required: `make test` installs it (apt-get install chromium)"
+    assert CHROMIUM is not None, (
+        "chromium is required: `make test` installs it (apt-get install chromium)"
+    )
     capture = dashboard_screenshot(
         str(CHROMIUM),
         superset.url,

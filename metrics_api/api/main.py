@@ -1,0 +1,12 @@
+"""All routers of the API, assembled once."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from metrics_api.api.routes import health, metrics, releases
+
+api_router = APIRouter()
+api_router.include_router(health.router)
+api_router.include_router(metrics.router)
+api_router.include_router(releases.router)

@@ -1,0 +1,218 @@
+"""``/v1/metrics``: the catalog as the caller may see it, and metric values."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from metrics_api.api.deps import Audit, CurrentKey, Service, Store, audit_event
+from metrics_api.errors import Forbidden
+from metrics_api.models import (
+    ErrorMessage,
+    MetricCatalog,
+    MetricInfo,
+    MetricResult,
+    MetricRow,
+    QueryFilters,
+)
+from metrics_api.service import MetricAnswer, MetricRequest
+
+router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorMessage, "description": "Missing, invalid or revoked API key"},
+    403: {"model": ErrorMessage, "description": "Role or province scope does not allow this"},
+    422: {"description": "Unknown metric or dimension, or invalid parameters"},
+    503: {"model": ErrorMessage, "description": "No snapshot published, or audit log unavailable"},
+}
+PurposeHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Purpose",
+        max_length=200,
+        description="Why you ask (recorded in the audit log), e.g. a case or DUA reference",
+    ),
+]
+
+
+@router.get(
+    "",
+    operation_id="list_metrics",
+    summary="Metrics your key may read",
+    response_model=MetricCatalog,
+    responses={k: v for k, v in _ERRORS.items() if k in (401, 503)},
+)
+def list_metrics(caller: CurrentKey, service: Service, store: Store) -> MetricCatalog:
+    """The catalog filtered to the caller's role, with the threshold and geography applied."""
+    snapshot = store.current()
+    infos = []
+    for metric in service.catalog.visible_to(caller.role):
+        rule = metric.rule_for(caller.role)
+        assert rule is not None
+        infos.append(
+            MetricInfo(
+                name=metric.name,
+                description=metric.description.strip(),
+                unit=metric.unit,
+                kind=metric.kind,
+                dimensions=[
+                    d
+                    for d in metric.dimension_names
+                    if not (rule.finest_geography == "national" and d == metric.geography_dimension)
+                ],
+                grains=list(metric.time.grains),
+                stock=metric.stock,
+                threshold=rule.threshold,
+                finest_geography=rule.finest_geography,
+            )
+        )
+    return MetricCatalog(
+        role=caller.role,
+        province_scope=caller.province,
+        snapshot_id=snapshot.id if snapshot else None,
+        metrics=infos,
+    )
+
+
+def _rows(answer: MetricAnswer) -> list[MetricRow]:
+    ratio = answer.metric.kind == "ratio"
+    rows = []
+    for record in answer.frame.to_dict(orient="records"):
+        rows.append(
+            MetricRow(
+                dimensions={d: record[d] for d in answer.dimensions},
+                value=_scalar(record["value"]),
+                numerator=_scalar(record["numerator"]) if ratio else None,
+                denominator=_scalar(record["denominator"]) if ratio else None,
+                suppressed=bool(record["suppressed"]),
+                suppression_reason=record["suppression_reason"],
+            )
+        )
+    return rows
+
+
+def _scalar(value: Any) -> Any:
+    """pandas NA / numpy scalars -> None / plain Python numbers."""
+    if value is None or value is pd.NA:
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _csv(answer: MetricAnswer) -> str:
+    table = answer.frame[[*answer.dimensions, *answer.value_columns, "suppressed"]].copy()
+    table["suppression_reason"] = answer.frame["suppression_reason"]
+    buffer = io.StringIO()
+    table.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
+
+
+@router.get(
+    "/{name}",
+    operation_id="query_metric",
+    summary="Values of one metric, broken down by the requested dimensions",
+    response_model=MetricResult,
+    responses={
+        **_ERRORS,
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+    },
+)
+def query_metric(
+    request: Request,
+    response: Response,
+    caller: CurrentKey,
+    service: Service,
+    audit: Audit,
+    name: str,
+    purpose: PurposeHeader = None,
+    dimensions: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            examples=["province,quarter"],
+            description="Comma-separated breakdown, e.g. `province,quarter` (see GET /v1/metrics)",
+        ),
+    ] = None,
+    grain: Annotated[
+        Literal["quarter", "year", "month"] | None,
+        Query(description="Time grain; the same as adding it to `dimensions`"),
+    ] = None,
+    date_from: Annotated[
+        date | None, Query(alias="from", description="First period start included")
+    ] = None,
+    date_to: Annotated[
+        date | None, Query(alias="to", description="Last period start included")
+    ] = None,
+    province: Annotated[
+        str | None, Query(pattern=r"^[0-9]{2}$", description="Two-digit BPS province code")
+    ] = None,
+    format: Annotated[Literal["json", "csv"], Query(description="Response format")] = "json",
+) -> Any:
+    """Aggregated values; cells below your threshold (and their complements) are hidden.
+
+    Every hidden row says `suppressed: true` and why. JSON and CSV carry the same numbers; the
+    snapshot id is in the body (JSON) and in the `X-Snapshot-Id` header (both).
+    """
+    parameters = {
+        "dimensions": dimensions,
+        "grain": grain,
+        "from": date_from,
+        "to": date_to,
+        "province": province,
+        "format": format,
+    }
+    try:
+        answer = service.answer(
+            caller,
+            MetricRequest(name, dimensions, grain, date_from, date_to, province),
+        )
+    except Forbidden:
+        # Refusals are audited too: repeated probing of other provinces is worth seeing.
+        audit_event(
+            audit, request, caller, outcome="denied", status=403, parameters=parameters,
+            metric=name, purpose=purpose,
+        )  # fmt: skip
+        raise
+    audit_event(
+        audit,
+        request,
+        caller,
+        outcome="ok",
+        status=200,
+        parameters=parameters,
+        metric=name,
+        rows=len(answer.frame),
+        snapshot_id=answer.snapshot_id,
+        purpose=purpose,
+    )
+    headers = {"X-Snapshot-Id": answer.snapshot_id, "Cache-Control": "no-store"}
+    if format == "csv":
+        filename = f"{answer.metric.name}-{answer.snapshot_id}.csv"
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return Response(_csv(answer), media_type="text/csv; charset=utf-8", headers=headers)
+    result = MetricResult(
+        metric=answer.metric.name,
+        description=answer.metric.description.strip(),
+        unit=answer.metric.unit,
+        kind=answer.metric.kind,
+        snapshot_id=answer.snapshot_id,
+        role=caller.role,
+        threshold=answer.rule.threshold,
+        dimensions=answer.dimensions,
+        grain=answer.grain,
+        filters=QueryFilters(date_from=date_from, date_to=date_to, province=answer.province),
+        row_count=len(answer.frame),
+        suppressed_cells=answer.suppressed_cells,
+        suppression_note=(
+            f"counts 1..{answer.rule.threshold - 1} are hidden, with complementary cells so "
+            "no hidden count follows from the row and column totals"
+            if answer.rule.threshold > 1
+            else "no suppression for this role"
+        ),
+        rows=_rows(answer),
+    )
+    response.headers.update(headers)
+    return result

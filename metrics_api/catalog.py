@@ -1,0 +1,229 @@
+"""The metric catalog: loading and validating ``catalog.yml``.
+
+Why a catalog: a metric (its SQL measure, the breakdowns it allows, who may see it and at which
+small-cell threshold) must be defined once, so that the API, documentation and tests cannot
+drift apart. The loader is strict on purpose — a typo in a role name or a threshold below the
+audience default must stop the API at startup, not silently publish small cells.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from anonymization.small_cells import audience_thresholds
+
+__all__ = [
+    "GEOGRAPHY_LEVELS",
+    "GRAINS",
+    "ROLES",
+    "AudienceRule",
+    "Catalog",
+    "CatalogError",
+    "DimensionSpec",
+    "Grain",
+    "Metric",
+    "ResolvedRule",
+    "Role",
+    "load_catalog",
+]
+
+Role = Literal["government", "business", "researcher", "community", "media", "admin"]
+ROLES: tuple[str, ...] = get_args(Role)
+Grain = Literal["quarter", "year", "month"]
+GRAINS: tuple[str, ...] = get_args(Grain)
+Geography = Literal["national", "province"]
+#: Coarse to fine: an audience whose finest level is ``national`` sees no province at all.
+GEOGRAPHY_LEVELS: tuple[str, ...] = get_args(Geography)
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+# Measures are simple count aggregates over one mart column. Anything richer is refused: the
+# catalog is executed as SQL, and suppression is only meaningful on counts.
+_MEASURE = re.compile(
+    r"^(?:sum\((?P<sum>[a-z_][a-z0-9_]*)\)|count\((?:\*|distinct (?P<cnt>[a-z_][a-z0-9_]*))\))$"
+)
+
+
+class CatalogError(ValueError):
+    """The catalog file is invalid; the message says which metric and field."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DimensionSpec(_Frozen):
+    column: str
+    geography: Literal["province"] | None = None
+
+    @field_validator("column")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"column {value!r} is not a plain identifier")
+        return value
+
+
+class TimeSpec(_Frozen):
+    column: str
+    grains: tuple[Grain, ...] = Field(min_length=1)
+
+    @field_validator("column")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"column {value!r} is not a plain identifier")
+        return value
+
+
+class AudienceRule(_Frozen):
+    threshold: int | None = Field(default=None, ge=1)
+    finest_geography: Geography = "province"
+
+
+class ResolvedRule(_Frozen):
+    """An audience rule with its defaults filled in (what the API actually applies)."""
+
+    threshold: int
+    finest_geography: Geography
+
+
+def _measure_column(expression: str) -> str | None:
+    match = _MEASURE.match(expression.strip())
+    if match is None:
+        raise ValueError(
+            f"measure {expression!r} must be sum(<column>), count(*) or count(distinct <column>)"
+        )
+    return match.group("sum") or match.group("cnt")
+
+
+class Metric(_Frozen):
+    name: str
+    description: str
+    unit: str
+    kind: Literal["count", "ratio"]
+    source: str
+    time: TimeSpec
+    dimensions: dict[str, DimensionSpec]
+    audiences: dict[Role, AudienceRule] = Field(min_length=1)
+    measure: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    decimals: int = Field(default=4, ge=0, le=10)
+    stock: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Metric:
+        if self.kind == "count":
+            if self.measure is None or self.numerator or self.denominator:
+                raise ValueError("a count metric declares `measure` and no numerator/denominator")
+        elif self.measure is not None or not (self.numerator and self.denominator):
+            raise ValueError("a ratio metric declares `numerator` and `denominator`, no `measure`")
+        for expression in self.count_expressions.values():
+            _measure_column(expression)
+        clash = set(self.dimensions) & set(GRAINS)
+        if clash:
+            raise ValueError(f"dimension names {sorted(clash)} are reserved for time grains")
+        for name in self.dimensions:
+            if not _IDENTIFIER.match(name):
+                raise ValueError(f"dimension name {name!r} is not a plain identifier")
+        defaults = audience_thresholds()
+        for role, rule in self.audiences.items():
+            if rule.threshold is not None and rule.threshold < defaults[role]:
+                raise ValueError(
+                    f"audience {role}: threshold {rule.threshold} is below the default "
+                    f"{defaults[role]}; the catalog may tighten a threshold, never loosen it"
+                )
+        return self
+
+    @property
+    def count_expressions(self) -> dict[str, str]:
+        """Output column -> aggregate SQL: the counts suppression is decided on."""
+        if self.kind == "count":
+            assert self.measure is not None
+            return {"value": self.measure}
+        assert self.numerator is not None and self.denominator is not None
+        return {"numerator": self.numerator, "denominator": self.denominator}
+
+    @property
+    def columns_used(self) -> set[str]:
+        """Mart columns the metric reads; checked against the snapshot manifest per query."""
+        used = {d.column for d in self.dimensions.values()} | {self.time.column}
+        for expression in self.count_expressions.values():
+            column = _measure_column(expression)
+            if column:
+                used.add(column)
+        return used
+
+    @property
+    def dimension_names(self) -> list[str]:
+        """Every name the ``dimensions`` parameter accepts: breakdowns, then time grains."""
+        return [*self.dimensions, *self.time.grains]
+
+    @property
+    def geography_dimension(self) -> str | None:
+        for name, spec in self.dimensions.items():
+            if spec.geography == "province":
+                return name
+        return None
+
+    def rule_for(self, role: str) -> ResolvedRule | None:
+        """The rule applied to ``role``, or None if the role may not see this metric."""
+        rule = self.audiences.get(role)  # type: ignore[call-overload]
+        if rule is None:
+            return None
+        threshold = rule.threshold if rule.threshold is not None else audience_thresholds()[role]
+        return ResolvedRule(threshold=threshold, finest_geography=rule.finest_geography)
+
+
+class Catalog(_Frozen):
+    version: Literal[1]
+    metrics: dict[str, Metric]
+
+    @cached_property
+    def names(self) -> list[str]:
+        return sorted(self.metrics)
+
+    def visible_to(self, role: str) -> list[Metric]:
+        return [self.metrics[n] for n in self.names if self.metrics[n].rule_for(role) is not None]
+
+
+def _check_roles_match_thresholds() -> None:
+    # The roles here and the audiences of the small-cell module must be the same set;
+    # otherwise a new audience would have no threshold (or no way to get a key).
+    if set(ROLES) != set(audience_thresholds()):
+        raise CatalogError(
+            f"roles {sorted(ROLES)} differ from audience_thresholds() {sorted(audience_thresholds())}"
+        )
+
+
+def parse_catalog(raw: Any) -> Catalog:
+    """Validate an already-parsed YAML document (``x-`` anchor blocks are ignored)."""
+    _check_roles_match_thresholds()
+    if not isinstance(raw, dict) or not isinstance(raw.get("metrics"), dict):
+        raise CatalogError("the catalog needs a `metrics:` mapping")
+    metrics = {}
+    for name, body in raw["metrics"].items():
+        if not isinstance(body, dict):
+            raise CatalogError(f"metric {name!r}: expected a mapping")
+        if not _IDENTIFIER.match(str(name)):
+            raise CatalogError(f"metric name {name!r} is not a plain identifier")
+        try:
+            metrics[name] = Metric(name=name, **body)
+        except ValidationError as exc:
+            raise CatalogError(f"metric {name!r}: {exc}") from None
+    try:
+        return Catalog.model_validate({"version": raw.get("version"), "metrics": metrics})
+    except ValidationError as exc:
+        raise CatalogError(str(exc)) from None
+
+
+def load_catalog(path: Path) -> Catalog:
+    with path.open(encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    return parse_catalog(raw)

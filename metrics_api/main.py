@@ -1,0 +1,81 @@
+"""The FastAPI application factory of the metrics API.
+
+``create_app(settings)`` builds everything (catalog, store, key store, audit log, cache) and
+stores it on ``app.state``; nothing happens at import time, so tests build isolated apps and
+``uvicorn --factory metrics_api.main:create_app`` reads the environment only when it starts.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from metrics_api.api.deps import AppContext
+from metrics_api.api.main import api_router
+from metrics_api.audit import ApiAuditLog
+from metrics_api.catalog import load_catalog
+from metrics_api.core.config import ApiConfigError, ApiSettings, get_api_settings
+from metrics_api.errors import ApiError
+from metrics_api.keys import KeyStore
+from metrics_api.release_store import ReleaseStore
+from metrics_api.service import MetricService, ResultCache
+from metrics_api.store import EmbeddedSnapshotStore, MetricStore
+
+__all__ = ["build_store", "create_app"]
+
+DESCRIPTION = """\
+Aggregate statistics of the MerajutASA child-welfare platform, from the published gold
+snapshot. Every key has a role (government, business, researcher, community, media, admin)
+and optionally a province scope; counts below the role's threshold are hidden together with
+the cells that would reveal them. Every data-returning request is audited.
+"""
+
+
+def build_store(settings: ApiSettings) -> MetricStore:
+    """The embedded store, or — when a ClickHouse URL is configured — the server store.
+
+    Server mode is not implemented yet: refusing to start is safer than silently serving the
+    embedded lake when the operator asked for the production warehouse.
+    """
+    if settings.warehouse_url:
+        raise ApiConfigError(
+            "MERAJUT_API_WAREHOUSE_URL is set, but server mode (ClickHouse) is not implemented "
+            "yet; unset it to serve the embedded gold snapshot"
+        )
+    return EmbeddedSnapshotStore(settings.layout.gold)
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    headers = (
+        {"WWW-Authenticate": 'Bearer, ApiKey header="X-API-Key"'}
+        if exc.status_code == 401
+        else None
+    )
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or get_api_settings()
+    catalog = load_catalog(settings.catalog_path)
+    store = build_store(settings)
+    context = AppContext(
+        settings=settings,
+        catalog=catalog,
+        store=store,
+        service=MetricService(catalog, store, ResultCache(settings.cache_entries)),
+        keys=KeyStore(settings.resolved_key_store, settings.pepper()),
+        audit=ApiAuditLog(settings.resolved_audit_log),
+        releases=ReleaseStore(settings.layout.releases),
+    )
+    app = FastAPI(
+        title="MerajutASA metrics API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.context = context
+    app.add_exception_handler(ApiError, _api_error)
+    app.include_router(api_router)
+    return app

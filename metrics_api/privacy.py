@@ -1,0 +1,79 @@
+"""The one place the API applies small-cell rules to an answer.
+
+The API does not decide privacy rules: the catalog declares them (threshold per audience,
+which counts a metric is made of) and :mod:`anonymization.small_cells` implements them. This
+module only wires the two together, so every route and every metric goes through the same
+function and the tests can check that function once.
+
+Ratio metrics are protected through their counts: ``suppress_cells`` runs once per count
+(numerator and denominator) and the union of the hidden cells is hidden in every column. A
+union of two suppression patterns that each leave no margin line with exactly one hidden cell
+again leaves none (a line has 0 or >= 2 hidden cells in each pattern, hence in the union), so
+the guarantee of ``suppress_cells`` carries over.
+
+Limits: protection is per answer. Differencing across answers (two date windows, two
+dimension sets, a province filter and a national total) is NOT prevented here; see
+``anonymization/small_cells.py`` for the heuristic's own limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from anonymization.small_cells import suppress_cells
+
+__all__ = ["apply_release_rules"]
+
+_ALL = "__all__"
+
+
+def apply_release_rules(
+    frame: pd.DataFrame,
+    dimensions: Sequence[str],
+    count_columns: Sequence[str],
+    threshold: int,
+) -> pd.DataFrame:
+    """Hide small cells (primary) and the cells that would give them away (complementary).
+
+    Returns a copy with every ``count_columns`` value NA in hidden rows, plus ``suppressed``
+    (bool) and ``suppression_reason`` (str or None; names the count that triggered it when
+    there are several). ``threshold <= 1`` (admin) hides nothing.
+    """
+    out = frame.copy()
+    hidden = np.zeros(len(out), dtype=bool)
+    reasons = np.full(len(out), None, dtype=object)
+    if threshold > 1 and len(out):
+        # A table without dimensions is one cell: only primary suppression applies. A constant
+        # dimension lets suppress_cells handle it (a one-cell line has no margin to protect).
+        dims = list(dimensions) or [_ALL]
+        table = out.assign(**{_ALL: ""}) if not dimensions else out
+        for column in count_columns:
+            decided = suppress_cells(table, dims, column, threshold)
+            mask = decided["suppressed"].to_numpy(dtype=bool)
+            label = f" ({column})" if len(count_columns) > 1 else ""
+            fresh = mask & ~hidden
+            reasons[fresh] = [
+                f"{r}{label}" for r in decided["suppression_reason"].to_numpy()[fresh]
+            ]
+            # Prefer a primary reason: it is the one that explains why the cell matters.
+            primary = (
+                mask
+                & hidden
+                & np.array(
+                    [str(r).startswith("primary") for r in decided["suppression_reason"]],
+                    dtype=bool,
+                )
+            )
+            primary &= np.array([not str(r).startswith("primary") for r in reasons], dtype=bool)
+            reasons[primary] = [
+                f"{r}{label}" for r in decided["suppression_reason"].to_numpy()[primary]
+            ]
+            hidden |= mask
+    for column in count_columns:
+        out[column] = out[column].astype("Int64").mask(hidden)
+    out["suppressed"] = hidden
+    out["suppression_reason"] = pd.Series(reasons, index=out.index, dtype=object)
+    return out

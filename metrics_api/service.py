@@ -1,0 +1,270 @@
+"""Answering a metric request: catalog checks, scope rules, the query, suppression, caching.
+
+Kept apart from the HTTP layer so that the rules are plain functions the tests can call and a
+second transport (a CLI, a batch export) would apply exactly the same ones.
+
+Order of the checks matters: the caller's right to the metric and to the requested breakdown
+is decided from the catalog before anything is read, so a refused request costs nothing and
+reveals nothing about the data.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from metrics_api.catalog import GRAINS, Catalog, Metric, ResolvedRule
+from metrics_api.errors import BadRequest, Forbidden, Unavailable
+from metrics_api.privacy import apply_release_rules
+from metrics_api.store import AggregateQuery, MetricStore, Snapshot
+
+__all__ = ["Caller", "MetricAnswer", "MetricRequest", "MetricService", "ResultCache"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: an authenticated key's id, name, role and optional province scope."""
+
+    key_id: str
+    name: str
+    role: str
+    province: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricRequest:
+    metric: str
+    dimensions: str | None = None
+    grain: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    province: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricAnswer:
+    metric: Metric
+    snapshot_id: str
+    rule: ResolvedRule
+    dimensions: list[str]
+    grain: str | None
+    province: str | None
+    frame: pd.DataFrame  # dims..., value, [numerator, denominator], suppressed, reason
+    cached: bool
+
+    @property
+    def value_columns(self) -> list[str]:
+        return ["value", "numerator", "denominator"] if self.metric.kind == "ratio" else ["value"]
+
+    @property
+    def suppressed_cells(self) -> int:
+        return int(self.frame["suppressed"].sum())
+
+
+class ResultCache:
+    """A small thread-safe LRU of final (already suppressed) answers.
+
+    Keys always start with the snapshot id, so a new publish can never be answered from an
+    old snapshot's entry, and always include role and scope, so one audience's answer is
+    never served to another.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...]) -> pd.DataFrame | None:
+        with self._lock:
+            frame = self._data.get(key)
+            if frame is None:
+                self.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return frame
+
+    def put(self, key: tuple[Any, ...], frame: pd.DataFrame) -> None:
+        if self.max_entries <= 0:
+            return
+        with self._lock:
+            self._data[key] = frame
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+
+def _finest_grain(metric: Metric) -> str:
+    return min(metric.time.grains, key=GRAINS.index)
+
+
+class MetricService:
+    def __init__(self, catalog: Catalog, store: MetricStore, cache: ResultCache) -> None:
+        self.catalog = catalog
+        self.store = store
+        self.cache = cache
+
+    # -- checks that need no data -------------------------------------------
+    def metric_for(self, caller: Caller, name: str) -> tuple[Metric, ResolvedRule]:
+        metric = self.catalog.metrics.get(name)
+        if metric is None:
+            raise BadRequest(
+                f"unknown metric {name!r}; known metrics: {', '.join(self.catalog.names)}"
+            )
+        rule = metric.rule_for(caller.role)
+        if rule is None:
+            raise Forbidden(f"role {caller.role!r} may not read metric {name!r}")
+        return metric, rule
+
+    @staticmethod
+    def resolve_dimensions(
+        metric: Metric, raw: str | None, grain: str | None
+    ) -> tuple[list[str], str | None]:
+        """(breakdown dimensions in request order, time grain or None)."""
+        names = [part.strip() for part in (raw or "").split(",") if part.strip()]
+        allowed = metric.dimension_names
+        unknown = [n for n in names if n not in allowed]
+        if unknown:
+            raise BadRequest(
+                f"unknown dimension {unknown[0]!r} for metric {metric.name!r}; "
+                f"allowed: {', '.join(allowed)}"
+            )
+        if len(set(names)) != len(names):
+            raise BadRequest("a dimension is listed twice in `dimensions`")
+        if grain is not None and grain not in metric.time.grains:
+            raise BadRequest(
+                f"grain {grain!r} is not available for metric {metric.name!r}; "
+                f"available: {', '.join(metric.time.grains)}"
+            )
+        time_dims = [n for n in names if n in metric.time.grains]
+        if len(time_dims) > 1:
+            raise BadRequest(f"at most one time dimension at a time, got {', '.join(time_dims)}")
+        if grain is not None and time_dims and time_dims[0] != grain:
+            raise BadRequest(
+                f"`grain={grain}` contradicts the time dimension {time_dims[0]!r} in `dimensions`"
+            )
+        chosen = time_dims[0] if time_dims else grain
+        if chosen is None and metric.stock:
+            # A stock summed over periods counts child-months, not children: the threshold
+            # would lose its meaning. Always break a stock down by its finest grain.
+            chosen = _finest_grain(metric)
+        if chosen is not None and chosen not in names:
+            names.append(chosen)
+        return names, chosen
+
+    @staticmethod
+    def check_scope(
+        caller: Caller, metric: Metric, rule: ResolvedRule, dims: list[str], province: str | None
+    ) -> str | None:
+        """The province filter to apply (the key's scope wins), or a 403."""
+        geo = metric.geography_dimension
+        national_only = rule.finest_geography == "national"
+        if national_only and ((geo is not None and geo in dims) or province is not None):
+            raise Forbidden(
+                f"role {caller.role!r} sees {metric.name!r} nationally only: "
+                "no province breakdown or filter"
+            )
+        if caller.province is not None:
+            if national_only or geo is None:
+                raise Forbidden(
+                    f"this key is scoped to province {caller.province}, "
+                    f"but {metric.name!r} cannot be limited to a province for role {caller.role!r}"
+                )
+            if province is not None and province != caller.province:
+                raise Forbidden(
+                    f"this key is scoped to province {caller.province}; "
+                    f"it may not query province {province}"
+                )
+            return caller.province
+        if province is not None and geo is None:
+            raise BadRequest(f"metric {metric.name!r} has no province to filter on")
+        return province
+
+    # -- the answer -----------------------------------------------------------
+    def current_snapshot(self) -> Snapshot:
+        snapshot = self.store.current()
+        if snapshot is None:
+            raise Unavailable("no gold snapshot has been published yet")
+        return snapshot
+
+    def answer(self, caller: Caller, request: MetricRequest) -> MetricAnswer:
+        metric, rule = self.metric_for(caller, request.metric)
+        dims, grain = self.resolve_dimensions(metric, request.dimensions, request.grain)
+        province = self.check_scope(caller, metric, rule, dims, request.province)
+        if request.date_from and request.date_to and request.date_from > request.date_to:
+            raise BadRequest(f"`from` ({request.date_from}) is after `to` ({request.date_to})")
+        snapshot = self.current_snapshot()
+        self._check_snapshot(snapshot, metric, caller.role)
+        key = (
+            snapshot.id,
+            metric.name,
+            tuple(dims),
+            request.date_from,
+            request.date_to,
+            province,
+            caller.role,
+            caller.province,
+            rule.threshold,
+        )
+        frame = self.cache.get(key)
+        cached = frame is not None
+        if frame is None:
+            frame = self._compute(snapshot, metric, rule, dims, grain, request, province)
+            self.cache.put(key, frame)
+        return MetricAnswer(metric, snapshot.id, rule, dims, grain, province, frame, cached)
+
+    @staticmethod
+    def _check_snapshot(snapshot: Snapshot, metric: Metric, role: str) -> None:
+        entry = snapshot.mart(metric.source)
+        if entry is None:
+            raise Unavailable(f"snapshot {snapshot.id} does not publish {metric.source!r}")
+        # Defence in depth: the mart's own audience (from dbt meta) must admit the caller too.
+        audience = entry.get("audience") or []
+        if "metrics_api" not in audience and role not in audience:
+            raise Forbidden(f"mart {metric.source!r} is not published for role {role!r}")
+        missing = metric.columns_used - set(entry.get("columns") or {})
+        if missing:
+            raise Unavailable(
+                f"snapshot {snapshot.id}: {metric.source} lacks columns {sorted(missing)} "
+                "that the catalog uses"
+            )
+
+    def _compute(
+        self,
+        snapshot: Snapshot,
+        metric: Metric,
+        rule: ResolvedRule,
+        dims: list[str],
+        grain: str | None,
+        request: MetricRequest,
+        province: str | None,
+    ) -> pd.DataFrame:
+        geo = metric.geography_dimension
+        breakdown = [d for d in dims if d != grain]
+        query = AggregateQuery(
+            mart=metric.source,
+            time_column=metric.time.column,
+            counts=tuple(metric.count_expressions.items()),
+            group_by=tuple((d, metric.dimensions[d].column) for d in breakdown),
+            grain=grain,
+            date_from=request.date_from,
+            date_to=request.date_to,
+            equals=((metric.dimensions[geo].column, province),) if province and geo else (),
+        )
+        raw = self.store.aggregate(snapshot, query)
+        raw = raw[[*dims, *metric.count_expressions]]  # request order, then counts
+        counts = list(metric.count_expressions)
+        out = apply_release_rules(raw, dims, counts, rule.threshold)
+        if metric.kind == "ratio":
+            num = out["numerator"].astype("Float64")
+            den = out["denominator"].astype("Float64")
+            value = (num / den.where(den > 0)).round(metric.decimals)
+            out.insert(len(dims), "value", value.astype(object).where(value.notna(), None))
+        return out.reset_index(drop=True)

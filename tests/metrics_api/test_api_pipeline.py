@@ -1,0 +1,137 @@
+"""The API over the snapshot the real pipeline published (the shared ``pipeline_run``).
+
+The fixture snapshot of the other tests has the published format by construction; this module
+checks the other direction: the marts the pipeline actually publishes carry the columns the
+catalog uses, the API's numbers are the marts' numbers, suppression holds on real data, and
+the real research release downloads byte for byte. Nothing is written into the pipeline's
+lake or home (keys and audit log go to tmp), so other pipeline tests are unaffected.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from anonymization.small_cells import audience_thresholds, verify_no_recoverable_cells
+from metrics_api.audit import verify_audit_chain
+from metrics_api.catalog import load_catalog
+from metrics_api.core.config import PACKAGED_CATALOG, ApiSettings
+from metrics_api.keys import KeyStore
+from metrics_api.main import create_app
+
+PEPPER = "a7" * 32
+
+
+@pytest.fixture
+def served(
+    pipeline_run: Any, tmp_path: Path
+) -> tuple[TestClient, dict[str, dict[str, str]], ApiSettings]:
+    assert pipeline_run.returncode == 0, pipeline_run.stdout[-4000:]
+    settings = ApiSettings(
+        home=tmp_path / "home",
+        lake_root=pipeline_run.lake,
+        key_pepper=PEPPER,
+        audit_log=tmp_path / "audit.jsonl",
+    )
+    store = KeyStore(settings.resolved_key_store, settings.pepper())
+    keys = {
+        role: {"X-API-Key": store.create(role, role)[1]}
+        for role in ("admin", "government", "community", "media", "researcher")
+    }
+    return TestClient(create_app(settings)), keys, settings
+
+
+def _mart(pipeline_run: Any, name: str) -> pd.DataFrame:
+    snapshot = pipeline_run.current_snapshot()
+    return pd.read_parquet(snapshot / pipeline_run.manifest()["marts"][name]["file"])
+
+
+def test_the_catalog_fits_the_published_marts(pipeline_run: Any) -> None:
+    assert pipeline_run.returncode == 0, pipeline_run.stdout[-4000:]
+    marts = pipeline_run.manifest()["marts"]
+    for metric in load_catalog(PACKAGED_CATALOG).metrics.values():
+        assert metric.source in marts, metric.source
+        columns = set(marts[metric.source]["columns"])
+        assert metric.columns_used <= columns, (metric.name, metric.columns_used - columns)
+
+
+def test_admin_numbers_are_the_marts_numbers(pipeline_run: Any, served: Any) -> None:
+    client, keys, _ = served
+    manifest = pipeline_run.manifest()
+    assert client.get("/health").json()["snapshot_id"] == manifest["snapshot_id"]
+    cube = _mart(pipeline_run, "metrics_placements_cube")
+    body = client.get(
+        "/v1/metrics/placements", params={"dimensions": "province,quarter"}, headers=keys["admin"]
+    ).json()
+    assert body["snapshot_id"] == manifest["snapshot_id"]
+    got = {
+        (r["dimensions"]["province"], r["dimensions"]["quarter"]): r["value"] for r in body["rows"]
+    }
+    expected = cube.groupby(["province_code", "quarter"])["placements"].sum()
+    assert got == {k: int(v) for k, v in expected.items()}
+    rate = client.get("/v1/metrics/placement_success_rate", headers=keys["admin"]).json()
+    (row,) = rate["rows"]
+    assert row["numerator"] == int(cube["successful"].sum())
+    assert row["denominator"] == int(cube["placements"].sum())
+
+    compliance = _mart(pipeline_run, "compliance_consent_access_by_institution_month")
+    care = client.get(
+        "/v1/metrics/children_in_care", params={"dimensions": "province"}, headers=keys["admin"]
+    ).json()
+    compliance["month"] = pd.to_datetime(compliance["month_start"]).dt.strftime("%Y-%m")
+    expected_care = compliance.groupby(["province_code", "month"])["children_in_care"].sum()
+    got_care = {
+        (r["dimensions"]["province"], r["dimensions"]["month"]): r["value"] for r in care["rows"]
+    }
+    assert got_care == {k: int(v) for k, v in expected_care.items()}
+
+
+def test_no_small_or_recoverable_cell_on_real_data(served: Any) -> None:
+    client, keys, settings = served
+    rng = random.Random("real-snapshot")
+    dimensions = ["province", "sex", "age_band", "placement_type", "institution_type"]
+    hidden = 0
+    for role in ("government", "community", "media"):
+        threshold = audience_thresholds()[role]
+        names = [d for d in dimensions if not (role == "media" and d == "province")]
+        for _ in range(8):
+            dims = [*rng.sample(names, rng.randint(1, 2)), rng.choice(["quarter", "year"])]
+            for metric in ("placements", "placement_success_rate"):
+                response = client.get(
+                    f"/v1/metrics/{metric}",
+                    params={"dimensions": ",".join(dims)},
+                    headers=keys[role],
+                )
+                assert response.status_code == 200, response.text
+                rows = response.json()["rows"]
+                frame = pd.DataFrame(
+                    [{**r["dimensions"], "value": r["value"], "numerator": r["numerator"],
+                      "denominator": r["denominator"]} for r in rows]
+                )  # fmt: skip
+                counts = ["numerator", "denominator"] if metric.endswith("rate") else ["value"]
+                for column in counts:
+                    assert verify_no_recoverable_cells(frame, dims, column, threshold) == []
+                hidden += sum(r["suppressed"] for r in rows)
+    assert hidden > 0
+    ok, message = verify_audit_chain(settings.resolved_audit_log)
+    assert ok and "48 records" in message, message
+
+
+def test_the_real_release_downloads_byte_for_byte(pipeline_run: Any, served: Any) -> None:
+    client, keys, _ = served
+    release_id = pipeline_run.manifest()["research_release"]
+    listed = client.get("/v1/releases", headers=keys["government"]).json()["releases"]
+    assert release_id in {r["release_id"] for r in listed}
+    response = client.get(f"/v1/releases/{release_id}/download", headers=keys["researcher"])
+    assert response.status_code == 200
+    assert (
+        response.content == (pipeline_run.lake / "releases" / release_id / "data.csv").read_bytes()
+    )
+    assert (
+        client.get(f"/v1/releases/{release_id}/download", headers=keys["admin"]).status_code == 403
+    )
