@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -23,12 +22,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.report import machine, write_section
+
 REPO = Path(__file__).resolve().parents[1]
 MERAJUT = str(Path(sys.executable).with_name("merajut"))
 
 BASELINE = """
 import sys, time, pandas as pd, sqlalchemy as sa
 from pathlib import Path
+
+from bench.report import machine, write_section
 src, out = Path(sys.argv[1]), Path(sys.argv[2])
 out.mkdir(parents=True, exist_ok=True)
 rows = 0
@@ -92,24 +95,9 @@ def bench_size(children: int) -> dict[str, object]:
     }
 
 
-def _machine() -> str:
-    cpu = "unknown cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}"
-
-
 def render(results: list[dict[str, object]]) -> str:
     lines = [
-        "## Pipeline (`.venv/bin/python -m bench.pipeline --write-docs`)",
-        "",
-        f"Machine: {_machine()}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        f"Machine: {machine()}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
         "",
         "Baseline: a plain copy of every source table to Parquet (no validation, privacy,",
         "warehouse), same sources, same run. The pipeline is `merajut run` on a fresh lake",
@@ -147,9 +135,7 @@ def main() -> None:
     text = render(results)
     print(text)
     if args.write_docs:
-        path = REPO / "docs" / "benchmarks.md"
-        header = "# Benchmarks\n\nNumbers written by the commands named in each section.\n\n"
-        path.write_text(header + text, encoding="utf-8")
+        write_section("Pipeline (`.venv/bin/python -m bench.pipeline --write-docs`)", text)
 
 
 if __name__ == "__main__":

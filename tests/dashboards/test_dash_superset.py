@@ -198,9 +198,15 @@ def test_line_is_success_rate_by_quarter(
         assert got[quarter] == pytest.approx(value), quarter
 
 
-def test_chart_data_carries_no_identifiers(chart_data: dict[str, list[dict[str, Any]]]) -> None:
+def test_chart_data_carries_no_identifiers(
+    chart_data: dict[str, list[dict[str, Any]]], pipeline_run: Any
+) -> None:
+    identifiers = pipeline_run.source_identifiers()
+    assert len(identifiers) > 100
     for stem, rows in chart_data.items():
-        assert scan_for_pii(json.dumps(rows, ensure_ascii=False)) == [], stem
+        text = json.dumps(rows, ensure_ascii=False)
+        assert scan_for_pii(text) == [], stem
+        assert identifiers.find(text) == [], stem  # no name, NIK or phone from the sources
 
 
 def test_export_matches_committed_assets(api: httpx.Client) -> None:

@@ -135,3 +135,38 @@ def test_the_real_release_downloads_byte_for_byte(pipeline_run: Any, served: Any
     assert (
         client.get(f"/v1/releases/{release_id}/download", headers=keys["admin"]).status_code == 403
     )
+
+
+def test_api_responses_hold_no_source_identifier(pipeline_run: Any, served: Any) -> None:
+    """Every metric, at its finest dimensions, in JSON and CSV, plus the release endpoints:
+    no name, NIK or phone number of the source databases appears in any response."""
+    client, keys, _ = served
+    identifiers = pipeline_run.source_identifiers()
+    texts: list[tuple[str, str]] = []
+    finest = {
+        "placements": "province,quarter,sex,age_band,placement_type,institution_type",
+        "successful_placements": "province,quarter,sex,age_band,placement_type,institution_type",
+        "placement_success_rate": "province,quarter,sex,age_band",
+        "children_in_care": "province,institution_type",
+        "research_consent_coverage": "province,institution_type",
+        "record_access_events": "province,institution_type",
+    }
+    catalog = client.get("/v1/metrics", headers=keys["admin"])
+    texts.append(("/v1/metrics", catalog.text))
+    for name in {m["name"] for m in catalog.json()["metrics"]}:
+        for fmt in ("json", "csv"):
+            response = client.get(
+                f"/v1/metrics/{name}",
+                params={"dimensions": finest.get(name, "province"), "format": fmt},
+                headers=keys["admin"],
+            )
+            assert response.status_code == 200, (name, response.text)
+            texts.append((f"{name}.{fmt}", response.text))
+    release_id = pipeline_run.manifest()["research_release"]
+    for path in (f"/v1/releases/{release_id}", f"/v1/releases/{release_id}/download"):
+        response = client.get(path, headers=keys["researcher"])
+        assert response.status_code == 200
+        texts.append((path, response.text))
+    assert len(texts) >= 14
+    leaks = [(where, hit) for where, text in texts for hit in identifiers.find(text)[:1]]
+    assert not leaks, leaks[:5]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import PipelineRun
+from pipeline_support import PipelineRun
 
 
 def test_demo_exits_zero_and_prints_the_summary(pipeline_run: PipelineRun) -> None:

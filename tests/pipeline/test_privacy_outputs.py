@@ -4,38 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import PipelineRun
-from leak_scan import IdentifierSet, scan
+from leak_scan import scan
+from pipeline_support import PipelineRun
 from pycanon import anonymity
 
 QIS = ["age_years", "sex", "regency_code", "disability", "admission_year"]
-
-
-def _source_identifiers(home: Path) -> IdentifierSet:
-    """Names, NIKs and phone numbers from the source databases."""
-    found = IdentifierSet()
-    con = sqlite3.connect(home / "sources" / "child_registry.db")
-    try:
-        for table in ("children", "guardians"):
-            for name, nik in con.execute(f"select full_name, nik from {table}"):
-                if name:
-                    found.add_name(name)
-                if nik:
-                    found.add_number(nik)
-        for (phone,) in con.execute("select phone from guardians"):
-            if phone:
-                digits = re.sub(r"\D", "", phone)
-                local = "0" + digits[2:] if digits.startswith("62") else digits
-                found.add_number(local)
-                found.add_number("62" + local[1:])
-    finally:
-        con.close()
-    return found
 
 
 def _lake_texts(lake: Path) -> list[tuple[str, str]]:
@@ -53,7 +30,7 @@ def _lake_texts(lake: Path) -> list[tuple[str, str]]:
 
 
 def test_the_identifier_scan_finds_what_it_looks_for(pipeline_run: PipelineRun) -> None:
-    identifiers = _source_identifiers(pipeline_run.home)
+    identifiers = pipeline_run.source_identifiers()
     assert len(identifiers.names) > 300 and len(identifiers.numbers) > 300
     name = " ".join(next(iter(identifiers.names))).upper()
     number = next(iter(identifiers.numbers))
@@ -66,7 +43,7 @@ def test_the_identifier_scan_finds_what_it_looks_for(pipeline_run: PipelineRun) 
 def test_no_source_identifier_anywhere_in_the_lake_outside_the_vault(
     pipeline_run: PipelineRun,
 ) -> None:
-    identifiers = _source_identifiers(pipeline_run.home)
+    identifiers = pipeline_run.source_identifiers()
     texts = _lake_texts(pipeline_run.lake)
     assert any(p.endswith(".parquet") for p, _ in texts)
     leaks = scan(texts, identifiers)
@@ -74,7 +51,7 @@ def test_no_source_identifier_anywhere_in_the_lake_outside_the_vault(
 
 
 def test_no_source_identifier_inside_the_warehouse(pipeline_run: PipelineRun) -> None:
-    identifiers = _source_identifiers(pipeline_run.home)
+    identifiers = pipeline_run.source_identifiers()
     tables = pipeline_run.warehouse_dump(
         ("raw", "staging", "intermediate", "marts", "restricted", "reference")
     )

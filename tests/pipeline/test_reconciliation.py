@@ -8,7 +8,7 @@ import sqlite3
 
 import pandas as pd
 import pytest
-from conftest import PipelineRun
+from pipeline_support import PipelineRun
 from reconcile import DEFECT_CODES, defect_mismatches
 
 from ingestion.contracts import load_contracts

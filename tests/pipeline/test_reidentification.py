@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 import pandas as pd
-from conftest import PipelineRun
+from pipeline_support import PipelineRun
 
 
 def _a_child(run: PipelineRun) -> tuple[str, str, str]:

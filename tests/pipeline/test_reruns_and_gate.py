@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import PipelineRun
+from pipeline_support import PipelineRun
 
 
 def _raw_counts(run: PipelineRun) -> dict[str, int]:

@@ -1,0 +1,201 @@
+"""Metrics API latency and throughput, cached and uncached, against the engine itself.
+
+One fresh lake (10,000 children by default) is published by `merajut demo`; the API runs as a
+real uvicorn server (`merajut serve`) in a child process and is called over loopback. The
+baseline, in the same run, is the same aggregate run directly on the engine the API uses
+(DuckDB over the snapshot's Parquet, in this process): the ratio is what HTTP, auth, auditing,
+suppression and JSON cost on top of the query.
+
+    .venv/bin/python -m bench.api [--children 10000] [--write-docs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import httpx
+
+from bench.pipeline import MERAJUT, REPO, _env
+from bench.report import machine, write_section
+
+METRIC = "/v1/metrics/placements"
+DIMENSIONS = "province,quarter,sex"
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p50 = statistics.median(ordered)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return p50 * 1000, p99 * 1000
+
+
+def _timed_calls(call: Callable[[int], None], n: int) -> list[float]:
+    out = []
+    for i in range(n):
+        started = time.perf_counter()
+        call(i)
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def _throughput(call: Callable[[int], None], threads: int, seconds: float) -> float:
+    done = [0] * threads
+    stop = time.monotonic() + seconds
+    counter = iter(range(10**9))
+    lock = threading.Lock()
+
+    def worker(slot: int) -> None:
+        while time.monotonic() < stop:
+            with lock:
+                i = next(counter)
+            call(i)
+            done[slot] += 1
+
+    pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+    started = time.monotonic()
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return sum(done) / (time.monotonic() - started)
+
+
+def _key(env: dict[str, str], role: str) -> str:
+    proc = subprocess.run(
+        [MERAJUT, "api-key", "create", "--name", f"bench-{role}", "--role", role],
+        env=env, cwd=REPO, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return proc.stdout.strip().splitlines()[-1].strip()
+
+
+def run(children: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="merajut-bench-api-") as d:
+        tmp = Path(d)
+        env = _env(tmp)
+        subprocess.run(
+            [MERAJUT, "demo", "--children", str(children)], env=env, cwd=REPO,
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        key = _key(env, "government")
+        port = 18765
+        server = subprocess.Popen(
+            [MERAJUT, "serve", "--port", str(port)], env=env, cwd=REPO,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("API did not start")
+                time.sleep(0.3)
+            headers = {"X-API-Key": key}
+            client = httpx.Client(base_url=base, headers=headers, timeout=30)
+            far = date(2040, 1, 1)
+
+            def cached(_: int) -> None:
+                r = client.get(METRIC, params={"dimensions": DIMENSIONS})
+                r.raise_for_status()
+
+            def uncached(i: int) -> None:
+                # A distinct `to` per call is a distinct cache key with the same answer and cost.
+                r = client.get(
+                    METRIC,
+                    params={"dimensions": DIMENSIONS, "to": str(far - timedelta(days=i % 3000))},
+                )
+                r.raise_for_status()
+
+            cached(0)
+            rows = len(client.get(METRIC, params={"dimensions": DIMENSIONS}).json()["rows"])
+            api_cached = _timed_calls(cached, 400)
+            api_uncached = _timed_calls(lambda i: uncached(i + 10_000), 150)
+
+            snapshot_id = (tmp / "lake" / "gold" / "CURRENT").read_text().strip()
+            snapshot = tmp / "lake" / "gold" / "snapshots" / snapshot_id
+            manifest = json.loads((snapshot / "manifest.json").read_text())
+            cube = snapshot / manifest["marts"]["metrics_placements_cube"]["file"]
+            con = duckdb.connect()
+            sql = (
+                "select province_code, quarter_start, sex, sum(placements) "
+                "from read_parquet(?) where quarter_start <= ? group by all"
+            )
+
+            def direct(i: int) -> None:
+                con.execute(sql, [str(cube), far - timedelta(days=i % 3000)]).fetchall()
+
+            engine = _timed_calls(direct, 150)
+            tp_cached = _throughput(cached, threads=8, seconds=5)
+            tp_uncached = _throughput(lambda i: uncached(i + 20_000), threads=8, seconds=5)
+            tp_engine = _throughput(direct, threads=1, seconds=5)
+            client.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    results: dict[str, object] = {"children": children, "rows": rows}
+    for label, samples in (
+        ("api_cached", api_cached),
+        ("api_uncached", api_uncached),
+        ("engine", engine),
+    ):
+        p50, p99 = _percentiles(samples)
+        results[label] = {"p50_ms": round(p50, 2), "p99_ms": round(p99, 2)}
+    results["throughput_rps"] = {
+        "api_cached": round(tp_cached, 1),
+        "api_uncached": round(tp_uncached, 1),
+        "engine": round(tp_engine, 1),
+    }
+    return results
+
+
+def render(r: dict) -> str:
+    e, c, u, t = r["engine"], r["api_cached"], r["api_uncached"], r["throughput_rps"]
+    return "\n".join(
+        [
+            f"Machine: {machine()}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+            "",
+            f"Lake published by `merajut demo --children {r['children']:,}`; query "
+            f"`GET {METRIC}?dimensions={DIMENSIONS}` with a government key ({r['rows']} rows after "
+            "suppression), served by `merajut serve` (uvicorn, one worker) over loopback. Engine "
+            "baseline: the same aggregate in DuckDB over the snapshot's Parquet, same run. "
+            "Uncached calls vary `to` so each is a cache miss with the same answer.",
+            "",
+            "| path | p50 ms | p99 ms | p50 / engine p50 | throughput req/s |",
+            "|---|---:|---:|---:|---:|",
+            f"| engine (DuckDB, in process) | {e['p50_ms']} | {e['p99_ms']} | 1.0× | {t['engine']} (1 thread) |",
+            f"| API, uncached | {u['p50_ms']} | {u['p99_ms']} | {u['p50_ms'] / e['p50_ms']:.1f}× | {t['api_uncached']} (8 clients) |",
+            f"| API, cached | {c['p50_ms']} | {c['p99_ms']} | {c['p50_ms'] / e['p50_ms']:.1f}× | {t['api_cached']} (8 clients) |",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--children", type=int, default=10_000)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    result = run(args.children)
+    print(json.dumps(result))
+    text = render(result)
+    print(text)
+    if args.write_docs:
+        write_section("Metrics API (`.venv/bin/python -m bench.api --write-docs`)", text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
