@@ -26,6 +26,7 @@ import json
 import os
 import re
 import sys
+import time
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -89,6 +90,21 @@ def database_uri(db_uri: str | None, gold_dir: Path | None) -> str:
     raise SystemExit("need --db-uri / MERAJUT_SUPERSET_DB_URI or --gold-dir / MERAJUT_LAKE_ROOT")
 
 
+def wait_until_healthy(client: httpx.Client, wait_s: float) -> None:
+    """Superset takes half a minute to start; a provisioning run started beside it (the
+    README's commands, the compose job) waits for ``/health`` instead of failing."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            if client.get("/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"Superset at {client.base_url} not healthy after {wait_s:.0f}s")
+        time.sleep(1)
+
+
 def provision(
     url: str,
     user: str,
@@ -96,11 +112,13 @@ def provision(
     db_uri: str,
     db_password: str = "",
     timeout: float = 300,
+    wait_s: float = 180,
 ) -> None:
     """Import the whole bundle into the Superset at ``url`` (idempotent: fixed UUIDs)."""
     values = {**os.environ, "MERAJUT_SUPERSET_DB_URI": db_uri}
     bundle = build_bundle(values)
     with httpx.Client(base_url=url, timeout=timeout) as client:
+        wait_until_healthy(client, wait_s)
         login(client, user, password)
         import_bundle(client, bundle, {"databases/merajut_gold.yaml": db_password})
 
