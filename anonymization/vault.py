@@ -258,37 +258,51 @@ class TokenVault:
         return verify_audit_log(self.audit_path)
 
     def _audit(self, actor: str, reason: str, token: str, domain: str | None, outcome: str) -> None:
-        """Append one hash-chained record under an exclusive lock, fsync'd."""
-        try:
-            fd = os.open(self.audit_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, _FILE_MODE)
-        except OSError as exc:
-            raise AuditLogError(f"cannot open audit log: {exc}") from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            last = _read_last_line(fd)
-            if last is None:
-                seq, prev_hash = 0, GENESIS_HASH
-            else:
-                try:
-                    prev = json.loads(last)
-                    seq, prev_hash = int(prev["seq"]), str(prev["hash"])
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise AuditLogError("audit log tail is corrupt; refusing to continue") from exc
-            record: dict[str, Any] = {
-                "seq": seq + 1,
-                "at": _utc_now(),
+        append_record(
+            self.audit_path,
+            {
                 "actor": actor,
                 "reason": reason,
                 "token": token,
                 "domain": domain,
                 "outcome": outcome,
-                "prev_hash": prev_hash,
-            }
-            record["hash"] = _record_hash(record)
-            os.write(fd, _canonical(record) + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)  # closing releases the flock
+            },
+        )
+
+
+def append_record(path: Path, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Append one hash-chained record (``fields`` + seq, at, prev_hash, hash) to the log at
+    ``path`` under an exclusive lock, fsync'd. The one writer of every audit log we keep (the
+    vault's re-identifications, the metrics API's requests), so one verifier checks them all."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, _FILE_MODE)
+    except OSError as exc:
+        raise AuditLogError(f"cannot open audit log: {exc}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        last = _read_last_line(fd)
+        if last is None:
+            seq, prev_hash = 0, GENESIS_HASH
+        else:
+            try:
+                prev = json.loads(last)
+                seq, prev_hash = int(prev["seq"]), str(prev["hash"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise AuditLogError("audit log tail is corrupt; refusing to continue") from exc
+        record: dict[str, Any] = {
+            "seq": seq + 1,
+            "at": _utc_now(),
+            **fields,
+            "prev_hash": prev_hash,
+        }
+        record["hash"] = _record_hash(record)
+        os.write(fd, _canonical(record) + b"\n")
+        os.fsync(fd)
+    except OSError as exc:
+        raise AuditLogError(f"cannot write audit log: {exc}") from exc
+    finally:
+        os.close(fd)  # closing releases the flock
+    return record
 
 
 def verify_audit_log(path: Path | str) -> tuple[bool, str]:

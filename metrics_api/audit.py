@@ -12,8 +12,6 @@ Writing fails closed: if the record cannot be appended the request gets a 503 an
 
 from __future__ import annotations
 
-import datetime as dt
-import fcntl
 import json
 import os
 from collections.abc import Mapping
@@ -25,9 +23,8 @@ from typing import Any
 from anonymization.vault import (
     GENESIS_HASH,
     AuditLogError,
-    _canonical,
     _read_last_line,
-    _record_hash,
+    append_record,
     verify_audit_log,
 )
 
@@ -50,34 +47,9 @@ class ApiAuditLog:
             raise ValueError(f"audit events may not set {sorted(clash)}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
             raise AuditLogError(f"cannot open audit log: {exc}") from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            last = _read_last_line(fd)
-            if last is None:
-                seq, prev_hash = 0, GENESIS_HASH
-            else:
-                try:
-                    prev = json.loads(last)
-                    seq, prev_hash = int(prev["seq"]), str(prev["hash"])
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise AuditLogError("audit log tail is corrupt; refusing to continue") from exc
-            record: dict[str, Any] = {
-                "seq": seq + 1,
-                "at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
-                **json.loads(json.dumps(dict(event), default=str)),
-                "prev_hash": prev_hash,
-            }
-            record["hash"] = _record_hash(record)
-            os.write(fd, _canonical(record) + b"\n")
-            os.fsync(fd)
-        except OSError as exc:
-            raise AuditLogError(f"cannot write audit log: {exc}") from exc
-        finally:
-            os.close(fd)
-        return record
+        return append_record(self.path, json.loads(json.dumps(dict(event), default=str)))
 
     def head(self) -> tuple[int, str]:
         """(seq, hash) of the last record, to anchor outside the log."""
