@@ -14,12 +14,12 @@ from metrics_api.api.deps import AppContext
 from metrics_api.api.main import api_router
 from metrics_api.audit import ApiAuditLog
 from metrics_api.catalog import load_catalog
-from metrics_api.core.config import ApiConfigError, ApiSettings, get_api_settings
+from metrics_api.core.config import ApiSettings, get_api_settings
 from metrics_api.errors import ApiError
 from metrics_api.keys import KeyStore
 from metrics_api.release_store import ReleaseStore
 from metrics_api.service import MetricService, ResultCache
-from metrics_api.store import EmbeddedSnapshotStore, MetricStore
+from metrics_api.store import EmbeddedSnapshotStore, MetricStore, WarehouseSnapshotStore
 
 __all__ = ["build_store", "create_app"]
 
@@ -32,16 +32,11 @@ the cells that would reveal them. Every data-returning request is audited.
 
 
 def build_store(settings: ApiSettings) -> MetricStore:
-    """The embedded store, or — when a ClickHouse URL is configured — the server store.
-
-    Server mode is not implemented yet: refusing to start is safer than silently serving the
-    embedded lake when the operator asked for the production warehouse.
-    """
+    """The embedded store (gold snapshot Parquet) or, with ``MERAJUT_API_WAREHOUSE_URL``, the
+    server store (the gated ``gold`` tables in ClickHouse; ``chdb:///path`` for the embedded
+    engine, used by tests)."""
     if settings.warehouse_url:
-        raise ApiConfigError(
-            "MERAJUT_API_WAREHOUSE_URL is set, but server mode (ClickHouse) is not implemented "
-            "yet; unset it to serve the embedded gold snapshot"
-        )
+        return WarehouseSnapshotStore(settings.warehouse_url)
     return EmbeddedSnapshotStore(settings.layout.gold)
 
 

@@ -202,3 +202,126 @@ class EmbeddedSnapshotStore:
         for name, _ in query.counts:
             frame[name] = frame[name].astype("int64")
         return frame
+
+
+_GOLD_TABLE = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def _ch_bucket(column: str, grain: str) -> str:
+    t = f"`{column}`"
+    if grain == "year":
+        return f"toString(toYear({t}))"
+    if grain == "quarter":
+        return f"concat(toString(toYear({t})), '-Q', toString(toQuarter({t})))"
+    if grain == "month":
+        return f"formatDateTime({t}, '%Y-%m')"
+    raise ValueError(f"unknown grain {grain!r}")
+
+
+class WarehouseSnapshotStore:
+    """Server mode: the gated gold tables in ClickHouse (``gold.<mart>__<snapshot_id>``).
+
+    The publish step copies each snapshot into immutable tables and only then adds a row to
+    ``gold._current``; this store reads the newest row, so it never sees a mart that dbt has
+    rebuilt but the gate has not passed. The aggregate is the embedded store's, in ClickHouse
+    SQL: the catalog's measure expressions are used unchanged.
+    """
+
+    backend = "clickhouse"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._shared: Any = None
+
+    def _client(self) -> Any:
+        from urllib.parse import urlparse
+
+        import clickhouse_connect
+
+        parsed = urlparse(self.url)
+        if parsed.scheme == "chdb":
+            # One embedded engine per process: share one client, one query at a time.
+            if self._shared is None:
+                self._shared = clickhouse_connect.get_client(interface="chdb", path=parsed.path)
+            return self._shared
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = clickhouse_connect.get_client(
+                interface=parsed.scheme,
+                host=parsed.hostname or "localhost",
+                port=parsed.port or 8123,
+                username=parsed.username or "default",
+                password=parsed.password or "",
+            )
+            self._local.client = client
+        return client
+
+    def _query_df(self, sql: str, parameters: dict[str, Any]) -> pd.DataFrame:
+        try:
+            with self._lock if self.url.startswith("chdb:") else _no_lock():
+                return self._client().query_df(sql, parameters=parameters)
+        except Exception as exc:  # the warehouse's own message says what failed
+            raise Unavailable(f"warehouse query failed: {type(exc).__name__}") from exc
+
+    def current(self) -> Snapshot | None:
+        try:
+            frame = self._query_df(
+                "select snapshot_id, manifest from gold._current order by published_at desc limit 1",
+                {},
+            )
+        except Unavailable:
+            return None
+        if frame.empty:
+            return None
+        snapshot_id = str(frame.iloc[0]["snapshot_id"])
+        if not _SNAPSHOT_ID.match(snapshot_id):
+            raise Unavailable("gold._current does not hold a valid snapshot id")
+        manifest = json.loads(frame.iloc[0]["manifest"])
+        return Snapshot(snapshot_id, Path("gold") / snapshot_id, manifest)
+
+    def aggregate(self, snapshot: Snapshot, query: AggregateQuery) -> pd.DataFrame:
+        if snapshot.mart(query.mart) is None or not _GOLD_TABLE.match(query.mart):
+            raise Unavailable(f"snapshot {snapshot.id} does not publish mart {query.mart!r}")
+        table = f"gold.`{query.mart}__{snapshot.id}`"
+        select: list[str] = []
+        for name, column in query.group_by:
+            select.append(f"toString(`{column}`) AS `{name}`")
+        if query.grain:
+            select.append(f"{_ch_bucket(query.time_column, query.grain)} AS `{query.grain}`")
+        for name, expression in query.counts:
+            select.append(f"toInt64(coalesce({expression}, 0)) AS `{name}`")
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        day = f"toDate(`{query.time_column}`)"
+        if query.date_from is not None:
+            where.append(f"{day} >= {{date_from:Date}}")
+            params["date_from"] = query.date_from
+        if query.date_to is not None:
+            where.append(f"{day} <= {{date_to:Date}}")
+            params["date_to"] = query.date_to
+        for i, (column, value) in enumerate(query.equals):
+            where.append(f"toString(`{column}`) = {{eq{i}:String}}")
+            params[f"eq{i}"] = value
+        sql = f"SELECT {', '.join(select)} FROM {table}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        dims = query.output_dimensions
+        if dims:
+            names = ", ".join(f"`{d}`" for d in dims)
+            sql += f" GROUP BY {names} ORDER BY {', '.join(f'`{d}` NULLS LAST' for d in dims)}"
+        frame = self._query_df(sql, params)
+        for name in dims:
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+        for name, _ in query.counts:
+            frame[name] = frame[name].astype("int64")
+        return frame
+
+
+class _no_lock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        return None

@@ -63,7 +63,10 @@ class ApiSettings(BaseSettings):
     catalog_path: Path = PACKAGED_CATALOG
     warehouse_url: str | None = Field(
         default=None,
-        description="ClickHouse server URL for server mode (not implemented yet: refused)",
+        description=(
+            "Server mode: ClickHouse URL (http(s)://user:password@host:port) whose gated gold "
+            "tables are read instead of the snapshot's Parquet; chdb:///path for the embedded engine"
+        ),
     )
     cache_entries: int = Field(default=512, ge=0, description="Query results kept in memory")
 

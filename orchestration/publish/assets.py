@@ -17,7 +17,8 @@ from orchestration.publish.gate import (
     check_small_cells,
 )
 from orchestration.publish.served import ServedMart, served_marts
-from orchestration.publish.snapshot import publish_snapshot
+from orchestration.publish.snapshot import new_snapshot_id, publish_snapshot
+from orchestration.publish.warehouse_gold import drop_snapshot, mark_current, stage_snapshot
 from orchestration.release.assets import RELEASE_KEY, latest_release
 from orchestration.transform.project import dbt_project
 from orchestration.warehouse.assets import WAREHOUSE_POOL
@@ -111,8 +112,13 @@ def build_publish_asset() -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, lakehouse: LakehouseResource
     ) -> Iterator[Any]:
         settings = lakehouse.settings
+        snapshot_id = new_snapshot_id()
+        relations = {m.name: m.relation for m in marts}
+        # Read for the gate and copy into immutable gold tables in one session, so the data
+        # checked is exactly the data server-mode readers will get.
         with session(settings.warehouse_target) as client:
             frames = read_marts(client, marts)
+            stage_snapshot(client, snapshot_id, relations)
         outcomes, release = gate(lakehouse, marts, frames)
         for name in GATE_CHECKS:
             mine = [o for o in outcomes if o.name == name or o.name.startswith(f"{name}:")]
@@ -138,7 +144,14 @@ def build_publish_asset() -> dg.AssetsDefinition:
                 "research_release": release["id"] if release else None,
                 "warehouse": settings.warehouse_target.describe(),
             },
+            snapshot_id=snapshot_id,
         )
+        with session(settings.warehouse_target) as client:
+            if result.published:
+                manifest = json.loads((result.path / "manifest.json").read_text(encoding="utf-8"))
+                mark_current(client, snapshot_id, manifest)
+            else:
+                drop_snapshot(client, snapshot_id, relations)
         if not result.published:
             raise dg.Failure(
                 description=f"release gate failed ({', '.join(result.failed_checks)}); CURRENT unchanged",

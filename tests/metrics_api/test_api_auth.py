@@ -231,12 +231,3 @@ def test_the_production_factory_reads_the_environment(
     settings = get_api_settings()
     assert settings.lake_root == tmp_path / "lake" and settings.cache_entries == 7
     assert settings.pepper() == bytes.fromhex("cd" * 32)
-
-
-def test_server_mode_is_refused_until_it_exists(api_settings: ApiSettings) -> None:
-    from metrics_api.core.config import ApiConfigError
-    from metrics_api.main import create_app
-
-    settings = api_settings.model_copy(update={"warehouse_url": "http://clickhouse:8123"})
-    with pytest.raises(ApiConfigError, match="not implemented"):
-        create_app(settings)

@@ -170,3 +170,80 @@ def test_api_responses_hold_no_source_identifier(pipeline_run: Any, served: Any)
     assert len(texts) >= 14
     leaks = [(where, hit) for where, text in texts for hit in identifiers.find(text)[:1]]
     assert not leaks, leaks[:5]
+
+
+SERVER_MODE_SCRIPT = """
+import json, sys
+from pathlib import Path
+from fastapi.testclient import TestClient
+from metrics_api.core.config import ApiSettings
+from metrics_api.main import create_app
+
+lake, home, keys = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
+requests = json.loads(sys.argv[4])
+out = {}
+for mode, url in (("embedded", None), ("server", f"chdb://{lake}/warehouse/chdb")):
+    settings = ApiSettings(
+        home=home, lake_root=lake, key_pepper=sys.argv[5],
+        audit_log=home / f"audit-{mode}.jsonl", warehouse_url=url,
+    )
+    client = TestClient(create_app(settings))
+    health = client.get("/health").json()
+    answers = []
+    for role, path, params in requests:
+        r = client.get(path, params=params, headers={"X-API-Key": keys[role]})
+        answers.append([r.status_code, r.json()])
+    out[mode] = {"health": health, "answers": answers}
+print(json.dumps(out))
+"""
+
+
+def test_server_mode_reads_the_gated_gold_tables_with_the_same_answers(
+    pipeline_run: Any, tmp_path: Path
+) -> None:
+    """Server mode (ClickHouse; here the embedded engine through the same client) answers
+    exactly as the embedded mode over the snapshot's Parquet, for the same snapshot."""
+    import json
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    store = KeyStore(
+        ApiSettings(home=home, key_pepper=PEPPER).resolved_key_store, bytes.fromhex(PEPPER)
+    )
+    keys = {role: store.create(role, role, province="32" if role == "government" else None)[1]
+            for role in ("admin", "government", "community")}  # fmt: skip
+    requests = [
+        ["admin", "/v1/metrics/placements", {"dimensions": "province,quarter"}],
+        [
+            "government",
+            "/v1/metrics/placements",
+            {"dimensions": "quarter,sex", "from": "2024-01-01"},
+        ],
+        ["community", "/v1/metrics/placement_success_rate", {"dimensions": "province,year"}],
+        ["admin", "/v1/metrics/children_in_care", {"dimensions": "institution_type"}],
+        [
+            "government",
+            "/v1/metrics/record_access_events",
+            {"dimensions": "province", "to": "2026-06-01"},
+        ],
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-c", SERVER_MODE_SCRIPT, str(pipeline_run.lake), str(home),
+         json.dumps(keys), json.dumps(requests), PEPPER],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    embedded, server = result["embedded"], result["server"]
+    assert (
+        embedded["health"]["backend"] == "embedded" and server["health"]["backend"] == "clickhouse"
+    )
+    assert server["health"]["snapshot_id"] == embedded["health"]["snapshot_id"]
+    for (e_status, e_body), (s_status, s_body) in zip(
+        embedded["answers"], server["answers"], strict=True
+    ):
+        assert e_status == s_status == 200, (e_body, s_body)
+        assert s_body["rows"] == e_body["rows"]
+        assert s_body["snapshot_id"] == e_body["snapshot_id"]
+    assert any(row["suppressed"] for _, body in server["answers"] for row in body["rows"])
