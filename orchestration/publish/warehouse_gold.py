@@ -5,8 +5,9 @@ must never query them. Instead each gated snapshot is copied, in the same wareho
 that read it for the gate, into immutable tables ``gold.<mart>__<snapshot_id>``; only when the
 gate passes is a row added to ``gold._current`` (snapshot id, manifest). Readers take the
 newest row and query that snapshot's tables, so they switch snapshots atomically and never see
-ungated data. A rejected snapshot's tables are dropped; the last few published ones are kept
-so in-flight readers can finish.
+ungated data. ``gold.<mart>`` views follow the current snapshot for readers that need stable
+names. A rejected snapshot's tables are dropped; the last few published ones are kept so
+in-flight readers can finish.
 """
 
 from __future__ import annotations
@@ -49,7 +50,15 @@ def drop_snapshot(client: Any, snapshot_id: str, marts: Iterable[str]) -> None:
 
 
 def mark_current(client: Any, snapshot_id: str, manifest: Mapping[str, Any]) -> None:
-    """Make ``snapshot_id`` the one readers see, then drop snapshots older than the last few."""
+    """Make ``snapshot_id`` the one readers see, then drop snapshots older than the last few.
+
+    Readers that want stable names (Superset's ``clickhousedb://`` datasets, SQL clients) get
+    ``gold.<mart>`` views re-pointed at this snapshot's tables."""
+    for mart in manifest.get("marts", {}):
+        client.command(
+            f"create or replace view {GOLD_DATABASE}.`{mart}` as "
+            f"select * from {gold_table(mart, snapshot_id)}"
+        )
     client.insert(
         CURRENT_TABLE,
         [[snapshot_id, _now(), json.dumps(manifest, sort_keys=True, default=str)]],

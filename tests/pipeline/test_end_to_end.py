@@ -59,3 +59,16 @@ def test_dbt_built_every_model_and_ran_tests(pipeline_run: PipelineRun) -> None:
     assert summary["models_built"] == len(models)
     assert summary["models_failed"] == [] and summary["tests_failed"] == []
     assert summary["tests_run"] >= 40
+
+
+def test_the_warehouse_serves_the_same_gated_snapshot(pipeline_run: PipelineRun) -> None:
+    """Server-mode readers: gold._current names CURRENT's snapshot, and the stable gold views
+    hold exactly the published rows."""
+    manifest = pipeline_run.manifest()
+    current = pipeline_run.warehouse_query(
+        "select snapshot_id from gold._current order by published_at desc limit 1"
+    )
+    assert current == [[manifest["snapshot_id"]]]
+    for name, entry in manifest["marts"].items():
+        rows = pipeline_run.warehouse_query(f"select count() from gold.{name}")
+        assert rows == [[entry["rows"]]], name
