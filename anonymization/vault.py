@@ -244,15 +244,7 @@ class TokenVault:
 
     def audit_head(self) -> tuple[int, str]:
         """(seq, hash) of the last audit record, for anchoring outside the vault."""
-        fd = os.open(self.audit_path, os.O_RDONLY)
-        try:
-            line = _read_last_line(fd)
-        finally:
-            os.close(fd)
-        if line is None:
-            return 0, GENESIS_HASH
-        record = json.loads(line)
-        return int(record["seq"]), str(record["hash"])
+        return log_head(self.audit_path)
 
     def verify_audit_log(self) -> tuple[bool, str]:
         return verify_audit_log(self.audit_path)
@@ -268,6 +260,22 @@ class TokenVault:
                 "outcome": outcome,
             },
         )
+
+
+def log_head(path: Path) -> tuple[int, str]:
+    """(seq, hash) of the last record of a hash-chained log (the genesis for none), so the
+    head can be anchored outside the log: the chain alone cannot show a truncated tail."""
+    if not path.exists():
+        return 0, GENESIS_HASH
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        line = _read_last_line(fd)
+    finally:
+        os.close(fd)
+    if line is None:
+        return 0, GENESIS_HASH
+    record = json.loads(line)
+    return int(record["seq"]), str(record["hash"])
 
 
 def append_record(path: Path, fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,6 @@ Writing fails closed: if the record cannot be appended the request gets a 503 an
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,9 @@ from typing import Any
 # The vault keeps these helpers private; importing them (rather than copying) keeps the two
 # logs byte-compatible with the one verifier.
 from anonymization.vault import (
-    GENESIS_HASH,
     AuditLogError,
-    _read_last_line,
     append_record,
+    log_head,
     verify_audit_log,
 )
 
@@ -53,17 +51,7 @@ class ApiAuditLog:
 
     def head(self) -> tuple[int, str]:
         """(seq, hash) of the last record, to anchor outside the log."""
-        if not self.path.exists():
-            return 0, GENESIS_HASH
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            line = _read_last_line(fd)
-        finally:
-            os.close(fd)
-        if line is None:
-            return 0, GENESIS_HASH
-        record = json.loads(line)
-        return int(record["seq"]), str(record["hash"])
+        return log_head(self.path)
 
     def records(self) -> list[dict[str, Any]]:
         if not self.path.exists():
