@@ -47,7 +47,7 @@ def test_create_list_revoke(
 
         code, listed = run_cli(["api-key", "list"], env)
         assert code == 0 and key_id in listed and "government" in listed and "active" in listed
-        assert not KEY.search(listed) and key.rsplit("_", 1)[1] not in listed
+        assert not KEY.search(listed) and key.split("_", 2)[2] not in listed  # the secret part
 
         code, output = run_cli(["api-key", "revoke", key_id], env)
         assert code == 0, output
