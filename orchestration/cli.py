@@ -61,7 +61,7 @@ def generate(
     settings = _settings()
     with _progress() as progress:
         task = progress.add_task(f"generating sources for {children:,} children", total=1)
-        counts = _generate(settings, children, seed, datetime.now(UTC).date())
+        counts = _generate(settings, children, seed, settings.reporting_date)
         progress.advance(task)
     console.print(f"sources in {settings.sources_dir}, drops in {settings.resolved_drops_dir}")
     console.print(counts)
@@ -192,7 +192,7 @@ def demo(
                 shutil.rmtree(path)
     with _progress() as progress:
         task = progress.add_task(f"generating sources for {children:,} children", total=1)
-        _generate(settings, children, seed, datetime.now(UTC).date())
+        _generate(settings, children, seed, settings.reporting_date)
         progress.advance(task)
     if not _run_pipeline(settings):
         raise typer.Exit(1)

@@ -20,6 +20,7 @@ from leak_scan import IdentifierSet
 
 REPO = Path(__file__).resolve().parents[1]
 MERAJUT = str(Path(sys.executable).with_name("merajut"))
+AS_OF = "2026-11-01"
 CHILDREN = int(os.environ.get("MERAJUT_TEST_CHILDREN", "800"))
 
 
@@ -116,5 +117,7 @@ def pipeline_env(tmp: Path) -> dict[str, str]:
         MERAJUT_LAKE_ROOT=str(tmp / "lake"),
         DAGSTER_HOME=str(tmp / "dagster_home"),
         COLUMNS="200",
+        # The same seed must give the same lake on every day CI runs.
+        MERAJUT_AS_OF=AS_OF,
     )
     return env

@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -65,6 +66,11 @@ class Settings(BaseSettings):
     vault_key: str | None = None
     release_key: str | None = None
     dbt_target: str | None = None
+    as_of: date | None = Field(
+        default=None,
+        description="Reporting date (ages, synthetic data); today when unset. Pinned by tests "
+        "so that the same seed gives the same lake on every day.",
+    )
 
     @field_validator("warehouse")
     @classmethod
@@ -109,6 +115,10 @@ class Settings(BaseSettings):
     @cached_property
     def keys(self) -> Keys:
         return load_keys(self)
+
+    @property
+    def reporting_date(self) -> date:
+        return self.as_of or datetime.now(UTC).date()
 
     def dbt_env(self) -> dict[str, str]:
         """Environment for the dbt subprocess (profiles.yml reads these)."""

@@ -6,7 +6,7 @@ on the bronze assets of the tables it references, so parents are in bronze befor
 foreign keys are checked against them.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import dagster as dg
 
@@ -52,7 +52,12 @@ def _build_bronze_asset(
             tokenizer=lakehouse.tokenizer,
             redactor=lakehouse.redactor,
             vault=lakehouse.vault,
-            as_of=datetime.now(UTC).replace(tzinfo=None),
+            # "Future" means after the reporting date: now, unless MERAJUT_AS_OF pins it.
+            as_of=(
+                datetime.combine(settings.as_of, time.max)
+                if settings.as_of is not None
+                else datetime.now(UTC).replace(tzinfo=None)
+            ),
             batch_id=new_batch_id(),
         )
         report = ingest_table(ctx, contract)

@@ -49,7 +49,11 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         os.environ.update(settings.dbt_env())
         # dbt opens the embedded engine in its own process; we hold the lock meanwhile.
         with reserved_for_subprocess(settings.warehouse_target):
-            invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+            args = ["build"]
+            if settings.as_of is not None:
+                # Ages and month grids are computed "as of" this date instead of today().
+                args += ["--vars", json.dumps({"as_of": settings.as_of.isoformat()})]
+            invocation = dbt.cli(args, context=context, raise_on_error=False)
             yield from invocation.stream()
             run_results = invocation.get_artifact("run_results.json")
         summary = summarize_run_results(run_results)
