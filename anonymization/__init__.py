@@ -5,10 +5,11 @@
 * :mod:`~anonymization.redaction` - Presidio-based redaction of free-text notes
 * :mod:`~anonymization.kanonymity` - k-anonymity + l-diversity for microdata releases
 * :mod:`~anonymization.small_cells` - small-cell suppression for aggregate tables
+* :mod:`~anonymization.output_checks` - independent checks of what is about to be published
 """
 
 # Exports are resolved lazily: importing Presidio costs ~1.5 s, and most users
-# (tokenisation in ingestion, small cells in marts) never need it.
+# (tokenisation in ingestion, small cells in the API) never need it.
 
 from __future__ import annotations
 
@@ -30,13 +31,18 @@ if TYPE_CHECKING:
         PrivacyReport,
         anonymize,
     )
+    from anonymization.output_checks import (
+        check_k_anonymity,
+        check_l_diversity,
+        check_pii_scan,
+        check_small_cells,
+    )
     from anonymization.redaction import (
         RedactionResult,
         Redactor,
         scan_for_pii,
     )
     from anonymization.small_cells import (
-        audience_thresholds,
         suppress_cells,
         verify_no_recoverable_cells,
     )
@@ -49,7 +55,6 @@ if TYPE_CHECKING:
     from anonymization.vault import (
         TokenVault,
         VaultIntegrityError,
-        verify_audit_log,
     )
 
 _EXPORTS: dict[str, str] = {
@@ -66,7 +71,10 @@ _EXPORTS: dict[str, str] = {
     "RedactionResult": "anonymization.redaction",
     "Redactor": "anonymization.redaction",
     "scan_for_pii": "anonymization.redaction",
-    "audience_thresholds": "anonymization.small_cells",
+    "check_k_anonymity": "anonymization.output_checks",
+    "check_l_diversity": "anonymization.output_checks",
+    "check_pii_scan": "anonymization.output_checks",
+    "check_small_cells": "anonymization.output_checks",
     "suppress_cells": "anonymization.small_cells",
     "verify_no_recoverable_cells": "anonymization.small_cells",
     "Tokenizer": "anonymization.tokens",
@@ -75,7 +83,6 @@ _EXPORTS: dict[str, str] = {
     "retokenize_series": "anonymization.tokens",
     "TokenVault": "anonymization.vault",
     "VaultIntegrityError": "anonymization.vault",
-    "verify_audit_log": "anonymization.vault",
 }
 
 __all__ = [
@@ -89,8 +96,11 @@ __all__ = [
     "VaultIntegrityError",
     "age_hierarchy",
     "anonymize",
-    "audience_thresholds",
     "categorical_hierarchy",
+    "check_k_anonymity",
+    "check_l_diversity",
+    "check_pii_scan",
+    "check_small_cells",
     "disability_hierarchy",
     "normalize",
     "province_hierarchy",
@@ -99,7 +109,6 @@ __all__ = [
     "scan_for_pii",
     "sex_hierarchy",
     "suppress_cells",
-    "verify_audit_log",
     "verify_no_recoverable_cells",
     "year_hierarchy",
 ]

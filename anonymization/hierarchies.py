@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lakehouse.reference.regions import ISLAND_GROUPS
+
 __all__ = [
-    "ISLAND_GROUPS",
     "MISSING",
     "SUPPRESSED",
     "Hierarchy",
@@ -45,16 +46,6 @@ SUPPRESSED = "*"
 MISSING = "unknown"
 
 Level = Callable[[pd.Series], pd.Series]
-
-#: BPS province code -> island group used as the region level above province.
-ISLAND_GROUPS: dict[str, str] = {
-    **dict.fromkeys(("11", "12", "13", "14", "15", "16", "17", "18", "19", "21"), "Sumatera"),
-    **dict.fromkeys(("31", "32", "33", "34", "35", "36"), "Jawa"),
-    **dict.fromkeys(("51", "52", "53"), "Bali-Nusa Tenggara"),
-    **dict.fromkeys(("61", "62", "63", "64", "65"), "Kalimantan"),
-    **dict.fromkeys(("71", "72", "73", "74", "75", "76"), "Sulawesi"),
-    **dict.fromkeys(("81", "82", "91", "92", "93", "94", "95", "96"), "Maluku-Papua"),
-}
 
 
 @dataclass(frozen=True)

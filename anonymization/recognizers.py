@@ -40,11 +40,11 @@ import regex
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
 from anonymization.tokens import normalize
+from lakehouse.reference.nik import KK_LENGTH, NIK_LENGTH, digits_only, is_valid_nik
 
 __all__ = [
     "ENTITY_DOMAINS",
     "LANGUAGE",
-    "PROVINCE_CODES",
     "DateRecognizer",
     "EmailRecognizer",
     "KkRecognizer",
@@ -53,18 +53,10 @@ __all__ = [
     "PhoneRecognizer",
     "TextRecognizer",
     "build_recognizers",
-    "is_valid_nik",
     "known_entity_type",
 ]
 
 LANGUAGE = "id"
-
-#: BPS province codes (2-digit prefix of NIK/KK and of regency codes).
-_PROVINCE_CODES_TEXT = (
-    "11 12 13 14 15 16 17 18 19 21 31 32 33 34 35 36 51 52 53 61 62 63 64 65"
-    " 71 72 73 74 75 76 81 82 91 92 93 94 95 96"
-)
-PROVINCE_CODES: frozenset[str] = frozenset(_PROVINCE_CODES_TEXT.split())
 
 #: Entity type -> token domain used in the replacement ``[<domain>:<token>]``.
 ENTITY_DOMAINS: dict[str, str] = {
@@ -75,8 +67,8 @@ ENTITY_DOMAINS: dict[str, str] = {
 }
 
 _SEP = r"[ .\-]?"
-_SIXTEEN_DIGITS = r"\d(?:" + _SEP + r"\d){15}"
-_NON_DIGIT = re.compile(r"\D")
+# NIK and KK numbers as written in text: 16 digits (both lengths), optionally grouped.
+_SIXTEEN_DIGITS = r"\d(?:" + _SEP + r"\d){" + str(max(NIK_LENGTH, KK_LENGTH) - 1) + "}"
 
 
 class TextRecognizer(Protocol):
@@ -87,15 +79,6 @@ class TextRecognizer(Protocol):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: Any = None
     ) -> list[RecognizerResult]: ...
-
-
-def is_valid_nik(value: str) -> bool:
-    """Structural NIK check: province code, birth day (01-31 / 41-71), month."""
-    digits = _NON_DIGIT.sub("", value)
-    if len(digits) != 16 or digits[:2] not in PROVINCE_CODES:
-        return False
-    day, month = int(digits[6:8]), int(digits[8:10])
-    return (1 <= day <= 31 or 41 <= day <= 71) and 1 <= month <= 12
 
 
 class NikRecognizer(PatternRecognizer):
@@ -112,7 +95,7 @@ class NikRecognizer(PatternRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool | None:
         # False drops the match (score -> 0): not a NIK, e.g. an order number.
-        return is_valid_nik(pattern_text)
+        return is_valid_nik(digits_only(pattern_text))
 
 
 class KkRecognizer(EntityRecognizer):

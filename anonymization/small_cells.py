@@ -40,24 +40,9 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "audience_thresholds",
     "suppress_cells",
     "verify_no_recoverable_cells",
 ]
-
-_AUDIENCE_THRESHOLDS: dict[str, int] = {
-    "government": 5,
-    "business": 10,
-    "community": 11,
-    "media": 11,
-    "researcher": 5,
-    "admin": 1,
-}
-
-
-def audience_thresholds() -> dict[str, int]:
-    """Minimum publishable count per audience (threshold <= 1 means no suppression)."""
-    return dict(_AUDIENCE_THRESHOLDS)
 
 
 def _line_ids(df: pd.DataFrame, dimensions: Sequence[str], along: str) -> np.ndarray:

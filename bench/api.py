@@ -1,7 +1,7 @@
 """Metrics API latency and throughput, cached and uncached, against the engine itself.
 
 One fresh lake (10,000 children by default) is published by `merajut demo`; the API runs as a
-real uvicorn server (`merajut serve`) in a child process and is called over loopback. The
+real uvicorn server (`merajut api serve`) in a child process and is called over loopback. The
 baseline, in the same run, is the same aggregate run directly on the engine the API uses
 (DuckDB over the snapshot's Parquet, in this process): the ratio is what HTTP, auth, auditing,
 suppression and JSON cost on top of the query.
@@ -26,8 +26,9 @@ from pathlib import Path
 import duckdb
 import httpx
 
-from bench.pipeline import MERAJUT, REPO, _env
+from bench.common import MERAJUT, REPO, isolated_env
 from bench.report import machine, write_section
+from lakehouse.gold_snapshot import GoldSnapshots
 
 METRIC = "/v1/metrics/placements"
 DIMENSIONS = "province,quarter,sex"
@@ -73,7 +74,7 @@ def _throughput(call: Callable[[int], None], threads: int, seconds: float) -> fl
 
 def _key(env: dict[str, str], role: str) -> str:
     proc = subprocess.run(
-        [MERAJUT, "api-key", "create", "--name", f"bench-{role}", "--role", role],
+        [MERAJUT, "api", "key", "create", "--name", f"bench-{role}", "--role", role],
         env=env, cwd=REPO, capture_output=True, text=True, check=True,
     )  # fmt: skip
     return proc.stdout.strip().splitlines()[-1].strip()
@@ -82,7 +83,7 @@ def _key(env: dict[str, str], role: str) -> str:
 def run(children: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="merajut-bench-api-") as d:
         tmp = Path(d)
-        env = _env(tmp)
+        env = isolated_env(tmp)
         subprocess.run(
             [MERAJUT, "demo", "--children", str(children)], env=env, cwd=REPO,
             capture_output=True, text=True, check=True,
@@ -90,7 +91,7 @@ def run(children: int) -> dict[str, object]:
         key = _key(env, "government")
         port = 18765
         server = subprocess.Popen(
-            [MERAJUT, "serve", "--port", str(port)], env=env, cwd=REPO,
+            [MERAJUT, "api", "serve", "--port", str(port)], env=env, cwd=REPO,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
@@ -126,10 +127,10 @@ def run(children: int) -> dict[str, object]:
             api_cached = _timed_calls(cached, 400)
             api_uncached = _timed_calls(lambda i: uncached(i + 10_000), 150)
 
-            snapshot_id = (tmp / "lake" / "gold" / "CURRENT").read_text().strip()
-            snapshot = tmp / "lake" / "gold" / "snapshots" / snapshot_id
-            manifest = json.loads((snapshot / "manifest.json").read_text())
-            cube = snapshot / manifest["marts"]["metrics_placements_cube"]["file"]
+            gold = GoldSnapshots(tmp / "lake" / "gold")
+            snapshot = gold.open_current()
+            assert snapshot is not None
+            cube = gold.mart_file(snapshot, "metrics_placements_cube")
             con = duckdb.connect()
             sql = (
                 "select province_code, quarter_start, sex, sum(placements) "
@@ -171,7 +172,7 @@ def render(r: dict) -> str:
             "",
             f"Lake published by `merajut demo --children {r['children']:,}`; query "
             f"`GET {METRIC}?dimensions={DIMENSIONS}` with a government key ({r['rows']} rows after "
-            "suppression), served by `merajut serve` (uvicorn, one worker) over loopback. Engine "
+            "suppression), served by `merajut api serve` (uvicorn, one worker) over loopback. Engine "
             "baseline: the same aggregate in DuckDB over the snapshot's Parquet, same run. "
             "Uncached calls vary `to` so each is a cache miss with the same answer.",
             "",

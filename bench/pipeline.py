@@ -3,7 +3,7 @@
 Each size runs in a fresh lake, in child processes (chDB: one data path per process). The
 baseline, measured in the same run on the same sources, is a plain copy of every source table
 to Parquet (SQLAlchemy read + pandas write, no validation, privacy or warehouse): the ratio
-says what validation, pseudonymization, loading, dbt and the release gate cost on top of
+says what validation, pseudonymization, loading, dbt and the publish gate cost on top of
 moving the bytes.
 
     .venv/bin/python -m bench.pipeline [--sizes 10000 100000] [--write-docs]
@@ -13,25 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.common import MERAJUT, isolated_env, timed
 from bench.report import machine, write_section
-
-REPO = Path(__file__).resolve().parents[1]
-MERAJUT = str(Path(sys.executable).with_name("merajut"))
 
 BASELINE = """
 import sys, time, pandas as pd, sqlalchemy as sa
 from pathlib import Path
 
-from bench.report import machine, write_section
 src, out = Path(sys.argv[1]), Path(sys.argv[2])
 out.mkdir(parents=True, exist_ok=True)
 rows = 0
@@ -48,38 +42,18 @@ print(rows)
 STEP_LINE = re.compile(r"✓ (.+?) \((\d+(?:\.\d+)?)s\)")
 
 
-def _env(tmp: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MERAJUT_", "DAGSTER_"))}
-    env.update(
-        MERAJUT_HOME=str(tmp / "home"),
-        MERAJUT_LAKE_ROOT=str(tmp / "lake"),
-        DAGSTER_HOME=str(tmp / "dagster_home"),
-        COLUMNS="200",
-    )
-    return env
-
-
-def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return elapsed, proc.stdout
-
-
 def bench_size(children: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix=f"merajut-bench-{children}-") as d:
         tmp = Path(d)
-        env = _env(tmp)
-        generate_s, _ = _timed([MERAJUT, "generate", "--children", str(children)], env)
-        baseline_s, out = _timed(
+        env = isolated_env(tmp)
+        generate_s, _ = timed([MERAJUT, "generate", "--children", str(children)], env)
+        baseline_s, out = timed(
             [sys.executable, "-c", BASELINE, str(tmp / "home" / "sources"), str(tmp / "copy")], env
         )
         source_rows = int(out.strip().splitlines()[-1])
-        pipeline_s, out = _timed([MERAJUT, "run"], env)
+        pipeline_s, out = timed([MERAJUT, "run"], env)
         steps = {name: float(sec) for name, sec in STEP_LINE.findall(out)}
-        rerun_s, _ = _timed([MERAJUT, "run"], env)
+        rerun_s, _ = timed([MERAJUT, "run"], env)
         summary = json.loads((tmp / "lake" / "reports" / "last_summary.json").read_text())
     return {
         "children": children,

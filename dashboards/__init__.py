@@ -1,1 +1,1 @@
-"""Superset dashboards as code (walking skeleton part 2, issue #3)."""
+"""Superset dashboards as code: the bundle, its provisioning, and the DuckDB catalog of gold."""

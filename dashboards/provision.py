@@ -3,19 +3,20 @@
 The YAML files are Superset's own export format, linked by fixed UUIDs, so importing them
 again updates the same objects instead of creating copies. The only environment-specific
 value, the database URI, is written ``{{ env.NAME }}`` in the files and substituted here,
-because Superset's import does not template. Import goes through the plain REST endpoint
-``/api/v1/dashboard/import/`` with ``overwrite=true`` (the bundle is a dashboard export, so
-its ``metadata.yaml`` says ``type: Dashboard``, which ``/api/v1/assets/import/`` rejects);
-that keeps this tool inside the project venv (httpx) without superset-api-client.
+because Superset's import does not template. Import goes through superset-api-client's
+``dashboards.import_file`` (``/api/v1/dashboard/import/`` with ``overwrite=true``: the bundle is
+a dashboard export, so its ``metadata.yaml`` says ``type: Dashboard``, which
+``/api/v1/assets/import/`` rejects).
 
 Usage::
 
     .venv/bin/python -m dashboards.provision --url http://127.0.0.1:8088 \\
-        --user admin --password "$SUPERSET_ADMIN_PASSWORD" --gold-dir "$MERAJUT_LAKE_ROOT/gold"
+        --user admin --password "$SUPERSET_ADMIN_PASSWORD"
 
-Environment instead of flags: ``SUPERSET_URL``, ``SUPERSET_ADMIN_USER``,
-``SUPERSET_ADMIN_PASSWORD``, ``MERAJUT_SUPERSET_DB_URI`` (wins over ``--gold-dir``; e.g.
-``clickhousedb://...`` in production).
+Superset's own variables instead of flags: ``SUPERSET_URL``, ``SUPERSET_ADMIN_USER``,
+``SUPERSET_ADMIN_PASSWORD``. Where Superset reads gold comes from the settings
+(``MERAJUT_SUPERSET_DB_URI``, e.g. ``clickhousedb://...`` in production; by default the embedded
+DuckDB catalog of ``MERAJUT_LAKE_ROOT``) and ``MERAJUT_SUPERSET_DB_PASSWORD``.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from dashboards.duckdb_catalog import CATALOG_FILE, superset_uri
+from dashboards.duckdb_catalog import superset_uri
+from lakehouse.settings import get_settings
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 BUNDLE_ROOT = "merajut_dashboards"
@@ -62,27 +66,34 @@ def build_bundle(values: Mapping[str, str], assets: Path = ASSETS) -> bytes:
     return buf.getvalue()
 
 
-def login(client: httpx.Client, user: str, password: str) -> None:
-    """Bearer token from the database auth provider, set on ``client`` for later calls."""
-    resp = client.post(
-        "/api/v1/security/login",
-        json={"username": user, "password": password, "provider": "db", "refresh": False},
-    )
-    resp.raise_for_status()
-    client.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
+def _client(url: str, user: str, password: str) -> Any:
+    """superset-api-client's client; over plain ``http://`` (loopback, the compose network) one
+    that sends the bearer token itself: requests-oauthlib refuses tokens over http unless the
+    process-wide ``OAUTHLIB_INSECURE_TRANSPORT`` is set, and we do not edit the environment."""
+    import requests
+    from supersetapiclient.client import SupersetClient
+
+    if not url.startswith("http://"):
+        return SupersetClient(host=url, username=user, password=password)
+
+    class PlainHttpClient(SupersetClient):
+        @cached_property
+        def session(self) -> requests.Session:
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {self._token['access_token']}"
+            session.headers.update(
+                {"X-CSRFToken": f"{self.csrf_token(session)}", "Referer": f"{self.base_url}"}
+            )
+            return session
+
+    return PlainHttpClient(host=url, username=user, password=password)
 
 
 def import_bundle(url: str, user: str, password: str, bundle: bytes, db_password: str) -> None:
     """Log in and import the bundle with superset-api-client (0.6.0 works against Superset 6.1
     for login and ``import_file``; its database/chart creation does not, which is why the
     bundle — not API calls — defines the assets)."""
-    from supersetapiclient.client import SupersetClient
-
-    if url.startswith("http://"):
-        # requests-oauthlib refuses bearer tokens over plain HTTP unless told this is fine:
-        # provisioning over loopback or the compose network, never over the internet.
-        os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    client = SupersetClient(host=url, username=user, password=password)
+    client = _client(url, user, password)
     with tempfile.TemporaryDirectory(prefix="merajut-superset-") as tmp:
         path = Path(tmp) / "merajut_dashboards.zip"
         path.write_bytes(bundle)
@@ -92,14 +103,6 @@ def import_bundle(url: str, user: str, password: str, bundle: bytes, db_password
             )
         except Exception as exc:  # the client raises its own HTTP error types
             raise RuntimeError(f"import failed: {exc}") from exc
-
-
-def database_uri(db_uri: str | None, gold_dir: Path | None) -> str:
-    if db_uri:
-        return db_uri
-    if gold_dir is not None:
-        return superset_uri(gold_dir / CATALOG_FILE)
-    raise SystemExit("need --db-uri / MERAJUT_SUPERSET_DB_URI or --gold-dir / MERAJUT_LAKE_ROOT")
 
 
 def wait_until_healthy(client: httpx.Client, wait_s: float) -> None:
@@ -136,28 +139,23 @@ def provision(
 
 def main(argv: list[str] | None = None) -> int:
     env = os.environ
-    lake = env.get("MERAJUT_LAKE_ROOT")
+    settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=env.get("SUPERSET_URL", "http://127.0.0.1:8088"))
     parser.add_argument("--user", default=env.get("SUPERSET_ADMIN_USER", "admin"))
     parser.add_argument("--password", default=env.get("SUPERSET_ADMIN_PASSWORD"))
-    parser.add_argument("--db-uri", default=env.get("MERAJUT_SUPERSET_DB_URI"))
-    parser.add_argument(
-        "--db-password",
-        default=env.get("MERAJUT_SUPERSET_DB_PASSWORD", ""),
-        help="password of the warehouse connection (none for embedded DuckDB)",
-    )
-    parser.add_argument(
-        "--gold-dir",
-        type=Path,
-        default=Path(lake) / "gold" if lake else None,
-        help="lake gold dir holding superset.duckdb (embedded mode)",
-    )
     args = parser.parse_args(argv)
     if not args.password:
         parser.error("--password or SUPERSET_ADMIN_PASSWORD is required")
-    uri = database_uri(args.db_uri, args.gold_dir.resolve() if args.gold_dir else None)
-    provision(args.url, args.user, args.password, uri, args.db_password)
+    uri = settings.superset.db_uri or superset_uri(settings.layout.superset_catalog)
+    db_password = settings.superset.db_password
+    provision(
+        args.url,
+        args.user,
+        args.password,
+        uri,
+        db_password.get_secret_value() if db_password is not None else "",
+    )
     print(f"provisioned {ASSETS} into {args.url}")
     return 0
 

@@ -29,7 +29,10 @@ from types import TracebackType
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
+from lakehouse.layout import REPO_ROOT
+from lakehouse.secrets import is_placeholder
+
+REPO = REPO_ROOT
 DEFAULT_VENV = REPO / ".superset-venv"
 
 CONFIG_TEMPLATE = """\
@@ -56,6 +59,8 @@ SQLLAB_CTAS_NO_LIMIT = True
 
 def _secret_key(home: Path) -> str:
     if key := os.environ.get("SUPERSET_SECRET_KEY"):
+        if is_placeholder(key):
+            raise ValueError("SUPERSET_SECRET_KEY is a placeholder; set a long random value")
         return key
     path = home / "secret_key"
     if not path.exists():

@@ -16,10 +16,12 @@ from typing import Any, Literal
 
 import yaml
 
+from lakehouse.layout import DBT_PROJECT_DIR
+
 DataType = Literal["string", "text", "int", "date", "datetime", "bool"]
 Sensitivity = Literal["none", "direct_identifier", "quasi_identifier", "sensitive", "free_text"]
 
-STAGING_DIR = Path(__file__).resolve().parent.parent / "dbt_project" / "models" / "staging"
+STAGING_DIR = DBT_PROJECT_DIR / "models" / "staging"
 
 
 class ContractError(ValueError):

@@ -8,13 +8,12 @@ older version (staging reads with ``final``).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ingestion.contracts import ColumnContract, TableContract
-from ingestion.lake import LakeLayout, bronze_files
+from lakehouse.layout import LakeLayout
 
 RAW_DATABASE = "raw"
 QUARANTINE_TABLE = "ingestion__quarantine"
@@ -97,7 +96,7 @@ def load_table(client: Any, layout: LakeLayout, contract: TableContract) -> int:
     client.command(raw_table_ddl(contract))
     done = _loaded_batches(client, contract.identifier)
     inserted = 0
-    for path in bronze_files(layout, contract):
+    for path in layout.bronze_files(contract):
         if path.stem in done:
             continue
         frame = pd.read_parquet(path)
@@ -136,7 +135,3 @@ def raw_row_count(client: Any, contract: TableContract) -> int:
             0
         ][0]
     )
-
-
-def quarantine_file_path(layout: LakeLayout, contract: TableContract, batch_id: str) -> Path:
-    return layout.quarantine_dir(contract) / f"{batch_id}.parquet"

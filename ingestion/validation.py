@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ingestion.contracts import ColumnContract, TableContract
+from lakehouse.reference.nik import NIK_REGEX
 
 REASON_PRIORITY = (
     "missing_required",
@@ -28,17 +29,6 @@ REASON_PRIORITY = (
     "orphan_fk",
     "duplicate_row",
     "conflicting_duplicate",
-)
-
-# Real BPS province codes: a NIK starts with one of these.
-PROVINCE_CODES = (
-    "11|12|13|14|15|16|17|18|19|21|31|32|33|34|35|36|51|52|53|61|62|63|64|65|"
-    "71|72|73|74|75|76|81|82|91|92|93|94|95|96"
-)
-# province(2) regency(2) district(2) DD(+40 for girls) MM YY serial(4)
-NIK_PATTERN = (
-    rf"^({PROVINCE_CODES})[0-9]{{2}}[0-9]{{2}}"
-    r"(0[1-9]|[12][0-9]|3[01]|4[1-9]|[56][0-9]|7[01])(0[1-9]|1[0-2])[0-9]{2}[0-9]{4}$"
 )
 
 
@@ -143,7 +133,7 @@ def _expectations(contract: TableContract, as_of: datetime) -> list[tuple[str, s
                 (
                     "invalid_nik",
                     col.name,
-                    exp.ExpectColumnValuesToMatchRegex(column=col.name, regex=NIK_PATTERN),
+                    exp.ExpectColumnValuesToMatchRegex(column=col.name, regex=NIK_REGEX),
                 )
             )
         if col.not_after_as_of and col.data_type in ("date", "datetime"):

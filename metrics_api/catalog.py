@@ -16,12 +16,12 @@ from typing import Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from anonymization.small_cells import audience_thresholds
+from lakehouse.reference.audiences import NATIONAL_ONLY_AUDIENCES, Role, audience_thresholds
 
 __all__ = [
     "GEOGRAPHY_LEVELS",
     "GRAINS",
-    "ROLES",
+    "PACKAGED_CATALOG",
     "AudienceRule",
     "Catalog",
     "CatalogError",
@@ -29,12 +29,11 @@ __all__ = [
     "Grain",
     "Metric",
     "ResolvedRule",
-    "Role",
     "load_catalog",
 ]
 
-Role = Literal["government", "business", "researcher", "community", "media", "admin"]
-ROLES: tuple[str, ...] = get_args(Role)
+#: The catalog shipped with the API (``MERAJUT_API_CATALOG_PATH`` may point elsewhere).
+PACKAGED_CATALOG = Path(__file__).resolve().parent / "catalog.yml"
 Grain = Literal["quarter", "year", "month"]
 GRAINS: tuple[str, ...] = get_args(Grain)
 Geography = Literal["national", "province"]
@@ -139,6 +138,8 @@ class Metric(_Frozen):
                     f"audience {role}: threshold {rule.threshold} is below the default "
                     f"{defaults[role]}; the catalog may tighten a threshold, never loosen it"
                 )
+            if role in NATIONAL_ONLY_AUDIENCES and rule.finest_geography != "national":
+                raise ValueError(f"audience {role} sees national statistics only")
         return self
 
     @property
@@ -193,18 +194,8 @@ class Catalog(_Frozen):
         return [self.metrics[n] for n in self.names if self.metrics[n].rule_for(role) is not None]
 
 
-def _check_roles_match_thresholds() -> None:
-    # The roles here and the audiences of the small-cell module must be the same set;
-    # otherwise a new audience would have no threshold (or no way to get a key).
-    if set(ROLES) != set(audience_thresholds()):
-        raise CatalogError(
-            f"roles {sorted(ROLES)} differ from audience_thresholds() {sorted(audience_thresholds())}"
-        )
-
-
 def parse_catalog(raw: Any) -> Catalog:
     """Validate an already-parsed YAML document (``x-`` anchor blocks are ignored)."""
-    _check_roles_match_thresholds()
     if not isinstance(raw, dict) or not isinstance(raw.get("metrics"), dict):
         raise CatalogError("the catalog needs a `metrics:` mapping")
     metrics = {}

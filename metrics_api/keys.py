@@ -30,17 +30,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from anonymization.hierarchies import ISLAND_GROUPS
-from ingestion.lake import write_json_atomic
-from metrics_api.catalog import ROLES
+from lakehouse.files import write_json_atomic
+from lakehouse.reference.audiences import NATIONAL_ONLY_AUDIENCES, ROLES
+from lakehouse.reference.regions import PROVINCE_CODES
 
 __all__ = ["ApiKey", "KeyStore", "KeyStoreError", "parse_key_id"]
 
 _PREFIX = "mk"
 _KEY = re.compile(r"^mk_(?P<id>[0-9a-f]{12})_(?P<secret>[A-Za-z0-9_-]{43})$")
 _HASH_LABEL = b"merajut-api-key-v1\x00"
-#: Roles whose finest geography is national in every metric: a province scope makes no sense.
-_NATIONAL_ONLY_ROLES = {"media"}
 
 
 class KeyStoreError(ValueError):
@@ -145,9 +143,9 @@ class KeyStore:
             raise KeyStoreError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
         if province is not None:
             province = province.strip()
-            if province not in ISLAND_GROUPS:
+            if province not in PROVINCE_CODES:
                 raise KeyStoreError(f"unknown province code {province!r} (two-digit BPS code)")
-            if role in _NATIONAL_ONLY_ROLES:
+            if role in NATIONAL_ONLY_AUDIENCES:
                 raise KeyStoreError(f"role {role} sees national statistics only; no province scope")
         with self._locked() as keys:
             key_id = secrets.token_hex(6)

@@ -10,14 +10,15 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from lakehouse.audit_log import HashChainedLog
+from lakehouse.gold_snapshot import GoldSnapshots
+from lakehouse.research_release import ResearchReleases
+from lakehouse.settings import Settings, get_settings
 from metrics_api.api.deps import AppContext
 from metrics_api.api.main import api_router
-from metrics_api.audit import ApiAuditLog
-from metrics_api.catalog import load_catalog
-from metrics_api.core.config import ApiSettings, get_api_settings
+from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
 from metrics_api.errors import ApiError
 from metrics_api.keys import KeyStore
-from metrics_api.release_store import ReleaseStore
 from metrics_api.service import MetricService, ResultCache
 from metrics_api.store import EmbeddedSnapshotStore, MetricStore, WarehouseSnapshotStore
 
@@ -31,13 +32,12 @@ the cells that would reveal them. Every data-returning request is audited.
 """
 
 
-def build_store(settings: ApiSettings) -> MetricStore:
-    """The embedded store (gold snapshot Parquet) or, with ``MERAJUT_API_WAREHOUSE_URL``, the
-    server store (the gated ``gold`` tables in ClickHouse; ``chdb:///path`` for the embedded
-    engine, used by tests)."""
-    if settings.warehouse_url:
-        return WarehouseSnapshotStore(settings.warehouse_url)
-    return EmbeddedSnapshotStore(settings.layout.gold)
+def build_store(settings: Settings) -> MetricStore:
+    """The gold snapshot's Parquet in the lake, or the gated gold tables in the warehouse
+    (``MERAJUT_API_GOLD_SOURCE``; by default the warehouse only when it is a server)."""
+    if settings.api_reads_warehouse:
+        return WarehouseSnapshotStore(settings.warehouse_target)
+    return EmbeddedSnapshotStore(GoldSnapshots(settings.layout.gold))
 
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
@@ -50,18 +50,19 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
-def create_app(settings: ApiSettings | None = None) -> FastAPI:
-    settings = settings or get_api_settings()
-    catalog = load_catalog(settings.catalog_path)
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app; raises ConfigError (a ValueError) when a secret it needs is missing."""
+    settings = settings or get_settings()
+    catalog = load_catalog(settings.api.catalog_path or PACKAGED_CATALOG)
     store = build_store(settings)
     context = AppContext(
         settings=settings,
         catalog=catalog,
         store=store,
-        service=MetricService(catalog, store, ResultCache(settings.cache_entries)),
-        keys=KeyStore(settings.resolved_key_store, settings.pepper()),
-        audit=ApiAuditLog(settings.resolved_audit_log),
-        releases=ReleaseStore(settings.layout.releases),
+        service=MetricService(catalog, store, ResultCache(settings.api.cache_entries)),
+        keys=KeyStore(settings.api_key_store, settings.api_pepper()),
+        audit=HashChainedLog(settings.api_audit_log),
+        releases=ResearchReleases(settings.layout.releases),
     )
     app = FastAPI(
         title="MerajutASA metrics API",

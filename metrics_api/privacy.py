@@ -25,12 +25,12 @@ import pandas as pd
 
 from anonymization.small_cells import suppress_cells
 
-__all__ = ["apply_release_rules"]
+__all__ = ["suppress_answer"]
 
 _ALL = "__all__"
 
 
-def apply_release_rules(
+def suppress_answer(
     frame: pd.DataFrame,
     dimensions: Sequence[str],
     count_columns: Sequence[str],

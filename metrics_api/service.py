@@ -20,7 +20,7 @@ import pandas as pd
 
 from metrics_api.catalog import GRAINS, Catalog, Metric, ResolvedRule
 from metrics_api.errors import BadRequest, Forbidden, Unavailable
-from metrics_api.privacy import apply_release_rules
+from metrics_api.privacy import suppress_answer
 from metrics_api.store import AggregateQuery, MetricStore, Snapshot
 
 __all__ = ["Caller", "MetricAnswer", "MetricRequest", "MetricService", "ResultCache"]
@@ -226,10 +226,10 @@ class MetricService:
         if entry is None:
             raise Unavailable(f"snapshot {snapshot.id} does not publish {metric.source!r}")
         # Defence in depth: the mart's own audience (from dbt meta) must admit the caller too.
-        audience = entry.get("audience") or []
+        audience = entry.audience
         if "metrics_api" not in audience and role not in audience:
             raise Forbidden(f"mart {metric.source!r} is not published for role {role!r}")
-        missing = metric.columns_used - set(entry.get("columns") or {})
+        missing = metric.columns_used - set(entry.columns)
         if missing:
             raise Unavailable(
                 f"snapshot {snapshot.id}: {metric.source} lacks columns {sorted(missing)} "
@@ -261,7 +261,7 @@ class MetricService:
         raw = self.store.aggregate(snapshot, query)
         raw = raw[[*dims, *metric.count_expressions]]  # request order, then counts
         counts = list(metric.count_expressions)
-        out = apply_release_rules(raw, dims, counts, rule.threshold)
+        out = suppress_answer(raw, dims, counts, rule.threshold)
         if metric.kind == "ratio":
             num = out["numerator"].astype("Float64")
             den = out["denominator"].astype("Float64")

@@ -1,30 +1,31 @@
 """Where metric answers are computed: the published gold snapshot, behind one interface.
 
-Why an interface: the embedded default reads the gold snapshot's Parquet files with DuckDB;
-production will read the ClickHouse server. Both answer the same engine-neutral
-:class:`AggregateQuery`, so the service layer (catalog, scopes, suppression, caching) is the
-same in both modes and a ClickHouse store only has to implement :class:`MetricStore`.
+Two stores answer the same engine-neutral :class:`AggregateQuery`, so the service layer
+(catalog, scopes, suppression, caching) is the same in both modes:
 
-The embedded store never opens chDB's warehouse path: chDB lets one process at a time hold it,
-and that process is the pipeline. It reads ``gold/CURRENT`` on every call (one small file) so a
-new publish is served at once, and it checks each mart file's sha256 against the snapshot
-manifest once per snapshot before answering from it.
+* :class:`EmbeddedSnapshotStore` reads the CURRENT snapshot's Parquet with DuckDB, through the
+  gold reader (:class:`lakehouse.gold_snapshot.GoldSnapshots`: id, manifest and sha256 checked).
+  It never opens chDB's warehouse path: chDB lets one process at a time hold it, and that
+  process is the pipeline. It reads ``gold/CURRENT`` on every call (one small file), so a new
+  publish is served at once.
+* :class:`WarehouseSnapshotStore` reads the gated gold tables of a ClickHouse server
+  (:mod:`lakehouse.gold_tables`), never the live marts that dbt rebuilds before the gate.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
+import contextlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
 import pandas as pd
 
+from lakehouse import gold_tables
+from lakehouse.gold_snapshot import GoldSnapshots, Snapshot, SnapshotError
+from lakehouse.warehouse import WarehouseTarget, connect
 from metrics_api.errors import Unavailable
 
 __all__ = [
@@ -32,23 +33,8 @@ __all__ = [
     "EmbeddedSnapshotStore",
     "MetricStore",
     "Snapshot",
+    "WarehouseSnapshotStore",
 ]
-
-_SNAPSHOT_ID = re.compile(r"^[0-9A-Za-z_.-]{1,64}$")
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A published gold snapshot: its id, its directory and its manifest (immutable)."""
-
-    id: str
-    path: Path
-    manifest: dict[str, Any] = field(repr=False, hash=False, compare=False)
-
-    def mart(self, name: str) -> dict[str, Any] | None:
-        marts = self.manifest.get("marts") or {}
-        entry = marts.get(name)
-        return entry if isinstance(entry, dict) else None
 
 
 @dataclass(frozen=True)
@@ -77,7 +63,7 @@ class AggregateQuery:
 
 
 class MetricStore(Protocol):
-    """What the service needs from a backend (embedded DuckDB today, ClickHouse later)."""
+    """What the service needs from a backend (DuckDB over the lake, or ClickHouse)."""
 
     backend: str
 
@@ -104,66 +90,25 @@ def _bucket(column: str, grain: str) -> str:
     raise ValueError(f"unknown grain {grain!r}")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class EmbeddedSnapshotStore:
-    """Reads ``<gold>/CURRENT`` and the Parquet files of the snapshot it points to."""
+    """Reads the snapshot ``gold/CURRENT`` points to, through the gold reader."""
 
     backend = "embedded"
 
-    def __init__(self, gold: Path) -> None:
+    def __init__(self, gold: GoldSnapshots) -> None:
         self.gold = gold
-        self._manifests: dict[str, dict[str, Any]] = {}
-        self._verified: set[tuple[str, str]] = set()
-        self._lock = threading.Lock()
 
     def current(self) -> Snapshot | None:
-        pointer = self.gold / "CURRENT"
         try:
-            snapshot_id = pointer.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
-        if not snapshot_id:
-            return None
-        if not _SNAPSHOT_ID.match(snapshot_id):
-            raise Unavailable("gold/CURRENT does not hold a valid snapshot id")
-        path = self.gold / "snapshots" / snapshot_id
-        with self._lock:
-            manifest = self._manifests.get(snapshot_id)
-        if manifest is None:
-            try:
-                manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise Unavailable(f"snapshot {snapshot_id} has no readable manifest") from exc
-            if manifest.get("snapshot_id") != snapshot_id or manifest.get("published") is False:
-                raise Unavailable(f"snapshot {snapshot_id}: manifest does not match CURRENT")
-            with self._lock:  # published snapshots are immutable, so their manifests cache
-                self._manifests[snapshot_id] = manifest
-        return Snapshot(snapshot_id, path, manifest)
-
-    def _mart_file(self, snapshot: Snapshot, mart: str) -> Path:
-        entry = snapshot.mart(mart)
-        if entry is None or not isinstance(entry.get("file"), str):
-            raise Unavailable(f"snapshot {snapshot.id} does not publish mart {mart!r}")
-        path = snapshot.path / Path(entry["file"]).name
-        key = (snapshot.id, mart)
-        with self._lock:
-            verified = key in self._verified
-        if not verified:
-            if not path.exists() or _sha256(path) != entry.get("sha256"):
-                raise Unavailable(f"snapshot {snapshot.id}: {mart} does not match its manifest")
-            with self._lock:
-                self._verified.add(key)
-        return path
+            return self.gold.open_current()
+        except SnapshotError as exc:
+            raise Unavailable(str(exc)) from exc
 
     def aggregate(self, snapshot: Snapshot, query: AggregateQuery) -> pd.DataFrame:
-        path = self._mart_file(snapshot, query.mart)
+        try:
+            path = self.gold.mart_file(snapshot, query.mart)
+        except SnapshotError as exc:
+            raise Unavailable(str(exc)) from exc
         select: list[str] = []
         for name, column in query.group_by:
             select.append(f"CAST({_quote(column)} AS VARCHAR) AS {_quote(name)}")
@@ -204,9 +149,6 @@ class EmbeddedSnapshotStore:
         return frame
 
 
-_GOLD_TABLE = re.compile(r"^[A-Za-z0-9_]+$")
-
-
 def _ch_bucket(column: str, grain: str) -> str:
     t = f"`{column}`"
     if grain == "year":
@@ -219,7 +161,7 @@ def _ch_bucket(column: str, grain: str) -> str:
 
 
 class WarehouseSnapshotStore:
-    """Server mode: the gated gold tables in ClickHouse (``gold.<mart>__<snapshot_id>``).
+    """Server mode: the gated gold tables in the warehouse (``gold.<mart>__<snapshot_id>``).
 
     The publish step copies each snapshot into immutable tables and only then adds a row to
     ``gold._current``; this store reads the newest row, so it never sees a mart that dbt has
@@ -229,62 +171,46 @@ class WarehouseSnapshotStore:
 
     backend = "clickhouse"
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, target: WarehouseTarget) -> None:
+        self.target = target
         self._local = threading.local()
         self._lock = threading.Lock()
         self._shared: Any = None
 
     def _client(self) -> Any:
-        from urllib.parse import urlparse
-
-        import clickhouse_connect
-
-        parsed = urlparse(self.url)
-        if parsed.scheme == "chdb":
+        if self.target.embedded:
             # One embedded engine per process: share one client, one query at a time.
             if self._shared is None:
-                self._shared = clickhouse_connect.get_client(interface="chdb", path=parsed.path)
+                self._shared = connect(self.target)
             return self._shared
         client = getattr(self._local, "client", None)
         if client is None:
-            client = clickhouse_connect.get_client(
-                interface=parsed.scheme,
-                host=parsed.hostname or "localhost",
-                port=parsed.port or 8123,
-                username=parsed.username or "default",
-                password=parsed.password or "",
-            )
-            self._local.client = client
+            client = self._local.client = connect(self.target)
         return client
+
+    def _locked(self) -> Any:
+        return self._lock if self.target.embedded else contextlib.nullcontext()
 
     def _query_df(self, sql: str, parameters: dict[str, Any]) -> pd.DataFrame:
         try:
-            with self._lock if self.url.startswith("chdb:") else _no_lock():
+            with self._locked():
                 return self._client().query_df(sql, parameters=parameters)
         except Exception as exc:  # the warehouse's own message says what failed
             raise Unavailable(f"warehouse query failed: {type(exc).__name__}") from exc
 
     def current(self) -> Snapshot | None:
         try:
-            frame = self._query_df(
-                "select snapshot_id, manifest from gold._current order by published_at desc limit 1",
-                {},
-            )
-        except Unavailable:
-            return None
-        if frame.empty:
-            return None
-        snapshot_id = str(frame.iloc[0]["snapshot_id"])
-        if not _SNAPSHOT_ID.match(snapshot_id):
-            raise Unavailable("gold._current does not hold a valid snapshot id")
-        manifest = json.loads(frame.iloc[0]["manifest"])
-        return Snapshot(snapshot_id, Path("gold") / snapshot_id, manifest)
+            with self._locked():
+                return gold_tables.read_current(self._client())
+        except SnapshotError as exc:
+            raise Unavailable(str(exc)) from exc
+        except Exception as exc:
+            raise Unavailable(f"warehouse query failed: {type(exc).__name__}") from exc
 
     def aggregate(self, snapshot: Snapshot, query: AggregateQuery) -> pd.DataFrame:
-        if snapshot.mart(query.mart) is None or not _GOLD_TABLE.match(query.mart):
+        if snapshot.mart(query.mart) is None:
             raise Unavailable(f"snapshot {snapshot.id} does not publish mart {query.mart!r}")
-        table = f"gold.`{query.mart}__{snapshot.id}`"
+        table = gold_tables.gold_table(query.mart, snapshot.id)
         select: list[str] = []
         for name, column in query.group_by:
             select.append(f"toString(`{column}`) AS `{name}`")
@@ -317,11 +243,3 @@ class WarehouseSnapshotStore:
         for name, _ in query.counts:
             frame[name] = frame[name].astype("int64")
         return frame
-
-
-class _no_lock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,9 +9,9 @@ from typing import Any
 import duckdb
 
 from ingestion.contracts import load_contracts
-from ingestion.lake import LakeLayout
-from orchestration.publish.snapshot import current_snapshot_id
-from orchestration.release.research import latest_release
+from lakehouse.gold_snapshot import GoldSnapshots
+from lakehouse.layout import LakeLayout
+from lakehouse.research_release import ResearchReleases
 
 
 @dataclass
@@ -51,8 +50,8 @@ def summarize(layout: LakeLayout) -> LakeSummary:
     con = duckdb.connect()
     try:
         for contract in load_contracts().values():
-            bronze = sorted(layout.bronze_dir(contract).glob("*.parquet"))
-            quarantine = sorted(layout.quarantine_dir(contract).glob("*.parquet"))
+            bronze = layout.bronze_files(contract)
+            quarantine = layout.quarantine_files(contract)
             out.tables.append(
                 {
                     "table": contract.qualified_name,
@@ -63,16 +62,17 @@ def summarize(layout: LakeLayout) -> LakeSummary:
             )
     finally:
         con.close()
-    out.snapshot_id = current_snapshot_id(layout.gold)
-    if out.snapshot_id:
-        out.snapshot_path = layout.gold / "snapshots" / out.snapshot_id
-        manifest = json.loads((out.snapshot_path / "manifest.json").read_text())
-        out.published = {name: entry["rows"] for name, entry in manifest.get("marts", {}).items()}
-        out.checks_passed = manifest.get("checks_passed", [])
-    release = latest_release(layout.releases)
-    if release:
-        out.release_path = release["path"]
-        report = json.loads((release["path"] / "privacy_report.json").read_text())
+    snapshot = GoldSnapshots(layout.gold).open_current()
+    if snapshot is not None:
+        out.snapshot_id = snapshot.id
+        out.snapshot_path = snapshot.path
+        out.published = {name: entry.rows for name, entry in snapshot.manifest.marts.items()}
+        out.checks_passed = list(snapshot.manifest.checks_passed)
+    releases = ResearchReleases(layout.releases)
+    release = releases.latest()
+    if release is not None:
+        out.release_path = release.path
+        report = releases.privacy_report(release)
         out.privacy = {
             k: report.get(k)
             for k in ("k", "l", "quasi_identifiers", "released_rows", "suppressed_rows")

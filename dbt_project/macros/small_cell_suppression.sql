@@ -1,21 +1,22 @@
 {#-
   Primary and complementary small-cell suppression over a two-dimensional grid.
 
-  Primary: a cell is hidden when any of `count_columns` is in 1..threshold-1.
+  Primary: a cell is hidden when any of `count_columns` is in 1..threshold-1, where the
+  threshold is the value of `threshold_column` in the cell's row (see `audience_threshold`).
   Complementary: along each dimension, a group (a row or a column of the grid, whose total
   could be published elsewhere) with exactly one hidden cell also hides its smallest other cell
   (non-zero cells first), so the hidden value cannot be recovered by subtraction. Each pass can
   create new singleton groups in the other dimension, so the rule is applied `passes` times;
-  the release gate re-checks the result independently and blocks publication if any singleton
+  the publish gate re-checks the result independently and blocks publication if any singleton
   group remains. This is a heuristic, not an optimal cell-suppression solver.
 -#}
-{% macro small_cell_suppression(relation, dims, count_columns, threshold, passes) -%}
+{% macro small_cell_suppression(relation, dims, count_columns, threshold_column, passes) -%}
 {%- set d1, d2 = dims[0], dims[1] -%}
 {%- set size = count_columns[0] -%}
 suppression_pass_0 as (
     select
         *,
-        ({% for c in count_columns %}({{ c }} between 1 and {{ threshold - 1 }}){% if not loop.last %} or {% endif %}{% endfor %}) as is_primary,
+        ({% for c in count_columns %}({{ c }} between 1 and {{ threshold_column }} - 1){% if not loop.last %} or {% endif %}{% endfor %}) as is_primary,
         is_primary as is_hidden
     from {{ relation }}
 ),

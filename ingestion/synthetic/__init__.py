@@ -5,9 +5,9 @@ service (any SQLAlchemy URL), the Dukcapil verification CSV drop, and a manifest
 every planted defect, so data-quality and privacy tests have an exact answer key.
 """
 
-from ingestion.synthetic.config import SERVICE_NAMES, GeneratorConfig
+from ingestion.synthetic.config import GeneratorConfig
 from ingestion.synthetic.context import GenerationContext
-from ingestion.synthetic.generate import generate_sources, sqlite_source_urls
+from ingestion.synthetic.generate import generate_sources
 from ingestion.synthetic.manifest import (
     DEFECT_CODES,
     MANIFEST_FILENAME,
@@ -25,7 +25,6 @@ from ingestion.synthetic.registry import (
 __all__ = [
     "DEFECT_CODES",
     "MANIFEST_FILENAME",
-    "SERVICE_NAMES",
     "DefectRecord",
     "DropGenerator",
     "DropOutput",
@@ -36,5 +35,4 @@ __all__ = [
     "ServiceRegistry",
     "default_registry",
     "generate_sources",
-    "sqlite_source_urls",
 ]

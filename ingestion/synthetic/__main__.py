@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from ingestion.synthetic.config import GeneratorConfig
-from ingestion.synthetic.generate import generate_sources, sqlite_source_urls
+from ingestion.synthetic.generate import generate_sources
+from lakehouse.reference.services import sqlite_source_urls
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,17 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-#: The operational services whose databases are generated, in dependency order. The main CLI,
-#: the orchestration settings and ``generate_sources`` all key source URLs by these names.
-SERVICE_NAMES: tuple[str, ...] = (
-    "institutions",
-    "child_registry",
-    "case_management",
-    "placements",
-    "consent",
-    "platform_audit",
-)
-
 
 @dataclass(frozen=True)
 class GeneratorConfig:

@@ -8,17 +8,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ingestion.synthetic.config import SERVICE_NAMES, GeneratorConfig
+from ingestion.synthetic.config import GeneratorConfig
 from ingestion.synthetic.context import GenerationContext
 from ingestion.synthetic.manifest import MANIFEST_FILENAME, GenerationManifest
 from ingestion.synthetic.registry import ServiceGenerator, ServiceRegistry, default_registry
 from ingestion.synthetic.sink import SqlSink
-
-
-def sqlite_source_urls(directory: Path) -> dict[str, str]:
-    """One SQLite file per service under ``directory`` (the demo's default layout)."""
-    directory = Path(directory).resolve()
-    return {name: f"sqlite:///{directory / f'{name}.db'}" for name in SERVICE_NAMES}
 
 
 def _engine(url: str) -> sa.Engine:

@@ -13,12 +13,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from metrics_api.audit import ApiAuditLog, AuditLogError
+from lakehouse.audit_log import AuditLogError, HashChainedLog
+from lakehouse.research_release import ResearchReleases
+from lakehouse.settings import Settings
 from metrics_api.catalog import Catalog
-from metrics_api.core.config import ApiSettings
 from metrics_api.errors import Unauthorized, Unavailable
 from metrics_api.keys import KeyStore
-from metrics_api.release_store import ReleaseStore
 from metrics_api.service import Caller, MetricService
 from metrics_api.store import MetricStore
 
@@ -35,13 +35,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class AppContext:
-    settings: ApiSettings
+    settings: Settings
     catalog: Catalog
     store: MetricStore
     service: MetricService
     keys: KeyStore
-    audit: ApiAuditLog
-    releases: ReleaseStore
+    audit: HashChainedLog
+    releases: ResearchReleases
 
 
 def get_context(request: Request) -> AppContext:
@@ -52,7 +52,7 @@ def get_context(request: Request) -> AppContext:
 Context = Annotated[AppContext, Depends(get_context)]
 
 _api_key_header = APIKeyHeader(
-    name="X-API-Key", auto_error=False, description="API key issued with `merajut api-key create`"
+    name="X-API-Key", auto_error=False, description="API key issued with `merajut api key create`"
 )
 _bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token")
 
@@ -84,22 +84,22 @@ def get_service(context: Context) -> MetricService:
     return context.service
 
 
-def get_audit(context: Context) -> ApiAuditLog:
+def get_audit(context: Context) -> HashChainedLog:
     return context.audit
 
 
-def get_releases(context: Context) -> ReleaseStore:
+def get_releases(context: Context) -> ResearchReleases:
     return context.releases
 
 
 Store = Annotated[MetricStore, Depends(get_store)]
 Service = Annotated[MetricService, Depends(get_service)]
-Audit = Annotated[ApiAuditLog, Depends(get_audit)]
-Releases = Annotated[ReleaseStore, Depends(get_releases)]
+Audit = Annotated[HashChainedLog, Depends(get_audit)]
+Releases = Annotated[ResearchReleases, Depends(get_releases)]
 
 
 def audit_event(
-    audit: ApiAuditLog,
+    audit: HashChainedLog,
     request: Request,
     caller: Caller,
     *,

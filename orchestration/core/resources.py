@@ -1,7 +1,8 @@
 """The one Dagster resource every domain shares: the lakehouse's settings and privacy tools.
 
 Settings are read from ``MERAJUT_*`` when a run starts (never at import), so the code location
-loads with no environment and production refuses to run without its keys.
+loads with no environment; in production a run without the pipeline's keys fails, naming the
+missing variable, when its first step builds the tokenizer, before anything is extracted.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from anonymization.redaction import Redactor
 from anonymization.tokens import Tokenizer
 from anonymization.vault import TokenVault
 from ingestion.contracts import TableContract, load_contracts
-from orchestration.core.config import Settings, get_settings
+from lakehouse.settings import Settings, get_settings
 
 
 class LakehouseResource(dg.ConfigurableResource):
@@ -43,4 +44,5 @@ class LakehouseResource(dg.ConfigurableResource):
 
     @cached_property
     def vault(self) -> TokenVault:
-        return TokenVault(self.settings.layout.vault, self.settings.keys.vault_key)
+        layout = self.settings.layout
+        return TokenVault(layout.vault, self.settings.keys.vault_key, layout.vault_audit_log)

@@ -1,1 +1,1 @@
-"""Publishing domain: the release gate and gold snapshots."""
+"""Publish domain: the publish gate and the gold snapshot."""

@@ -7,34 +7,35 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from anonymization.output_checks import check_pii_scan, check_small_cells
 from dashboards.duckdb_catalog import refresh_catalog
-from ingestion.warehouse import session
+from lakehouse import gold_tables
+from lakehouse.checks import CheckOutcome
+from lakehouse.gold_snapshot import MartOrigin, new_snapshot_id, publish_snapshot
+from lakehouse.reference.audiences import audience_thresholds
+from lakehouse.research_release import Release, ResearchReleases
+from lakehouse.settings import Settings
+from lakehouse.warehouse import session
+from orchestration.core.assets import GOLD_SNAPSHOT, RESEARCH_RELEASE, WAREHOUSE_POOL
+from orchestration.core.dbt import dbt_project
 from orchestration.core.resources import LakehouseResource
-from orchestration.publish.gate import (
-    CheckOutcome,
-    check_dbt_build,
-    check_pii_scan,
-    check_small_cells,
-)
-from orchestration.publish.served import ServedMart, served_marts
-from orchestration.publish.snapshot import new_snapshot_id, publish_snapshot
-from orchestration.publish.warehouse_gold import drop_snapshot, mark_current, stage_snapshot
-from orchestration.release.assets import RELEASE_KEY, latest_release
-from orchestration.transform.project import dbt_project
-from orchestration.warehouse.assets import WAREHOUSE_POOL
+from orchestration.core.served import DbtModel, served_marts
+from orchestration.publish.gate import check_dbt_build
 
-SNAPSHOT_KEY = dg.AssetKey(["gold", "snapshot"])
 GATE_CHECKS = ("dbt_build", "small_cells", "pii_scan", "research_release")
 
 
-def read_marts(client: Any, marts: list[ServedMart]) -> dict[str, pd.DataFrame]:
+def read_marts(client: Any, marts: list[DbtModel]) -> dict[str, pd.DataFrame]:
     # A total order, so the same data gives byte-identical snapshot files (and hashes).
     return {m.name: client.query_df(f"select * from {m.relation} order by all") for m in marts}
 
 
 def small_cell_outcomes(
-    marts: list[ServedMart], frames: dict[str, pd.DataFrame], thresholds: dict[str, int]
+    marts: list[DbtModel], frames: dict[str, pd.DataFrame]
 ) -> list[CheckOutcome]:
+    """The gate's own re-check of every mart that declares small-cell rules in its dbt meta,
+    at the threshold of the audience it names."""
+    thresholds = audience_thresholds()
     outcomes = []
     for mart in marts:
         rule = mart.meta.get("small_cells")
@@ -49,23 +50,24 @@ def small_cell_outcomes(
                 dims=rule["dims"],
                 counts=counts,
                 hidden=rule["hidden"],
-                threshold=thresholds[rule["threshold_var"]],
+                threshold=thresholds[rule["audience"]],
                 derived=derived,
             )
         )
     return outcomes
 
 
+def _dbt_build_summary(settings: Settings) -> dict[str, Any] | None:
+    path = settings.layout.dbt_last_build
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
 def gate(
-    lakehouse: LakehouseResource, marts: list[ServedMart], frames: dict[str, pd.DataFrame]
-) -> tuple[list[CheckOutcome], dict[str, Any] | None]:
-    layout = lakehouse.settings.layout
-    summary_path = layout.root / "_state" / "dbt_last_build.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
-    outcomes = [check_dbt_build(summary)]
-    thresholds = _dbt_vars()
-    outcomes += small_cell_outcomes(marts, frames, thresholds)
-    release = latest_release(layout)
+    settings: Settings, marts: list[DbtModel], frames: dict[str, pd.DataFrame]
+) -> tuple[list[CheckOutcome], Release | None]:
+    outcomes = [check_dbt_build(_dbt_build_summary(settings))]
+    outcomes += small_cell_outcomes(marts, frames)
+    release = ResearchReleases(settings.layout.releases).latest()
     texts: dict[str, str] = {}
     if release is None:
         outcomes.append(
@@ -75,37 +77,29 @@ def gate(
         outcomes.append(
             CheckOutcome(
                 "research_release",
-                bool(release["manifest"].get("all_checks_passed")),
-                f"release {release['id']}: "
-                + ", ".join(release["manifest"].get("checks_passed", [])),
-                {"release_id": release["id"]},
+                release.manifest.all_checks_passed,
+                f"release {release.id}: " + ", ".join(release.manifest.checks_passed),
+                {"release_id": release.id},
             )
         )
-        for f in release["path"].glob("*.json"):
+        for f in release.path.glob("*.json"):
             texts[f"release/{f.name}"] = f.read_text(encoding="utf-8")
     outcomes.append(check_pii_scan(frames, texts))
     return outcomes, release
-
-
-def _dbt_vars() -> dict[str, int]:
-    import yaml
-
-    project = yaml.safe_load((dbt_project().project_dir / "dbt_project.yml").read_text())
-    return {k: int(v) for k, v in project.get("vars", {}).items() if isinstance(v, int)}
 
 
 def build_publish_asset() -> dg.AssetsDefinition:
     marts = served_marts(dbt_project().manifest_path)
 
     @dg.asset(
-        key=SNAPSHOT_KEY,
-        deps=[m.asset_key for m in marts] + [RELEASE_KEY],
+        key=GOLD_SNAPSHOT,
+        deps=[m.asset_key for m in marts] + [RESEARCH_RELEASE],
         group_name="publish",
         pool=WAREHOUSE_POOL,
         kinds={"parquet"},
         description="Gold snapshot of every served mart; CURRENT moves only if every gate check passed.",
         check_specs=[
-            dg.AssetCheckSpec(name, asset=SNAPSHOT_KEY, blocking=True) for name in GATE_CHECKS
+            dg.AssetCheckSpec(name, asset=GOLD_SNAPSHOT, blocking=True) for name in GATE_CHECKS
         ],
     )
     def gold_snapshot(
@@ -118,49 +112,39 @@ def build_publish_asset() -> dg.AssetsDefinition:
         # checked is exactly the data server-mode readers will get.
         with session(settings.warehouse_target) as client:
             frames = read_marts(client, marts)
-            stage_snapshot(client, snapshot_id, relations)
-        outcomes, release = gate(lakehouse, marts, frames)
+            gold_tables.stage_snapshot(client, snapshot_id, relations)
+        outcomes, release = gate(settings, marts, frames)
         for name in GATE_CHECKS:
             mine = [o for o in outcomes if o.name == name or o.name.startswith(f"{name}:")]
             yield dg.AssetCheckResult(
                 check_name=name,
-                asset_key=SNAPSHOT_KEY,
+                asset_key=GOLD_SNAPSHOT,
                 passed=bool(mine) and all(o.passed for o in mine),
                 metadata={"detail": "; ".join(o.detail for o in mine) or "not evaluated"},
             )
         result = publish_snapshot(
             settings.layout.gold,
+            snapshot_id,
             frames,
-            {
-                m.name: {
-                    "relation": m.relation,
-                    "dbt_unique_id": m.unique_id,
-                    "audience": m.meta.get("audience", []),
-                }
-                for m in marts
-            },
+            {m.name: MartOrigin(m.relation, m.unique_id, tuple(m.audience)) for m in marts},
             outcomes,
-            {
-                "research_release": release["id"] if release else None,
-                "warehouse": settings.warehouse_target.describe(),
-            },
-            snapshot_id=snapshot_id,
+            research_release=release.id if release else None,
+            warehouse=settings.warehouse_target.describe(),
         )
         with session(settings.warehouse_target) as client:
             if result.published:
-                manifest = json.loads((result.path / "manifest.json").read_text(encoding="utf-8"))
-                mark_current(client, snapshot_id, manifest)
+                gold_tables.mark_current(client, result.manifest)
             else:
-                drop_snapshot(client, snapshot_id, relations)
+                gold_tables.drop_snapshot(client, snapshot_id, relations)
         if not result.published:
             raise dg.Failure(
-                description=f"release gate failed ({', '.join(result.failed_checks)}); CURRENT unchanged",
+                description=f"publish gate failed ({', '.join(result.failed_checks)}); CURRENT unchanged",
                 metadata={"rejected_manifest": str(result.path)},
             )
         # Superset (embedded mode) reads the gold snapshot through DuckDB views: re-point them.
-        catalog = refresh_catalog(settings.layout.gold)
+        catalog = refresh_catalog(settings.layout)
         yield dg.MaterializeResult(
-            asset_key=SNAPSHOT_KEY,
+            asset_key=GOLD_SNAPSHOT,
             metadata={
                 "snapshot_id": result.snapshot_id,
                 "path": str(result.path),

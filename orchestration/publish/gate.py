@@ -1,33 +1,20 @@
-"""The release gate: checks that must all pass before anything is published.
+"""The publish gate: checks that must all pass before a gold snapshot is published.
 
-Each check is a pure function over what is about to be published, so the same code backs the
-Dagster asset checks (visible in the UI) and the publish step (which refuses to move CURRENT
-unless every one passes). The checks re-verify independently of the SQL that produced the
-data: a bug in a dbt macro cannot approve its own output.
+The privacy checks themselves are :mod:`anonymization.output_checks` (re-derived from the data
+about to be published); this module adds the one that only the pipeline can answer — did the
+last dbt build run its tests, and did they all pass — and the gate is the set of both. The same
+outcomes back the Dagster asset checks (visible in the UI) and the publish step, which refuses
+to move CURRENT unless every one passes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
+from lakehouse.checks import CheckOutcome
 
-from anonymization.redaction import scan_for_pii
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    name: str
-    passed: bool
-    detail: str
-    metadata: Mapping[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["metadata"] = dict(self.metadata or {})
-        return out
+__all__ = ["check_dbt_build"]
 
 
 def check_dbt_build(summary: Mapping[str, Any] | None) -> CheckOutcome:
@@ -46,110 +33,3 @@ def check_dbt_build(summary: Mapping[str, Any] | None) -> CheckOutcome:
     return CheckOutcome(
         "dbt_build", passed, detail, {"invocation_id": summary.get("invocation_id")}
     )
-
-
-def check_small_cells(
-    name: str,
-    frame: pd.DataFrame,
-    *,
-    dims: Sequence[str],
-    counts: Sequence[str],
-    hidden: str,
-    threshold: int,
-    derived: Mapping[str, tuple[str, str]] | None = None,
-) -> CheckOutcome:
-    """No published count (or difference of two published counts) in 1..threshold-1, and no
-    group along any dimension with exactly one hidden cell (recoverable from its margin)."""
-    problems: list[str] = []
-    published = frame.loc[~frame[hidden].astype(bool)]
-    series = {c: published[c].astype("float") for c in counts}
-    for label, (minuend, subtrahend) in (derived or {}).items():
-        series[label] = published[minuend].astype("float") - published[subtrahend].astype("float")
-    for label, values in series.items():
-        small = int(((values >= 1) & (values < threshold)).sum())
-        if small:
-            problems.append(f"{small} published {label} value(s) in 1..{threshold - 1}")
-    hidden_rows = frame.loc[frame[hidden].astype(bool)]
-    for c in counts:
-        if hidden_rows[c].notna().any():
-            problems.append(f"hidden cells still carry {c}")
-    for dim in dims:
-        per_group = frame.groupby(dim)[hidden].sum()
-        singles = per_group[per_group == 1]
-        if len(singles):
-            problems.append(f"{len(singles)} {dim} group(s) with exactly one hidden cell")
-    detail = "; ".join(problems) or (
-        f"{int(frame[hidden].sum())} of {len(frame)} cells hidden; none recoverable, "
-        f"no published count below {threshold}"
-    )
-    return CheckOutcome(f"small_cells:{name}", not problems, detail, {"threshold": threshold})
-
-
-def _strings(values: Iterable[Any]) -> Iterable[str]:
-    for value in values:
-        if isinstance(value, str) and value:
-            yield value
-
-
-def check_pii_scan(
-    frames: Mapping[str, pd.DataFrame], extra_texts: Mapping[str, str] | None = None
-) -> CheckOutcome:
-    """Pattern scan (NIK structure, Indonesian phones, emails) over every published string."""
-    hits: list[str] = []
-    scanned = 0
-    for name, frame in frames.items():
-        for column in frame.columns:
-            if frame[column].dtype != object and not pd.api.types.is_string_dtype(frame[column]):
-                continue
-            for text in _strings(frame[column].unique()):
-                scanned += 1
-                found = scan_for_pii(text)
-                if found:
-                    hits.append(f"{name}.{column}: {found[0]}")
-    for name, text in (extra_texts or {}).items():
-        scanned += 1
-        found = scan_for_pii(text)
-        if found:
-            hits.append(f"{name}: {found[0]}")
-    # Never echo the matched value itself into logs or manifests.
-    detail = (
-        f"{scanned} distinct strings scanned, no identifier pattern found"
-        if not hits
-        else f"{len(hits)} identifier-like value(s) in "
-        + ", ".join(h.split(":")[0] for h in hits[:10])
-    )
-    return CheckOutcome("pii_scan", not hits, detail, {"strings_scanned": scanned})
-
-
-def check_k_anonymity(
-    frame: pd.DataFrame, quasi_identifiers: Sequence[str], k: int
-) -> CheckOutcome:
-    if frame.empty:
-        return CheckOutcome("k_anonymity", False, "release is empty")
-    sizes = frame.groupby(list(quasi_identifiers), dropna=False).size()
-    achieved = int(sizes.min())
-    return CheckOutcome(
-        "k_anonymity",
-        achieved >= k,
-        f"smallest equivalence class {achieved} (required {k}) over {len(sizes)} classes",
-        {"k": achieved, "k_required": k},
-    )
-
-
-def check_l_diversity(
-    frame: pd.DataFrame, quasi_identifiers: Sequence[str], sensitive: str, l_required: int
-) -> CheckOutcome:
-    if frame.empty:
-        return CheckOutcome("l_diversity", False, "release is empty")
-    distinct = frame.groupby(list(quasi_identifiers), dropna=False)[sensitive].nunique()
-    achieved = int(distinct.min())
-    return CheckOutcome(
-        "l_diversity",
-        achieved >= l_required,
-        f"fewest distinct {sensitive} values in a class: {achieved} (required {l_required})",
-        {"l": achieved, "l_required": l_required},
-    )
-
-
-def all_passed(outcomes: Sequence[CheckOutcome]) -> bool:
-    return bool(outcomes) and all(o.passed for o in outcomes)

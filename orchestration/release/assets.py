@@ -1,25 +1,18 @@
 """The research release as a Dagster asset, with its privacy checks."""
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from ingestion.lake import LakeLayout
-from ingestion.warehouse import session
+from lakehouse.warehouse import session
+from orchestration.core.assets import RESEARCH_RELEASE, WAREHOUSE_POOL
+from orchestration.core.dbt import dbt_project
 from orchestration.core.resources import LakehouseResource
-from orchestration.publish.served import release_inputs
-from orchestration.release import research
-from orchestration.transform.project import dbt_project
-from orchestration.warehouse.assets import WAREHOUSE_POOL
+from orchestration.core.served import release_inputs
+from orchestration.release.build import build_release
 
-RELEASE_KEY = dg.AssetKey(["release", "research_child_cases"])
 RELEASE_CHECKS = ("k_anonymity", "l_diversity", "pii_scan")
-
-
-def latest_release(layout: LakeLayout) -> dict[str, Any] | None:
-    return research.latest_release(layout.releases)
 
 
 def build_release_asset() -> dg.AssetsDefinition:
@@ -27,14 +20,14 @@ def build_release_asset() -> dg.AssetsDefinition:
     source = next(m for m in inputs if m.name == "research_child_cases")
 
     @dg.asset(
-        key=RELEASE_KEY,
+        key=RESEARCH_RELEASE,
         deps=[source.asset_key],
         group_name="release",
         pool=WAREHOUSE_POOL,
         kinds={"parquet", "csv"},
         description="k-anonymous (k=5), l-diverse (l=2 on case_type) research extract of consenting children.",
         check_specs=[
-            dg.AssetCheckSpec(n, asset=RELEASE_KEY, blocking=True) for n in RELEASE_CHECKS
+            dg.AssetCheckSpec(n, asset=RESEARCH_RELEASE, blocking=True) for n in RELEASE_CHECKS
         ],
     )
     def research_release(
@@ -43,28 +36,27 @@ def build_release_asset() -> dg.AssetsDefinition:
         settings = lakehouse.settings
         with session(settings.warehouse_target) as client:
             frame = client.query_df(f"select * from {source.relation}")
-        path, manifest = research.build_release(
-            frame, settings.layout.releases, settings.keys.release_key
-        )
-        by_name = {c["name"]: c for c in manifest["checks"]}
+        result = build_release(frame, settings.layout.releases, settings.keys.release_key)
+        manifest = result.manifest
+        by_name = {c["name"]: c for c in manifest.checks}
         for name in RELEASE_CHECKS:
             check = by_name.get(name)
             yield dg.AssetCheckResult(
                 check_name=name,
-                asset_key=RELEASE_KEY,
+                asset_key=RESEARCH_RELEASE,
                 passed=bool(check and check["passed"]),
                 metadata={"detail": check["detail"] if check else "not evaluated"},
             )
-        if path is None:
+        if result.path is None:
             raise dg.Failure(
-                description=f"research release {manifest['release_id']} failed its checks"
+                description=f"research release {manifest.release_id} failed its checks"
             )
         yield dg.MaterializeResult(
-            asset_key=RELEASE_KEY,
+            asset_key=RESEARCH_RELEASE,
             metadata={
-                "release_id": manifest["release_id"],
-                "path": str(Path(path)),
-                "rows": manifest["rows"],
+                "release_id": manifest.release_id,
+                "path": str(result.path),
+                "rows": manifest.rows,
             },
         )
 

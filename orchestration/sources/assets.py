@@ -11,12 +11,10 @@ from datetime import UTC, datetime, time
 import dagster as dg
 
 from ingestion.contracts import TableContract, load_contracts
-from ingestion.pipeline import IngestionContext, ingest_table, new_batch_id
+from ingestion.ingest import IngestionContext, ingest_table
+from lakehouse.ids import timestamp_id
+from orchestration.core.assets import bronze_key
 from orchestration.core.resources import LakehouseResource
-
-
-def bronze_key(contract: TableContract) -> dg.AssetKey:
-    return dg.AssetKey(["bronze", contract.source, contract.name])
 
 
 def _build_bronze_asset(
@@ -58,7 +56,7 @@ def _build_bronze_asset(
                 if settings.as_of is not None
                 else datetime.now(UTC).replace(tzinfo=None)
             ),
-            batch_id=new_batch_id(),
+            batch_id=timestamp_id(),
         )
         report = ingest_table(ctx, contract)
         context.log.info(

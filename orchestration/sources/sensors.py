@@ -1,20 +1,19 @@
 """A sensor per external drop: starts the pipeline when a new file lands."""
 
-import hashlib
-from typing import Any
-
 import dagster as dg
 
 from ingestion.contracts import TableContract, load_contracts
+from lakehouse.files import sha256_file
+from orchestration.core.jobs import PIPELINE_JOB
 from orchestration.core.resources import LakehouseResource
 
 
-def _drop_sensor(contract: TableContract, job: Any) -> dg.SensorDefinition:
+def _drop_sensor(contract: TableContract) -> dg.SensorDefinition:
     glob = contract.drop_glob or ""
 
     @dg.sensor(
         name=f"new_{contract.source}_drops",
-        job=job,
+        job=PIPELINE_JOB,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Runs the pipeline when a new {glob} file arrives.",
@@ -28,7 +27,7 @@ def _drop_sensor(contract: TableContract, job: Any) -> dg.SensorDefinition:
         files = sorted(drops_dir.glob(glob)) if drops_dir.exists() else []
         new = []
         for path in files:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            digest = sha256_file(path)[:16]
             if digest not in seen:
                 new.append((path.name, digest))
         if not new:
@@ -41,5 +40,5 @@ def _drop_sensor(contract: TableContract, job: Any) -> dg.SensorDefinition:
     return drop_sensor
 
 
-def build_drop_sensors(job: Any) -> list[dg.SensorDefinition]:
-    return [_drop_sensor(c, job) for c in load_contracts().values() if c.kind == "file_drop"]
+def build_drop_sensors() -> list[dg.SensorDefinition]:
+    return [_drop_sensor(c) for c in load_contracts().values() if c.kind == "file_drop"]

@@ -1,28 +1,27 @@
-"""dbt models as Dagster assets; `dbt build` runs the tests with the models."""
+"""dbt models as Dagster assets; ``dbt build`` runs the tests (and unit tests) with the models."""
 
 import json
-import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from ingestion.lake import write_json_atomic
-from ingestion.warehouse import reserved_for_subprocess
+from lakehouse.files import write_json_atomic
+from lakehouse.settings import Settings
+from lakehouse.warehouse import reserved_for_subprocess
+from orchestration.core.assets import WAREHOUSE_POOL
+from orchestration.core.dbt import dbt_executable, dbt_project
 from orchestration.core.resources import LakehouseResource
-from orchestration.transform.project import dbt_project
 from orchestration.transform.translator import MerajutDbtTranslator
-from orchestration.warehouse.assets import WAREHOUSE_POOL
 
 
 def summarize_run_results(run_results: dict[str, Any]) -> dict[str, Any]:
-    """What the release gate needs from a dbt build: which tests ran and whether all passed."""
-    tests = [r for r in run_results.get("results", []) if r["unique_id"].startswith("test.")]
+    """What the publish gate needs from a dbt build: which tests ran and whether all passed."""
+    results = run_results.get("results", [])
+    tests = [r for r in results if r["unique_id"].startswith(("test.", "unit_test."))]
     failed = [r["unique_id"] for r in tests if r["status"] not in ("pass", "success")]
-    models = [r for r in run_results.get("results", []) if r["unique_id"].startswith("model.")]
+    models = [r for r in results if r["unique_id"].startswith("model.")]
     return {
         "invocation_id": run_results.get("metadata", {}).get("invocation_id"),
         "generated_at": run_results.get("metadata", {}).get("generated_at"),
@@ -31,6 +30,21 @@ def summarize_run_results(run_results: dict[str, Any]) -> dict[str, Any]:
         "models_built": sum(1 for m in models if m["status"] == "success"),
         "models_failed": [m["unique_id"] for m in models if m["status"] not in ("success",)],
     }
+
+
+def dbt_build_args(settings: Settings) -> list[str]:
+    """``dbt build`` for this run's warehouse, everything passed on the command line.
+
+    The profile (``dbt_project/profiles.yml``) reads where the warehouse is from ``--vars``
+    and its password from ``MERAJUT_WAREHOUSE_PASSWORD`` in the inherited environment, so
+    nothing here edits ``os.environ`` and no secret appears on the command line.
+    """
+    target = settings.warehouse_target
+    variables: dict[str, str] = dict(target.dbt_profile_vars())
+    if settings.as_of is not None:
+        # Ages and month grids are computed "as of" this date instead of today().
+        variables["as_of"] = settings.as_of.isoformat()
+    return ["build", "--target", target.dbt_target(), "--vars", json.dumps(variables)]
 
 
 def build_dbt_assets() -> dg.AssetsDefinition:
@@ -46,18 +60,13 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
     ) -> Iterator[Any]:
         settings = lakehouse.settings
-        os.environ.update(settings.dbt_env())
         # dbt opens the embedded engine in its own process; we hold the lock meanwhile.
         with reserved_for_subprocess(settings.warehouse_target):
-            args = ["build"]
-            if settings.as_of is not None:
-                # Ages and month grids are computed "as of" this date instead of today().
-                args += ["--vars", json.dumps({"as_of": settings.as_of.isoformat()})]
-            invocation = dbt.cli(args, context=context, raise_on_error=False)
+            invocation = dbt.cli(dbt_build_args(settings), context=context, raise_on_error=False)
             yield from invocation.stream()
             run_results = invocation.get_artifact("run_results.json")
         summary = summarize_run_results(run_results)
-        write_json_atomic(settings.layout.root / "_state" / "dbt_last_build.json", summary)
+        write_json_atomic(settings.layout.dbt_last_build, summary)
         context.log.info(json.dumps(summary))
         if not invocation.is_successful():
             raise dg.Failure(
@@ -70,8 +79,8 @@ def build_dbt_assets() -> dg.AssetsDefinition:
 
 def dbt_resource() -> DbtCliResource:
     project = dbt_project()
-    # The dbt next to this interpreter: the venv's, whatever PATH the caller has.
-    executable = Path(sys.executable).with_name("dbt")
     return DbtCliResource(
-        project_dir=project, profiles_dir=str(project.profiles_dir), dbt_executable=str(executable)
+        project_dir=project,
+        profiles_dir=str(project.profiles_dir),
+        dbt_executable=str(dbt_executable()),
     )

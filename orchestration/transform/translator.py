@@ -13,6 +13,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from orchestration.core.assets import dbt_model_key
+
 
 class MerajutDbtTranslator(DagsterDbtTranslator):
     def __init__(self) -> None:
@@ -20,7 +22,7 @@ class MerajutDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
-            return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+            return dbt_model_key(dbt_resource_props["schema"], dbt_resource_props["name"])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:

@@ -84,3 +84,28 @@ def test_validates_against_the_compose_specification() -> None:
 def test_a_misspelt_service_key_is_caught() -> None:
     assert "helthcheck" not in _known_keys(Service)
     assert {"healthcheck", "depends_on", "environment"} <= _known_keys(Service)
+
+
+def _settings_variables() -> set[str]:
+    """Every environment variable the settings tree reads (one name per setting)."""
+    from lakehouse.settings import ApiSettings, Settings, SupersetSettings
+
+    names = set()
+    for model, prefix in (
+        (Settings, "MERAJUT_"),
+        (ApiSettings, "MERAJUT_API_"),
+        (SupersetSettings, "MERAJUT_SUPERSET_"),
+    ):
+        for name, field in model.model_fields.items():
+            if name in ("api", "superset"):
+                continue
+            names.add(field.validation_alias or f"{prefix}{name.upper()}")
+    return names
+
+
+def test_every_merajut_variable_of_the_stack_is_a_setting() -> None:
+    """A misspelt or retired variable (MERAJUT_API_WAREHOUSE_URL) would be silently ignored."""
+    known = _settings_variables()
+    files = [REPO / "docker-compose.yml", REPO / ".env.example", REPO / "Dockerfile"]
+    used = {m for f in files for m in re.findall(r"\bMERAJUT_[A-Z_]+\b", f.read_text())}
+    assert used and used <= known, sorted(used - known)

@@ -10,7 +10,6 @@ from orchestration import runner
 
 @pytest.fixture(scope="module")
 def defs() -> dg.Definitions:
-    runner.prepare_dbt_manifest()
     return runner.load_definitions()
 
 

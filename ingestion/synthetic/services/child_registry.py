@@ -11,12 +11,6 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
-from ingestion.synthetic.bps_codes import (
-    PROVINCES,
-    all_regencies,
-    province_by_code,
-    regency_by_code,
-)
 from ingestion.synthetic.context import (
     ChildRecord,
     GenerationContext,
@@ -36,6 +30,12 @@ from ingestion.synthetic.defects import (
 from ingestion.synthetic.people import format_phone
 from ingestion.synthetic.registry import ServiceGenerator
 from ingestion.synthetic.services._common import CODE, ID, LONG, NAME, Weighted, col, source_table
+from lakehouse.reference.regions import (
+    PROVINCES,
+    all_regencies,
+    province_by_code,
+    regency_by_code,
+)
 
 SEXES = ("M", "F")
 DISABILITIES = ("none", "physical", "intellectual", "sensory", "mental", "multiple")

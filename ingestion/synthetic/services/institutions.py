@@ -7,11 +7,11 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
-from ingestion.synthetic.bps_codes import PROVINCES, Regency
 from ingestion.synthetic.context import GenerationContext, InstitutionRecord
 from ingestion.synthetic.defects import plant_extra_rows, set_null, set_value
 from ingestion.synthetic.registry import ServiceGenerator
 from ingestion.synthetic.services._common import CODE, ID, LONG, NAME, Weighted, col, source_table
+from lakehouse.reference.regions import PROVINCES, Regency
 
 INSTITUTION_TYPES = (
     "lksa_anak",

@@ -7,16 +7,25 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import FileResponse
 
+from lakehouse.research_release import (
+    RELEASE_ID_PATTERN,
+    DownloadFormat,
+    Release,
+    ReleaseError,
+)
 from metrics_api.api.deps import Audit, CurrentKey, Releases, audit_event
-from metrics_api.errors import Forbidden, NotFound
+from metrics_api.errors import Forbidden, NotFound, Unavailable
 from metrics_api.models import ErrorMessage, ReleaseDetail, ReleaseList, ReleaseSummary
-from metrics_api.release_store import RELEASE_ID_PATTERN, DownloadFormat
 
 router = APIRouter(prefix="/v1/releases", tags=["releases"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorMessage, "description": "Missing, invalid or revoked API key"},
     404: {"model": ErrorMessage, "description": "No such (published) release"},
+}
+_INTEGRITY = {
+    "model": ErrorMessage,
+    "description": "A release file that does not match its manifest (never served)",
 }
 ReleaseId = Annotated[
     str, Path(pattern=RELEASE_ID_PATTERN, description="e.g. research-20250101T000000000000Z")
@@ -26,14 +35,15 @@ DOWNLOAD_ROLES = frozenset({"researcher"})
 _MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
 
 
-def _summary(manifest: dict[str, Any]) -> dict[str, Any]:
+def _summary(release: Release) -> dict[str, Any]:
+    manifest = release.manifest
     return {
-        "release_id": manifest["release_id"],
-        "created_at": manifest.get("created_at"),
-        "purpose": manifest.get("purpose"),
-        "rows": manifest.get("rows"),
-        "checks_passed": list(manifest.get("checks_passed") or []),
-        "all_checks_passed": bool(manifest.get("all_checks_passed")),
+        "release_id": manifest.release_id,
+        "created_at": manifest.created_at,
+        "purpose": manifest.purpose,
+        "rows": manifest.rows,
+        "checks_passed": list(manifest.checks_passed),
+        "all_checks_passed": manifest.all_checks_passed,
     }
 
 
@@ -46,7 +56,7 @@ def _summary(manifest: dict[str, Any]) -> dict[str, Any]:
 )
 def list_releases(caller: CurrentKey, releases: Releases) -> ReleaseList:
     """Releases whose every check passed, newest first (metadata only)."""
-    return ReleaseList(releases=[ReleaseSummary(**_summary(m)) for m in releases.list()])
+    return ReleaseList(releases=[ReleaseSummary(**_summary(r)) for r in releases.list()])
 
 
 @router.get(
@@ -54,19 +64,22 @@ def list_releases(caller: CurrentKey, releases: Releases) -> ReleaseList:
     operation_id="get_release",
     summary="One release: data dictionary and privacy report",
     response_model=ReleaseDetail,
-    responses=_ERRORS,
+    responses={**_ERRORS, 503: _INTEGRITY},
 )
 def get_release(caller: CurrentKey, releases: Releases, release_id: ReleaseId) -> ReleaseDetail:
     """What a researcher needs to decide whether to request the data (no records)."""
-    found = releases.get(release_id)
-    if found is None:
+    release = releases.get(release_id)
+    if release is None:
         raise NotFound(f"no published release {release_id!r}")
-    manifest = found["manifest"]
+    try:
+        dictionary, report = releases.dictionary(release), releases.privacy_report(release)
+    except ReleaseError as exc:
+        raise Unavailable(str(exc)) from exc
     return ReleaseDetail(
-        **_summary(manifest),
-        files=list(manifest.get("files") or []),
-        data_dictionary=found["data_dictionary"],
-        privacy_report=found["privacy_report"],
+        **_summary(release),
+        files=list(release.manifest.files),
+        data_dictionary=dictionary,
+        privacy_report=report,
         download_formats=["csv", "parquet"],
     )
 
@@ -79,7 +92,10 @@ def get_release(caller: CurrentKey, releases: Releases, release_id: ReleaseId) -
     responses={
         **_ERRORS,
         403: {"model": ErrorMessage, "description": "Only researcher keys may download"},
-        503: {"model": ErrorMessage, "description": "Audit log unavailable"},
+        503: {
+            "model": ErrorMessage,
+            "description": "Audit log unavailable, or a file that does not match its manifest",
+        },
         200: {
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
@@ -115,10 +131,18 @@ def download_release(
         raise Forbidden(
             f"role {caller.role!r} may not download record-level releases; researcher keys only"
         )
-    path = releases.data_file(release_id, format)
-    found = releases.get(release_id) if path is not None else None
-    if path is None or found is None:
+    release = releases.get(release_id)
+    if release is None:
         raise NotFound(f"no published release {release_id!r}")
+    try:
+        path = releases.data_file(release, format)
+    except ReleaseError as exc:
+        # A file altered after its checks is never served; the refusal is audited too.
+        audit_event(
+            audit, request, caller, outcome="integrity_error", status=503,
+            parameters={"format": format}, release_id=release_id, purpose=purpose,
+        )  # fmt: skip
+        raise Unavailable(str(exc)) from exc
     audit_event(
         audit,
         request,
@@ -127,7 +151,7 @@ def download_release(
         status=200,
         parameters={"format": format},
         release_id=release_id,
-        rows=int(found["manifest"].get("rows") or 0),
+        rows=release.manifest.rows,
         purpose=purpose,
     )
     return FileResponse(

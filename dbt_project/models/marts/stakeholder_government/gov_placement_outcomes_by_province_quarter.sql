@@ -8,6 +8,10 @@
 with
 
 impact as (
+    select * from {{ ref('impact_placement_outcomes_by_province_quarter') }}
+),
+
+cells as (
     select
         province_code,
         province_name,
@@ -15,15 +19,16 @@ impact as (
         quarter,
         placements,
         successful,
-        placements - successful as not_successful
-    from {{ ref('impact_placement_outcomes_by_province_quarter') }}
+        placements - successful as not_successful,
+        {{ audience_threshold('government') }} as threshold
+    from impact
 ),
 
 {{ small_cell_suppression(
-    'impact',
+    'cells',
     dims=['province_code', 'quarter_start'],
     count_columns=['placements', 'successful', 'not_successful'],
-    threshold=var('government_threshold'),
+    threshold_column='threshold',
     passes=var('suppression_passes'),
 ) }},
 
@@ -38,11 +43,11 @@ final as (
         if(is_hidden or placements = 0, null, round(successful / placements, 4)) as success_rate,
         toBool(is_hidden) as is_suppressed,
         multiIf(
-            is_primary, 'primary: a count is between 1 and {{ var("government_threshold") - 1 }}',
+            is_primary, concat('primary: a count is between 1 and ', toString(threshold - 1)),
             is_hidden, 'complementary: protects a suppressed cell in the same province or quarter',
             null
         ) as suppression_reason,
-        toUInt16({{ var('government_threshold') }}) as threshold
+        toUInt16(threshold) as threshold
     from suppression_pass_{{ var('suppression_passes') }}
 )
 

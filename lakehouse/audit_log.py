@@ -1,0 +1,181 @@
+"""Append-only, hash-chained audit logs (re-identifications in the vault, API requests).
+
+One canonical JSON record per line with ``seq``, ``at``, ``prev_hash`` and ``hash`` = sha256 of
+the record without ``hash``. Editing, deleting or re-ordering any line breaks verification from
+that line on. A chain cannot show a truncated *tail* on its own: anchor :meth:`HashChainedLog.head`
+somewhere else (the run log, a ticket) where that matters. Every log we keep is written by
+:func:`append_record` and checked by :func:`verify_log`, so one verifier covers them all.
+
+Writing fails closed: a record that cannot be appended raises :class:`AuditLogError`, and the
+callers (the vault's reveal, the API's data routes) then return nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "GENESIS_HASH",
+    "AuditLogError",
+    "HashChainedLog",
+    "append_record",
+    "log_head",
+    "record_hash",
+    "verify_log",
+]
+
+GENESIS_HASH = "0" * 64
+_FILE_MODE = 0o600
+#: Fields the chain itself sets; an event may not supply them.
+RESERVED_FIELDS = frozenset({"seq", "at", "prev_hash", "hash"})
+
+
+class AuditLogError(Exception):
+    """The audit log cannot be appended to safely (corrupt tail, I/O error)."""
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _canonical(record: Mapping[str, Any]) -> bytes:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def record_hash(record: Mapping[str, Any]) -> str:
+    """sha256 of the record's canonical JSON without its ``hash`` field."""
+    return hashlib.sha256(_canonical({k: v for k, v in record.items() if k != "hash"})).hexdigest()
+
+
+def _read_last_line(fd: int) -> bytes | None:
+    """Last non-empty line of an open file, reading backwards in blocks."""
+    end = os.lseek(fd, 0, os.SEEK_END)
+    if end == 0:
+        return None
+    buf = b""
+    pos = end
+    while pos > 0:
+        step = min(4096, pos)
+        pos -= step
+        os.lseek(fd, pos, os.SEEK_SET)
+        buf = os.read(fd, step) + buf
+        stripped = buf.rstrip(b"\n")
+        if b"\n" in stripped:
+            return stripped.rsplit(b"\n", 1)[1]
+    stripped = buf.rstrip(b"\n")
+    return stripped or None
+
+
+def log_head(path: Path) -> tuple[int, str]:
+    """(seq, hash) of the last record (the genesis for an empty or missing log)."""
+    if not path.exists():
+        return 0, GENESIS_HASH
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        line = _read_last_line(fd)
+    finally:
+        os.close(fd)
+    if line is None:
+        return 0, GENESIS_HASH
+    record = json.loads(line)
+    return int(record["seq"]), str(record["hash"])
+
+
+def append_record(path: Path, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Append one record (``fields`` + seq, at, prev_hash, hash) under an exclusive lock,
+    fsync'd before returning, so a returned record is on disk."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, _FILE_MODE)
+    except OSError as exc:
+        raise AuditLogError(f"cannot open audit log: {exc}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        last = _read_last_line(fd)
+        if last is None:
+            seq, prev_hash = 0, GENESIS_HASH
+        else:
+            try:
+                prev = json.loads(last)
+                seq, prev_hash = int(prev["seq"]), str(prev["hash"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise AuditLogError("audit log tail is corrupt; refusing to continue") from exc
+        record: dict[str, Any] = {
+            "seq": seq + 1,
+            "at": _utc_now(),
+            **fields,
+            "prev_hash": prev_hash,
+        }
+        record["hash"] = record_hash(record)
+        os.write(fd, _canonical(record) + b"\n")
+        os.fsync(fd)
+    except OSError as exc:
+        raise AuditLogError(f"cannot write audit log: {exc}") from exc
+    finally:
+        os.close(fd)  # closing releases the flock
+    return record
+
+
+def verify_log(path: Path | str) -> tuple[bool, str]:
+    """Check the whole hash chain; returns (ok, message naming the first bad line)."""
+    path = Path(path)
+    if not path.exists():
+        return False, f"audit log {path} does not exist"
+    prev_hash = GENESIS_HASH
+    expected_seq = 1
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                return False, f"line {lineno}: not valid JSON"
+            if not isinstance(record, dict) or "hash" not in record:
+                return False, f"line {lineno}: not an audit record"
+            if record.get("seq") != expected_seq:
+                return False, f"line {lineno}: seq {record.get('seq')!r}, expected {expected_seq}"
+            if record.get("prev_hash") != prev_hash:
+                return False, f"line {lineno}: prev_hash does not match line {lineno - 1}"
+            if record_hash(record) != record["hash"]:
+                return False, f"line {lineno}: record hash mismatch (edited)"
+            prev_hash = record["hash"]
+            expected_seq += 1
+    return True, f"ok: {expected_seq - 1} records, head {prev_hash[:16]}"
+
+
+class HashChainedLog:
+    """One audit log file: append events, read its head and records, verify its chain."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"HashChainedLog({str(self.path)!r})"
+
+    def append(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Append ``event`` (JSON-serialisable after ``str()`` of odd values such as dates)."""
+        clash = RESERVED_FIELDS & set(event)
+        if clash:
+            raise ValueError(f"audit events may not set {sorted(clash)}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise AuditLogError(f"cannot open audit log: {exc}") from exc
+        return append_record(self.path, json.loads(json.dumps(dict(event), default=str)))
+
+    def head(self) -> tuple[int, str]:
+        return log_head(self.path)
+
+    def records(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        with self.path.open(encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+
+    def verify(self) -> tuple[bool, str]:
+        return verify_log(self.path)

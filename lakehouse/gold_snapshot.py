@@ -1,0 +1,269 @@
+"""Gold snapshots in the lake: the one writer and the one reader of ``gold/``.
+
+Layout::
+
+    gold/snapshots/<id>/<mart>.parquet   the published marts (immutable once renamed in)
+    gold/snapshots/<id>/manifest.json    checks, per-mart rows, columns, sha256, audience
+    gold/CURRENT                         the id of the live snapshot (one line)
+    gold/rejected/<id>.json              manifest of a snapshot the publish gate refused (no data)
+
+The writer assembles a snapshot in a hidden staging directory, renames it into
+``snapshots/<id>/`` and only then replaces ``CURRENT`` (temp file + ``os.replace``), so a reader
+sees either the old snapshot or the complete new one. The reader is what every consumer uses
+(the API, the Superset catalog, the CLI summary): it validates the id in ``CURRENT`` before it
+touches the file system, checks that the manifest is the published one of that id, and checks
+each mart file's sha256 against the manifest before handing out its path (once per snapshot and
+process: published snapshots are immutable). This is the most privacy-critical interface we
+have: a reader that skipped a check could serve a file the gate never saw.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lakehouse.checks import CheckOutcome, all_passed
+from lakehouse.files import sha256_file, write_json_atomic, write_parquet_atomic
+from lakehouse.ids import TIMESTAMP_ID, timestamp_id
+
+__all__ = [
+    "SNAPSHOT_ID_PATTERN",
+    "GoldSnapshots",
+    "MartEntry",
+    "MartOrigin",
+    "PublishResult",
+    "Snapshot",
+    "SnapshotError",
+    "SnapshotManifest",
+    "new_snapshot_id",
+    "publish_snapshot",
+]
+
+SNAPSHOT_ID_PATTERN = rf"^{TIMESTAMP_ID}$"
+_SNAPSHOT_ID = re.compile(SNAPSHOT_ID_PATTERN)
+CURRENT_FILE = "CURRENT"
+MANIFEST_FILE = "manifest.json"
+
+
+class SnapshotError(RuntimeError):
+    """A snapshot that cannot be served: bad id, missing or foreign manifest, altered file."""
+
+
+def new_snapshot_id() -> str:
+    return timestamp_id()
+
+
+# -- manifest ---------------------------------------------------------------------------------
+
+
+class MartEntry(BaseModel):
+    """One published mart: its file and what it holds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    file: str
+    rows: int
+    columns: dict[str, str] = Field(description="column -> pandas dtype")
+    sha256: str
+    relation: str | None = Field(default=None, description="the warehouse table it came from")
+    dbt_unique_id: str | None = None
+    audience: list[str] = Field(default_factory=list, description="who may be served it")
+
+
+class SnapshotManifest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    snapshot_id: str
+    created_at: str
+    previous_snapshot_id: str | None
+    checks: list[dict[str, object]]
+    checks_passed: list[str]
+    all_checks_passed: bool
+    published: bool
+    research_release: str | None = None
+    warehouse: str | None = None
+    marts: dict[str, MartEntry] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MartOrigin:
+    """Where a mart about to be published comes from, and who it is for (from dbt meta)."""
+
+    relation: str | None = None
+    dbt_unique_id: str | None = None
+    audience: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    snapshot_id: str
+    published: bool
+    path: Path  # the snapshot directory, or the rejected manifest
+    failed_checks: list[str]
+    manifest: SnapshotManifest
+
+
+# -- writer -----------------------------------------------------------------------------------
+
+
+def _point_current_at(gold: Path, snapshot_id: str) -> None:
+    tmp = gold / f".{CURRENT_FILE}.{os.getpid()}"
+    tmp.write_text(snapshot_id + "\n", encoding="utf-8")
+    os.replace(tmp, gold / CURRENT_FILE)
+
+
+def publish_snapshot(
+    gold: Path,
+    snapshot_id: str,
+    marts: Mapping[str, pd.DataFrame],
+    origins: Mapping[str, MartOrigin],
+    checks: Sequence[CheckOutcome],
+    *,
+    research_release: str | None = None,
+    warehouse: str | None = None,
+) -> PublishResult:
+    """Publish ``marts`` as snapshot ``snapshot_id`` if every check passed, else record the
+    rejection (checks only, no data). ``CURRENT`` moves only after the snapshot is complete."""
+    if not _SNAPSHOT_ID.match(snapshot_id):
+        raise ValueError(f"not a snapshot id: {snapshot_id!r}")
+    failed = [c.name for c in checks if not c.passed]
+    passed = all_passed(checks)
+    reader = GoldSnapshots(gold)
+    header = {
+        "snapshot_id": snapshot_id,
+        "created_at": datetime.now(UTC).isoformat(),
+        "previous_snapshot_id": reader.current_id(),
+        # Check metadata may hold numpy scalars: store what JSON makes of them.
+        "checks": json.loads(json.dumps([c.to_dict() for c in checks], default=str)),
+        "checks_passed": [c.name for c in checks if c.passed],
+        "all_checks_passed": passed,
+        "research_release": research_release,
+        "warehouse": warehouse,
+    }
+    if not passed:
+        manifest = SnapshotManifest(**header, published=False)
+        path = gold / "rejected" / f"{snapshot_id}.json"
+        write_json_atomic(path, manifest.model_dump(mode="json"))
+        return PublishResult(snapshot_id, False, path, failed, manifest)
+
+    snapshots = gold / "snapshots"
+    staging = snapshots / f".staging-{snapshot_id}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    entries = {}
+    for name, frame in marts.items():
+        path = staging / f"{name}.parquet"
+        write_parquet_atomic(frame, path)
+        origin = origins.get(name, MartOrigin())
+        entries[name] = MartEntry(
+            file=path.name,
+            rows=len(frame),
+            columns={c: str(t) for c, t in frame.dtypes.items()},
+            sha256=sha256_file(path),
+            relation=origin.relation,
+            dbt_unique_id=origin.dbt_unique_id,
+            audience=list(origin.audience),
+        )
+    manifest = SnapshotManifest(**header, published=True, marts=entries)
+    write_json_atomic(staging / MANIFEST_FILE, manifest.model_dump(mode="json"))
+    final = snapshots / snapshot_id
+    os.replace(staging, final)
+    _point_current_at(gold, snapshot_id)
+    return PublishResult(snapshot_id, True, final, [], manifest)
+
+
+# -- reader -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A published snapshot: its id, its directory (None when it lives in the warehouse) and
+    its manifest."""
+
+    id: str
+    path: Path | None
+    manifest: SnapshotManifest = field(repr=False, hash=False, compare=False)
+
+    def mart(self, name: str) -> MartEntry | None:
+        return self.manifest.marts.get(name)
+
+
+def parse_manifest(raw: str | bytes, snapshot_id: str) -> SnapshotManifest:
+    """The manifest of a published snapshot ``snapshot_id``, or SnapshotError."""
+    try:
+        manifest = SnapshotManifest.model_validate_json(raw)
+    except ValidationError as exc:
+        raise SnapshotError(f"snapshot {snapshot_id}: manifest is not a snapshot manifest") from exc
+    if manifest.snapshot_id != snapshot_id or not manifest.published:
+        raise SnapshotError(f"snapshot {snapshot_id}: manifest does not match its id")
+    return manifest
+
+
+class GoldSnapshots:
+    """Reads ``gold/``; safe to share between threads (the API's workers)."""
+
+    def __init__(self, gold: Path) -> None:
+        self.gold = gold
+        self._manifests: dict[str, SnapshotManifest] = {}
+        self._verified: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def current_id(self) -> str | None:
+        """The id ``CURRENT`` holds (None if nothing is published); SnapshotError if garbage."""
+        try:
+            value = (self.gold / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        if not value:
+            return None
+        if not _SNAPSHOT_ID.match(value):
+            raise SnapshotError(f"{CURRENT_FILE} does not hold a valid snapshot id")
+        return value
+
+    def open(self, snapshot_id: str) -> Snapshot:
+        if not _SNAPSHOT_ID.match(snapshot_id):
+            raise SnapshotError(f"not a snapshot id: {snapshot_id!r}")
+        path = self.gold / "snapshots" / snapshot_id
+        with self._lock:
+            manifest = self._manifests.get(snapshot_id)
+        if manifest is None:
+            try:
+                raw = (path / MANIFEST_FILE).read_bytes()
+            except OSError as exc:
+                raise SnapshotError(f"snapshot {snapshot_id} has no readable manifest") from exc
+            manifest = parse_manifest(raw, snapshot_id)
+            with self._lock:  # published snapshots are immutable: their manifests cache
+                self._manifests[snapshot_id] = manifest
+        return Snapshot(snapshot_id, path, manifest)
+
+    def open_current(self) -> Snapshot | None:
+        """The live snapshot, or None if nothing has been published yet."""
+        snapshot_id = self.current_id()
+        return None if snapshot_id is None else self.open(snapshot_id)
+
+    def mart_file(self, snapshot: Snapshot, mart: str) -> Path:
+        """The path of ``mart``'s file, after checking its sha256 against the manifest."""
+        entry = snapshot.mart(mart)
+        if entry is None or snapshot.path is None:
+            raise SnapshotError(f"snapshot {snapshot.id} does not publish mart {mart!r}")
+        path = snapshot.path / Path(entry.file).name
+        key = (snapshot.id, mart)
+        with self._lock:
+            verified = key in self._verified
+        if not verified:
+            if not path.is_file() or sha256_file(path) != entry.sha256:
+                raise SnapshotError(f"snapshot {snapshot.id}: {mart} does not match its manifest")
+            with self._lock:
+                self._verified.add(key)
+        return path

@@ -1,0 +1,119 @@
+"""Where everything lives: the lake's zones, the restricted home, and the code's own folders.
+
+Everything under the lake root is pseudonymized; the one exception is ``restricted/``, which
+holds the vault (AES-GCM ciphertexts of originals) and the audit logs, and is the only place a
+re-identification can start from. The home (``.merajut``) holds what must never reach the lake:
+clear-text source databases in dev, keys, API key hashes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+__all__ = [
+    "DBT_PROJECT_DIR",
+    "REPO_ROOT",
+    "LakeLayout",
+    "TableRef",
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The dbt project: models, seeds, and the source YAML that doubles as the ingestion contract.
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+class TableRef(Protocol):
+    """A source table as the layout needs it (a contract, or anything with these names)."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class LakeLayout:
+    root: Path
+
+    # -- zones ------------------------------------------------------------------------------
+    @property
+    def bronze(self) -> Path:
+        return self.root / "bronze"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def gold(self) -> Path:
+        return self.root / "gold"
+
+    @property
+    def releases(self) -> Path:
+        return self.root / "releases"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def restricted(self) -> Path:
+        return self.root / "restricted"
+
+    @property
+    def state(self) -> Path:
+        """Pipeline bookkeeping: watermarks, the last dbt build's outcome."""
+        return self.root / "_state"
+
+    # -- files and folders in them ------------------------------------------------------------
+    def bronze_dir(self, table: TableRef) -> Path:
+        return self.bronze / table.source / table.name
+
+    def quarantine_dir(self, table: TableRef) -> Path:
+        return self.quarantine / table.source / table.name
+
+    def bronze_file(self, table: TableRef, batch_id: str) -> Path:
+        """One ingested batch of a table (the batch id is the file name: loads skip known ids)."""
+        return self.bronze_dir(table) / f"{batch_id}.parquet"
+
+    def quarantine_file(self, table: TableRef, batch_id: str) -> Path:
+        return self.quarantine_dir(table) / f"{batch_id}.parquet"
+
+    def bronze_files(self, table: TableRef) -> list[Path]:
+        return sorted(self.bronze_dir(table).glob("*.parquet"))
+
+    def quarantine_files(self, table: TableRef) -> list[Path]:
+        return sorted(self.quarantine_dir(table).glob("*.parquet"))
+
+    def ingestion_state(self, table: TableRef) -> Path:
+        # One file per table: assets of different tables may run in parallel.
+        return self.state / "ingestion" / f"{table.source}.{table.name}.json"
+
+    @property
+    def dbt_last_build(self) -> Path:
+        return self.state / "dbt_last_build.json"
+
+    @property
+    def vault(self) -> Path:
+        return self.restricted / "vault" / "vault.sqlite"
+
+    @property
+    def vault_audit_log(self) -> Path:
+        return self.restricted / "vault" / "reidentification_audit.jsonl"
+
+    @property
+    def api_audit_log(self) -> Path:
+        return self.restricted / "metrics_api" / "audit.jsonl"
+
+    @property
+    def warehouse(self) -> Path:
+        """The embedded warehouse's data path (chDB)."""
+        return self.root / "warehouse" / "chdb"
+
+    @property
+    def superset_catalog(self) -> Path:
+        """The DuckDB file of views Superset reads in embedded mode."""
+        return self.gold / "superset.duckdb"

@@ -1,0 +1,199 @@
+"""Research releases in the lake: the one writer and the one reader of ``releases/``.
+
+Layout::
+
+    releases/research-<id>/data.parquet, data.csv   the records (k-anonymous, l-diverse)
+    releases/research-<id>/data_dictionary.json     what each column means
+    releases/research-<id>/privacy_report.json      what protects the records, information loss
+    releases/research-<id>/manifest.json            checks, purpose, rows, sha256 of every file
+    releases/rejected/research-<id>.json            manifest of a release that failed its checks
+
+A release is written to a hidden staging directory and renamed into place only after its own
+checks passed, so a reader never sees half a release or a failed one. The reader validates the
+id against a strict pattern before it touches the file system (a crafted id cannot leave the
+directory), serves only releases whose manifest says every check passed, and checks a file's
+sha256 against the manifest before handing out its path: record-level child data is the most
+dangerous thing we publish, and a file altered after the checks must not reach a researcher.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lakehouse.checks import CheckOutcome, all_passed
+from lakehouse.files import sha256_file, write_json_atomic, write_parquet_atomic, write_text_atomic
+from lakehouse.ids import TIMESTAMP_ID, timestamp_id
+
+__all__ = [
+    "RELEASE_ID_PATTERN",
+    "DownloadFormat",
+    "Release",
+    "ReleaseError",
+    "ReleaseManifest",
+    "ReleaseResult",
+    "ResearchReleases",
+    "new_release_id",
+    "publish_release",
+]
+
+RELEASE_PREFIX = "research-"
+RELEASE_ID_PATTERN = rf"^{RELEASE_PREFIX}{TIMESTAMP_ID}$"
+_RELEASE_ID = re.compile(RELEASE_ID_PATTERN)
+MANIFEST_FILE = "manifest.json"
+DATA_FILES: dict[str, str] = {"parquet": "data.parquet", "csv": "data.csv"}
+DICTIONARY_FILE = "data_dictionary.json"
+PRIVACY_REPORT_FILE = "privacy_report.json"
+FILES = (DATA_FILES["parquet"], DATA_FILES["csv"], DICTIONARY_FILE, PRIVACY_REPORT_FILE)
+DownloadFormat = Literal["csv", "parquet"]
+
+
+class ReleaseError(RuntimeError):
+    """A release file that does not match its manifest."""
+
+
+def new_release_id() -> str:
+    return RELEASE_PREFIX + timestamp_id()
+
+
+class ReleaseManifest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    release_id: str
+    created_at: str
+    purpose: str
+    rows: int
+    checks: list[dict[str, Any]]
+    checks_passed: list[str]
+    all_checks_passed: bool
+    files: list[str]
+    sha256: dict[str, str] = Field(default_factory=dict, description="file -> sha256")
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    path: Path | None  # the release directory, or None if its checks failed
+    manifest: ReleaseManifest
+
+
+def publish_release(
+    releases_dir: Path,
+    release_id: str,
+    *,
+    data: pd.DataFrame,
+    data_csv: str,
+    dictionary: Mapping[str, Any],
+    privacy_report: Mapping[str, Any],
+    purpose: str,
+    checks: Sequence[CheckOutcome],
+) -> ReleaseResult:
+    """Write the release if every check passed; otherwise record only its manifest."""
+    if not _RELEASE_ID.match(release_id):
+        raise ValueError(f"not a release id: {release_id!r}")
+    manifest = ReleaseManifest(
+        release_id=release_id,
+        created_at=datetime.now(UTC).isoformat(),
+        purpose=purpose,
+        rows=len(data),
+        checks=[c.to_dict() for c in checks],
+        checks_passed=[c.name for c in checks if c.passed],
+        all_checks_passed=all_passed(checks),
+        files=list(FILES),
+    )
+    if not manifest.all_checks_passed:
+        write_json_atomic(releases_dir / "rejected" / f"{release_id}.json", manifest.model_dump())
+        return ReleaseResult(None, manifest)
+    staging = releases_dir / f".staging-{release_id}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    write_parquet_atomic(data, staging / DATA_FILES["parquet"])
+    write_text_atomic(staging / DATA_FILES["csv"], data_csv)
+    write_json_atomic(staging / DICTIONARY_FILE, dict(dictionary))
+    write_json_atomic(staging / PRIVACY_REPORT_FILE, dict(privacy_report))
+    manifest = manifest.model_copy(update={"sha256": {f: sha256_file(staging / f) for f in FILES}})
+    write_json_atomic(staging / MANIFEST_FILE, manifest.model_dump())
+    final = releases_dir / release_id
+    os.replace(staging, final)
+    return ReleaseResult(final, manifest)
+
+
+@dataclass(frozen=True)
+class Release:
+    id: str
+    path: Path
+    manifest: ReleaseManifest = field(repr=False, hash=False, compare=False)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class ResearchReleases:
+    """Reads ``releases/``: only published releases whose every check passed."""
+
+    def __init__(self, releases_dir: Path) -> None:
+        self.root = releases_dir
+        self._verified: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def get(self, release_id: str) -> Release | None:
+        if not _RELEASE_ID.match(release_id):
+            return None
+        path = self.root / release_id
+        try:
+            manifest = ReleaseManifest.model_validate_json((path / MANIFEST_FILE).read_bytes())
+        except (OSError, ValidationError):
+            return None
+        if manifest.release_id != release_id or manifest.all_checks_passed is not True:
+            return None
+        return Release(release_id, path, manifest)
+
+    def list(self) -> list[Release]:
+        """Servable releases, newest first (ids sort by creation time)."""
+        if not self.root.is_dir():
+            return []
+        found = (self.get(p.name) for p in sorted(self.root.iterdir(), reverse=True) if p.is_dir())
+        return [r for r in found if r is not None]
+
+    def latest(self) -> Release | None:
+        releases = self.list()
+        return releases[0] if releases else None
+
+    def _verified_file(self, release: Release, name: str) -> Path:
+        path = release.path / name
+        key = (release.id, name)
+        with self._lock:
+            verified = key in self._verified
+        if not verified:
+            expected = release.manifest.sha256.get(name)
+            if expected is None or not path.is_file() or sha256_file(path) != expected:
+                raise ReleaseError(f"release {release.id}: {name} does not match its manifest")
+            with self._lock:
+                self._verified.add(key)
+        return path
+
+    def data_file(self, release: Release, fmt: DownloadFormat) -> Path:
+        """The records file, after checking its sha256 against the manifest."""
+        return self._verified_file(release, DATA_FILES[fmt])
+
+    def dictionary(self, release: Release) -> dict[str, Any]:
+        return _read_json(self._verified_file(release, DICTIONARY_FILE)) or {}
+
+    def privacy_report(self, release: Release) -> dict[str, Any]:
+        return _read_json(self._verified_file(release, PRIVACY_REPORT_FILE)) or {}

@@ -1,0 +1,26 @@
+"""``merajut``: the command line of the lakehouse, one sub-command per concern.
+
+merajut demo | generate | run [--step ...] | summary     the pipeline and the lake
+merajut api key create|list|revoke, merajut api serve    the metrics API
+merajut audit verify --log vault|api                     the hash-chained audit logs
+merajut vault reveal TOKEN --actor --reason              audited re-identification
+merajut reference seeds [--check]                        dbt seeds from reference data
+"""
+
+from __future__ import annotations
+
+import typer
+
+from orchestration.cli import api, audit, pipeline, reference, vault
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="MerajutASA Lakehouse")
+app.command()(pipeline.demo)
+app.command()(pipeline.generate)
+app.command()(pipeline.run)
+app.command()(pipeline.summary)
+app.add_typer(api.app, name="api")
+app.add_typer(audit.app, name="audit")
+app.add_typer(vault.app, name="vault")
+app.add_typer(reference.app, name="reference")
+
+__all__ = ["app"]

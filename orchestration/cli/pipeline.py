@@ -1,0 +1,177 @@
+"""``merajut demo | generate | run | summary``: the pipeline and what it leaves in the lake."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from lakehouse.ids import timestamp_id
+from lakehouse.settings import Settings
+from orchestration.cli.common import console, load_settings, pipeline_settings, progress
+
+STEP_KEYS = ("ingest", "load", "dbt", "release", "publish")
+
+
+def _generate(settings: Settings, children: int, seed: int, as_of: date) -> dict[str, int]:
+    from ingestion.synthetic import GeneratorConfig, generate_sources
+
+    settings.sources_dir.mkdir(parents=True, exist_ok=True)
+    manifest = generate_sources(
+        GeneratorConfig(children=children, seed=seed, as_of=as_of),
+        settings.resolved_source_urls,
+        settings.resolved_drops_dir,
+    )
+    return dict(manifest.to_dict()["row_counts"])
+
+
+def _refuse_in_production(settings: Settings, what: str) -> None:
+    if settings.mode == "production":
+        console.print(f"[red]{what} writes synthetic sources and is refused in production mode[/]")
+        raise typer.Exit(2)
+
+
+def generate(
+    children: Annotated[int, typer.Option(help="Number of children to generate")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 42,
+) -> None:
+    """Generate the synthetic MerajutASA source databases and the registry drop."""
+    settings = load_settings()
+    _refuse_in_production(settings, "generate")
+    with progress() as bar:
+        task = bar.add_task(f"generating sources for {children:,} children", total=1)
+        counts = _generate(settings, children, seed, settings.reporting_date)
+        bar.advance(task)
+    console.print(f"sources in {settings.sources_dir}, drops in {settings.resolved_drops_dir}")
+    console.print(counts)
+
+
+def _failure_line(event: Any) -> str:
+    """The innermost error of a failed step: what actually went wrong, in one line."""
+    error = getattr(event.event_specific_data, "error", None)
+    while error is not None and error.cause is not None:
+        error = error.cause
+    message = error.message.strip().splitlines()[0] if error is not None else "failed"
+    return f"{event.step_key}: {message}"
+
+
+def _run_pipeline(settings: Settings, only: str | None = None) -> bool:
+    from orchestration import runner
+
+    defs = runner.load_definitions()
+    steps = [s for s in runner.PIPELINE_STEPS if only is None or s.key == only]
+    log_path = settings.layout.reports / f"pipeline-{timestamp_id()}.log"
+    ok = True
+    with runner.open_instance(settings) as instance, progress() as bar:
+        task = bar.add_task("pipeline", total=len(steps))
+        for step in steps:
+            bar.update(task, description=step.name)
+            started = time.monotonic()
+            result = runner.run_step(defs, step, instance, log_path)
+            elapsed = time.monotonic() - started
+            if not result.success:
+                failures = [_failure_line(e) for e in result.all_events if e.is_step_failure]
+                bar.stop()
+                console.print(f"[bold red]step failed:[/] {step.name} ({elapsed:.1f}s)")
+                for failure in failures:
+                    console.print(f"  {failure}")
+                console.print(
+                    f"  run id {result.run_id} — inspect it in the Dagster UI "
+                    f"(DAGSTER_HOME={settings.dagster_home})"
+                )
+                console.print(f"  step output: {log_path}")
+                ok = False
+                break
+            bar.console.print(f"[green]✓[/] {step.name} ({elapsed:.1f}s)")
+            bar.advance(task)
+    return ok
+
+
+def _print_summary(settings: Settings) -> None:
+    from orchestration.summary import summarize
+
+    summary = summarize(settings.layout)
+    table = Table(title="rows per source table")
+    table.add_column("table")
+    table.add_column("ingested", justify="right")
+    table.add_column("quarantined", justify="right")
+    table.add_column("quarantine reasons")
+    for row in summary.tables:
+        table.add_row(
+            row["table"],
+            f"{row['ingested']:,}",
+            f"{row['quarantined']:,}",
+            ", ".join(f"{k}={v}" for k, v in row["reasons"].items()),
+        )
+    console.print(table)
+    published = Table(title=f"published in gold snapshot {summary.snapshot_id}")
+    published.add_column("mart")
+    published.add_column("rows", justify="right")
+    for name, rows in summary.published.items():
+        published.add_row(name, f"{rows:,}")
+    console.print(published)
+    console.print(f"checks passed: {', '.join(summary.checks_passed)}")
+    console.print(f"gold snapshot: {summary.snapshot_path}")
+    console.print(f"CURRENT:       {settings.layout.gold / 'CURRENT'} -> {summary.snapshot_id}")
+    console.print(
+        f"research release: {summary.release_path}  (privacy: {json.dumps(summary.privacy)})"
+    )
+    console.print(
+        "Dagster UI:    "
+        f"DAGSTER_HOME={settings.dagster_home} .venv/bin/dagster dev -m orchestration.definitions"
+        "  (http://127.0.0.1:3000)"
+    )
+    settings.layout.reports.mkdir(parents=True, exist_ok=True)
+    (settings.layout.reports / "last_summary.json").write_text(
+        json.dumps(summary.to_dict(), indent=2, default=str)
+    )
+
+
+def run(
+    step: Annotated[
+        str | None, typer.Option(help="Run only one step: ingest, load, dbt, release or publish")
+    ] = None,
+) -> None:
+    """Run the whole pipeline once (or one step of it) on the configured sources and warehouse."""
+    if step is not None and step not in STEP_KEYS:
+        console.print(f"[red]unknown step {step!r}[/]; one of {list(STEP_KEYS)}")
+        raise typer.Exit(2)
+    settings = pipeline_settings()
+    if not _run_pipeline(settings, step):
+        raise typer.Exit(1)
+    _print_summary(settings)
+
+
+def demo(
+    children: Annotated[int, typer.Option(help="Number of children to generate")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 42,
+    fresh: Annotated[
+        bool, typer.Option(help="Start from an empty lake and new sources (dev only)")
+    ] = True,
+) -> None:
+    """Generate synthetic sources, run the whole pipeline on embedded chDB, print a summary."""
+    settings = pipeline_settings()
+    _refuse_in_production(settings, "demo")
+    if fresh:
+        # A demo mixes nothing with an earlier one: new sources, empty lake. Keys are kept.
+        for path in (settings.layout.root, settings.sources_dir, settings.resolved_drops_dir):
+            if path.exists():
+                console.print(f"removing {path}")
+                shutil.rmtree(path)
+    with progress() as bar:
+        task = bar.add_task(f"generating sources for {children:,} children", total=1)
+        _generate(settings, children, seed, settings.reporting_date)
+        bar.advance(task)
+    if not _run_pipeline(settings):
+        raise typer.Exit(1)
+    _print_summary(settings)
+
+
+def summary() -> None:
+    """Print what the lake holds now."""
+    _print_summary(load_settings())

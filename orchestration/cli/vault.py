@@ -1,0 +1,31 @@
+"""``merajut vault reveal``: the data protection officer's audited re-identification."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from orchestration.cli.common import console, pipeline_settings
+
+app = typer.Typer(no_args_is_help=True, help="The token vault (data protection officer only)")
+
+
+@app.command()
+def reveal(
+    token: Annotated[str, typer.Argument(help="Token to resolve, e.g. nm_…")],
+    actor: Annotated[str, typer.Option(help="Who asks (recorded in the audit log)")],
+    reason: Annotated[str, typer.Option(help="Why (case number, legal basis; recorded)")],
+) -> None:
+    """Reveal a token's original value. Every call is audited before anything is decrypted."""
+    from anonymization.vault import TokenVault, VaultIntegrityError
+
+    settings = pipeline_settings()
+    layout = settings.layout
+    with TokenVault(layout.vault, settings.keys.vault_key, layout.vault_audit_log) as vault:
+        try:
+            value = vault.reveal(token, actor=actor, reason=reason)
+        except (KeyError, ValueError, VaultIntegrityError) as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from exc
+    console.print(value)

@@ -1,0 +1,1 @@
+"""Load domain: bronze batches into the warehouse's raw schema."""

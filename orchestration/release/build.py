@@ -1,0 +1,121 @@
+"""The research release: record-level, k-anonymous and l-diverse, consenting children only.
+
+Input is the restricted mart ``research_child_cases`` (already limited by dbt to children
+whose research consent is in force). Quasi-identifiers are generalised along hierarchies by a
+lattice search (anonymization.kanonymity) within a suppression limit; the child id is replaced
+by a release-specific token so two releases, or a release and internal data, cannot be joined.
+The checks are independent (:mod:`anonymization.output_checks`); the files are written by the one
+release writer (:mod:`lakehouse.research_release`), which renames them into place only after
+every check passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from anonymization import hierarchies as h
+from anonymization.kanonymity import anonymize
+from anonymization.output_checks import check_k_anonymity, check_l_diversity, check_pii_scan
+from anonymization.tokens import retokenize
+from lakehouse.checks import CheckOutcome
+from lakehouse.research_release import ReleaseResult, new_release_id, publish_release
+
+
+@dataclass(frozen=True)
+class ReleasePolicy:
+    k: int = 5
+    l_diversity: int = 2
+    max_suppression: float = 0.05
+    sensitive: str = "case_type"
+    purpose: str = "research"
+
+
+QUASI_IDENTIFIERS = ("age_years", "sex", "regency_code", "disability", "admission_year")
+
+DICTIONARY = {
+    "record_id": "Release-specific pseudonym of the child; not joinable across releases.",
+    "age_years": "Age at the reporting date, generalised (see privacy_report.generalization).",
+    "sex": "M / F, or * where generalised.",
+    "regency_code": "BPS location, generalised to province code / island group / * where needed.",
+    "disability": "Disability category, possibly generalised to any_disability / none / *.",
+    "admission_year": "Year of admission to care, possibly generalised to a period or *.",
+    "institution_type": "Type of the child's institution (not a quasi-identifier in this release).",
+    "case_type": "Type of the child's most recent case: the sensitive attribute (l-diverse).",
+}
+
+
+def hierarchies() -> dict[str, Any]:
+    return {
+        "age_years": h.age_hierarchy(),
+        "sex": h.sex_hierarchy(),
+        "regency_code": h.province_hierarchy(),
+        "disability": h.disability_hierarchy(),
+        "admission_year": h.year_hierarchy(),
+    }
+
+
+def release_key(master: bytes, release_id: str) -> bytes:
+    return hmac.new(master, f"merajut-release:{release_id}".encode(), hashlib.sha256).digest()
+
+
+def build_release(
+    source: pd.DataFrame, releases_dir: Path, master_key: bytes, policy: ReleasePolicy | None = None
+) -> ReleaseResult:
+    """Anonymize ``source``, check the result, publish it if every check passed."""
+    policy = policy or ReleasePolicy()
+    release_id = new_release_id()
+    frame = source.copy()
+    frame["age_years"] = frame["age_years"].astype("Int64")
+    frame["admission_year"] = frame["admission_year"].astype("Int64")
+    frame = frame.dropna(subset=[*QUASI_IDENTIFIERS, policy.sensitive]).reset_index(drop=True)
+    released, report = anonymize(
+        frame[[*QUASI_IDENTIFIERS, policy.sensitive, "institution_type", "child_id"]],
+        quasi_identifiers={q: hierarchies()[q] for q in QUASI_IDENTIFIERS},
+        sensitive=policy.sensitive,
+        k=policy.k,
+        l=policy.l_diversity,
+        max_suppression=policy.max_suppression,
+    )
+    key = release_key(master_key, release_id)
+    released = released.reset_index(drop=True)
+    released.insert(0, "record_id", [retokenize(str(v), key) for v in released.pop("child_id")])
+    released = released.sample(frac=1.0, random_state=int.from_bytes(key[:4], "big")).reset_index(
+        drop=True
+    )
+    for column in QUASI_IDENTIFIERS:
+        released[column] = released[column].astype(str)
+
+    privacy_report = report.to_dict()
+    privacy_report.update(
+        release_id=release_id,
+        purpose=policy.purpose,
+        population="children whose guardians' research consent is in force at build time",
+        excluded_incomplete_rows=int(len(source) - len(frame)),
+        record_id="release-specific HMAC re-tokenization of the child id",
+    )
+    data_csv = released.to_csv(index=False)
+    checks: list[CheckOutcome] = [
+        check_k_anonymity(released, QUASI_IDENTIFIERS, policy.k),
+        check_l_diversity(released, QUASI_IDENTIFIERS, policy.sensitive, policy.l_diversity),
+        check_pii_scan({"release": released}, {"data.csv": data_csv}),
+    ]
+    dictionary = {
+        c: {"description": DICTIONARY.get(c, ""), "dtype": str(t)}
+        for c, t in released.dtypes.items()
+    }
+    return publish_release(
+        releases_dir,
+        release_id,
+        data=released,
+        data_csv=data_csv,
+        dictionary=dictionary,
+        privacy_report=privacy_report,
+        purpose=policy.purpose,
+        checks=checks,
+    )

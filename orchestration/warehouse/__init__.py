@@ -1,1 +1,0 @@
-"""Warehouse domain: the raw schema loaded from bronze."""

@@ -1,0 +1,104 @@
+"""The independent output checks, on tables built to pass and to fail each one."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from anonymization.output_checks import (
+    check_k_anonymity,
+    check_l_diversity,
+    check_pii_scan,
+    check_small_cells,
+)
+
+QIS = ("age", "sex")
+
+
+def _release(classes: list[tuple[str, str, list[str]]]) -> pd.DataFrame:
+    rows = [(a, s, v) for a, s, values in classes for v in values]
+    return pd.DataFrame(rows, columns=["age", "sex", "case_type"])
+
+
+def test_k_anonymity_is_the_smallest_class() -> None:
+    table = _release([("0-4", "*", ["a"] * 5), ("5-9", "*", ["a"] * 7)])
+    assert check_k_anonymity(table, QIS, 5).passed
+    small = check_k_anonymity(table, QIS, 6)
+    assert not small.passed and small.metadata == {"k": 5, "k_required": 6}
+    assert not check_k_anonymity(table.iloc[0:0], QIS, 1).passed  # an empty release
+
+
+def test_missing_values_form_their_own_class() -> None:
+    table = _release([("0-4", "*", ["a", "b"] * 3)])
+    table.loc[0, "age"] = None
+    assert check_k_anonymity(table, QIS, 2).metadata["k"] == 1  # type: ignore[index]
+
+
+def test_l_diversity_is_the_fewest_distinct_sensitive_values() -> None:
+    table = _release([("0-4", "*", ["a", "b", "a"]), ("5-9", "*", ["c", "c", "c"])])
+    outcome = check_l_diversity(table, QIS, "case_type", 2)
+    assert not outcome.passed and outcome.metadata == {"l": 1, "l_required": 2}
+    assert check_l_diversity(table.iloc[:3], QIS, "case_type", 2).passed
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["NIK 3201011203150001", "hp 0812-3456-7890", "+62 812 3456 7890", "siti@example.org",
+     "KK 3201010101010001"],
+)  # fmt: skip
+def test_the_pii_scan_finds_identifiers_without_echoing_them(text: str) -> None:
+    frame = pd.DataFrame({"note": ["clean", f"x {text} y"]})
+    outcome = check_pii_scan({"mart": frame})
+    assert not outcome.passed and "mart.note" in outcome.detail
+    assert text not in outcome.detail and text.split()[-1] not in outcome.detail
+    assert not check_pii_scan({}, {"release/data.csv": text}).passed
+
+
+def test_tokens_and_ordinary_numbers_pass_the_scan() -> None:
+    frame = pd.DataFrame(
+        {"token": ["nm_0123456789abcdef0123", "nik_3201011203150001abcd"],
+         "count": ["1234567890123456789", "2026-Q1"]}
+    )  # fmt: skip
+    outcome = check_pii_scan({"mart": frame})
+    assert outcome.passed, outcome.detail
+    assert outcome.metadata == {"strings_scanned": 4}
+
+
+def _cells(placements: list[int | None], hidden: list[bool]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"p": ["a", "a", "b", "b"], "q": [1, 2, 1, 2],
+         "n": pd.array(placements, dtype="Int64"), "h": hidden}
+    )  # fmt: skip
+
+
+def test_small_cells_pass_when_hidden_in_pairs() -> None:
+    frame = _cells([None, None, None, None], [True] * 4)
+    assert check_small_cells(
+        "m", frame, dims=["p", "q"], counts=["n"], hidden="h", threshold=5
+    ).passed
+
+
+@pytest.mark.parametrize(
+    ("placements", "hidden", "problem"),
+    [
+        ([3, 20, 30, 40], [False] * 4, "published n value(s) in 1..4"),
+        ([None, 20, 30, 40], [True, False, False, False], "exactly one hidden cell"),
+        ([3, None, None, 40], [True, True, False, False], "hidden cells still carry n"),
+    ],
+)
+def test_small_cells_fail_for_each_kind_of_leak(
+    placements: list[int | None], hidden: list[bool], problem: str
+) -> None:
+    outcome = check_small_cells(
+        "m", _cells(placements, hidden), dims=["p", "q"], counts=["n"], hidden="h", threshold=5
+    )
+    assert not outcome.passed and problem in outcome.detail
+
+
+def test_a_small_difference_of_two_published_counts_fails() -> None:
+    frame = _cells([20, 30, 40, 50], [False] * 4).assign(s=[18, 30, 40, 50])
+    outcome = check_small_cells(
+        "m", frame, dims=["p", "q"], counts=["n", "s"], hidden="h", threshold=5,
+        derived={"n-s": ("n", "s")},
+    )  # fmt: skip
+    assert not outcome.passed and "n-s" in outcome.detail

@@ -1,0 +1,97 @@
+"""Indonesian identifier recognizers (no NLP model involved)."""
+
+from __future__ import annotations
+
+from anonymization.recognizers import (
+    DateRecognizer,
+    EmailRecognizer,
+    KkRecognizer,
+    KnownValuesRecognizer,
+    NikRecognizer,
+    PhoneRecognizer,
+    TextRecognizer,
+)
+
+
+def _spans(recognizer: TextRecognizer, text: str) -> list[str]:
+    results = recognizer.analyze(text, recognizer.supported_entities, None)
+    return [text[r.start : r.end] for r in sorted(results, key=lambda r: r.start)]
+
+
+def test_nik_formats_and_rejections() -> None:
+    rec = NikRecognizer()
+    text = (
+        "NIK 3201011203150001, ktp ibu 3201 0152 0385 0002, ayah 32.01.01.120380.0003. "
+        "Nomor pesanan 9912345678901234. Rekening 12345678901234567890."
+    )
+    assert _spans(rec, text) == [
+        "3201011203150001",
+        "3201 0152 0385 0002",
+        "32.01.01.120380.0003",
+    ]
+
+
+def test_kk_only_with_context() -> None:
+    rec = KkRecognizer()
+    assert _spans(rec, "No. KK: 3201011203150099 dan nomor 3201011203150098") == [
+        "3201011203150099"
+    ]
+    assert _spans(rec, "kartu keluarga nomor 1234 5678 9012 3456") == ["1234 5678 9012 3456"]
+    assert _spans(rec, "pesanan 1234567890123456") == []
+
+
+def test_phone_formats() -> None:
+    rec = PhoneRecognizer()
+    text = (
+        "HP +62 812-3456-7890, WA 6281298765432, rumah 0813 1111 2222, "
+        "kantor (021) 555-1234, kode 0812345678901234567, lainnya 08123."
+    )
+    assert _spans(rec, text) == ["+62 812-3456-7890", "6281298765432", "0813 1111 2222"]
+
+
+def test_email() -> None:
+    rec = EmailRecognizer()
+    assert _spans(rec, "kirim ke siti.aminah+lksa@dinsos.jabarprov.go.id ya") == [
+        "siti.aminah+lksa@dinsos.jabarprov.go.id"
+    ]
+
+
+def test_dates() -> None:
+    rec = DateRecognizer()
+    text = "Lahir 12 Januari 2015, kunjungan 3 Agustus 2020 dan 03/08/2021, rapat 2024-02-29."
+    assert _spans(rec, text) == ["12 Januari 2015", "3 Agustus 2020", "03/08/2021", "2024-02-29"]
+    assert _spans(rec, "kelas 3 tahun 2020, 45 anak") == []
+
+
+def test_known_values_match_words_case_insensitively() -> None:
+    rec = KnownValuesRecognizer(
+        {"person_name": ["Budi Santoso", "Siti Aminah"], "phone": ["081234567890"]}
+    )
+    text = "BUDI  santoso bermain dengan budi; Budiman bukan Budi. siti\ndatang. +62 812 3456 7890"
+    found = [
+        (text[r.start : r.end], r.recognition_metadata["canonical"]) for r in rec.analyze(text)
+    ]
+    assert ("BUDI  santoso", "budi santoso") in found
+    assert ("budi", "budi santoso") in found  # first name alone -> full-name token
+    assert ("siti", "siti aminah") in found
+    assert ("+62 812 3456 7890", "081234567890") in found
+    assert not any(span == "Budiman" for span, _ in found)
+
+
+def test_shared_family_name_is_not_attributed_to_one_person() -> None:
+    rec = KnownValuesRecognizer({"person_name": ["Budi Santoso", "Rina Santoso"]})
+    canonicals = {r.recognition_metadata["canonical"] for r in rec.analyze("Keluarga Santoso")}
+    assert canonicals == {"santoso"}
+
+
+def test_short_known_numbers_are_ignored_but_full_names_are_not() -> None:
+    rec = KnownValuesRecognizer({"nik": ["123"], "person_name": ["Al"]})
+    text = "kelas 123, Al datang"
+    found = [(r.recognition_metadata["domain"], text[r.start : r.end]) for r in rec.analyze(text)]
+    assert found == [("person_name", "Al")]
+
+
+def test_a_single_string_is_one_known_value() -> None:
+    rec = KnownValuesRecognizer({"person_name": "Budi Santoso"})
+    text = "Budi dan Santoso, bukan B atau u"
+    assert [text[r.start : r.end] for r in rec.analyze(text)] == ["Budi", "Santoso"]

@@ -1,0 +1,74 @@
+"""The main job end to end at small scale: what a new user gets from `make demo`."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support.pipeline import PipelineRun
+
+
+def test_demo_exits_zero_and_prints_the_summary(pipeline_run: PipelineRun) -> None:
+    assert pipeline_run.returncode == 0, pipeline_run.stdout[-5000:]
+    out = pipeline_run.stdout
+    for expected in (
+        "rows per source table",
+        "quarantined",
+        "gold snapshot",
+        "research release",
+        "dagster dev",
+    ):
+        assert expected in out
+
+
+def test_current_names_a_snapshot_whose_manifest_lists_passed_checks(
+    pipeline_run: PipelineRun,
+) -> None:
+    manifest = pipeline_run.manifest()
+    assert manifest["published"] is True
+    assert manifest["all_checks_passed"] is True
+    passed = set(manifest["checks_passed"])
+    assert {"dbt_build", "pii_scan", "research_release"} <= passed
+    assert any(name.startswith("small_cells:") for name in passed)
+    snapshot = pipeline_run.current_snapshot()
+    for name, entry in manifest["marts"].items():
+        assert (snapshot / entry["file"]).exists(), name
+    assert {
+        "impact_placement_outcomes_by_province_quarter",
+        "gov_placement_outcomes_by_province_quarter",
+        "compliance_consent_access_by_institution_month",
+    } <= set(manifest["marts"])
+
+
+def test_release_has_privacy_report(pipeline_run: PipelineRun) -> None:
+    releases = sorted((pipeline_run.lake / "releases").glob("research-*"))
+    assert releases
+    report = json.loads((releases[-1] / "privacy_report.json").read_text())
+    assert {"quasi_identifiers", "k", "l"} <= set(report)
+    assert report["k"] >= 5 and report["l"] >= 2
+    assert report["suppressed_rows"] <= report["suppression_limit"] * report["input_rows"] + 1e-9
+    for name in ("data.parquet", "data.csv", "data_dictionary.json", "manifest.json"):
+        assert (releases[-1] / name).exists()
+
+
+def test_dbt_built_every_model_and_ran_tests(pipeline_run: PipelineRun) -> None:
+    summary = json.loads((pipeline_run.lake / "_state" / "dbt_last_build.json").read_text())
+    from lakehouse.layout import DBT_PROJECT_DIR
+
+    dbt_manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    models = [n for n in dbt_manifest["nodes"].values() if n["resource_type"] == "model"]
+    assert summary["models_built"] == len(models)
+    assert summary["models_failed"] == [] and summary["tests_failed"] == []
+    assert summary["tests_run"] >= 40
+
+
+def test_the_warehouse_serves_the_same_gated_snapshot(pipeline_run: PipelineRun) -> None:
+    """Server-mode readers: gold._current names CURRENT's snapshot, and the stable gold views
+    hold exactly the published rows."""
+    manifest = pipeline_run.manifest()
+    current = pipeline_run.warehouse_query(
+        "select snapshot_id from gold._current order by published_at desc limit 1"
+    )
+    assert current == [[manifest["snapshot_id"]]]
+    for name, entry in manifest["marts"].items():
+        rows = pipeline_run.warehouse_query(f"select count() from gold.{name}")
+        assert rows == [[entry["rows"]]], name

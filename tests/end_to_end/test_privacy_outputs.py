@@ -1,0 +1,122 @@
+"""No identifier from the sources in any output; the release verified independently."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pycanon import anonymity
+
+from tests.support.leak_scan import scan
+from tests.support.pipeline import PipelineRun
+
+QIS = ["age_years", "sex", "regency_code", "disability", "admission_year"]
+
+
+def _lake_texts(lake: Path) -> list[tuple[str, str]]:
+    """Every file under the lake except the vault and the warehouse's binary parts (read
+    through the engine instead): raw bytes, and Parquet contents."""
+    out = []
+    for path in lake.rglob("*"):
+        parts = path.relative_to(lake).parts
+        if not path.is_file() or parts[0] in ("restricted", "warehouse"):
+            continue
+        out.append((str(path), path.read_bytes().decode("utf-8", errors="ignore")))
+        if path.suffix == ".parquet":
+            out.append((str(path), pd.read_parquet(path).astype(str).to_csv(index=False)))
+    return out
+
+
+def test_the_identifier_scan_finds_what_it_looks_for(pipeline_run: PipelineRun) -> None:
+    identifiers = pipeline_run.source_identifiers()
+    assert len(identifiers.names) > 300 and len(identifiers.numbers) > 300
+    name = " ".join(next(iter(identifiers.names))).upper()
+    number = next(iter(identifiers.numbers))
+    assert (
+        len(identifiers.find(f"catatan: {name}, tel {number[:4]}-{number[4:8]} {number[8:]}.")) == 2
+    )
+    assert identifiers.find("catatan: [person_name:nm_0123abcd] tel [phone:ph_99aa]") == []
+
+
+def test_no_source_identifier_anywhere_in_the_lake_outside_the_vault(
+    pipeline_run: PipelineRun,
+) -> None:
+    identifiers = pipeline_run.source_identifiers()
+    texts = _lake_texts(pipeline_run.lake)
+    assert any(p.endswith(".parquet") for p, _ in texts)
+    leaks = scan(texts, identifiers)
+    assert not leaks, leaks[:5]
+
+
+def test_no_source_identifier_inside_the_warehouse(pipeline_run: PipelineRun) -> None:
+    identifiers = pipeline_run.source_identifiers()
+    tables = pipeline_run.warehouse_dump(
+        ("raw", "staging", "intermediate", "marts", "restricted", "reference")
+    )
+    assert len(tables) >= 15
+    assert "raw.child_registry__children" in tables
+    leaks = scan(tables.items(), identifiers)
+    assert not leaks, f"tables holding a source identifier: {leaks[:5]}"
+
+
+def test_case_notes_were_redacted_with_table_tokens(pipeline_run: PipelineRun) -> None:
+    notes = pd.concat(
+        pd.read_parquet(p)
+        for p in (pipeline_run.lake / "bronze" / "case_management" / "case_notes").glob("*.parquet")
+    )
+    guardians = pd.concat(
+        pd.read_parquet(p)
+        for p in (pipeline_run.lake / "bronze" / "child_registry" / "guardians").glob("*.parquet")
+    )
+    tokens_in_notes = set(re.findall(r"\[phone:(ph_[0-9a-f]+)\]", " ".join(notes["note_text"])))
+    assert tokens_in_notes, "notes mention guardians' phones, which must appear as tokens"
+    assert tokens_in_notes & set(guardians["phone"]), (
+        "a phone in a note must carry the table's token"
+    )
+
+
+@pytest.fixture(scope="module")
+def release(pipeline_run: PipelineRun) -> tuple[pd.DataFrame, dict]:
+    path = sorted((pipeline_run.lake / "releases").glob("research-*"))[-1]
+    return pd.read_parquet(path / "data.parquet"), json.loads(
+        (path / "privacy_report.json").read_text()
+    )
+
+
+def test_release_is_k_anonymous_and_l_diverse_by_pycanon(
+    release: tuple[pd.DataFrame, dict],
+) -> None:
+    data, report = release
+    frame = data.reset_index(drop=True)
+    assert not frame[QIS].isna().any().any(), "suppressed values must be '*', never NaN"
+    k = anonymity.k_anonymity(frame, QIS)
+    l_div = anonymity.l_diversity(frame, QIS, ["case_type"])
+    assert k >= 5 and l_div >= 2
+    assert k == report["k"] and l_div == report["l"]
+
+
+def test_release_is_k_anonymous_and_l_diverse_by_groupby(
+    release: tuple[pd.DataFrame, dict],
+) -> None:
+    data, report = release
+    groups = data.groupby(QIS, dropna=False)
+    assert groups.size().min() >= 5
+    assert groups["case_type"].nunique().min() >= 2
+    assert report["quasi_identifiers"] == QIS
+    assert report["released_rows"] == len(data)
+
+
+def test_release_only_holds_research_consenting_children(
+    pipeline_run: PipelineRun, release: tuple[pd.DataFrame, dict]
+) -> None:
+    data, report = release
+    consenting = pipeline_run.warehouse_query(
+        "select count() from intermediate.int_consents_resolved where purpose = 'research' and is_active"
+    )[0][0]
+    assert report["input_rows"] <= consenting
+    assert len(data) <= consenting
+    # Record ids are release-specific: none equals an internal child id or its token.
+    assert not data["record_id"].str.startswith("CH-").any()

@@ -1,0 +1,104 @@
+"""The hash-chained audit log: every edit, deletion or reordering is found; writing fails closed."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from lakehouse.audit_log import (
+    GENESIS_HASH,
+    AuditLogError,
+    HashChainedLog,
+    record_hash,
+    verify_log,
+)
+
+
+def _log(tmp_path: Path, n: int = 5) -> HashChainedLog:
+    log = HashChainedLog(tmp_path / "restricted" / "audit.jsonl")
+    for i in range(n):
+        log.append({"actor": f"worker-{i}", "reason": "safeguarding visit", "when": object()})
+    return log
+
+
+def test_records_chain_and_the_head_is_the_last(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    records = log.records()
+    assert [r["seq"] for r in records] == [1, 2, 3, 4, 5]
+    assert records[0]["prev_hash"] == GENESIS_HASH
+    assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(records))
+    assert all(record_hash(r) == r["hash"] for r in records)
+    assert log.head() == (5, records[-1]["hash"])
+    assert verify_log(log.path) == (True, f"ok: 5 records, head {records[-1]['hash'][:16]}")
+    assert stat.S_IMODE(os.stat(log.path).st_mode) == 0o600
+    assert isinstance(records[0]["when"], str)  # odd values are stored as text
+
+
+def test_an_empty_or_missing_log(tmp_path: Path) -> None:
+    log = HashChainedLog(tmp_path / "none.jsonl")
+    assert log.head() == (0, GENESIS_HASH) and log.records() == []
+    assert verify_log(log.path)[0] is False
+
+
+def test_edits_deletions_reorderings_and_rehashing_are_detected(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    original = log.path.read_text().splitlines()
+
+    def verdict(lines: list[str]) -> tuple[bool, str]:
+        log.path.write_text("\n".join(lines) + "\n")
+        return log.verify()
+
+    edited = [*original]
+    edited[2] = edited[2].replace("worker-2", "worker-X")
+    assert verdict(edited) == (False, "line 3: record hash mismatch (edited)")
+    assert verdict([original[0], *original[2:]])[1].startswith("line 2")
+    assert verdict([original[1], original[0], *original[2:]])[1].startswith("line 1")
+    forged = json.loads(original[1])
+    forged["reason"] = "nothing to see"
+    forged["hash"] = record_hash(forged)
+    assert verdict([original[0], json.dumps(forged), *original[2:]])[1].startswith("line 3")
+    assert verdict([*original[:2], "not json", *original[3:]]) == (False, "line 3: not valid JSON")
+    assert verdict(original)[0]
+
+
+def test_events_may_not_set_the_chain_fields(tmp_path: Path) -> None:
+    log = HashChainedLog(tmp_path / "audit.jsonl")
+    for field in ("seq", "at", "prev_hash", "hash"):
+        with pytest.raises(ValueError, match="may not set"):
+            log.append({field: "x"})
+    assert log.records() == []
+
+
+def test_a_corrupt_tail_stops_writing(tmp_path: Path) -> None:
+    log = _log(tmp_path, 2)
+    with log.path.open("a") as fh:
+        fh.write("{truncated")
+    with pytest.raises(AuditLogError, match="corrupt"):
+        log.append({"actor": "a"})
+
+
+def test_an_unwritable_log_fails_closed(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    path.mkdir()  # a directory where the log should be
+    with pytest.raises(AuditLogError):
+        HashChainedLog(path).append({"actor": "a"})
+
+
+def test_concurrent_writers_keep_one_chain(tmp_path: Path) -> None:
+    log = HashChainedLog(tmp_path / "audit.jsonl")
+    threads = [
+        threading.Thread(target=lambda i=i: [log.append({"writer": i}) for _ in range(25)])
+        for i in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ok, message = log.verify()
+    assert ok and "100 records" in message, message

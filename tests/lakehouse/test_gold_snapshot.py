@@ -1,0 +1,143 @@
+"""Gold snapshots: the one writer publishes atomically, the one reader trusts nothing unchecked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lakehouse.checks import CheckOutcome
+from lakehouse.gold_snapshot import (
+    GoldSnapshots,
+    MartOrigin,
+    SnapshotError,
+    SnapshotManifest,
+    new_snapshot_id,
+    publish_snapshot,
+)
+
+PASSED = [CheckOutcome("dbt_build", True, "ok", {"tests": np.int64(3)})]
+FAILED = [*PASSED, CheckOutcome("small_cells:m", False, "2 small cells")]
+ORIGINS = {
+    "m": MartOrigin(relation="marts.m", dbt_unique_id="model.merajut.m", audience=("government",))
+}
+
+
+def _frames(rows: int = 3) -> dict[str, pd.DataFrame]:
+    return {"m": pd.DataFrame({"province_code": ["32"] * rows, "placements": range(rows)})}
+
+
+def _publish(gold: Path, snapshot_id: str, checks: list[CheckOutcome] = PASSED, rows: int = 3):
+    return publish_snapshot(
+        gold,
+        snapshot_id,
+        _frames(rows),
+        ORIGINS,
+        checks,
+        research_release="research-x",
+        warehouse="w",
+    )
+
+
+def test_publish_writes_files_manifest_and_current(tmp_path: Path) -> None:
+    result = _publish(tmp_path, "20260101T000000000000Z")
+    assert result.published and result.failed_checks == []
+    assert (tmp_path / "CURRENT").read_text() == "20260101T000000000000Z\n"
+    manifest = json.loads((result.path / "manifest.json").read_text())
+    entry = manifest["marts"]["m"]
+    assert entry["rows"] == 3 and entry["file"] == "m.parquet"
+    assert entry["relation"] == "marts.m" and entry["audience"] == ["government"]
+    assert entry["columns"] == {"province_code": "object", "placements": "int64"}
+    assert manifest["checks"][0]["metadata"] == {"tests": "3"}  # numpy scalars stored as JSON
+    assert manifest["previous_snapshot_id"] is None and manifest["published"] is True
+    # Nothing but the snapshot is left in gold: no staging directory, no temp files.
+    assert sorted(p.name for p in (tmp_path / "snapshots").iterdir()) == ["20260101T000000000000Z"]
+    second = _publish(tmp_path, "20260102T000000000000Z")
+    assert second.manifest.previous_snapshot_id == "20260101T000000000000Z"
+
+
+def test_a_failed_gate_writes_only_the_rejection(tmp_path: Path) -> None:
+    _publish(tmp_path, "20260101T000000000000Z")
+    result = _publish(tmp_path, "20260102T000000000000Z", FAILED)
+    assert not result.published and result.failed_checks == ["small_cells:m"]
+    assert result.path == tmp_path / "rejected" / "20260102T000000000000Z.json"
+    assert json.loads(result.path.read_text())["marts"] == {}
+    assert not (tmp_path / "snapshots" / "20260102T000000000000Z").exists()
+    assert (tmp_path / "CURRENT").read_text().strip() == "20260101T000000000000Z"
+
+
+def test_no_checks_is_not_a_pass(tmp_path: Path) -> None:
+    assert not _publish(tmp_path, "20260101T000000000000Z", []).published
+
+
+def test_ids_are_timestamps_and_others_are_refused(tmp_path: Path) -> None:
+    assert GoldSnapshots(tmp_path).current_id() is None
+    new = new_snapshot_id()
+    assert len(new) == 22 and new.endswith("Z")
+    with pytest.raises(ValueError, match="not a snapshot id"):
+        _publish(tmp_path, "../../escape")
+
+
+def test_the_reader_opens_current_and_verifies_files(tmp_path: Path) -> None:
+    _publish(tmp_path, "20260101T000000000000Z")
+    reader = GoldSnapshots(tmp_path)
+    snapshot = reader.open_current()
+    assert snapshot is not None and snapshot.id == "20260101T000000000000Z"
+    assert isinstance(snapshot.manifest, SnapshotManifest)
+    path = reader.mart_file(snapshot, "m")
+    assert pd.read_parquet(path)["placements"].tolist() == [0, 1, 2]
+    with pytest.raises(SnapshotError, match="does not publish mart"):
+        reader.mart_file(snapshot, "other")
+
+
+@pytest.mark.parametrize("pointer", ["../secrets", "20260101T000000000000Z/../../x", "x" * 300])
+def test_a_current_that_is_not_an_id_is_refused_before_the_file_system(
+    tmp_path: Path, pointer: str
+) -> None:
+    _publish(tmp_path, "20260101T000000000000Z")
+    (tmp_path / "CURRENT").write_text(pointer)
+    with pytest.raises(SnapshotError, match="valid snapshot id"):
+        GoldSnapshots(tmp_path).open_current()
+
+
+def test_a_manifest_of_another_snapshot_or_unpublished_is_refused(tmp_path: Path) -> None:
+    result = _publish(tmp_path, "20260101T000000000000Z")
+    manifest = json.loads((result.path / "manifest.json").read_text())
+    manifest["snapshot_id"] = "20250101T000000000000Z"
+    (result.path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SnapshotError, match="does not match its id"):
+        GoldSnapshots(tmp_path).open_current()
+    manifest.update(snapshot_id="20260101T000000000000Z", published=False)
+    (result.path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SnapshotError, match="does not match its id"):
+        GoldSnapshots(tmp_path).open_current()
+    manifest.update(published=True, unexpected="field")
+    (result.path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SnapshotError, match="not a snapshot manifest"):
+        GoldSnapshots(tmp_path).open_current()
+    (result.path / "manifest.json").unlink()
+    with pytest.raises(SnapshotError, match="no readable manifest"):
+        GoldSnapshots(tmp_path).open_current()
+
+
+def test_an_altered_or_missing_mart_file_is_never_handed_out(tmp_path: Path) -> None:
+    result = _publish(tmp_path, "20260101T000000000000Z")
+    reader = GoldSnapshots(tmp_path)
+    snapshot = reader.open_current()
+    assert snapshot is not None
+    _frames(4)["m"].to_parquet(result.path / "m.parquet")
+    with pytest.raises(SnapshotError, match="does not match its manifest"):
+        reader.mart_file(snapshot, "m")
+    (result.path / "m.parquet").unlink()
+    with pytest.raises(SnapshotError, match="does not match its manifest"):
+        reader.mart_file(snapshot, "m")
+
+
+def test_the_same_frames_give_the_same_bytes(tmp_path: Path) -> None:
+    """Deterministic snapshots: what the behaviour-unchanged test relies on."""
+    first = _publish(tmp_path / "a", "20260101T000000000000Z")
+    second = _publish(tmp_path / "b", "20260102T000000000000Z")
+    assert first.manifest.marts["m"].sha256 == second.manifest.marts["m"].sha256

@@ -1,0 +1,112 @@
+"""The metric catalog: required metrics, audience rules, and a strict loader."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lakehouse.reference.audiences import ROLES, audience_thresholds
+from metrics_api.catalog import PACKAGED_CATALOG, CatalogError, load_catalog, parse_catalog
+
+CUBE = "metrics_placements_cube"
+COMPLIANCE = "compliance_consent_access_by_institution_month"
+
+
+def _raw() -> dict[str, Any]:
+    return yaml.safe_load(PACKAGED_CATALOG.read_text(encoding="utf-8"))
+
+
+def test_required_metrics_are_defined_on_the_right_marts() -> None:
+    catalog = load_catalog(PACKAGED_CATALOG)
+    expected = {
+        "placements": (CUBE, "count"),
+        "successful_placements": (CUBE, "count"),
+        "placement_success_rate": (CUBE, "ratio"),
+        "children_in_care": (COMPLIANCE, "count"),
+        "research_consent_coverage": (COMPLIANCE, "ratio"),
+        "record_access_events": (COMPLIANCE, "count"),
+    }
+    for name, (source, kind) in expected.items():
+        metric = catalog.metrics[name]
+        assert (metric.source, metric.kind) == (source, kind), name
+    rate = catalog.metrics["placement_success_rate"]
+    assert rate.count_expressions == {
+        "numerator": "sum(successful)",
+        "denominator": "sum(placements)",
+    }
+    assert catalog.metrics["placements"].time.grains == ("quarter", "year")
+    assert catalog.metrics["children_in_care"].time.grains == ("month",)
+    assert set(catalog.metrics["placements"].dimension_names) >= {
+        "province", "quarter", "year", "sex", "age_band", "placement_type", "institution_type",
+    }  # fmt: skip
+
+
+def test_audience_rules() -> None:
+    catalog = load_catalog(PACKAGED_CATALOG)
+    defaults = audience_thresholds()
+    for metric in catalog.metrics.values():
+        for role in ROLES:
+            rule = metric.rule_for(role)
+            if rule is not None:
+                assert rule.threshold >= defaults[role], (metric.name, role)
+    for name in ("children_in_care", "research_consent_coverage", "record_access_events"):
+        assert {r for r in ROLES if catalog.metrics[name].rule_for(r)} == {"admin", "government"}
+    for name in ("placements", "successful_placements", "placement_success_rate"):
+        assert {r for r in ROLES if catalog.metrics[name].rule_for(r)} == set(ROLES)
+        media = catalog.metrics[name].rule_for("media")
+        assert media is not None and media.finest_geography == "national"
+        community = catalog.metrics[name].rule_for("community")
+        assert community is not None and community.finest_geography == "province"
+        assert community.threshold == 11
+
+
+def test_catalog_columns_exist_in_the_published_marts(lake: Path) -> None:
+    current = (lake / "gold" / "CURRENT").read_text().strip()
+    manifest = json.loads((lake / "gold" / "snapshots" / current / "manifest.json").read_text())
+    for metric in load_catalog(PACKAGED_CATALOG).metrics.values():
+        columns = set(manifest["marts"][metric.source]["columns"])
+        assert metric.columns_used <= columns, (metric.name, metric.columns_used - columns)
+
+
+def _mutated(path: list[str], value: Any) -> dict[str, Any]:
+    raw = copy.deepcopy(_raw())
+    node = raw
+    for part in path[:-1]:
+        node[part] = copy.deepcopy(node[part])  # YAML aliases share objects: copy on the way
+        node = node[part]
+    node[path[-1]] = value
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (["metrics", "placements", "audiences", "media", "threshold"], 3, "never loosen"),
+        (["metrics", "placements", "audiences", "journalist"], {}, "journalist"),
+        (["metrics", "placements", "measure"], "sum(placements); drop table x", "measure"),
+        (["metrics", "placements", "measure"], "(select 1)", "measure"),
+        (["metrics", "placement_success_rate", "denominator"], None, "ratio metric"),
+        (["metrics", "placements", "dimensions", "year"], {"column": "quarter_start"}, "reserved"),
+        (["metrics", "placements", "time", "grains"], ["week"], "grains"),
+        (["metrics", "placements", "dimensions", "sex", "column"], "sex; --", "identifier"),
+        (["version"], 2, "version"),
+    ],
+)
+def test_the_loader_refuses_unsafe_or_broken_catalogs(
+    path: list[str], value: Any, message: str
+) -> None:
+    with pytest.raises(CatalogError, match=message):
+        parse_catalog(_mutated(path, value))
+
+
+def test_an_explicit_stricter_threshold_is_applied() -> None:
+    catalog = parse_catalog(
+        _mutated(["metrics", "placements", "audiences", "government"], {"threshold": 20})
+    )
+    rule = catalog.metrics["placements"].rule_for("government")
+    assert rule is not None and rule.threshold == 20

@@ -1,0 +1,322 @@
+"""Metric values: correct numbers, small cells hidden, CSV = JSON, clear 422s, snapshot caching."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pytest
+from fastapi import FastAPI
+
+from anonymization.small_cells import verify_no_recoverable_cells
+from lakehouse.reference.audiences import audience_thresholds
+from metrics_api.service import ResultCache
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+PublishGold = Callable[[str, pd.DataFrame, pd.DataFrame], Any]
+
+Auth = Callable[[str], dict[str, str]]
+CUBE_DIMENSIONS = {
+    "province": "province_code",
+    "sex": "sex",
+    "age_band": "age_band",
+    "placement_type": "placement_type",
+    "institution_type": "institution_type",
+}
+
+
+def _frame(body: dict[str, Any]) -> pd.DataFrame:
+    """A JSON answer as the reader sees it: dimensions, then value/numerator/denominator."""
+    rows = [
+        {**r["dimensions"], "value": r["value"], "numerator": r["numerator"],
+         "denominator": r["denominator"], "suppressed": r["suppressed"],
+         "suppression_reason": r["suppression_reason"]}
+        for r in body["rows"]
+    ]  # fmt: skip
+    columns = [*body["dimensions"], "value", "numerator", "denominator", "suppressed"]
+    return pd.DataFrame(rows, columns=[*columns, "suppression_reason"])
+
+
+def _expected(cube: pd.DataFrame, dims: list[str], measure: str) -> dict[tuple[str, ...], int]:
+    frame = cube.copy()
+    frame["year"] = frame["quarter_start"].dt.year.astype(str)
+    columns = [CUBE_DIMENSIONS.get(d, d) for d in dims]
+    if not columns:
+        return {(): int(frame[measure].sum())}
+    sums = frame.groupby(columns)[measure].sum()
+    return {(k,) if isinstance(k, str) else tuple(k): int(v) for k, v in sums.items()}
+
+
+@pytest.mark.parametrize(
+    "dims", [[], ["province"], ["sex", "quarter"], ["province", "year", "placement_type"]]
+)
+def test_admin_gets_the_exact_unsuppressed_numbers(
+    client: TestClient, auth: Auth, cube: pd.DataFrame, dims: list[str]
+) -> None:
+    for metric, measure in (("placements", "placements"), ("successful_placements", "successful")):
+        response = client.get(
+            f"/v1/metrics/{metric}", params={"dimensions": ",".join(dims)}, headers=auth("admin")
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["dimensions"] == dims and body["suppressed_cells"] == 0
+        got = {tuple(r["dimensions"][d] for d in dims): r["value"] for r in body["rows"]}
+        assert got == _expected(cube, dims, measure)
+    rate = client.get(
+        "/v1/metrics/placement_success_rate",
+        params={"dimensions": ",".join(dims)},
+        headers=auth("admin"),
+    ).json()
+    placements = _expected(cube, dims, "placements")
+    successful = _expected(cube, dims, "successful")
+    for row in rate["rows"]:
+        key = tuple(row["dimensions"][d] for d in dims)
+        assert row["denominator"] == placements[key] and row["numerator"] == successful[key]
+        assert row["value"] == round(successful[key] / placements[key], 4)
+
+
+def test_time_window_and_grain(client: TestClient, auth: Auth, cube: pd.DataFrame) -> None:
+    body = client.get(
+        "/v1/metrics/placements",
+        params={"grain": "quarter", "from": "2024-01-01", "to": "2024-06-30"},
+        headers=auth("admin"),
+    ).json()
+    assert body["dimensions"] == ["quarter"] and body["grain"] == "quarter"
+    assert [r["dimensions"]["quarter"] for r in body["rows"]] == ["2024-Q1", "2024-Q2"]
+    in_window = cube[cube["quarter_start"].between("2024-01-01", "2024-06-30")]
+    assert sum(r["value"] for r in body["rows"]) == int(in_window["placements"].sum())
+    assert body["filters"] == {"from": "2024-01-01", "to": "2024-06-30", "province": None}
+
+
+def test_stock_metrics_are_always_broken_down_by_month(client: TestClient, auth: Auth) -> None:
+    body = client.get(
+        "/v1/metrics/children_in_care",
+        params={"dimensions": "institution_type"},
+        headers=auth("admin"),
+    ).json()
+    assert body["dimensions"] == ["institution_type", "month"]
+    assert {r["dimensions"]["month"] for r in body["rows"]} == {
+        f"2024-{m:02d}" for m in range(1, 13)
+    }
+
+
+def _check_answer(body: dict[str, Any], threshold: int) -> tuple[int, int]:
+    """Every privacy property a non-admin answer must have; returns (hidden, shown) cells."""
+    frame = _frame(body)
+    dims = body["dimensions"]
+    counts = ["numerator", "denominator"] if body["kind"] == "ratio" else ["value"]
+    for column in counts:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        small = values.between(1, threshold - 1)
+        assert not small.any(), f"{column} shows a count below {threshold}: {frame[small]}"
+        if dims:
+            problems = verify_no_recoverable_cells(frame, dims, column, threshold)
+            assert problems == [], problems
+    # A row is hidden entirely or not at all, and says why.
+    hidden = frame["suppressed"].astype(bool)
+    for column in ["value", *counts]:
+        assert frame[column].isna().equals(hidden), column
+    assert frame.loc[hidden, "suppression_reason"].notna().all()
+    assert frame.loc[~hidden, "suppression_reason"].isna().all()
+    assert body["suppressed_cells"] == int(hidden.sum())
+    return int(hidden.sum()), int((~hidden).sum())
+
+
+@pytest.mark.parametrize("role", ["government", "business", "researcher", "community", "media"])
+def test_no_small_or_recoverable_cell_for_any_non_admin_role(
+    client: TestClient, auth: Auth, role: str
+) -> None:
+    threshold = audience_thresholds()[role]
+    rng = random.Random(f"suppression-{role}")
+    names = [d for d in CUBE_DIMENSIONS if not (role == "media" and d == "province")]
+    hidden = shown = 0
+    for _ in range(12):
+        dims = rng.sample(names, rng.randint(1, 3))
+        if rng.random() < 0.6:
+            dims.insert(rng.randrange(len(dims) + 1), rng.choice(["quarter", "year"]))
+        params = {"dimensions": ",".join(dims)}
+        if rng.random() < 0.3:
+            params["from"] = "2024-01-01"
+        for metric in ("placements", "successful_placements", "placement_success_rate"):
+            response = client.get(f"/v1/metrics/{metric}", params=params, headers=auth(role))
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert body["threshold"] == threshold and body["dimensions"] == dims
+            h, s = _check_answer(body, threshold)
+            hidden, shown = hidden + h, shown + s
+            # Suppression hides numbers, it never changes one.
+            admin = client.get(f"/v1/metrics/{metric}", params=params, headers=auth("admin"))
+            truth = {tuple(r["dimensions"].values()): r["value"] for r in admin.json()["rows"]}
+            for row in body["rows"]:
+                if not row["suppressed"]:
+                    assert row["value"] == truth[tuple(row["dimensions"].values())]
+    # The fixture must exercise both sides, or the checks above prove nothing.
+    assert hidden > 0 and shown > 0
+
+
+@pytest.mark.parametrize("role", ["government", "government_32"])
+def test_compliance_metrics_are_suppressed_for_government(
+    client: TestClient, auth: Auth, role: str
+) -> None:
+    hidden = 0
+    for metric, dims in itertools.product(
+        ("children_in_care", "research_consent_coverage", "record_access_events"),
+        ("institution_type", "province", "province,institution_type", ""),
+    ):
+        response = client.get(
+            f"/v1/metrics/{metric}", params={"dimensions": dims}, headers=auth(role)
+        )
+        assert response.status_code == 200, response.text
+        hidden += _check_answer(response.json(), 5)[0]
+    assert hidden > 0
+
+
+def test_a_ratio_is_hidden_whenever_either_count_is_small(client: TestClient, auth: Auth) -> None:
+    params = {"dimensions": "province,placement_type,year"}
+    admin = client.get("/v1/metrics/placement_success_rate", params=params, headers=auth("admin"))
+    gov = client.get(
+        "/v1/metrics/placement_success_rate", params=params, headers=auth("government")
+    )
+    truth = {tuple(r["dimensions"].values()): r for r in admin.json()["rows"]}
+    numerator_only = 0
+    for row in gov.json()["rows"]:
+        real = truth[tuple(row["dimensions"].values())]
+        if 1 <= real["numerator"] < 5 or 1 <= real["denominator"] < 5:
+            assert row["suppressed"] and row["value"] is None
+            numerator_only += real["denominator"] >= 5
+    assert numerator_only > 0  # the case that needs the numerator rule does occur
+
+
+@pytest.mark.parametrize(
+    ("metric", "role", "params"),
+    [
+        ("placements", "community", {"dimensions": "province,sex,year"}),
+        ("placement_success_rate", "business", {"dimensions": "age_band,quarter"}),
+        ("placement_success_rate", "admin", {"dimensions": "province,year"}),
+        ("research_consent_coverage", "government", {"dimensions": "province"}),
+        ("record_access_events", "admin", {"dimensions": ""}),
+    ],
+)
+def test_csv_and_json_give_the_same_numbers(
+    client: TestClient, auth: Auth, metric: str, role: str, params: dict[str, str]
+) -> None:
+    as_json = client.get(f"/v1/metrics/{metric}", params=params, headers=auth(role))
+    as_csv = client.get(
+        f"/v1/metrics/{metric}", params={**params, "format": "csv"}, headers=auth(role)
+    )
+    assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
+    assert as_csv.headers["x-snapshot-id"] == as_json.json()["snapshot_id"]
+    body = as_json.json()
+    table = pd.read_csv(io.StringIO(as_csv.text), dtype={d: str for d in body["dimensions"]})
+    json_frame = _frame(body)
+    assert list(table.columns[: len(body["dimensions"])]) == body["dimensions"]
+    assert len(table) == len(json_frame) > 0
+    value_columns = ["value", "numerator", "denominator"] if body["kind"] == "ratio" else ["value"]
+    for column in [*body["dimensions"], *value_columns, "suppressed"]:
+        left = table[column].tolist()
+        right = json_frame[column].tolist()
+        assert [None if pd.isna(v) else v for v in left] == [
+            None if pd.isna(v) else v for v in right
+        ], column
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "message"),
+    [
+        ("/v1/metrics/no_such_metric", {}, "unknown metric 'no_such_metric'; known metrics: children_in_care"),
+        ("/v1/metrics/placements", {"dimensions": "province,colour"}, "unknown dimension 'colour' for metric 'placements'; allowed: province"),
+        ("/v1/metrics/placements", {"dimensions": "sex,sex"}, "listed twice"),
+        ("/v1/metrics/placements", {"dimensions": "quarter,year"}, "at most one time dimension"),
+        ("/v1/metrics/placements", {"grain": "month"}, "grain 'month' is not available for metric 'placements'; available: quarter, year"),
+        ("/v1/metrics/placements", {"dimensions": "quarter", "grain": "year"}, "contradicts"),
+        ("/v1/metrics/children_in_care", {"dimensions": "year"}, "unknown dimension 'year'"),
+        ("/v1/metrics/placements", {"from": "2025-01-01", "to": "2024-01-01"}, "is after"),
+    ],
+)  # fmt: skip
+def test_bad_requests_get_422_with_a_clear_message(
+    client: TestClient, auth: Auth, path: str, params: dict[str, str], message: str
+) -> None:
+    response = client.get(path, params=params, headers=auth("admin"))
+    assert response.status_code == 422
+    assert message in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "yesterday"}, "from"),
+        ({"to": "2024-13-01"}, "to"),
+        ({"province": "Jawa Barat"}, "province"),
+        ({"grain": "week"}, "grain"),
+        ({"format": "xml"}, "format"),
+    ],
+)
+def test_malformed_parameters_get_422_naming_the_parameter(
+    client: TestClient, auth: Auth, params: dict[str, str], field: str
+) -> None:
+    response = client.get("/v1/metrics/placements", params=params, headers=auth("admin"))
+    assert response.status_code == 422
+    assert [e["loc"] for e in response.json()["detail"]] == [["query", field]]
+
+
+def test_answers_are_cached_per_snapshot_and_a_new_publish_is_served_at_once(
+    client: TestClient,
+    app: FastAPI,
+    auth: Auth,
+    publish: PublishGold,
+    cube: pd.DataFrame,
+    compliance: pd.DataFrame,
+) -> None:
+    cache: ResultCache = app.state.context.service.cache
+    params = {"dimensions": "province"}
+
+    def ask() -> dict[str, Any]:
+        response = client.get("/v1/metrics/placements", params=params, headers=auth("government"))
+        assert response.status_code == 200
+        return response.json()
+
+    first = ask()
+    misses, hits = cache.misses, cache.hits
+    assert ask() == first
+    assert (cache.misses, cache.hits) == (misses, hits + 1)  # served from the cache
+    # Another role's answer is a different entry, never the government's.
+    client.get("/v1/metrics/placements", params=params, headers=auth("community"))
+    assert cache.misses == misses + 1
+
+    bigger = cube.copy()
+    bigger["placements"] = bigger["placements"] * 3
+    publish("20250201T000000000000Z", bigger, compliance)
+    second = ask()
+    assert second["snapshot_id"] == "20250201T000000000000Z"
+    assert sum(r["value"] or 0 for r in second["rows"]) > sum(
+        r["value"] or 0 for r in first["rows"]
+    )
+    assert client.get("/health").json()["snapshot_id"] == "20250201T000000000000Z"
+    # Rolling CURRENT back serves the old snapshot's answer again.
+    gold = app.state.context.settings.layout.gold
+    (gold / "CURRENT").write_text("20250101T000000000000Z\n")
+    assert ask() == first
+
+
+def test_a_snapshot_whose_file_does_not_match_its_manifest_is_refused(
+    client: TestClient, auth: Auth, lake: Any
+) -> None:
+    snapshot = lake / "gold" / "snapshots" / "20250101T000000000000Z"
+    parquet = snapshot / "metrics_placements_cube.parquet"
+    parquet.write_bytes(parquet.read_bytes()[:-10] + b"0123456789")
+    response = client.get("/v1/metrics/placements", headers=auth("admin"))
+    assert response.status_code == 503
+    assert "does not match its manifest" in response.json()["detail"]
+
+
+def test_no_snapshot_yet_is_a_clear_503(client: TestClient, auth: Auth, lake: Any) -> None:
+    (lake / "gold" / "CURRENT").unlink()
+    response = client.get("/v1/metrics/placements", headers=auth("admin"))
+    assert response.status_code == 503 and "no gold snapshot" in response.json()["detail"]
+    assert client.get("/health").status_code == 503
