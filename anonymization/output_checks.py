@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from anonymization.redaction import scan_for_pii
+from anonymization.small_cells import singly_hidden_lines
 from lakehouse.checks import CheckOutcome
 
 __all__ = ["check_k_anonymity", "check_l_diversity", "check_pii_scan", "check_small_cells"]
@@ -29,8 +30,9 @@ def check_small_cells(
     threshold: int,
     derived: Mapping[str, tuple[str, str]] | None = None,
 ) -> CheckOutcome:
-    """No published count (or difference of two published counts) in 1..threshold-1, and no
-    group along any dimension with exactly one hidden cell (recoverable from its margin)."""
+    """No published count (or difference of two published counts) in 1..threshold-1, no hidden
+    cell that still carries a count, and no margin line along any dimension with exactly one
+    hidden cell (recoverable from its total), one-cell lines included."""
     problems: list[str] = []
     published = frame.loc[~frame[hidden].astype(bool)]
     series = {c: published[c].astype("float") for c in counts}
@@ -44,11 +46,11 @@ def check_small_cells(
     for c in counts:
         if hidden_rows[c].notna().any():
             problems.append(f"hidden cells still carry {c}")
+    lines = singly_hidden_lines(frame, frame[hidden].to_numpy(dtype=bool), dims, min_line_size=1)
     for dim in dims:
-        per_group = frame.groupby(dim)[hidden].sum()
-        singles = per_group[per_group == 1]
-        if len(singles):
-            problems.append(f"{len(singles)} {dim} group(s) with exactly one hidden cell")
+        along = sum(1 for d, _ in lines if d == dim)
+        if along:
+            problems.append(f"{along} line(s) along {dim} with exactly one hidden cell")
     detail = "; ".join(problems) or (
         f"{int(frame[hidden].sum())} of {len(frame)} cells hidden; none recoverable, "
         f"no published count below {threshold}"

@@ -12,7 +12,7 @@ recognizers in a ``RecognizerRegistry`` (checked), but it costs ~0.4 ms per
 enhancement needs tokens that the no-op engine does not produce anyway.
 
 Names cannot be found reliably by patterns, so names are handled by
-:class:`KnownValuesRecognizer`: the pipeline knows, for each case note, the
+:class:`KnownValuesRecognizer`: ingestion knows, for each case note, the
 child's and guardians' names (and phone, NIK ...) from the structured tables
 and passes them in. Unknown third-party names in notes are NOT detected; that
 residual risk is why notes are only released in aggregate/never raw.

@@ -7,7 +7,7 @@ still see "the note mentions this guardian's phone" and join it, without the
 note ever containing the phone. Full dates become ``[date]`` (no token: a
 date-of-birth token in a note adds linkage but no analytical value).
 
-Pipeline per note: shared pattern recognizers + a per-record
+Per note: shared pattern recognizers + a per-record
 :class:`~anonymization.recognizers.KnownValuesRecognizer` -> our own overlap
 resolution (longest span, then highest score, then a fixed priority) ->
 ``presidio_anonymizer.AnonymizerEngine`` with per-entity ``custom`` operators.

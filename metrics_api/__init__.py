@@ -1,1 +1,1 @@
-"""Metrics REST API over published gold snapshots (walking skeleton part 2, issue #3)."""
+"""The metrics REST API: aggregate statistics from published gold, per audience, audited."""

@@ -1,1 +1,2 @@
-"""Dagster code location of the lakehouse: per-domain definitions assembled in definitions.py."""
+"""The orchestrator: the Dagster code location (definitions.py assembles the domains), the
+runner and the ``merajut`` CLI."""

@@ -11,6 +11,7 @@ from anonymization.output_checks import (
     check_pii_scan,
     check_small_cells,
 )
+from anonymization.small_cells import verify_no_recoverable_cells
 
 QIS = ("age", "sex")
 
@@ -102,3 +103,34 @@ def test_a_small_difference_of_two_published_counts_fails() -> None:
         derived={"n-s": ("n", "s")},
     )  # fmt: skip
     assert not outcome.passed and "n-s" in outcome.detail
+
+
+def test_lines_are_checked_in_one_and_in_three_dimensions() -> None:
+    one = pd.DataFrame({"p": ["a", "b", "c"], "n": pd.array([None, 20, 30], dtype="Int64"),
+                        "h": [True, False, False]})  # fmt: skip
+    lone = check_small_cells("m", one, dims=["p"], counts=["n"], hidden="h", threshold=5)
+    assert not lone.passed  # the table's total gives the one hidden cell back
+    two = one.assign(n=pd.array([None, None, 30], dtype="Int64"), h=[True, True, False])
+    assert check_small_cells("m", two, dims=["p"], counts=["n"], hidden="h", threshold=5).passed
+    # Three dimensions: a line is the cells sharing the two other values, not one value.
+    cube = pd.DataFrame(
+        [(p, q, s) for p in "ab" for q in (1, 2) for s in "MF"], columns=["p", "q", "s"]
+    ).assign(n=pd.array([None, 20, 30, 40, None, 60, 70, 80], dtype="Int64"))
+    cube["h"] = cube["n"].isna()
+    outcome = check_small_cells(
+        "m", cube, dims=["p", "q", "s"], counts=["n"], hidden="h", threshold=5
+    )
+    assert not outcome.passed and "along s" in outcome.detail and "along q" in outcome.detail
+
+
+def test_the_gate_also_fails_a_hidden_cell_alone_in_its_line() -> None:
+    """No complement can protect a one-cell line: its margin is the cell itself. The API's
+    verifier skips such lines (it cannot fix them); the publish gate refuses them."""
+    frame = pd.DataFrame(
+        {"p": ["a", "b", "b"], "q": [1, 1, 2], "n": pd.array([None, None, None], dtype="Int64"),
+         "h": [True, True, True]}
+    )  # fmt: skip
+    assert verify_no_recoverable_cells(frame, ["p", "q"], "n") == []
+    outcome = check_small_cells("m", frame, dims=["p", "q"], counts=["n"], hidden="h", threshold=5)
+    assert not outcome.passed
+    assert "1 line(s) along q" in outcome.detail and "1 line(s) along p" in outcome.detail

@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.common import isolated_env
 from tests.support.leak_scan import IdentifierSet
 
 REPO = Path(__file__).resolve().parents[2]
@@ -115,12 +116,9 @@ class PipelineRun:
 
 
 def pipeline_env(tmp: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MERAJUT_", "DAGSTER_"))}
+    """The benchmarks' isolated environment, plus what makes a test run reproducible."""
+    env = isolated_env(tmp)
     env.update(
-        MERAJUT_HOME=str(tmp / "home"),
-        MERAJUT_LAKE_ROOT=str(tmp / "lake"),
-        DAGSTER_HOME=str(tmp / "dagster_home"),
-        COLUMNS="200",
         # The same seed must give the same lake on every day CI runs.
         MERAJUT_AS_OF=AS_OF,
         # Fixed keys: the same tokens and release record ids in every run.
