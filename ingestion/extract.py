@@ -6,7 +6,6 @@ value must reach validation and be quarantined with a reason rather than crash t
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ingestion.contracts import TableContract
+from lakehouse.files import sha256_file
 
 WATERMARK_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -110,7 +110,7 @@ def pending_drops(drops_dir: Path, glob: str, processed: set[str]) -> list[DropF
     """Drop files not ingested yet, by content hash (a re-delivered identical file is skipped)."""
     found = []
     for path in sorted(drops_dir.glob(glob)):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = sha256_file(path)
         if digest not in processed:
             found.append(DropFile(path=path, sha256=digest))
     return found

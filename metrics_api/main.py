@@ -20,7 +20,7 @@ from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
 from metrics_api.errors import ApiError
 from metrics_api.keys import KeyStore
 from metrics_api.service import MetricService, ResultCache
-from metrics_api.store import EmbeddedSnapshotStore, MetricStore, WarehouseSnapshotStore
+from metrics_api.store import LakeSnapshotStore, MetricStore, WarehouseSnapshotStore
 
 __all__ = ["build_store", "create_app"]
 
@@ -37,7 +37,7 @@ def build_store(settings: Settings) -> MetricStore:
     (``MERAJUT_API_GOLD_SOURCE``; by default the warehouse only when it is a server)."""
     if settings.api_reads_warehouse:
         return WarehouseSnapshotStore(settings.warehouse_target)
-    return EmbeddedSnapshotStore(GoldSnapshots(settings.layout.gold))
+    return LakeSnapshotStore(GoldSnapshots(settings.layout.gold))
 
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:

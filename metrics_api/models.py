@@ -98,6 +98,6 @@ class ReleaseDetail(ReleaseSummary):
 
 class Health(BaseModel):
     status: str
-    backend: str
+    backend: str = Field(description="lake (the gold snapshot's files) or warehouse (gold tables)")
     snapshot_id: str | None
     metrics: int = Field(description="Metrics in the catalog")

@@ -3,7 +3,7 @@
 Two stores answer the same engine-neutral :class:`AggregateQuery`, so the service layer
 (catalog, scopes, suppression, caching) is the same in both modes:
 
-* :class:`EmbeddedSnapshotStore` reads the CURRENT snapshot's Parquet with DuckDB, through the
+* :class:`LakeSnapshotStore` reads the CURRENT snapshot's Parquet with DuckDB, through the
   gold reader (:class:`lakehouse.gold_snapshot.GoldSnapshots`: id, manifest and sha256 checked).
   It never opens chDB's warehouse path: chDB lets one process at a time hold it, and that
   process is the pipeline. It reads ``gold/CURRENT`` on every call (one small file), so a new
@@ -30,7 +30,7 @@ from metrics_api.errors import Unavailable
 
 __all__ = [
     "AggregateQuery",
-    "EmbeddedSnapshotStore",
+    "LakeSnapshotStore",
     "MetricStore",
     "Snapshot",
     "WarehouseSnapshotStore",
@@ -90,10 +90,10 @@ def _bucket(column: str, grain: str) -> str:
     raise ValueError(f"unknown grain {grain!r}")
 
 
-class EmbeddedSnapshotStore:
+class LakeSnapshotStore:
     """Reads the snapshot ``gold/CURRENT`` points to, through the gold reader."""
 
-    backend = "embedded"
+    backend = "lake"
 
     def __init__(self, gold: GoldSnapshots) -> None:
         self.gold = gold
@@ -169,7 +169,7 @@ class WarehouseSnapshotStore:
     SQL: the catalog's measure expressions are used unchanged.
     """
 
-    backend = "clickhouse"
+    backend = "warehouse"
 
     def __init__(self, target: WarehouseTarget) -> None:
         self.target = target

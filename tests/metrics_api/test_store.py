@@ -13,7 +13,7 @@ from lakehouse import gold_tables
 from lakehouse.gold_snapshot import GoldSnapshots
 from lakehouse.warehouse import WarehouseTarget
 from metrics_api.errors import Unavailable
-from metrics_api.store import AggregateQuery, EmbeddedSnapshotStore, WarehouseSnapshotStore
+from metrics_api.store import AggregateQuery, LakeSnapshotStore, WarehouseSnapshotStore
 from tests.support.api_fixtures import CUBE, SNAPSHOT_ID
 
 QUERIES = [
@@ -79,7 +79,7 @@ def _pandas(cube: pd.DataFrame, query: AggregateQuery) -> pd.DataFrame:
 def test_the_embedded_store_aggregates_the_current_snapshot(
     lake: Path, cube: pd.DataFrame, query: AggregateQuery
 ) -> None:
-    store = EmbeddedSnapshotStore(GoldSnapshots(lake / "gold"))
+    store = LakeSnapshotStore(GoldSnapshots(lake / "gold"))
     snapshot = store.current()
     assert snapshot is not None and snapshot.id == SNAPSHOT_ID
     got = store.aggregate(snapshot, query)
@@ -88,7 +88,7 @@ def test_the_embedded_store_aggregates_the_current_snapshot(
 
 
 def test_the_embedded_store_refuses_what_it_cannot_vouch_for(lake: Path) -> None:
-    store = EmbeddedSnapshotStore(GoldSnapshots(lake / "gold"))
+    store = LakeSnapshotStore(GoldSnapshots(lake / "gold"))
     snapshot = store.current()
     assert snapshot is not None
     with pytest.raises(Unavailable, match="does not publish mart"):
@@ -131,7 +131,7 @@ def warehouse_gold(
 def test_the_warehouse_store_answers_like_the_embedded_one(
     warehouse_gold: WarehouseSnapshotStore, lake: Path, query: AggregateQuery
 ) -> None:
-    embedded = EmbeddedSnapshotStore(GoldSnapshots(lake / "gold"))
+    embedded = LakeSnapshotStore(GoldSnapshots(lake / "gold"))
     snapshot = warehouse_gold.current()
     assert snapshot is not None and snapshot.id == SNAPSHOT_ID and snapshot.path is None
     expected = embedded.aggregate(embedded.current(), query)  # type: ignore[arg-type]
