@@ -24,7 +24,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lakehouse.layout import LakeLayout
@@ -153,8 +153,8 @@ class Settings(BaseSettings):
 
     @field_validator("token_key", "vault_key", "release_key")
     @classmethod
-    def _key(cls, value: SecretStr | None, info: object) -> SecretStr | None:
-        return _check_secret(getattr(info, "field_name", "key"), value)
+    def _key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        return _check_secret(str(info.field_name), value)
 
     @model_validator(mode="after")
     def _key_store_outside_public_zones(self) -> Settings:
