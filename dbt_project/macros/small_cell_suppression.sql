@@ -9,6 +9,8 @@
   create new singleton groups in the other dimension, so the rule is applied `passes` times;
   the publish gate re-checks the result independently and blocks publication if any singleton
   group remains. This is a heuristic, not an optimal cell-suppression solver.
+  Unit-tested through the model that calls it: the unit_tests of
+  gov_placement_outcomes_by_province_quarter (its YAML) derive the hidden cells by hand.
 -#}
 {% macro small_cell_suppression(relation, dims, count_columns, threshold_column, passes) -%}
 {%- set d1, d2 = dims[0], dims[1] -%}
