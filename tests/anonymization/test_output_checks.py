@@ -134,3 +134,13 @@ def test_the_gate_also_fails_a_hidden_cell_alone_in_its_line() -> None:
     outcome = check_small_cells("m", frame, dims=["p", "q"], counts=["n"], hidden="h", threshold=5)
     assert not outcome.passed
     assert "1 line(s) along q" in outcome.detail and "1 line(s) along p" in outcome.detail
+
+
+@pytest.mark.parametrize("hour", range(24))
+def test_our_own_ids_at_any_hour_pass_the_scan(hour: int) -> None:
+    """A release id made at 08:xx UTC holds '08' plus ten digits: a mobile number's shape."""
+    release_id = f"research-20261202T{hour:02d}0000160469Z"
+    text = f'{{"release_id": "{release_id}", "batch": "20261202T{hour:02d}1234567890Z-drop"}}'
+    assert check_pii_scan({}, {"release/privacy_report.json": text}).passed
+    # A real phone beside the id is still found.
+    assert not check_pii_scan({}, {"x": text + " hp 0812 3456 7890"}).passed
