@@ -34,7 +34,7 @@ from types import TracebackType
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from lakehouse.audit_log import HashChainedLog
+from lakehouse.audit_log import AuditLogError, HashChainedLog
 
 __all__ = ["TokenVault", "VaultIntegrityError"]
 
@@ -85,7 +85,10 @@ class TokenVault:
         self.audit_path.parent.mkdir(parents=True, exist_ok=True)
         self._aead = AESGCM(bytes(key))
         _touch_private(self.path)
-        _touch_private(self.audit_path)
+        try:
+            _touch_private(self.audit_path)
+        except OSError as exc:  # fail closed: a vault whose audit cannot be written won't open
+            raise AuditLogError(f"cannot open the re-identification audit log: {exc}") from exc
         self._conn = sqlite3.connect(self.path)
         with self._conn:
             self._conn.execute(_SCHEMA)

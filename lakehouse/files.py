@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,13 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["sha256_file", "write_json_atomic", "write_parquet_atomic", "write_text_atomic"]
+__all__ = [
+    "fresh_staging_dir",
+    "sha256_file",
+    "write_json_atomic",
+    "write_parquet_atomic",
+    "write_text_atomic",
+]
 
 
 @contextmanager
@@ -57,3 +64,16 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def fresh_staging_dir(parent: Path, item_id: str) -> Path:
+    """An empty ``parent/.staging-<id>``, after removing staging left by a killed writer.
+
+    Called with the pipeline lock held, so no other writer is staging meanwhile; readers never
+    look at names that start with a dot."""
+    parent.mkdir(parents=True, exist_ok=True)
+    for stale in parent.glob(".staging-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = parent / f".staging-{item_id}"
+    staging.mkdir()
+    return staging

@@ -33,7 +33,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lakehouse.checks import CheckOutcome, all_passed
-from lakehouse.files import sha256_file, write_json_atomic, write_parquet_atomic
+from lakehouse.files import fresh_staging_dir, sha256_file, write_json_atomic, write_parquet_atomic
 from lakehouse.ids import TIMESTAMP_ID, timestamp_id
 
 __all__ = [
@@ -157,28 +157,30 @@ def publish_snapshot(
         return PublishResult(snapshot_id, False, path, failed, manifest)
 
     snapshots = gold / "snapshots"
-    staging = snapshots / f".staging-{snapshot_id}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    entries = {}
-    for name, frame in marts.items():
-        path = staging / f"{name}.parquet"
-        write_parquet_atomic(frame, path)
-        origin = origins.get(name, MartOrigin())
-        entries[name] = MartEntry(
-            file=path.name,
-            rows=len(frame),
-            columns={c: str(t) for c, t in frame.dtypes.items()},
-            sha256=sha256_file(path),
-            relation=origin.relation,
-            dbt_unique_id=origin.dbt_unique_id,
-            audience=list(origin.audience),
-        )
-    manifest = SnapshotManifest(**header, published=True, marts=entries)
-    write_json_atomic(staging / MANIFEST_FILE, manifest.model_dump(mode="json"))
-    final = snapshots / snapshot_id
-    os.replace(staging, final)
+    staging = fresh_staging_dir(snapshots, snapshot_id)
+    try:
+        entries = {}
+        for name, frame in marts.items():
+            path = staging / f"{name}.parquet"
+            write_parquet_atomic(frame, path)
+            origin = origins.get(name, MartOrigin())
+            entries[name] = MartEntry(
+                file=path.name,
+                rows=len(frame),
+                columns={c: str(t) for c, t in frame.dtypes.items()},
+                sha256=sha256_file(path),
+                relation=origin.relation,
+                dbt_unique_id=origin.dbt_unique_id,
+                audience=list(origin.audience),
+            )
+        manifest = SnapshotManifest(**header, published=True, marts=entries)
+        write_json_atomic(staging / MANIFEST_FILE, manifest.model_dump(mode="json"))
+        final = snapshots / snapshot_id
+        os.replace(staging, final)
+    except BaseException:
+        # A full disk or a kill mid-write: nothing half-written stays, CURRENT never moved.
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     _point_current_at(gold, snapshot_id)
     return PublishResult(snapshot_id, True, final, [], manifest)
 

@@ -33,7 +33,13 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lakehouse.checks import CheckOutcome, all_passed
-from lakehouse.files import sha256_file, write_json_atomic, write_parquet_atomic, write_text_atomic
+from lakehouse.files import (
+    fresh_staging_dir,
+    sha256_file,
+    write_json_atomic,
+    write_parquet_atomic,
+    write_text_atomic,
+)
 from lakehouse.ids import TIMESTAMP_ID, timestamp_id
 
 __all__ = [
@@ -114,18 +120,20 @@ def publish_release(
     if not manifest.all_checks_passed:
         write_json_atomic(releases_dir / "rejected" / f"{release_id}.json", manifest.model_dump())
         return ReleaseResult(None, manifest)
-    staging = releases_dir / f".staging-{release_id}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    write_parquet_atomic(data, staging / DATA_FILES["parquet"])
-    write_text_atomic(staging / DATA_FILES["csv"], data_csv)
-    write_json_atomic(staging / DICTIONARY_FILE, dict(dictionary))
-    write_json_atomic(staging / PRIVACY_REPORT_FILE, dict(privacy_report))
-    manifest = manifest.model_copy(update={"sha256": {f: sha256_file(staging / f) for f in FILES}})
-    write_json_atomic(staging / MANIFEST_FILE, manifest.model_dump())
-    final = releases_dir / release_id
-    os.replace(staging, final)
+    staging = fresh_staging_dir(releases_dir, release_id)
+    try:
+        write_parquet_atomic(data, staging / DATA_FILES["parquet"])
+        write_text_atomic(staging / DATA_FILES["csv"], data_csv)
+        write_json_atomic(staging / DICTIONARY_FILE, dict(dictionary))
+        write_json_atomic(staging / PRIVACY_REPORT_FILE, dict(privacy_report))
+        sha = {f: sha256_file(staging / f) for f in FILES}
+        manifest = manifest.model_copy(update={"sha256": sha})
+        write_json_atomic(staging / MANIFEST_FILE, manifest.model_dump())
+        final = releases_dir / release_id
+        os.replace(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # a full disk or a kill: nothing half-written
+        raise
     return ReleaseResult(final, manifest)
 
 

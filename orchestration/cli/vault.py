@@ -19,13 +19,17 @@ def reveal(
 ) -> None:
     """Reveal a token's original value. Every call is audited before anything is decrypted."""
     from anonymization.vault import TokenVault, VaultIntegrityError
+    from lakehouse.audit_log import AuditLogError
 
     settings = pipeline_settings()
     layout = settings.layout
-    with TokenVault(layout.vault, settings.keys.vault_key, layout.vault_audit_log) as vault:
-        try:
+    try:
+        with TokenVault(layout.vault, settings.keys.vault_key, layout.vault_audit_log) as vault:
             value = vault.reveal(token, actor=actor, reason=reason)
-        except (KeyError, ValueError, VaultIntegrityError) as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(1) from exc
+    except AuditLogError as exc:  # fail closed: nothing is revealed unaudited
+        console.print(f"[red]refused: the audit log cannot be written ({exc}); nothing revealed[/]")
+        raise typer.Exit(1) from exc
+    except (KeyError, ValueError, VaultIntegrityError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
     console.print(value)

@@ -141,3 +141,38 @@ def test_the_same_frames_give_the_same_bytes(tmp_path: Path) -> None:
     first = _publish(tmp_path / "a", "20260101T000000000000Z")
     second = _publish(tmp_path / "b", "20260102T000000000000Z")
     assert first.manifest.marts["m"].sha256 == second.manifest.marts["m"].sha256
+
+
+def _disk_full_after(calls: int, monkeypatch: pytest.MonkeyPatch, module: object) -> None:
+    """The ``calls``-th Parquet write of ``module`` fails as a full disk does, half-way."""
+    import errno
+
+    import lakehouse.files
+
+    real = lakehouse.files.write_parquet_atomic
+    seen = [0]
+
+    def write(frame: pd.DataFrame, path: Path) -> None:
+        seen[0] += 1
+        if seen[0] >= calls:
+            path.write_bytes(b"PAR1 half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(frame, path)
+
+    monkeypatch.setattr(module, "write_parquet_atomic", write)
+
+
+def test_a_full_disk_during_publish_leaves_current_and_gold_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lakehouse.gold_snapshot as gold
+
+    _publish(tmp_path, "20260101T000000000000Z")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    frames = {"m": _frames()["m"], "n": _frames()["m"]}
+    _disk_full_after(2, monkeypatch, gold)
+    with pytest.raises(OSError, match="No space left"):
+        publish_snapshot(tmp_path, "20260102T000000000000Z", frames, ORIGINS, PASSED)
+    assert (tmp_path / "CURRENT").read_text().strip() == "20260101T000000000000Z"
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert GoldSnapshots(tmp_path).open_current().id == "20260101T000000000000Z"  # type: ignore[union-attr]

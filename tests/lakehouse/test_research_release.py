@@ -111,3 +111,24 @@ def test_new_ids_match_the_pattern(tmp_path: Path) -> None:
     assert re.match(RELEASE_ID_PATTERN, new_release_id())
     with pytest.raises(ValueError, match="not a release id"):
         _publish(tmp_path, "research-now")
+
+
+def test_a_full_disk_while_writing_a_release_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import lakehouse.research_release as release
+
+    _publish(tmp_path, "research-20260101T000000000000Z")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+
+    def full(path: Path, text: str) -> None:
+        path.write_text(text[:10])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(release, "write_text_atomic", full)
+    with pytest.raises(OSError, match="No space left"):
+        _publish(tmp_path, "research-20260201T000000000000Z")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert [r.id for r in ResearchReleases(tmp_path).list()] == ["research-20260101T000000000000Z"]
