@@ -25,6 +25,22 @@ class DropFile:
     sha256: str
 
 
+class UnreadableDrop(ValueError):
+    """A drop file that cannot be read as its contract says; ``reason`` is a quarantine code.
+
+    The detail never quotes the file's content (which holds clear identifiers): only what
+    the parser says about where and why it failed."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+#: Why a whole drop file was rejected (file-level quarantine reasons; rows have their own).
+DROP_REASONS = ("drop_not_utf8", "drop_empty", "drop_malformed", "drop_wrong_columns")
+
+
 def _engine(url: str) -> sa.Engine:
     return sa.create_engine(url)
 
@@ -117,12 +133,24 @@ def pending_drops(drops_dir: Path, glob: str, processed: set[str]) -> list[DropF
 
 
 def read_drop(drop: DropFile, contract: TableContract) -> pd.DataFrame:
-    """A CSV drop as text; a file whose header does not match the contract is rejected whole."""
-    frame = pd.read_csv(drop.path, dtype=str, keep_default_na=False, encoding="utf-8")
+    """A CSV drop as text. A file that is not UTF-8, empty, not parseable as CSV (an unterminated
+    quote, a row with more fields than the header) or lacks a contract column is rejected whole
+    with :class:`UnreadableDrop`; rows with missing or odd values go on to validation."""
+    try:
+        frame = pd.read_csv(drop.path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableDrop("drop_not_utf8", f"not UTF-8 at byte {exc.start}") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise UnreadableDrop("drop_empty", "the file is empty") from exc
+    except pd.errors.ParserError as exc:
+        raise UnreadableDrop("drop_malformed", f"not valid CSV ({exc})") from exc
     expected = [c.name for c in contract.extracted_columns]
     missing = [c for c in expected if c not in frame.columns]
     if missing:
-        raise ValueError(f"{drop.path.name}: missing columns {missing}; expected {expected}")
+        # Only the contract's names: a file without a header has data in its first line.
+        raise UnreadableDrop(
+            "drop_wrong_columns", f"missing columns {missing}; expected {expected}"
+        )
     frame = frame[expected].astype(object)
     frame = frame.where(frame != "", None)
     frame.insert(0, "_source_row", range(1, len(frame) + 1))

@@ -7,6 +7,8 @@ memory, and the originals of tokens leave it only encrypted, into the vault.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +22,8 @@ from anonymization.tokens import Tokenizer
 from anonymization.vault import TokenVault
 from ingestion.contracts import TableContract
 from ingestion.extract import (
+    DropFile,
+    UnreadableDrop,
     extract_since,
     lookup_column,
     max_watermark,
@@ -27,7 +31,7 @@ from ingestion.extract import (
     read_columns_where_in,
     read_drop,
 )
-from ingestion.lake import IngestionState, known_keys
+from ingestion.lake import IngestionState, discard_uncommitted, known_keys
 from ingestion.protect import KnownIdentifiers, protect_batch
 from ingestion.validation import validate_batch
 from lakehouse.files import write_parquet_atomic
@@ -56,6 +60,10 @@ class TableIngestReport:
     reasons: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     watermark: str | None = None
+    #: Drop files rejected whole this run: {file, sha256, reason, detail}.
+    rejected_drops: list[dict[str, str]] = field(default_factory=list)
+    #: Batch files of a run that died before committing them, deleted before extracting.
+    discarded: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -211,29 +219,101 @@ def _process_batch(
         report.reasons[reason] = report.reasons.get(reason, 0) + int(n)
 
 
+def _reject_drop(
+    ctx: IngestionContext,
+    contract: TableContract,
+    drop: DropFile,
+    error: UnreadableDrop,
+    batch_id: str,
+    state: IngestionState,
+    report: TableIngestReport,
+) -> None:
+    """Move an unreadable drop to the restricted zone (it holds clear identifiers), record a
+    file-level quarantine row with its reason and sha256, and commit: it is never read again."""
+    now = datetime.now(UTC)
+    target = ctx.layout.rejected_drops_dir(contract) / f"{drop.sha256[:16]}-{drop.path.name}"
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(drop.path, tmp)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, target)
+    record = {"file": drop.path.name, "sha256": drop.sha256, "bytes": drop.path.stat().st_size}
+    row = pd.DataFrame(
+        {
+            "source_table": [contract.qualified_name],
+            "batch_id": [batch_id],
+            "row_number": pd.array([0], dtype="UInt32"),
+            "source_row": pd.array([None], dtype="UInt32"),
+            "record_key": [None],
+            "reason": [error.reason],
+            "reason_column": [None],
+            "detail": [f"{drop.path.name}: {error.detail}"],
+            "record_json": [json.dumps(record)],
+            "quarantined_at": [pd.Timestamp(now).tz_localize(None)],
+        }
+    )
+    path = ctx.layout.quarantine_file(contract, batch_id)
+    write_parquet_atomic(row, path)
+    report.files.append(str(path))
+    report.quarantined += 1
+    report.reasons[error.reason] = report.reasons.get(error.reason, 0) + 1
+    report.rejected_drops.append(
+        {"file": drop.path.name, "sha256": drop.sha256, "reason": error.reason,
+         "detail": error.detail, "kept_at": str(target)}
+    )  # fmt: skip
+    state.drops.append(drop.sha256)
+    state.rejected_drops.append(drop.sha256)
+    _commit(state, batch_id)
+    drop.path.unlink(missing_ok=True)  # after the commit: a crash before leaves it, skipped
+
+
+def _commit(state: IngestionState, batch_id: str) -> None:
+    assert state.batches is not None
+    state.batches.append(batch_id)
+    state.save()
+
+
+def _finish_moves(ctx: IngestionContext, contract: TableContract, state: IngestionState) -> None:
+    """Remove originals of rejected drops a crash left between the commit and the unlink."""
+    rejected = set(state.rejected_drops)
+    if not rejected or not ctx.drops_dir.exists():
+        return
+    assert contract.drop_glob is not None
+    for drop in pending_drops(ctx.drops_dir, contract.drop_glob, set()):
+        if drop.sha256 in rejected:
+            drop.path.unlink(missing_ok=True)
+
+
 def ingest_table(ctx: IngestionContext, contract: TableContract) -> TableIngestReport:
     report = TableIngestReport(table=contract.qualified_name)
     state = IngestionState.load(ctx.layout.ingestion_state(contract))
+    report.discarded = [str(p) for p in discard_uncommitted(ctx.layout, contract, state)]
     if contract.kind == "file_drop":
         assert contract.drop_glob is not None
-        processed = set(state.drops)
-        for drop in pending_drops(ctx.drops_dir, contract.drop_glob, processed):
-            frame = read_drop(drop, contract)
-            _process_batch(ctx, contract, frame, f"{ctx.batch_id}-{drop.path.stem}", report)
+        _finish_moves(ctx, contract, state)
+        for drop in pending_drops(ctx.drops_dir, contract.drop_glob, set(state.drops)):
+            batch_id = f"{ctx.batch_id}-{drop.path.stem}"
+            try:
+                frame = read_drop(drop, contract)
+            except UnreadableDrop as error:
+                _reject_drop(ctx, contract, drop, error, batch_id, state, report)
+                continue
+            _process_batch(ctx, contract, frame, batch_id, report)
             state.drops.append(drop.sha256)
-            state.save()
+            _commit(state, batch_id)
         return report
     watermark = state.watermark
     frame = extract_since(_source_url(ctx, contract), contract, watermark)
     if frame.empty:
         report.watermark = watermark.isoformat() if watermark else None
+        state.save()  # keeps what discard_uncommitted adopted or deleted
         return report
     _process_batch(ctx, contract, frame, ctx.batch_id, report)
     new_mark = max_watermark(frame, contract)
     if new_mark is not None:
         state.watermark_value = new_mark.isoformat()
         report.watermark = new_mark.isoformat()
-    state.save()
+    _commit(state, ctx.batch_id)
     return report
 
 

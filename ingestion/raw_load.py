@@ -1,18 +1,24 @@
 """Loading bronze batches into the warehouse ``raw`` schema, idempotently.
 
-Each bronze file is one batch; a batch whose id is already in the raw table is skipped, so a
-re-run (or a run after a crash between bronze and load) never doubles rows. Tables are
-ReplacingMergeTree ordered by the primary key, so a re-extracted *changed* row replaces its
-older version (staging reads with ``final``).
+Each bronze file is one batch, and only batches the ingestion state has committed are loaded. A
+batch already complete in the raw table is skipped, so a re-run never doubles rows; a batch a
+killed load left incomplete is inserted again, whole. Tables are ReplacingMergeTree ordered by
+the primary key (the quarantine by table, batch and row), so the rows inserted twice collapse
+into one and a re-extracted *changed* row replaces its older version (staging reads with
+``final``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from ingestion.contracts import ColumnContract, TableContract
+from ingestion.lake import IngestionState, committed_files
 from lakehouse.layout import LakeLayout
 
 RAW_DATABASE = "raw"
@@ -61,9 +67,20 @@ order by (source_table, batch_id, row_number)
 """
 
 
-def _loaded_batches(client: Any, table: str) -> set[str]:
-    rows = client.query(f"select distinct _batch_id from {RAW_DATABASE}.{table}").result_rows
-    return {r[0] for r in rows}
+def _loaded_batches(client: Any, table: str) -> dict[str, int]:
+    """Rows per batch id already in the raw table (before merges: every insert counts)."""
+    rows = client.query(
+        f"select _batch_id, count() from {RAW_DATABASE}.{table} group by _batch_id"
+    ).result_rows
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def _rows_in(path: Path) -> int:
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def _committed(layout: LakeLayout, contract: TableContract, files: list[Path]) -> list[Path]:
+    return committed_files(files, IngestionState.load(layout.ingestion_state(contract)))
 
 
 def _insert(client: Any, table: str, frame: pd.DataFrame) -> None:
@@ -96,8 +113,8 @@ def load_table(client: Any, layout: LakeLayout, contract: TableContract) -> int:
     client.command(raw_table_ddl(contract))
     done = _loaded_batches(client, contract.identifier)
     inserted = 0
-    for path in layout.bronze_files(contract):
-        if path.stem in done:
+    for path in _committed(layout, contract, layout.bronze_files(contract)):
+        if done.get(path.stem, 0) >= _rows_in(path):
             continue
         frame = pd.read_parquet(path)
         _insert(client, contract.identifier, _for_insert(frame, contract))
@@ -105,28 +122,30 @@ def load_table(client: Any, layout: LakeLayout, contract: TableContract) -> int:
     return inserted
 
 
-def load_quarantine(client: Any, layout: LakeLayout) -> int:
+def load_quarantine(client: Any, layout: LakeLayout, contracts: Iterable[TableContract]) -> int:
     client.command(f"create database if not exists {RAW_DATABASE}")
     client.command(QUARANTINE_DDL)
     done = _loaded_batches_quarantine(client)
     inserted = 0
-    for path in sorted(layout.quarantine.glob("*/*/*.parquet")):
-        key = f"{path.parent.parent.name}.{path.parent.name}/{path.stem}"
-        if key in done:
-            continue
-        frame = pd.read_parquet(path)
-        if frame.empty:
-            continue
-        _insert(client, QUARANTINE_TABLE, frame)
-        inserted += len(frame)
+    for contract in contracts:
+        for path in _committed(layout, contract, layout.quarantine_files(contract)):
+            key = f"{contract.qualified_name}/{path.stem}"
+            if done.get(key, 0) >= _rows_in(path):
+                continue
+            frame = pd.read_parquet(path)
+            if frame.empty:
+                continue
+            _insert(client, QUARANTINE_TABLE, frame)
+            inserted += len(frame)
     return inserted
 
 
-def _loaded_batches_quarantine(client: Any) -> set[str]:
+def _loaded_batches_quarantine(client: Any) -> dict[str, int]:
     rows = client.query(
-        f"select distinct concat(source_table, '/', batch_id) from {RAW_DATABASE}.{QUARANTINE_TABLE}"
+        f"select concat(source_table, '/', batch_id), count() "
+        f"from {RAW_DATABASE}.{QUARANTINE_TABLE} group by 1"
     ).result_rows
-    return {r[0] for r in rows}
+    return {r[0]: int(r[1]) for r in rows}
 
 
 def raw_row_count(client: Any, contract: TableContract) -> int:

@@ -92,6 +92,10 @@ class LakeLayout:
         # One file per table: assets of different tables may run in parallel.
         return self.state / "ingestion" / f"{table.source}.{table.name}.json"
 
+    def rejected_drops_dir(self, table: TableRef) -> Path:
+        """Drop files that could not be read, as delivered (clear identifiers: restricted)."""
+        return self.restricted / "rejected_drops" / table.source / table.name
+
     @property
     def dbt_last_build(self) -> Path:
         return self.state / "dbt_last_build.json"

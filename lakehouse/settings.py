@@ -197,6 +197,12 @@ class Settings(BaseSettings):
         return (self.key_file or self.home / "keys.json").resolve()
 
     @property
+    def pipeline_lock(self) -> Path:
+        """Held by the one pipeline run of this home at a time (``lakehouse.locks``). In the home,
+        not the lake: ``merajut demo`` deletes the lake while holding it."""
+        return self.home.resolve() / "locks" / "pipeline.lock"
+
+    @property
     def dagster_home(self) -> Path:
         """Dagster's own ``DAGSTER_HOME`` when set (what ``dagster dev`` reads), else a folder
         of the restricted home."""

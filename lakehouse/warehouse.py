@@ -5,18 +5,18 @@ server, ``http(s)://user@host:port``; the server's password comes only from
 ``MERAJUT_WAREHOUSE_PASSWORD``, never from the URL (URLs end up in logs and manifests).
 
 The chDB lock: the embedded engine lets one process open a data path, and a process may only
-ever open one path. Every pipeline step therefore opens the engine inside :func:`session`,
-which first takes an exclusive ``flock`` on ``<path>.lock`` and closes the engine (releasing
-chDB's own lock) before the flock is released. A second step, in this process or another (the
-dbt subprocess, a second run), waits for the flock instead of failing inside chDB with "Cannot
-lock file .../status". Readers (API, Superset) never open this path; they read published gold.
+ever open one path. Whoever opens it holds an exclusive ``flock`` on ``<path>.lock`` first
+(:mod:`lakehouse.locks`): pipeline steps inside :func:`session`, which closes the engine
+(releasing chDB's own lock) before the flock is released, and the dbt subprocess through its
+adapter plugin, for the life of that process. A second opener waits for the flock instead of
+failing inside chDB with "Cannot lock file .../status", and says whom it waits for. The kernel
+releases a flock when its holder dies, so a killed step never blocks the next run; a dbt process
+orphaned by a killed orchestrator keeps the lock until it has finished with the engine. Readers
+(API, Superset) never open this path; they read published gold.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,23 +24,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-__all__ = [
-    "EMBEDDED",
-    "WarehouseBusyError",
-    "WarehouseTarget",
-    "connect",
-    "exclusive_lock",
-    "reserved_for_subprocess",
-    "session",
-]
+from lakehouse.locks import exclusive_lock
+
+__all__ = ["EMBEDDED", "WarehouseTarget", "connect", "session"]
 
 #: The one spelling of the embedded warehouse in settings.
 EMBEDDED = "embedded"
 _DEFAULT_PORTS = {"http": 8123, "https": 8443}
-
-
-class WarehouseBusyError(RuntimeError):
-    """Another step held the embedded warehouse longer than we were willing to wait."""
 
 
 def check_warehouse_setting(value: str) -> str:
@@ -125,37 +115,13 @@ class WarehouseTarget:
         """What ``profiles.yml`` reads with ``var()``: where the warehouse is, never a secret
         (dbt receives the password as ``MERAJUT_WAREHOUSE_PASSWORD`` in its environment)."""
         if self.embedded:
-            return {"warehouse_path": str(self.path)}
+            return {"warehouse_path": str(self.path), "warehouse_lock": str(self.lock_path)}
         return {
             "clickhouse_host": self.host,
             "clickhouse_port": str(self.port),
             "clickhouse_user": self.username,
             "clickhouse_secure": "true" if self.scheme == "https" else "false",
         }
-
-
-@contextmanager
-def exclusive_lock(lock_path: Path, timeout_s: float = 3600.0) -> Iterator[None]:
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise WarehouseBusyError(
-                        f"warehouse lock {lock_path} still held after {timeout_s:.0f}s"
-                    ) from None
-                time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def connect(target: WarehouseTarget) -> Any:
@@ -180,21 +146,18 @@ def connect(target: WarehouseTarget) -> Any:
 
 
 @contextmanager
-def session(target: WarehouseTarget) -> Iterator[Any]:
-    """A client, exclusive for the embedded engine, closed on exit."""
-    with reserved_for_subprocess(target):
+def session(target: WarehouseTarget, *, purpose: str = "a pipeline step") -> Iterator[Any]:
+    """A client, exclusive for the embedded engine (its lock held while open), closed on exit."""
+    if target.embedded:
+        with exclusive_lock(target.lock_path, guards="the embedded warehouse", purpose=purpose):
+            client = connect(target)
+            try:
+                yield client
+            finally:
+                client.close()
+    else:
         client = connect(target)
         try:
             yield client
         finally:
             client.close()
-
-
-@contextmanager
-def reserved_for_subprocess(target: WarehouseTarget) -> Iterator[None]:
-    """Hold the embedded engine's lock while a child process (dbt) opens the engine itself."""
-    if target.embedded:
-        with exclusive_lock(target.lock_path):
-            yield
-    else:
-        yield

@@ -9,6 +9,7 @@ nothing here sets ``DAGSTER_HOME`` or any other variable of this process.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,14 +22,22 @@ from orchestration.core.dbt import parse_manifest
 from orchestration.core.jobs import PIPELINE_JOB
 
 DAGSTER_YAML = """\
-# Written by `merajut`. Every warehouse step is in the pool `warehouse`; a limit of 1 means
-# two steps never open the embedded chDB path at the same time, whatever the executor.
+# Written by `merajut` (rewritten when it differs). Every warehouse step is in the pool
+# `warehouse`; a limit of 1 means two steps never open the embedded chDB path at the same time,
+# whatever the executor. Runs the daemon (`dagster dev`) launched and lost are failed by run
+# monitoring and their slots freed; `merajut` frees the slots of its own dead runs itself.
 concurrency:
   pools:
     default_limit: 1
+run_monitoring:
+  enabled: true
+  free_slots_after_run_end_seconds: 30
 telemetry:
   enabled: false
 """
+#: Tags of the runs `merajut` starts, so that it can recognise its own dead runs.
+CLI_TAG = "merajut/cli"
+PID_TAG = "merajut/pid"
 DBT_SCHEMAS = ("reference", "staging", "intermediate", "marts", "restricted")
 
 
@@ -44,9 +53,40 @@ def open_instance(settings: Settings) -> dg.DagsterInstance:
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    current = config.read_text(encoding="utf-8") if config.exists() else None
+    if current is None or (
+        current != DAGSTER_YAML and current.startswith("# Written by `merajut`")
+    ):
         config.write_text(DAGSTER_YAML, encoding="utf-8")
     return dg.DagsterInstance.from_config(str(home))
+
+
+def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark the runs `merajut` started and never finished as failed and free their pool slots.
+
+    Call it only while holding the pipeline lock: every live `merajut` run holds that lock, so
+    any run of ours still "in progress" then belongs to a process that is gone (killed, or the
+    machine restarted). Without this, a killed run's claim on the `warehouse` pool would make
+    every later run wait for it forever.
+    """
+    dead = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[
+                dg.DagsterRunStatus.NOT_STARTED,
+                dg.DagsterRunStatus.STARTING,
+                dg.DagsterRunStatus.STARTED,
+                dg.DagsterRunStatus.CANCELING,
+            ],
+            tags={CLI_TAG: "run"},
+        )
+    )
+    for run in dead:
+        pid = run.tags.get(PID_TAG, "?")
+        instance.report_run_failed(
+            run, message=f"the merajut process of this run (pid {pid}) is gone; marked failed"
+        )
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    return [run.run_id for run in dead]
 
 
 def _materializable(defs: dg.Definitions, keep: Callable[[dg.AssetKey], bool]) -> list[dg.AssetKey]:
@@ -108,4 +148,5 @@ def run_step(
             asset_selection=step.select(defs),
             raise_on_error=False,
             run_config=quiet,
+            tags={CLI_TAG: "run", PID_TAG: str(os.getpid())},
         )

@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from ingestion.contracts import load_contracts
+from ingestion.extract import DROP_REASONS
 from lakehouse.gold_snapshot import GoldSnapshots
 from lakehouse.layout import LakeLayout
 from lakehouse.research_release import ResearchReleases
@@ -23,6 +24,8 @@ class LakeSummary:
     checks_passed: list[str] = field(default_factory=list)
     release_path: Path | None = None
     privacy: dict[str, Any] = field(default_factory=dict)
+    #: Drop files rejected whole (unreadable): table, reason, detail (names the file).
+    rejected_drops: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -45,6 +48,19 @@ def _reasons(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, int
     return {r[0]: int(r[1]) for r in rows}
 
 
+def _rejected_drops(
+    con: duckdb.DuckDBPyConnection, table: str, files: list[Path]
+) -> list[dict[str, str]]:
+    if not files:
+        return []
+    rows = con.execute(
+        "select reason, detail from read_parquet(?) where list_contains(?, reason) "
+        "order by batch_id",
+        [[str(f) for f in files], list(DROP_REASONS)],
+    ).fetchall()
+    return [{"table": table, "reason": r[0], "detail": r[1]} for r in rows]
+
+
 def summarize(layout: LakeLayout) -> LakeSummary:
     out = LakeSummary()
     con = duckdb.connect()
@@ -60,6 +76,7 @@ def summarize(layout: LakeLayout) -> LakeSummary:
                     "reasons": _reasons(con, quarantine),
                 }
             )
+            out.rejected_drops += _rejected_drops(con, contract.qualified_name, quarantine)
     finally:
         con.close()
     snapshot = GoldSnapshots(layout.gold).open_current()

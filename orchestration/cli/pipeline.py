@@ -4,16 +4,67 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from lakehouse.ids import timestamp_id
+from lakehouse.locks import LockBusy, exclusive_lock
 from lakehouse.settings import Settings
 from orchestration.cli.common import console, load_settings, pipeline_settings, progress
+
+WaitOption = Annotated[
+    bool,
+    typer.Option(
+        help="When another run of this lake is in progress: wait for it (--wait) or refuse "
+        "at once (--no-wait, exit 3)"
+    ),
+]
+
+
+class _Stopped(Exception):
+    """SIGTERM while waiting for another run: stop waiting, exit cleanly."""
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise _Stopped
+
+
+@contextmanager
+def pipeline_lock(settings: Settings, purpose: str, wait: bool) -> Iterator[None]:
+    """One pipeline run per home at a time. A second run says whom it waits for; Ctrl-C or
+    SIGTERM while it waits stops it cleanly (exit 130 / 143), ``--no-wait`` refuses (exit 3)."""
+    previous = signal.signal(signal.SIGTERM, _stop)
+    acquired = False
+    try:
+        with exclusive_lock(
+            settings.pipeline_lock,
+            guards="the pipeline of this lake",
+            purpose=purpose,
+            wait=wait,
+            on_wait=lambda message: console.print(f"[yellow]{message}[/]"),
+        ):
+            acquired = True
+            signal.signal(signal.SIGTERM, previous)
+            yield
+    except LockBusy as exc:
+        console.print(f"[red]refused:[/] {exc}; run again when it has finished, or use --wait")
+        raise typer.Exit(3) from exc
+    except (KeyboardInterrupt, _Stopped) as exc:
+        if acquired:
+            raise
+        console.print("stopped while waiting for the other run; nothing was changed")
+        raise typer.Exit(130 if isinstance(exc, KeyboardInterrupt) else 143) from exc
+    finally:
+        if not acquired:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _generate(settings: Settings, children: int, seed: int, as_of: date) -> dict[str, int]:
@@ -64,8 +115,23 @@ def _run_pipeline(settings: Settings, only: str | None = None) -> bool:
     defs = runner.load_definitions()
     steps = [s for s in runner.PIPELINE_STEPS if only is None or s.key == only]
     log_path = settings.layout.reports / f"pipeline-{timestamp_id()}.log"
+    with runner.open_instance(settings) as instance:
+        dead = runner.fail_dead_runs(instance)
+        if dead:
+            console.print(
+                f"[yellow]marked {len(dead)} run(s) of a killed earlier merajut as failed "
+                "and freed their warehouse slots[/]"
+            )
+        return _run_steps(settings, defs, steps, instance, log_path)
+
+
+def _run_steps(
+    settings: Settings, defs: Any, steps: list[Any], instance: Any, log_path: Path
+) -> bool:
+    from orchestration import runner
+
     ok = True
-    with runner.open_instance(settings) as instance, progress() as bar:
+    with progress() as bar:
         task = bar.add_task("pipeline", total=len(steps))
         for step in steps:
             bar.update(task, description=step.name)
@@ -107,6 +173,11 @@ def _print_summary(settings: Settings) -> None:
             ", ".join(f"{k}={v}" for k, v in row["reasons"].items()),
         )
     console.print(table)
+    for rejected in summary.rejected_drops:
+        console.print(
+            f"[yellow]rejected drop file[/] ({rejected['table']}, {rejected['reason']}): "
+            f"{rejected['detail']} — kept in {settings.layout.restricted / 'rejected_drops'}"
+        )
     published = Table(title=f"published in gold snapshot {summary.snapshot_id}")
     published.add_column("mart")
     published.add_column("rows", justify="right")
@@ -134,6 +205,7 @@ def run(
     step: Annotated[
         str | None, typer.Option(help="Run only one step: ingest, load, dbt, release or publish")
     ] = None,
+    wait: WaitOption = True,
 ) -> None:
     """Run the whole pipeline once (or one step of it) on the configured sources and warehouse."""
     from orchestration.runner import PIPELINE_STEPS  # loads Dagster: only when a run is asked
@@ -143,8 +215,9 @@ def run(
         console.print(f"[red]unknown step {step!r}[/]; one of {keys}")
         raise typer.Exit(2)
     settings = pipeline_settings()
-    if not _run_pipeline(settings, step):
-        raise typer.Exit(1)
+    with pipeline_lock(settings, "merajut run" + (f" --step {step}" if step else ""), wait):
+        if not _run_pipeline(settings, step):
+            raise typer.Exit(1)
     _print_summary(settings)
 
 
@@ -154,22 +227,24 @@ def demo(
     fresh: Annotated[
         bool, typer.Option(help="Start from an empty lake and new sources (dev only)")
     ] = True,
+    wait: WaitOption = True,
 ) -> None:
     """Generate synthetic sources, run the whole pipeline on embedded chDB, print a summary."""
     settings = pipeline_settings()
     _refuse_in_production(settings, "demo")
-    if fresh:
-        # A demo mixes nothing with an earlier one: new sources, empty lake. Keys are kept.
-        for path in (settings.layout.root, settings.sources_dir, settings.resolved_drops_dir):
-            if path.exists():
-                console.print(f"removing {path}")
-                shutil.rmtree(path)
-    with progress() as bar:
-        task = bar.add_task(f"generating sources for {children:,} children", total=1)
-        _generate(settings, children, seed, settings.reporting_date)
-        bar.advance(task)
-    if not _run_pipeline(settings):
-        raise typer.Exit(1)
+    with pipeline_lock(settings, "merajut demo", wait):
+        if fresh:
+            # A demo mixes nothing with an earlier one: new sources, empty lake. Keys are kept.
+            for path in (settings.layout.root, settings.sources_dir, settings.resolved_drops_dir):
+                if path.exists():
+                    console.print(f"removing {path}")
+                    shutil.rmtree(path)
+        with progress() as bar:
+            task = bar.add_task(f"generating sources for {children:,} children", total=1)
+            _generate(settings, children, seed, settings.reporting_date)
+            bar.advance(task)
+        if not _run_pipeline(settings):
+            raise typer.Exit(1)
     _print_summary(settings)
 
 

@@ -7,6 +7,7 @@ missing variable, when its first step builds the tokenizer, before anything is e
 
 from __future__ import annotations
 
+import contextlib
 from functools import cached_property
 
 import dagster as dg
@@ -16,13 +17,39 @@ from anonymization.redaction import Redactor
 from anonymization.tokens import Tokenizer
 from anonymization.vault import TokenVault
 from ingestion.contracts import TableContract, load_contracts
+from lakehouse.locks import exclusive_lock
 from lakehouse.settings import Settings, get_settings
 
 
 class LakehouseResource(dg.ConfigurableResource):
-    """Settings, contracts and the keyed privacy tools, built once per run."""
+    """Settings, contracts and the keyed privacy tools, built once per run.
+
+    A run holds the pipeline lock of its home for as long as it executes (a run started by
+    ``merajut`` already holds it; one the daemon launched waits for it), so two runs never
+    ingest or publish into the same lake at once. Sensors use the resource without a run and
+    take no lock.
+    """
 
     _settings: Settings | None = PrivateAttr(default=None)
+    _held: contextlib.ExitStack | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if context.dagster_run is None:
+            return
+        stack = contextlib.ExitStack()
+        stack.enter_context(
+            exclusive_lock(
+                self.settings.pipeline_lock,
+                guards="the pipeline of this lake",
+                purpose=f"dagster run {context.dagster_run.run_id}",
+            )
+        )
+        self._held = stack
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._held is not None:
+            self._held.close()
+            self._held = None
 
     @property
     def settings(self) -> Settings:

@@ -30,8 +30,8 @@ def build_raw_load_asset() -> dg.AssetsDefinition:
     @dg.multi_asset(specs=specs, name="load_raw", pool=WAREHOUSE_POOL, can_subset=True)
     def load_raw(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
         selected = set(context.selected_asset_keys)
-        with session(lakehouse.settings.warehouse_target) as client:
-            quarantined = load_quarantine(client, lakehouse.settings.layout)
+        with session(lakehouse.settings.warehouse_target, purpose="load bronze → raw") as client:
+            quarantined = load_quarantine(client, lakehouse.settings.layout, contracts.values())
             context.log.info(f"quarantine rows loaded: {quarantined}")
             for contract in contracts.values():
                 if raw_key(contract) not in selected:

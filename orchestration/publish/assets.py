@@ -110,7 +110,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
         relations = {m.name: m.relation for m in marts}
         # Read for the gate and copy into immutable gold tables in one session, so the data
         # checked is exactly the data server-mode readers will get.
-        with session(settings.warehouse_target) as client:
+        with session(settings.warehouse_target, purpose="publish") as client:
             frames = read_marts(client, marts)
             gold_tables.stage_snapshot(client, snapshot_id, relations)
         outcomes, release = gate(settings, marts, frames)
@@ -131,7 +131,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
             research_release=release.id if release else None,
             warehouse=settings.warehouse_target.describe(),
         )
-        with session(settings.warehouse_target) as client:
+        with session(settings.warehouse_target, purpose="publish") as client:
             if result.published:
                 gold_tables.mark_current(client, result.manifest)
             else:

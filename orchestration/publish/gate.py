@@ -20,6 +20,8 @@ __all__ = ["check_dbt_build"]
 def check_dbt_build(summary: Mapping[str, Any] | None) -> CheckOutcome:
     if summary is None:
         return CheckOutcome("dbt_build", False, "no dbt build has run")
+    if summary.get("finished") is not True:
+        return CheckOutcome("dbt_build", False, "the last dbt build did not finish")
     failed = list(summary.get("tests_failed", [])) + list(summary.get("models_failed", []))
     tests_run = int(summary.get("tests_run", 0))
     passed = not failed and tests_run > 0

@@ -34,7 +34,7 @@ def build_release_asset() -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, lakehouse: LakehouseResource
     ) -> Iterator[Any]:
         settings = lakehouse.settings
-        with session(settings.warehouse_target) as client:
+        with session(settings.warehouse_target, purpose="research release") as client:
             frame = client.query_df(f"select * from {source.relation}")
         result = build_release(frame, settings.layout.releases, settings.keys.release_key)
         manifest = result.manifest

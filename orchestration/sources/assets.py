@@ -16,6 +16,8 @@ from lakehouse.ids import timestamp_id
 from orchestration.core.assets import bronze_key
 from orchestration.core.resources import LakehouseResource
 
+DROPS_READABLE = "drops_readable"
+
 
 def _build_bronze_asset(
     contract: TableContract, contracts: dict[str, TableContract]
@@ -28,8 +30,21 @@ def _build_bronze_asset(
         }
     )
 
+    key = bronze_key(contract)
+    drops = contract.kind == "file_drop"
+    checks = [
+        dg.AssetCheckSpec(
+            DROPS_READABLE,
+            asset=key,
+            blocking=False,
+            description="Every new drop file could be read; unreadable ones are moved to the "
+            "restricted zone with their reason and never read again.",
+        )
+    ]
+
     @dg.asset(
-        key=bronze_key(contract),
+        key=key,
+        check_specs=checks if drops else None,
         group_name=f"source_{contract.source}",
         deps=[bronze_key(contracts[p]) for p in parents],
         description=contract.description
@@ -63,6 +78,14 @@ def _build_bronze_asset(
             f"{contract.qualified_name}: extracted {report.extracted}, loaded {report.loaded}, "
             f"quarantined {report.quarantined} {report.reasons}"
         )
+        if report.discarded:
+            context.log.warning(
+                f"{contract.qualified_name}: deleted {len(report.discarded)} batch file(s) "
+                "of a run that died before committing them; their rows are extracted again"
+            )
+        rejected = [
+            {k: r[k] for k in ("file", "sha256", "reason", "detail")} for r in report.rejected_drops
+        ]
         return dg.MaterializeResult(
             metadata={
                 "extracted": report.extracted,
@@ -71,7 +94,18 @@ def _build_bronze_asset(
                 "quarantine_reasons": dg.MetadataValue.json(report.reasons),
                 "watermark": report.watermark or "",
                 "files": dg.MetadataValue.json(report.files),
-            }
+                "discarded_uncommitted": dg.MetadataValue.json(report.discarded),
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=DROPS_READABLE,
+                    passed=not rejected,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"rejected": dg.MetadataValue.json(rejected)},
+                )
+            ]
+            if drops
+            else None,
         )
 
     return bronze

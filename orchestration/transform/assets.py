@@ -9,7 +9,6 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from lakehouse.files import write_json_atomic
 from lakehouse.settings import Settings
-from lakehouse.warehouse import reserved_for_subprocess
 from orchestration.core.assets import WAREHOUSE_POOL
 from orchestration.core.dbt import dbt_executable, dbt_project
 from orchestration.core.resources import LakehouseResource
@@ -23,6 +22,7 @@ def summarize_run_results(run_results: dict[str, Any]) -> dict[str, Any]:
     failed = [r["unique_id"] for r in tests if r["status"] not in ("pass", "success")]
     models = [r for r in results if r["unique_id"].startswith("model.")]
     return {
+        "finished": True,
         "invocation_id": run_results.get("metadata", {}).get("invocation_id"),
         "generated_at": run_results.get("metadata", {}).get("generated_at"),
         "tests_run": len(tests),
@@ -60,11 +60,14 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
     ) -> Iterator[Any]:
         settings = lakehouse.settings
-        # dbt opens the embedded engine in its own process; we hold the lock meanwhile.
-        with reserved_for_subprocess(settings.warehouse_target):
-            invocation = dbt.cli(dbt_build_args(settings), context=context, raise_on_error=False)
-            yield from invocation.stream()
-            run_results = invocation.get_artifact("run_results.json")
+        # Until this build has finished, the publish gate sees no successful build: a build
+        # killed halfway must not let a later publish step trust the previous build's tests.
+        write_json_atomic(settings.layout.dbt_last_build, {"finished": False})
+        # dbt opens the embedded engine in its own process and holds the warehouse lock itself
+        # (its adapter plugin), so this process holds nothing while it runs.
+        invocation = dbt.cli(dbt_build_args(settings), context=context, raise_on_error=False)
+        yield from invocation.stream()
+        run_results = invocation.get_artifact("run_results.json")
         summary = summarize_run_results(run_results)
         write_json_atomic(settings.layout.dbt_last_build, summary)
         context.log.info(json.dumps(summary))

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from ingestion.contracts import TableContract, load_contracts
+from ingestion.lake import IngestionState
 from ingestion.raw_load import (
     RAW_DATABASE,
     clickhouse_type,
@@ -23,13 +24,28 @@ from lakehouse.layout import LakeLayout
 CONSENTS = load_contracts()["consent.consents"]
 
 
-def _batch(layout: LakeLayout, contract: TableContract, batch_id: str, rows: list[dict]) -> None:
+def _commit(layout: LakeLayout, contract: TableContract, batch_id: str) -> None:
+    state = IngestionState.load(layout.ingestion_state(contract))
+    assert state.batches is not None
+    state.batches.append(batch_id)
+    state.save()
+
+
+def _batch(
+    layout: LakeLayout,
+    contract: TableContract,
+    batch_id: str,
+    rows: list[dict],
+    commit: bool = True,
+) -> None:
     frame = pd.DataFrame(rows)
     for column in contract.columns:
         if column.name not in frame:
             frame[column.name] = None
     frame["_batch_id"] = batch_id
     write_parquet_atomic(frame, layout.bronze_file(contract, batch_id))
+    if commit:
+        _commit(layout, contract, batch_id)
 
 
 def _consent(consent_id: str, updated_at: str, granted: bool = True) -> dict[str, Any]:
@@ -99,9 +115,32 @@ def test_quarantine_batches_load_once(raw: Any, tmp_path: Path) -> None:
     )
     write_parquet_atomic(frame, layout.quarantine_file(CONSENTS, "b1"))
     write_parquet_atomic(frame.iloc[0:0], layout.quarantine_file(CONSENTS, "b2"))  # empty batch
-    assert load_quarantine(raw, layout) == 1
-    assert load_quarantine(raw, layout) == 0
+    _commit(layout, CONSENTS, "b1")
+    _commit(layout, CONSENTS, "b2")
+    assert load_quarantine(raw, layout, [CONSENTS]) == 1
+    assert load_quarantine(raw, layout, [CONSENTS]) == 0
     rows = raw.query(
         f"select reason, record_key from {RAW_DATABASE}.ingestion__quarantine"
     ).result_rows
     assert rows == [("missing_required", "C9")]
+
+
+def test_only_committed_batches_load_and_an_incomplete_one_is_completed(
+    raw: Any, tmp_path: Path
+) -> None:
+    """A batch a killed ingest never committed is not loaded; one a killed load left half in
+    the table is inserted again, and the repeated rows collapse under ``final``."""
+    layout = LakeLayout(tmp_path)
+    rows = [_consent(f"C{i}", "2026-01-01") for i in range(4)]
+    _batch(layout, CONSENTS, "20260101T000000000000Z", rows)
+    _batch(layout, CONSENTS, "20260102T000000000000Z", [_consent("C9", "2026-01-02")], commit=False)
+    # As if a load had been killed after inserting part of the first batch.
+    raw.command(f"create database if not exists {RAW_DATABASE}")
+    raw.command(raw_table_ddl(CONSENTS))
+    half = pd.read_parquet(layout.bronze_file(CONSENTS, "20260101T000000000000Z")).iloc[:2]
+    from ingestion.raw_load import _for_insert
+
+    raw.insert_df(f"{RAW_DATABASE}.{CONSENTS.identifier}", _for_insert(half, CONSENTS))
+    assert load_table(raw, layout, CONSENTS) == 4
+    assert raw_row_count(raw, CONSENTS) == 4  # C0..C3 once each; C9 was never committed
+    assert load_table(raw, layout, CONSENTS) == 0

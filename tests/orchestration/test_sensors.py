@@ -12,8 +12,10 @@ from orchestration.sources.sensors import build_drop_sensors
 
 
 def _evaluate(sensor: dg.SensorDefinition, cursor: str | None) -> dg.SensorResult:
-    context = dg.build_sensor_context(cursor=cursor, resources={"lakehouse": LakehouseResource()})
-    result = sensor(context)
+    with dg.build_sensor_context(
+        cursor=cursor, resources={"lakehouse": LakehouseResource()}
+    ) as context:
+        result = sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result
 

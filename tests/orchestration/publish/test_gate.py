@@ -9,17 +9,22 @@ from orchestration.publish.assets import small_cell_outcomes
 from orchestration.publish.gate import check_dbt_build
 
 
-def test_the_dbt_build_must_have_run_tests_and_all_passed() -> None:
+def test_the_dbt_build_must_have_finished_run_tests_and_all_passed() -> None:
+    done = {"finished": True, "models_failed": []}
     assert not check_dbt_build(None).passed
-    assert not check_dbt_build({"tests_run": 0, "tests_failed": [], "models_failed": []}).passed
-    failed = check_dbt_build({"tests_run": 3, "tests_failed": ["test.x"], "models_failed": []})
+    assert not check_dbt_build({**done, "tests_run": 0, "tests_failed": []}).passed
+    failed = check_dbt_build({**done, "tests_run": 3, "tests_failed": ["test.x"]})
     assert not failed.passed and "test.x" in failed.detail
-    model = check_dbt_build({"tests_run": 3, "tests_failed": [], "models_failed": ["model.y"]})
-    assert not model.passed
-    ok = check_dbt_build(
-        {"tests_run": 3, "tests_failed": [], "models_failed": [], "models_built": 9}
-    )
+    model = {**done, "tests_run": 3, "tests_failed": [], "models_failed": ["model.y"]}
+    assert not check_dbt_build(model).passed
+    good = {"tests_run": 3, "tests_failed": [], "models_failed": [], "models_built": 9}
+    ok = check_dbt_build({**good, "finished": True})
     assert ok.passed and ok.detail == "3 dbt tests passed, 9 models built"
+    # A build that started and never finished (killed) must not let the gate trust anything,
+    # nor a summary that does not say it finished.
+    unfinished = check_dbt_build({"finished": False})
+    assert not unfinished.passed and "did not finish" in unfinished.detail
+    assert not check_dbt_build(good).passed
 
 
 def _mart(audience: str) -> DbtModel:

@@ -29,7 +29,7 @@ def test_the_summary_counts_data_and_unit_tests_and_failed_models() -> None:
         ],
     }
     summary = summarize_run_results(run_results)
-    assert summary["invocation_id"] == "inv-1"
+    assert summary["invocation_id"] == "inv-1" and summary["finished"] is True
     assert summary["tests_run"] == 4
     assert summary["tests_failed"] == ["test.merajut.unique_b", "unit_test.merajut.gov.suppresses"]
     assert summary["models_built"] == 1
@@ -42,6 +42,7 @@ def test_build_args_for_the_embedded_warehouse(tmp_path: Path) -> None:
     assert args[:3] == ["build", "--target", "embedded"]
     assert json.loads(args[4]) == {
         "warehouse_path": str((tmp_path / "lake" / "warehouse" / "chdb").resolve()),
+        "warehouse_lock": str((tmp_path / "lake" / "warehouse" / "chdb.lock").resolve()),
         "as_of": "2026-11-01",
     }
 
