@@ -7,7 +7,7 @@ CHILDREN ?= 2000
 # Trust the platform's certificate store (a TLS-intercepting proxy's CA lives there).
 export UV_SYSTEM_CERTS := 1
 
-.PHONY: install superset system-deps demo test lint typecheck bench clean
+.PHONY: install superset system-deps bench-deps demo test lint typecheck bench clean
 
 $(UV):
 	$(PY) -m venv $(VENV)
@@ -41,8 +41,15 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-bench: install
+# wrk drives the load benchmark (Debian's package; needs root or sudo).
+bench-deps:
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; }
+
+bench: install bench-deps
 	$(VENV)/bin/python -m bench.pipeline
+	$(VENV)/bin/python -m bench.api
+	$(VENV)/bin/python -m bench.load
 
 clean:
 	rm -rf lake .merajut dbt_project/target dbt_project/logs

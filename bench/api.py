@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import httpx
 
-from bench.common import MERAJUT, REPO, isolated_env
+from bench.common import MERAJUT, REPO, api_key, isolated_env, serving
 from bench.report import machine, write_section
 from lakehouse.gold_snapshot import GoldSnapshots
 
@@ -72,14 +72,6 @@ def _throughput(call: Callable[[int], None], threads: int, seconds: float) -> fl
     return sum(done) / (time.monotonic() - started)
 
 
-def _key(env: dict[str, str], role: str) -> str:
-    proc = subprocess.run(
-        [MERAJUT, "api", "key", "create", "--name", f"bench-{role}", "--role", role],
-        env=env, cwd=REPO, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return proc.stdout.strip().splitlines()[-1].strip()
-
-
 def run(children: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="merajut-bench-api-") as d:
         tmp = Path(d)
@@ -88,24 +80,10 @@ def run(children: int) -> dict[str, object]:
             [MERAJUT, "demo", "--children", str(children)], env=env, cwd=REPO,
             capture_output=True, text=True, check=True,
         )  # fmt: skip
-        key = _key(env, "government")
+        key = api_key(env, "government")
         port = 18765
-        server = subprocess.Popen(
-            [MERAJUT, "api", "serve", "--port", str(port)], env=env, cwd=REPO,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
+        with serving(env, port):
             base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("API did not start")
-                time.sleep(0.3)
             headers = {"X-API-Key": key}
             client = httpx.Client(base_url=base, headers=headers, timeout=30)
             far = date(2040, 1, 1)
@@ -145,9 +123,6 @@ def run(children: int) -> dict[str, object]:
             tp_uncached = _throughput(lambda i: uncached(i + 20_000), threads=8, seconds=5)
             tp_engine = _throughput(direct, threads=1, seconds=5)
             client.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     results: dict[str, object] = {"children": children, "rows": rows}
     for label, samples in (
         ("api_cached", api_cached),

@@ -6,11 +6,15 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 from lakehouse.layout import REPO_ROOT
 
-__all__ = ["MERAJUT", "REPO", "isolated_env", "timed"]
+__all__ = ["MERAJUT", "REPO", "api_key", "isolated_env", "serving", "timed"]
 
 REPO = REPO_ROOT
 MERAJUT = str(Path(sys.executable).with_name("merajut"))
@@ -37,3 +41,36 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return elapsed, proc.stdout
+
+
+def api_key(env: dict[str, str], role: str) -> str:
+    """A new API key of ``role`` (``merajut api key create`` prints it last)."""
+    proc = subprocess.run(
+        [MERAJUT, "api", "key", "create", "--name", f"bench-{role}", "--role", role],
+        env=env, cwd=REPO, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return proc.stdout.strip().splitlines()[-1].strip()
+
+
+@contextmanager
+def serving(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """``merajut api serve`` on ``port`` until the block ends, once ``/health`` answers."""
+    server = subprocess.Popen(
+        [MERAJUT, "api", "serve", "--port", str(port)], env=env, cwd=REPO,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the API did not start")
+            time.sleep(0.3)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

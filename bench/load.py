@@ -1,0 +1,198 @@
+"""The metrics API under load: 10,000 requests at 50 connections with wrk, errors and memory.
+
+One lake (2,000 children by default) is published by `merajut demo`; `merajut api serve` (uvicorn,
+one worker) answers over loopback, every data request audited (fsync'd) before it is answered.
+wrk (Debian's package; `make bench` installs it) runs each case for a duration sized from a short
+calibration run so that at least N requests are sent (wrk stops by time, not by count), and
+reports latency percentiles, non-2xx answers and socket errors; the server's resident
+memory is read from /proc before and after, and its peak (VmHWM). Baseline in the same run and
+server: the unauthenticated, unaudited `/health`.
+
+    .venv/bin/python -m bench.load [--children 2000] [--requests 10000] [--connections 50] [--write-docs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.common import MERAJUT, REPO, api_key, isolated_env, serving
+from bench.report import machine, write_section
+from lakehouse.audit_log import HashChainedLog
+
+PORT = 18766
+THREADS = 2
+LUA = """
+local key, path, vary = os.getenv("WRK_KEY"), os.getenv("WRK_PATH"), os.getenv("WRK_VARY") == "1"
+local n = 0
+request = function()
+  n = n + 1
+  local p = path
+  if vary then p = p .. "&to=2040-" .. string.format("%02d-%02d", 1 + n % 12, 1 + n % 28) end
+  if key ~= "" then return wrk.format("GET", p, {["X-API-Key"] = key}) end
+  return wrk.format("GET", p)
+end
+"""
+METRIC = "/v1/metrics/placements?dimensions=province,quarter"
+#: case -> (path, with a key, a different `to` each request, at least this many requests; 0:
+#: the --requests option). The uncached case runs a fixed minute: at its rate 10,000 requests
+#: would take most of an hour.
+CASES = {
+    "health (baseline)": ("/health", False, False, 0),
+    "placements by province × quarter, cached": (METRIC, True, False, 0),
+    "placements by province × quarter, uncached (60 s)": (METRIC, True, True, -60),
+}
+
+
+def _rss_kib(pid: int) -> dict[str, int]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return {k: int(v) for k, v in re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.M)}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def _wrk(path: str, key: str, vary: bool, seconds: float, connections: int, script: Path) -> dict:
+    env = {
+        "WRK_KEY": key,
+        "WRK_PATH": path,
+        "WRK_VARY": "1" if vary else "0",
+        "PATH": "/usr/bin:/bin",
+    }
+    proc = subprocess.run(
+        ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+         "--timeout", "30s", "--latency", "-s", str(script), f"http://127.0.0.1:{PORT}"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    out = proc.stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": round(_ms(latency["50"]), 2),
+        "p99_ms": round(_ms(latency["99"]), 2),
+        "non_2xx": int(m.group(1))
+        if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out))
+        else 0,
+        "socket_errors": sum(int(x) for x in socket.groups()) if socket else 0,
+        "seconds": round(seconds),
+    }
+
+
+def _case(path: str, key: str, vary: bool, requests: int, connections: int, script: Path) -> dict:
+    """At least ``requests`` requests (``requests < 0``: that many seconds instead)."""
+    if requests < 0:
+        return _wrk(path, key, vary, -requests, connections, script)
+    calibration = _wrk(path, key, vary, 5, connections, script)
+    result = _wrk(path, key, vary, 1.15 * requests / calibration["rps"] + 1, connections, script)
+    result["calibration_requests"] = calibration["requests"]
+    return result
+
+
+def run(children: int, requests: int, connections: int) -> dict[str, object]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `make bench` installs it (Debian package wrk)")
+    with tempfile.TemporaryDirectory(prefix="merajut-bench-load-") as d:
+        tmp = Path(d)
+        env = isolated_env(tmp)
+        subprocess.run(
+            [MERAJUT, "demo", "--children", str(children)], env=env, cwd=REPO,
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        key = api_key(env, "government")
+        script = tmp / "limit.lua"
+        script.write_text(LUA)
+        results: dict[str, object] = {
+            "children": children,
+            "connections": connections,
+            "requested": requests,
+        }
+        with serving(env, PORT) as server:
+            rss_start = _rss_kib(server.pid)["VmRSS"]
+            cases = {}
+            for name, (path, authed, vary, count) in CASES.items():
+                n = count or requests
+                cases[name] = _case(path, key if authed else "", vary, n, connections, script)
+                cases[name]["rss_after_mib"] = round(_rss_kib(server.pid)["VmRSS"] / 1024, 1)
+            memory = _rss_kib(server.pid)
+        audited = sum(
+            1
+            for r in HashChainedLog(
+                tmp / "lake" / "restricted" / "metrics_api" / "audit.jsonl"
+            ).records()
+            if r["outcome"] == "ok"
+        )
+    data_requests = sum(
+        c["requests"] + c.get("calibration_requests", 0)
+        for n, c in cases.items()
+        if "baseline" not in n
+    )
+    results.update(
+        cases=cases,
+        rss_start_mib=round(rss_start / 1024, 1),
+        rss_peak_mib=round(memory["VmHWM"] / 1024, 1),
+        audit_records_ok=audited,
+        data_requests=data_requests,
+    )
+    return results
+
+
+def render(r: dict) -> str:
+    base = r["cases"]["health (baseline)"]
+    lines = [
+        f"Machine: {machine()}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        "",
+        f"Lake published by `merajut demo --children {r['children']:,}`; `merajut api serve` "
+        f"(uvicorn, one worker) over loopback; `wrk -t{THREADS} -c{r['connections']}` per case "
+        f"for a duration sized by a 5-second calibration run to send at least {r['requested']:,} "
+        "requests, a government key on the data requests (each audited and fsync'd before it is "
+        "answered). Uncached: every request a "
+        "different `to`, so almost every one misses the answer cache. Baseline: `/health` on the "
+        "same server, same run.",
+        "",
+        "| case | seconds | requests | req/s | req/s / baseline | p50 ms | p99 ms | non-2xx | socket errors | server RSS after, MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, c in r["cases"].items():
+        lines.append(
+            f"| {name} | {c['seconds']} | {c['requests']:,} | {c['rps']:.1f} | {c['rps'] / base['rps']:.2f}× | "
+            f"{c['p50_ms']} | {c['p99_ms']} | {c['non_2xx']} | {c['socket_errors']} | {c['rss_after_mib']} |"
+        )
+    lines += [
+        "",
+        f"Server resident memory: {r['rss_start_mib']} MiB after start, peak {r['rss_peak_mib']} MiB "
+        f"over all cases. Audit records of answered data requests: {r['audit_records_ok']:,} for "
+        f"{r['data_requests']:,} data requests answered (the calibration runs included).",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--children", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    result = run(args.children, args.requests, args.connections)
+    print(json.dumps(result))
+    text = render(result)
+    print(text)
+    if args.write_docs:
+        write_section(
+            "Metrics API under load (`.venv/bin/python -m bench.load --write-docs`)", text
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
