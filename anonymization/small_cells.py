@@ -25,8 +25,9 @@ suppression solver (such as tau-Argus / sdcTable):
   attacker solving the linear system of all margins can still bound hidden
   cells to intervals (e.g. two hidden cells whose margin difference is 1);
 * it knows only the table it is given: linked tables (the same data cut by
-  other dimensions, or other releases) and hierarchical margins (regency vs.
-  province totals in separate tables) are not protected jointly;
+  other dimensions, or other releases) are not protected jointly; hierarchical
+  margins are protected only where the caller declares them as ``nested``
+  lines (the quarters of one year, whose total the year table publishes);
 * lines with a single cell are ignored (their margin *is* the cell); tables
   whose zero cells are left out should be completed with explicit zeros first,
   otherwise a margin line may look like it has only one cell.
@@ -34,7 +35,7 @@ suppression solver (such as tau-Argus / sdcTable):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,33 @@ def _line_ids(df: pd.DataFrame, dimensions: Sequence[str], along: str) -> np.nda
     if not others:
         return np.zeros(len(df), dtype=np.int64)
     return df.groupby(others, sort=False, dropna=False).ngroup().to_numpy(dtype=np.int64)
+
+
+def _nested_line_ids(
+    df: pd.DataFrame, dimensions: Sequence[str], along: str, parent: pd.Series
+) -> np.ndarray:
+    """Id of the nested line of each cell: the cells along ``along`` that share every other
+    dimension's value and the same ``parent`` (e.g. the quarters of one year)."""
+    others = [df[d] for d in dimensions if d != along]
+    return (
+        pd.DataFrame({"parent": parent.to_numpy()}, index=df.index)
+        .groupby([*others, "parent"], sort=False, dropna=False)
+        .ngroup()
+        .to_numpy(dtype=np.int64)
+    )
+
+
+def _all_lines(
+    df: pd.DataFrame, dimensions: Sequence[str], nested: Mapping[str, tuple[str, pd.Series]]
+) -> dict[str, np.ndarray]:
+    lines = {d: _line_ids(df, dimensions, d) for d in dimensions}
+    for name, (along, parent) in nested.items():
+        if along not in dimensions:
+            raise ValueError(f"nested line {name!r} runs along {along!r}, not a dimension")
+        if name in lines:
+            raise ValueError(f"nested line {name!r} has the name of a dimension")
+        lines[name] = _nested_line_ids(df, dimensions, along, parent)
+    return lines
 
 
 def _validate(df: pd.DataFrame, dimensions: Sequence[str], count_column: str) -> None:
@@ -78,12 +106,16 @@ def suppress_cells(
     count_column: str,
     threshold: int,
     dependent_columns: Sequence[str] = (),
+    nested: Mapping[str, tuple[str, pd.Series]] | None = None,
 ) -> pd.DataFrame:
     """Primary + complementary suppression; returns a copy with two extra columns.
 
     ``suppressed`` (bool) and ``suppression_reason`` (str or None) are added;
     the count and every ``dependent_columns`` value (numerators, rates ...
-    derived from the count) are NA in suppressed rows.
+    derived from the count) are NA in suppressed rows. ``nested`` declares
+    further published margins: name -> (dimension, parent of each row), e.g.
+    ``{"year": ("quarter", year_of_each_quarter)}``: the quarters of one year
+    (with every other dimension fixed) are a line too.
     """
     _validate(df, dimensions, count_column)
     absent = [c for c in dependent_columns if c not in df.columns]
@@ -101,11 +133,11 @@ def suppress_cells(
         primary = (counts > 0) & (counts < threshold)
         suppressed |= primary
         reasons[primary] = f"primary: count 1..{threshold - 1}"
-        lines = {d: _line_ids(out, dimensions, d) for d in dimensions}
+        lines = _all_lines(out, dimensions, nested or {})
         changed = bool(primary.any())
         while changed:
             changed = False
-            for d in dimensions:
+            for d in lines:
                 chosen = _complements(d, lines, suppressed, counts)
                 if len(chosen):
                     suppressed[chosen] = True
@@ -156,7 +188,11 @@ def _complements(
 
 
 def singly_hidden_lines(
-    df: pd.DataFrame, hidden: np.ndarray, dimensions: Sequence[str], min_line_size: int = 2
+    df: pd.DataFrame,
+    hidden: np.ndarray,
+    dimensions: Sequence[str],
+    min_line_size: int = 2,
+    nested: Mapping[str, tuple[str, pd.Series]] | None = None,
 ) -> list[tuple[str, Any]]:
     """(dimension, line key) of every margin line along a dimension with exactly one hidden
     cell: its total minus the visible cells gives the hidden value back.
@@ -177,6 +213,14 @@ def singly_hidden_lines(
             stats = pd.DataFrame({"sum": [int(hidden.sum())], "size": [len(df)]}, index=["all"])
         bad = stats[(stats["sum"] == 1) & (stats["size"] >= min_line_size)]
         found.extend((d, key) for key in bad.index)
+    for name, (along, parent) in (nested or {}).items():
+        ids = _nested_line_ids(df, dimensions, along, parent)
+        sums = np.bincount(ids, weights=hidden.astype(float))
+        sizes = np.bincount(ids)
+        for line in np.flatnonzero((sums == 1) & (sizes >= min_line_size)):
+            first = int(np.flatnonzero(ids == line)[0])
+            key = tuple(df[d].iloc[first] for d in dimensions if d != along)
+            found.append((name, (*key, parent.iloc[first])))
     return found
 
 
@@ -185,6 +229,7 @@ def verify_no_recoverable_cells(
     dimensions: Sequence[str],
     count_column: str,
     threshold: int | None = None,
+    nested: Mapping[str, tuple[str, pd.Series]] | None = None,
 ) -> list[str]:
     """Independent check of a table as published; returns problems (empty = OK).
 
@@ -204,6 +249,6 @@ def verify_no_recoverable_cells(
         for pos in np.flatnonzero(small):
             cell = ", ".join(f"{d}={df[d].iloc[pos]!r}" for d in dimensions)
             problems.append(f"published count {values.iloc[pos]} below {threshold} at {cell}")
-    for d, key in singly_hidden_lines(df, hidden, dimensions):
+    for d, key in singly_hidden_lines(df, hidden, dimensions, nested=nested):
         problems.append(f"{d} margin: line {key!r} has exactly one suppressed cell (recoverable)")
     return problems

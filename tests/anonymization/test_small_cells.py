@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from anonymization.small_cells import (
+    singly_hidden_lines,
     suppress_cells,
     verify_no_recoverable_cells,
 )
@@ -125,3 +126,22 @@ def test_random_tables_leave_nothing_recoverable() -> None:
                 assert not (len(hidden) >= 2 and int(hidden.sum()) == 1)
         checked += 1
     assert checked == 300
+
+
+def test_nested_lines_protect_the_quarters_of_a_year() -> None:
+    """A year total published elsewhere is a margin of the quarters: one hidden quarter in a
+    year would be the year minus the others."""
+    quarters = [f"2024-Q{q}" for q in range(1, 5)] + [f"2025-Q{q}" for q in range(1, 5)]
+    df = pd.DataFrame({"quarter": quarters, "n": [3, 40, 50, 60, 20, 70, 80, 90]})
+    years = df["quarter"].str[:4]
+    plain = suppress_cells(df, ["quarter"], "n", 5)
+    assert plain["suppressed"].sum() == 2  # the line of all quarters: the smallest complement
+    assert singly_hidden_lines(
+        df, plain["suppressed"].to_numpy(), ["quarter"], nested={"year": ("quarter", years)}
+    ) == [("year", ("2024",)), ("year", ("2025",))]
+    nested = suppress_cells(df, ["quarter"], "n", 5, nested={"year": ("quarter", years)})
+    hidden = nested["suppressed"].to_numpy()
+    assert hidden.sum() == 2 and set(df["quarter"][hidden].str[:4]) == {"2024"}
+    assert singly_hidden_lines(df, hidden, ["quarter"], nested={"year": ("quarter", years)}) == []
+    # the complement closes both lines: the one of all quarters and the year of the primary
+    assert df["quarter"][hidden].tolist() == ["2024-Q1", "2024-Q2"]
