@@ -4,6 +4,10 @@ Why a catalog: a metric (its SQL measure, the breakdowns it allows, who may see 
 small-cell threshold) must be defined once, so that the API, documentation and tests cannot
 drift apart. The loader is strict on purpose — a typo in a role name or a threshold below the
 audience default must stop the API at startup, not silently publish small cells.
+
+The catalog also holds each role's request limits (``limits:``, applied by
+:mod:`metrics_api.limits`): every role is listed, limits are positive integers, and only the
+admin may be unlimited, by writing ``null`` — a role left out is an error, never "no limit".
 """
 
 from __future__ import annotations
@@ -11,24 +15,32 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from lakehouse.reference.audiences import NATIONAL_ONLY_AUDIENCES, Role, audience_thresholds
+from lakehouse.reference.audiences import (
+    NATIONAL_ONLY_AUDIENCES,
+    ROLES,
+    Role,
+    audience_thresholds,
+)
 
 __all__ = [
     "GEOGRAPHY_LEVELS",
     "GRAINS",
     "PACKAGED_CATALOG",
+    "UNLIMITED_ROLES",
     "AudienceRule",
     "Catalog",
     "CatalogError",
     "DimensionSpec",
     "Grain",
+    "Limits",
     "Metric",
     "ResolvedRule",
+    "RoleLimits",
     "load_catalog",
 ]
 
@@ -39,6 +51,10 @@ GRAINS: tuple[str, ...] = get_args(Grain)
 Geography = Literal["national", "province"]
 #: Coarse to fine: an audience whose finest level is ``national`` sees no province at all.
 GEOGRAPHY_LEVELS: tuple[str, ...] = get_args(Geography)
+
+#: Roles that may be configured without limits (``null``): the data protection officer, who
+#: must be able to investigate without running into a budget.
+UNLIMITED_ROLES = frozenset({"admin"})
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Measures are simple count aggregates over one mart column. Anything richer is refused: the
@@ -182,9 +198,57 @@ class Metric(_Frozen):
         return ResolvedRule(threshold=threshold, finest_geography=rule.finest_geography)
 
 
+#: A limit: a positive integer (strict: no "10", 10.0 or true), or null = unlimited.
+_Limit = Annotated[int, Field(strict=True, gt=0)] | None
+
+
+class RoleLimits(_Frozen):
+    """One role's limits per key; both fields are required, ``None`` means unlimited."""
+
+    requests_per_minute: _Limit = Field(
+        description="Data requests (metric queries, release downloads) per key per minute"
+    )
+    distinct_queries_per_snapshot: _Limit = Field(
+        description="Different metric queries per key per gold snapshot; repeats are free"
+    )
+
+
+class Limits(_Frozen):
+    """The ``limits:`` block: every role's limits, and the hint sent with an empty budget."""
+
+    roles: dict[Role, RoleLimits]
+    budget_retry_after_seconds: int = Field(
+        strict=True,
+        gt=0,
+        description="Retry-After of an exhausted query budget (it resets at the next publish, "
+        "whose time the API cannot know: about the publish cadence)",
+    )
+
+    @model_validator(mode="after")
+    def _every_role_bounded(self) -> Limits:
+        missing = [r for r in ROLES if r not in self.roles]
+        if missing:
+            raise ValueError(
+                f"limits: every role needs its limits (null = unlimited, admin only); "
+                f"missing: {', '.join(missing)}"
+            )
+        for role, rule in self.roles.items():
+            unlimited = [name for name, value in rule if value is None]
+            if unlimited and role not in UNLIMITED_ROLES:
+                raise ValueError(
+                    f"limits: role {role} may not be unlimited ({', '.join(unlimited)} is null); "
+                    f"only {', '.join(sorted(UNLIMITED_ROLES))} may"
+                )
+        return self
+
+    def for_role(self, role: str) -> RoleLimits:
+        return self.roles[role]  # type: ignore[index]
+
+
 class Catalog(_Frozen):
     version: Literal[1]
     metrics: dict[str, Metric]
+    limits: Limits
 
     @cached_property
     def names(self) -> list[str]:
@@ -208,8 +272,16 @@ def parse_catalog(raw: Any) -> Catalog:
             metrics[name] = Metric(name=name, **body)
         except ValidationError as exc:
             raise CatalogError(f"metric {name!r}: {exc}") from None
+    if not isinstance(raw.get("limits"), dict):
+        raise CatalogError("the catalog needs a `limits:` mapping (every role's request limits)")
     try:
-        return Catalog.model_validate({"version": raw.get("version"), "metrics": metrics})
+        limits = Limits.model_validate(raw["limits"])
+    except ValidationError as exc:
+        raise CatalogError(f"limits: {exc}") from None
+    try:
+        return Catalog.model_validate(
+            {"version": raw.get("version"), "metrics": metrics, "limits": limits}
+        )
     except ValidationError as exc:
         raise CatalogError(str(exc)) from None
 

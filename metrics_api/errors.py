@@ -7,7 +7,20 @@ routes do not have to re-decide it.
 
 from __future__ import annotations
 
-__all__ = ["ApiError", "BadRequest", "Forbidden", "NotFound", "Unauthorized", "Unavailable"]
+from typing import Any, Literal
+
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "Forbidden",
+    "LimitName",
+    "NotFound",
+    "TooManyRequests",
+    "Unauthorized",
+    "Unavailable",
+]
+
+LimitName = Literal["requests_per_minute", "distinct_queries_per_snapshot"]
 
 
 class ApiError(Exception):
@@ -16,6 +29,10 @@ class ApiError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body (every error has ``detail``; some add machine-readable fields)."""
+        return {"detail": self.detail}
 
 
 class Unauthorized(ApiError):
@@ -44,3 +61,29 @@ class Unavailable(ApiError):
     """No published snapshot yet, a snapshot that fails verification, or no audit log."""
 
     status_code = 503
+
+
+class TooManyRequests(ApiError):
+    """A key over one of its role's limits (``limit``); ``retry_after`` whole seconds from now
+    the request may succeed, ``resets`` says when the limit resets in words."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, *, limit: LimitName, retry_after: int, resets: str) -> None:
+        super().__init__(detail)
+        self.limit: LimitName = limit
+        self.retry_after = max(1, int(retry_after))
+        self.resets = resets
+
+    @property
+    def outcome(self) -> str:
+        """The audit log's outcome of the refusal."""
+        return "rate_limited" if self.limit == "requests_per_minute" else "budget_exhausted"
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "detail": self.detail,
+            "limit": self.limit,
+            "retry_after": self.retry_after,
+            "resets": self.resets,
+        }

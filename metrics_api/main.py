@@ -7,6 +7,9 @@ stores it on ``app.state``; nothing happens at import time, so tests build isola
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -16,13 +19,14 @@ from lakehouse.research_release import ResearchReleases
 from lakehouse.settings import Settings, get_settings
 from metrics_api.api.deps import AppContext
 from metrics_api.api.main import api_router
-from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
-from metrics_api.errors import ApiError
+from metrics_api.catalog import PACKAGED_CATALOG, Limits, load_catalog
+from metrics_api.errors import ApiError, TooManyRequests
 from metrics_api.keys import KeyStore
+from metrics_api.limits import Clock, KeyLimiter
 from metrics_api.service import MetricService, ResultCache
 from metrics_api.store import LakeSnapshotStore, MetricStore, WarehouseSnapshotStore
 
-__all__ = ["build_store", "create_app"]
+__all__ = ["budget_path", "build_store", "create_app"]
 
 DESCRIPTION = """\
 Aggregate statistics of the MerajutASA child-welfare platform, from the published gold
@@ -30,6 +34,31 @@ snapshot. Every key has a role (government, business, researcher, community, med
 and optionally a province scope; counts below the role's threshold are hidden together with
 the cells that would reveal them. Every data-returning request is audited.
 """
+
+
+def budget_path(settings: Settings) -> Path:
+    """The distinct-query budget's SQLite file: next to the key store, in the restricted home."""
+    return settings.api_key_store.with_name("query_budget.sqlite")
+
+
+def _describe_limits(limits: Limits) -> str:
+    def shown(value: int | None) -> str:
+        return "unlimited" if value is None else str(value)
+
+    lines = [
+        "",
+        "Limits per key (HTTP 429 with `Retry-After` beyond them; a repeat of a query already "
+        "answered is always served):",
+        "",
+        "| role | data requests per minute | distinct queries per snapshot |",
+        "|---|---|---|",
+    ]
+    for role, rule in limits.roles.items():
+        lines.append(
+            f"| {role} | {shown(rule.requests_per_minute)} "
+            f"| {shown(rule.distinct_queries_per_snapshot)} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def build_store(settings: Settings) -> MetricStore:
@@ -42,16 +71,19 @@ def build_store(settings: Settings) -> MetricStore:
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    headers = (
-        {"WWW-Authenticate": 'Bearer, ApiKey header="X-API-Key"'}
-        if exc.status_code == 401
-        else None
-    )
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+    headers: dict[str, str] | None = None
+    if exc.status_code == 401:
+        headers = {"WWW-Authenticate": 'Bearer, ApiKey header="X-API-Key"'}
+    elif isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The app; raises ConfigError (a ValueError) when a secret it needs is missing."""
+def create_app(settings: Settings | None = None, *, clock: Clock = time.monotonic) -> FastAPI:
+    """The app; raises ConfigError (a ValueError) when a secret it needs is missing.
+
+    ``clock`` (monotonic seconds) drives the requests-per-minute windows; tests pass their own.
+    """
     settings = settings or get_settings()
     catalog = load_catalog(settings.api.catalog_path or PACKAGED_CATALOG)
     store = build_store(settings)
@@ -63,11 +95,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys=KeyStore(settings.api_key_store, settings.api_pepper()),
         audit=HashChainedLog(settings.api_audit_log),
         releases=ResearchReleases(settings.layout.releases),
+        limiter=KeyLimiter(catalog.limits, budget_path(settings), clock),
     )
     app = FastAPI(
         title="MerajutASA metrics API",
         version="1.0.0",
-        description=DESCRIPTION,
+        description=DESCRIPTION + _describe_limits(catalog.limits),
         docs_url="/docs",
         openapi_url="/openapi.json",
     )

@@ -10,11 +10,13 @@ from pydantic import BaseModel, Field
 __all__ = [
     "ErrorMessage",
     "Health",
+    "KeyLimits",
     "MetricCatalog",
     "MetricInfo",
     "MetricResult",
     "MetricRow",
     "QueryFilters",
+    "RateLimitMessage",
     "ReleaseDetail",
     "ReleaseList",
     "ReleaseSummary",
@@ -23,6 +25,28 @@ __all__ = [
 
 class ErrorMessage(BaseModel):
     detail: str = Field(description="What went wrong and, where possible, how to fix it")
+
+
+class RateLimitMessage(ErrorMessage):
+    """A 429: which limit, and when to ask again (also in the ``Retry-After`` header)."""
+
+    limit: str = Field(description="requests_per_minute or distinct_queries_per_snapshot")
+    retry_after: int = Field(description="Seconds to wait before asking again")
+    resets: str = Field(description="When the limit resets, in words")
+
+
+class KeyLimits(BaseModel):
+    requests_per_minute: int | None = Field(
+        description="Data requests (metric queries, downloads) per minute; null: unlimited"
+    )
+    distinct_queries_per_snapshot: int | None = Field(
+        description="Different metric queries per published snapshot (repeats are free); "
+        "null: unlimited"
+    )
+    distinct_queries_used: int | None = Field(
+        description="Distinct queries this key has asked of the current snapshot "
+        "(null when unlimited or nothing is published)"
+    )
 
 
 class MetricInfo(BaseModel):
@@ -41,6 +65,7 @@ class MetricCatalog(BaseModel):
     role: str
     province_scope: str | None
     snapshot_id: str | None
+    limits: KeyLimits = Field(description="Your key's limits (the catalog's, for your role)")
     metrics: list[MetricInfo]
 
 

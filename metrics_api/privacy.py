@@ -11,14 +11,17 @@ union of two suppression patterns that each leave no margin line with exactly on
 again leaves none (a line has 0 or >= 2 hidden cells in each pattern, hence in the union), so
 the guarantee of ``suppress_cells`` carries over.
 
-Limits: protection is per answer. Differencing across answers (two date windows, two
-dimension sets, a province filter and a national total) is NOT prevented here; see
-``anonymization/small_cells.py`` for the heuristic's own limits.
+What this protects, and what not: the service asks for one table per dimension set and grain
+(over all periods, every filtered dimension included) and slices answers out of it, so windows
+and filters cannot be differenced against each other; ``nested`` makes the coarser periods the
+metric also serves (the year of each quarter) lines of the table, so a visible year total cannot
+give a single hidden quarter back. Tables of *different* dimension sets are still suppressed
+one by one, not jointly; see ``anonymization/small_cells.py`` for the heuristic's own limits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,6 +38,7 @@ def suppress_answer(
     dimensions: Sequence[str],
     count_columns: Sequence[str],
     threshold: int,
+    nested: Mapping[str, tuple[str, pd.Series]] | None = None,
 ) -> pd.DataFrame:
     """Hide small cells (primary) and the cells that would give them away (complementary).
 
@@ -51,7 +55,7 @@ def suppress_answer(
         dims = list(dimensions) or [_ALL]
         table = out.assign(**{_ALL: ""}) if not dimensions else out
         for column in count_columns:
-            decided = suppress_cells(table, dims, column, threshold)
+            decided = suppress_cells(table, dims, column, threshold, nested=nested)
             mask = decided["suppressed"].to_numpy(dtype=bool)
             label = f" ({column})" if len(count_columns) > 1 else ""
             fresh = mask & ~hidden

@@ -18,10 +18,19 @@ from typing import Any
 
 import pandas as pd
 
-from metrics_api.catalog import GRAINS, Catalog, Metric, ResolvedRule
+from metrics_api.catalog import Catalog, Metric, ResolvedRule
 from metrics_api.errors import BadRequest, Forbidden, Unavailable
 from metrics_api.privacy import suppress_answer
 from metrics_api.store import AggregateQuery, MetricStore, Snapshot
+from metrics_api.windows import (
+    GRAIN_MONTHS,
+    Window,
+    align_window,
+    coarsest,
+    finest,
+    parent_label,
+    period_start,
+)
 
 __all__ = ["Caller", "MetricAnswer", "MetricRequest", "MetricService", "ResultCache"]
 
@@ -56,6 +65,7 @@ class MetricAnswer:
     province: str | None
     frame: pd.DataFrame  # dims..., value, [numerator, denominator], suppressed, reason
     cached: bool
+    window: Window | None = None
 
     @property
     def value_columns(self) -> list[str]:
@@ -101,15 +111,13 @@ class ResultCache:
                 self._data.popitem(last=False)
 
 
-def _finest_grain(metric: Metric) -> str:
-    return min(metric.time.grains, key=GRAINS.index)
-
-
 class MetricService:
     def __init__(self, catalog: Catalog, store: MetricStore, cache: ResultCache) -> None:
         self.catalog = catalog
         self.store = store
         self.cache = cache
+        # Protected tables (whole, before slicing), kept apart from the answers they serve.
+        self.tables = ResultCache(cache.max_entries)
 
     # -- checks that need no data -------------------------------------------
     def metric_for(self, caller: Caller, name: str) -> tuple[Metric, ResolvedRule]:
@@ -154,7 +162,7 @@ class MetricService:
         if chosen is None and metric.stock:
             # A stock summed over periods counts child-months, not children: the threshold
             # would lose its meaning. Always break a stock down by its finest grain.
-            chosen = _finest_grain(metric)
+            chosen = finest(metric.time.grains)
         if chosen is not None and chosen not in names:
             names.append(chosen)
         return names, chosen
@@ -198,16 +206,14 @@ class MetricService:
         metric, rule = self.metric_for(caller, request.metric)
         dims, grain = self.resolve_dimensions(metric, request.dimensions, request.grain)
         province = self.check_scope(caller, metric, rule, dims, request.province)
-        if request.date_from and request.date_to and request.date_from > request.date_to:
-            raise BadRequest(f"`from` ({request.date_from}) is after `to` ({request.date_to})")
+        window = self.window_for(metric, grain, request)
         snapshot = self.current_snapshot()
         self._check_snapshot(snapshot, metric, caller.role)
         key = (
             snapshot.id,
             metric.name,
             tuple(dims),
-            request.date_from,
-            request.date_to,
+            window,
             province,
             caller.role,
             caller.province,
@@ -216,9 +222,19 @@ class MetricService:
         frame = self.cache.get(key)
         cached = frame is not None
         if frame is None:
-            frame = self._compute(snapshot, metric, rule, dims, grain, request, province)
+            frame = self._compute(snapshot, metric, rule, dims, grain, window, province)
             self.cache.put(key, frame)
-        return MetricAnswer(metric, snapshot.id, rule, dims, grain, province, frame, cached)
+        return MetricAnswer(metric, snapshot.id, rule, dims, grain, province, frame, cached, window)
+
+    @staticmethod
+    def window_for(metric: Metric, grain: str | None, request: MetricRequest) -> Window | None:
+        """Whole periods of the answer's grain; a total without a grain adds up whole periods
+        of the metric's coarsest grain."""
+        if request.date_from is None and request.date_to is None:
+            return None
+        return align_window(
+            grain or coarsest(metric.time.grains), request.date_from, request.date_to
+        )
 
     @staticmethod
     def _check_snapshot(snapshot: Snapshot, metric: Metric, role: str) -> None:
@@ -243,28 +259,106 @@ class MetricService:
         rule: ResolvedRule,
         dims: list[str],
         grain: str | None,
-        request: MetricRequest,
+        window: Window | None,
         province: str | None,
     ) -> pd.DataFrame:
+        """Slice the answer out of one protected table, never suppress the slice on its own.
+
+        The table is the metric broken down by the requested dimensions plus every filtered
+        one, over all periods; its cells are suppressed once, whatever window or filter is
+        asked. So a cell has the same value (or is hidden) whether it is asked for directly,
+        through a filter, in another dimension order or in another window, and a total over
+        a window is a sum of that table's cells: hidden as soon as one of them is.
+        """
         geo = metric.geography_dimension
-        breakdown = [d for d in dims if d != grain]
-        query = AggregateQuery(
-            mart=metric.source,
-            time_column=metric.time.column,
-            counts=tuple(metric.count_expressions.items()),
-            group_by=tuple((d, metric.dimensions[d].column) for d in breakdown),
-            grain=grain,
-            date_from=request.date_from,
-            date_to=request.date_to,
-            equals=((metric.dimensions[geo].column, province),) if province and geo else (),
-        )
-        raw = self.store.aggregate(snapshot, query)
-        raw = raw[[*dims, *metric.count_expressions]]  # request order, then counts
+        filtered = {geo} if province and geo else set()
+        breakdown = {d for d in dims if d != grain} | filtered
+        table_dims = tuple(d for d in metric.dimensions if d in breakdown)
+        table_grain = grain or (window.grain if window else None)
+        table = self._protected_table(snapshot, metric, rule, table_dims, table_grain)
         counts = list(metric.count_expressions)
-        out = suppress_answer(raw, dims, counts, rule.threshold)
+        if province and geo:
+            table = table[table[geo] == province]
+        if window is not None and table_grain is not None:
+            starts = table[table_grain].map(lambda label: period_start(label, table_grain))
+            table = table[starts.map(window.covers).astype(bool)]
+        if grain is None and table_grain is not None:
+            table = _add_up(table, dims, counts, table_grain)
+        out = table[[*dims, *counts, "suppressed", "suppression_reason"]]
+        if dims:
+            out = out.sort_values(dims, na_position="last", kind="stable")
+        out = out.reset_index(drop=True)
         if metric.kind == "ratio":
             num = out["numerator"].astype("Float64")
             den = out["denominator"].astype("Float64")
             value = (num / den.where(den > 0)).round(metric.decimals)
             out.insert(len(dims), "value", value.astype(object).where(value.notna(), None))
-        return out.reset_index(drop=True)
+        return out
+
+    def _protected_table(
+        self,
+        snapshot: Snapshot,
+        metric: Metric,
+        rule: ResolvedRule,
+        table_dims: tuple[str, ...],
+        grain: str | None,
+    ) -> pd.DataFrame:
+        """The metric by ``table_dims`` (catalog order) and ``grain`` over all periods, with the
+        audience's suppression applied; cached per snapshot like the answers."""
+        key = (snapshot.id, metric.name, table_dims, grain, rule.threshold)
+        cached = self.tables.get(key)
+        if cached is not None:
+            return cached
+        query = AggregateQuery(
+            mart=metric.source,
+            time_column=metric.time.column,
+            counts=tuple(metric.count_expressions.items()),
+            group_by=tuple((d, metric.dimensions[d].column) for d in table_dims),
+            grain=grain,
+        )
+        raw = self.store.aggregate(snapshot, query)
+        names = [*table_dims, *([grain] if grain else [])]
+        table = suppress_answer(
+            raw[[*names, *metric.count_expressions]], names, list(metric.count_expressions),
+            rule.threshold, nested=coarser_periods(raw, metric, grain),
+        )  # fmt: skip
+        self.tables.put(key, table)
+        return table
+
+
+def coarser_periods(
+    table: pd.DataFrame, metric: Metric, grain: str | None
+) -> dict[str, tuple[str, pd.Series]]:
+    """The coarser grains the metric also serves, as nested lines of a ``grain`` table: the
+    quarters of a year add up to the year's cell, which another answer shows."""
+    if grain is None:
+        return {}
+    labels = table[grain].tolist()
+    return {
+        coarser: (grain, pd.Series([parent_label(x, grain, coarser) for x in labels]))
+        for coarser in metric.time.grains
+        if GRAIN_MONTHS[coarser] > GRAIN_MONTHS[grain]
+    }
+
+
+def _add_up(table: pd.DataFrame, dims: list[str], counts: list[str], grain: str) -> pd.DataFrame:
+    """Totals over whole periods: the sum of the periods' cells, hidden if any one is."""
+    if table.empty and not dims:
+        return pd.DataFrame(
+            {
+                **{c: pd.array([0], dtype="Int64") for c in counts},
+                "suppressed": [False],
+                "suppression_reason": pd.Series([None], dtype=object),
+            }
+        )
+    key = dims or ["__all__"]
+    grouped = table.assign(__all__=0).groupby(key, dropna=False, sort=False)
+    hidden = grouped["suppressed"].any()
+    out = grouped[counts].sum(min_count=0).astype("Int64")
+    for column in counts:
+        out[column] = out[column].mask(hidden)
+    out["suppressed"] = hidden
+    out["suppression_reason"] = hidden.map(
+        lambda h: f"includes a hidden {grain} cell" if h else None
+    ).astype(object)
+    return out.reset_index(drop=not dims)

@@ -3,12 +3,17 @@
 Everything a route needs lives on ``app.state.context`` (built once by ``create_app``), so
 routes never read settings or the environment themselves and tests can build as many
 independent apps as they like.
+
+The data routes take ``LimitedKey`` (the key, after its requests-per-minute check) and the
+metric route ``QueryBudget`` too (its distinct-query ticket): both run before the route's body,
+so a refusal (429, audited) reads no data at all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -17,8 +22,9 @@ from lakehouse.audit_log import AuditLogError, HashChainedLog
 from lakehouse.research_release import ResearchReleases
 from lakehouse.settings import Settings
 from metrics_api.catalog import Catalog
-from metrics_api.errors import Unauthorized, Unavailable
+from metrics_api.errors import ApiError, TooManyRequests, Unauthorized, Unavailable
 from metrics_api.keys import KeyStore
+from metrics_api.limits import BudgetTicket, KeyLimiter, query_fingerprint
 from metrics_api.service import Caller, MetricService
 from metrics_api.store import MetricStore
 
@@ -26,6 +32,9 @@ __all__ = [
     "AppContext",
     "Audit",
     "CurrentKey",
+    "LimitedKey",
+    "Limiter",
+    "QueryBudget",
     "Releases",
     "Service",
     "Store",
@@ -42,6 +51,7 @@ class AppContext:
     keys: KeyStore
     audit: HashChainedLog
     releases: ResearchReleases
+    limiter: KeyLimiter
 
 
 def get_context(request: Request) -> AppContext:
@@ -92,10 +102,93 @@ def get_releases(context: Context) -> ResearchReleases:
     return context.releases
 
 
+def get_limiter(context: Context) -> KeyLimiter:
+    return context.limiter
+
+
 Store = Annotated[MetricStore, Depends(get_store)]
 Service = Annotated[MetricService, Depends(get_service)]
 Audit = Annotated[HashChainedLog, Depends(get_audit)]
 Releases = Annotated[ResearchReleases, Depends(get_releases)]
+Limiter = Annotated[KeyLimiter, Depends(get_limiter)]
+
+#: Query parameters a refusal's audit record keeps (those of the data routes).
+_AUDITED_QUERY = ("dimensions", "grain", "from", "to", "province", "format")
+
+
+def _refuse(
+    context: AppContext,
+    request: Request,
+    caller: Caller,
+    exc: TooManyRequests,
+    snapshot_id: str | None = None,
+) -> NoReturn:
+    """Record a 429 as every refusal is recorded (503 if it cannot be), then raise it."""
+    purpose = request.headers.get("X-Purpose")
+    audit_event(
+        context.audit,
+        request,
+        caller,
+        outcome=exc.outcome,
+        status=exc.status_code,
+        parameters={n: v for n, v in request.query_params.items() if n in _AUDITED_QUERY},
+        metric=request.path_params.get("name"),
+        release_id=request.path_params.get("release_id"),
+        snapshot_id=snapshot_id,
+        purpose=purpose[:200] if purpose else None,
+    )
+    raise exc
+
+
+def get_limited_key(request: Request, context: Context, caller: CurrentKey) -> Caller:
+    """The caller, once its data request fits its role's requests per minute."""
+    try:
+        context.limiter.hit(caller.key_id, caller.role)
+    except TooManyRequests as exc:
+        _refuse(context, request, caller, exc)
+    return caller
+
+
+LimitedKey = Annotated[Caller, Depends(get_limited_key)]
+
+
+def get_query_budget(
+    request: Request, context: Context, caller: LimitedKey
+) -> Iterator[BudgetTicket]:
+    """The metric query's place in the key's distinct-query budget of the current snapshot.
+
+    Taken from the raw request before the route reads anything, and given back if the route
+    ends without an answer (403, 422, 503); the route settles it once it has the answer.
+    """
+    snapshot_id = None
+    if context.limiter.for_role(caller.role).distinct_queries_per_snapshot is not None:
+        try:
+            snapshot = context.store.current()
+        except ApiError:
+            snapshot = None  # the route answers with the store's own error
+        snapshot_id = snapshot.id if snapshot is not None else None
+    query = request.query_params
+    fingerprint = query_fingerprint(
+        request.path_params["name"],
+        dimensions=query.get("dimensions"),
+        grain=query.get("grain"),
+        date_from=query.get("from"),
+        date_to=query.get("to"),
+        province=query.get("province"),
+        scope=caller.province,
+    )
+    try:
+        ticket = context.limiter.admit_query(caller.key_id, caller.role, snapshot_id, fingerprint)
+    except TooManyRequests as exc:
+        _refuse(context, request, caller, exc, snapshot_id)
+    try:
+        yield ticket
+    except BaseException:
+        ticket.refund()
+        raise
+
+
+QueryBudget = Annotated[BudgetTicket, Depends(get_query_budget)]
 
 
 def audit_event(

@@ -110,3 +110,65 @@ def test_an_explicit_stricter_threshold_is_applied() -> None:
     )
     rule = catalog.metrics["placements"].rule_for("government")
     assert rule is not None and rule.threshold == 20
+
+
+def test_the_packaged_limits() -> None:
+    limits = load_catalog(PACKAGED_CATALOG).limits
+    assert set(limits.roles) == set(ROLES)
+    admin = limits.for_role("admin")
+    assert admin.requests_per_minute is None and admin.distinct_queries_per_snapshot is None
+    public = [limits.for_role(r) for r in ("community", "media")]
+    others = [limits.for_role(r) for r in ("government", "business", "researcher")]
+    for field in ("requests_per_minute", "distinct_queries_per_snapshot"):
+        loosest_public = max(getattr(rule, field) for rule in public)
+        assert all(getattr(rule, field) > loosest_public for rule in others), field
+    assert limits.budget_retry_after_seconds > 0
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (["limits"], None, "needs a `limits:` mapping"),
+        (["limits", "roles", "journalist"], {"requests_per_minute": 1, "distinct_queries_per_snapshot": 1}, "journalist"),
+        (["limits", "roles", "media", "requests_per_minute"], 0, "greater than 0"),
+        (["limits", "roles", "media", "requests_per_minute"], -5, "greater than 0"),
+        (["limits", "roles", "media", "requests_per_minute"], "10", "valid integer"),
+        (["limits", "roles", "media", "requests_per_minute"], 10.0, "valid integer"),
+        (["limits", "roles", "media", "requests_per_minute"], True, "valid integer"),
+        (["limits", "roles", "government", "distinct_queries_per_snapshot"], None, "role government may not be unlimited"),
+        (["limits", "roles", "community"], {"requests_per_minute": 5}, "distinct_queries_per_snapshot"),
+        (["limits", "roles", "admin"], {"requests_per_minute": None}, "distinct_queries_per_snapshot"),
+        (["limits", "roles", "media", "burst"], 5, "burst"),
+        (["limits", "budget_retry_after_seconds"], 0, "greater than 0"),
+        (["limits", "per_minute"], 5, "per_minute"),
+    ],
+)  # fmt: skip
+def test_the_loader_refuses_bad_limits(path: list[str], value: Any, message: str) -> None:
+    with pytest.raises(CatalogError, match=message):
+        parse_catalog(_mutated(path, value))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_role_left_out_of_the_limits_is_refused(role: str) -> None:
+    raw = copy.deepcopy(_raw())
+    del raw["limits"]["roles"][role]
+    with pytest.raises(CatalogError, match=f"missing: {role}"):
+        parse_catalog(raw)
+
+
+def test_admin_may_have_limits_too() -> None:
+    limited = {"requests_per_minute": 600, "distinct_queries_per_snapshot": 10_000}
+    catalog = parse_catalog(_mutated(["limits", "roles", "admin"], limited))
+    assert catalog.limits.for_role("admin").requests_per_minute == 600
+
+
+def test_the_readme_states_the_packaged_limits() -> None:
+    readme = (PACKAGED_CATALOG.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Limits per key", 1)[1].split("\n## ", 1)[0]
+    limits = load_catalog(PACKAGED_CATALOG).limits
+    for role, rule in limits.roles.items():
+        rpm, distinct = rule.requests_per_minute, rule.distinct_queries_per_snapshot
+        shown = [("unlimited" if v is None else str(v)) for v in (rpm, distinct)]
+        (row,) = [line for line in section.splitlines() if line.startswith(f"| {role} |")]
+        cells = [c.strip() for c in row.strip("|").split("|")][1:]
+        assert [c.split(" ")[0] for c in cells] == shown, (role, cells)

@@ -37,6 +37,8 @@ def test_killed_mid_load_no_answered_request_lacks_its_record(
         MERAJUT_HOME=str(settings.home),
         MERAJUT_LAKE_ROOT=str(settings.lake_root),
         MERAJUT_API_KEY_PEPPER=PEPPER,
+        # The fixture's catalog: limits this load (8 clients, one key) never reaches.
+        MERAJUT_API_CATALOG_PATH=str(settings.api.catalog_path),
     )
     server = subprocess.Popen(
         [MERAJUT, "api", "serve", "--port", str(port)], env=env, cwd=REPO,

@@ -9,15 +9,26 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from metrics_api.api.deps import Audit, CurrentKey, Service, Store, audit_event
+from metrics_api.api.deps import (
+    Audit,
+    CurrentKey,
+    LimitedKey,
+    Limiter,
+    QueryBudget,
+    Service,
+    Store,
+    audit_event,
+)
 from metrics_api.errors import Forbidden
 from metrics_api.models import (
     ErrorMessage,
+    KeyLimits,
     MetricCatalog,
     MetricInfo,
     MetricResult,
     MetricRow,
     QueryFilters,
+    RateLimitMessage,
 )
 from metrics_api.service import MetricAnswer, MetricRequest
 
@@ -27,6 +38,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorMessage, "description": "Missing, invalid or revoked API key"},
     403: {"model": ErrorMessage, "description": "Role or province scope does not allow this"},
     422: {"description": "Unknown metric or dimension, or invalid parameters"},
+    429: {
+        "model": RateLimitMessage,
+        "description": "Over your requests per minute or distinct queries per snapshot",
+        "headers": {"Retry-After": {"description": "Seconds", "schema": {"type": "integer"}}},
+    },
     503: {"model": ErrorMessage, "description": "No snapshot published, or audit log unavailable"},
 }
 PurposeHeader = Annotated[
@@ -46,9 +62,14 @@ PurposeHeader = Annotated[
     response_model=MetricCatalog,
     responses={k: v for k, v in _ERRORS.items() if k in (401, 503)},
 )
-def list_metrics(caller: CurrentKey, service: Service, store: Store) -> MetricCatalog:
-    """The catalog filtered to the caller's role, with the threshold and geography applied."""
+def list_metrics(
+    caller: CurrentKey, service: Service, store: Store, limiter: Limiter
+) -> MetricCatalog:
+    """The catalog filtered to the caller's role, with the threshold and geography applied,
+    and the key's limits (with the distinct queries it has used of the current snapshot)."""
     snapshot = store.current()
+    snapshot_id = snapshot.id if snapshot else None
+    limits = limiter.for_role(caller.role)
     infos = []
     for metric in service.catalog.visible_to(caller.role):
         rule = metric.rule_for(caller.role)
@@ -73,7 +94,12 @@ def list_metrics(caller: CurrentKey, service: Service, store: Store) -> MetricCa
     return MetricCatalog(
         role=caller.role,
         province_scope=caller.province,
-        snapshot_id=snapshot.id if snapshot else None,
+        snapshot_id=snapshot_id,
+        limits=KeyLimits(
+            requests_per_minute=limits.requests_per_minute,
+            distinct_queries_per_snapshot=limits.distinct_queries_per_snapshot,
+            distinct_queries_used=limiter.used(caller.key_id, caller.role, snapshot_id),
+        ),
         metrics=infos,
     )
 
@@ -123,7 +149,8 @@ def _csv(answer: MetricAnswer) -> str:
 def query_metric(
     request: Request,
     response: Response,
-    caller: CurrentKey,
+    caller: LimitedKey,
+    budget: QueryBudget,
     service: Service,
     audit: Audit,
     name: str,
@@ -141,10 +168,12 @@ def query_metric(
         Query(description="Time grain; the same as adding it to `dimensions`"),
     ] = None,
     date_from: Annotated[
-        date | None, Query(alias="from", description="First period start included")
+        date | None,
+        Query(alias="from", description="First day of the first period included (whole periods)"),
     ] = None,
     date_to: Annotated[
-        date | None, Query(alias="to", description="Last period start included")
+        date | None,
+        Query(alias="to", description="First or last day of the last period included"),
     ] = None,
     province: Annotated[
         str | None, Query(pattern=r"^[0-9]{2}$", description="Two-digit BPS province code")
@@ -155,6 +184,10 @@ def query_metric(
 
     Every hidden row says `suppressed: true` and why. JSON and CSV carry the same numbers; the
     snapshot id is in the body (JSON) and in the `X-Snapshot-Id` header (both).
+
+    Each query you have not asked of the current snapshot yet takes one place in your
+    distinct-query budget (dimensions in any order are one query; the format does not count);
+    over it, or over your requests per minute, the answer is a 429 with `Retry-After`.
     """
     parameters = {
         "dimensions": dimensions,
@@ -176,6 +209,7 @@ def query_metric(
             metric=name, purpose=purpose,
         )  # fmt: skip
         raise
+    budget.settle(answer.snapshot_id)  # charged for good before the answer leaves
     audit_event(
         audit,
         request,
@@ -203,7 +237,11 @@ def query_metric(
         threshold=answer.rule.threshold,
         dimensions=answer.dimensions,
         grain=answer.grain,
-        filters=QueryFilters(date_from=date_from, date_to=date_to, province=answer.province),
+        filters=QueryFilters(
+            date_from=answer.window.date_from if answer.window else None,
+            date_to=answer.window.date_to if answer.window else None,
+            province=answer.province,
+        ),
         row_count=len(answer.frame),
         suppressed_cells=answer.suppressed_cells,
         suppression_note=(

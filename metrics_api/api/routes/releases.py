@@ -13,9 +13,15 @@ from lakehouse.research_release import (
     Release,
     ReleaseError,
 )
-from metrics_api.api.deps import Audit, CurrentKey, Releases, audit_event
+from metrics_api.api.deps import Audit, CurrentKey, LimitedKey, Releases, audit_event
 from metrics_api.errors import Forbidden, NotFound, Unavailable
-from metrics_api.models import ErrorMessage, ReleaseDetail, ReleaseList, ReleaseSummary
+from metrics_api.models import (
+    ErrorMessage,
+    RateLimitMessage,
+    ReleaseDetail,
+    ReleaseList,
+    ReleaseSummary,
+)
 
 router = APIRouter(prefix="/v1/releases", tags=["releases"])
 
@@ -92,6 +98,11 @@ def get_release(caller: CurrentKey, releases: Releases, release_id: ReleaseId) -
     responses={
         **_ERRORS,
         403: {"model": ErrorMessage, "description": "Only researcher keys may download"},
+        429: {
+            "model": RateLimitMessage,
+            "description": "Over your requests per minute",
+            "headers": {"Retry-After": {"description": "Seconds", "schema": {"type": "integer"}}},
+        },
         503: {
             "model": ErrorMessage,
             "description": "Audit log unavailable, or a file that does not match its manifest",
@@ -108,7 +119,7 @@ def get_release(caller: CurrentKey, releases: Releases, release_id: ReleaseId) -
 )
 def download_release(
     request: Request,
-    caller: CurrentKey,
+    caller: LimitedKey,
     releases: Releases,
     audit: Audit,
     release_id: ReleaseId,
@@ -122,6 +133,8 @@ def download_release(
 
     Refused downloads (any role but researcher) are audited as ``denied``: a non-researcher
     key probing for record-level data is exactly what the data protection officer must see.
+    Downloads count against the key's requests per minute (429 beyond, audited); a release is
+    not a snapshot query, so the distinct-query budget does not apply.
     """
     if caller.role not in DOWNLOAD_ROLES:
         audit_event(
