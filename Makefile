@@ -50,6 +50,7 @@ bench: install bench-deps
 	$(VENV)/bin/python -m bench.pipeline
 	$(VENV)/bin/python -m bench.api
 	$(VENV)/bin/python -m bench.load
+	$(VENV)/bin/python -m bench.disclosure
 
 clean:
 	rm -rf lake .merajut dbt_project/target dbt_project/logs

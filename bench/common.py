@@ -5,16 +5,27 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import yaml
 
 from lakehouse.layout import REPO_ROOT
 
-__all__ = ["MERAJUT", "REPO", "api_key", "isolated_env", "serving", "timed"]
+__all__ = [
+    "MERAJUT",
+    "REPO",
+    "api_key",
+    "demo_lake",
+    "isolated_env",
+    "serving",
+    "timed",
+    "without_limits",
+]
 
 REPO = REPO_ROOT
 MERAJUT = str(Path(sys.executable).with_name("merajut"))
@@ -33,6 +44,22 @@ def isolated_env(tmp: Path) -> dict[str, str]:
     return env
 
 
+def without_limits(env: dict[str, str], tmp: Path) -> dict[str, str]:
+    """``env`` with the API reading the packaged catalog whose per-key limits are lifted: the
+    serving benchmarks measure answering, not the 429 that a single key gets past its limit
+    (`tests/metrics_api/test_limits.py` covers that)."""
+    from metrics_api.catalog import PACKAGED_CATALOG
+
+    raw = yaml.safe_load(PACKAGED_CATALOG.read_text(encoding="utf-8"))
+    for role, limits in raw["limits"]["roles"].items():
+        # Only admin may be unlimited (null): the loader refuses that for any other role.
+        lifted = None if role == "admin" else 10**9
+        limits.update(requests_per_minute=lifted, distinct_queries_per_snapshot=lifted)
+    path = tmp / "catalog-without-limits.yml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return {**env, "MERAJUT_API_CATALOG_PATH": str(path)}
+
+
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
     """Wall-clock seconds of one run of ``cmd`` and what it printed; raises if it failed."""
     started = time.perf_counter()
@@ -43,20 +70,43 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
     return elapsed, proc.stdout
 
 
-def api_key(env: dict[str, str], role: str) -> str:
+def _merajut(checkout: Path) -> str:
+    """The CLI of a checkout of this repository (with its ``.venv`` installed)."""
+    return MERAJUT if checkout == REPO else str(checkout / ".venv" / "bin" / "merajut")
+
+
+@contextmanager
+def demo_lake(
+    children: int, prefix: str, *, limits: bool = True, checkout: Path = REPO
+) -> Iterator[tuple[Path, dict]]:
+    """A temporary folder with a lake published by ``merajut demo``, and its environment
+    (``limits=False``: the API's per-key limits lifted, see :func:`without_limits`)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as d:
+        tmp = Path(d)
+        env = isolated_env(tmp) if limits else without_limits(isolated_env(tmp), tmp)
+        subprocess.run(
+            [_merajut(checkout), "demo", "--children", str(children)], env=env, cwd=checkout,
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        yield tmp, env
+
+
+def api_key(env: dict[str, str], role: str, checkout: Path = REPO) -> str:
     """A new API key of ``role`` (``merajut api key create`` prints it last)."""
     proc = subprocess.run(
-        [MERAJUT, "api", "key", "create", "--name", f"bench-{role}", "--role", role],
-        env=env, cwd=REPO, capture_output=True, text=True, check=True,
+        [_merajut(checkout), "api", "key", "create", "--name", f"bench-{role}", "--role", role],
+        env=env, cwd=checkout, capture_output=True, text=True, check=True,
     )  # fmt: skip
     return proc.stdout.strip().splitlines()[-1].strip()
 
 
 @contextmanager
-def serving(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+def serving(
+    env: dict[str, str], port: int, checkout: Path = REPO
+) -> Iterator[subprocess.Popen[bytes]]:
     """``merajut api serve`` on ``port`` until the block ends, once ``/health`` answers."""
     server = subprocess.Popen(
-        [MERAJUT, "api", "serve", "--port", str(port)], env=env, cwd=REPO,
+        [_merajut(checkout), "api", "serve", "--port", str(port)], env=env, cwd=checkout,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -64,6 +114,9 @@ def serving(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    time.sleep(0.5)
+                    if server.poll() is not None:  # another server answered on that port
+                        raise RuntimeError(f"port {port} is taken by another process")
                     break
             except httpx.HTTPError:
                 pass

@@ -27,13 +27,13 @@ def machine() -> str:
     )
 
 
-def write_section(title: str, body: str) -> None:
-    """Replace the ``## title`` section (up to the next ``## ``) or append it."""
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else HEADER
+def write_section(title: str, body: str, doc: Path = DOC) -> None:
+    """Replace the ``## title`` section (up to the next ``## ``) of ``doc`` or append it."""
+    text = doc.read_text(encoding="utf-8") if doc.exists() else HEADER
     section = f"## {title}\n\n{body.strip()}\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
     else:
         text = text.rstrip() + "\n\n" + section
-    DOC.write_text(text, encoding="utf-8")
+    doc.write_text(text, encoding="utf-8")
