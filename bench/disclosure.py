@@ -18,7 +18,7 @@ import argparse
 import itertools
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from bench.common import REPO, api_key, demo_lake, serving
 from bench.report import machine, write_section
 from lakehouse.reference.audiences import audience_thresholds
 from metrics_api.disclosure import published_answer
+from metrics_api.windows import period_start
 
 ROLES = ("government", "business", "researcher", "community", "media")
 DIMENSIONS = {
@@ -53,9 +54,13 @@ class Attack:
     seconds: float
 
 
-def _quarter_start(label: str) -> date:
-    year, quarter = label.split("-Q")
-    return date(int(year), 3 * int(quarter) - 2, 1)
+def _finest_cells(finest: dict[str, Any]) -> pd.DataFrame:
+    """The unknowns, as the attacker lists them: every row of the finest answer (hidden ones
+    too), with the year and first day of its quarter."""
+    cells = pd.DataFrame([r["dimensions"] for r in finest["rows"]])
+    cells["year"] = cells["quarter"].str[:4]
+    cells["period_start"] = cells["quarter"].map(lambda label: period_start(label, "quarter"))
+    return cells
 
 
 def attack(base: str, env: dict[str, str], role: str, checkout: Path) -> Attack:
@@ -78,9 +83,7 @@ def attack(base: str, env: dict[str, str], role: str, checkout: Path) -> Attack:
         return body
 
     finest = ask(dimensions=",".join([*dims, "quarter"]))
-    cells = pd.DataFrame([r["dimensions"] for r in finest["rows"]])
-    cells["year"] = cells["quarter"].str[:4]
-    cells["period_start"] = cells["quarter"].map(_quarter_start)
+    cells = _finest_cells(finest)
     subsets = [s for n in range(len(dims) + 1) for s in itertools.combinations(dims, n)]
     answers = [finest]
     for subset in subsets:
@@ -169,9 +172,7 @@ def information_loss(base: str, env: dict[str, str], role: str, checkout: Path) 
     truth = _family_answers(asker(api_key(env, "admin", checkout)), JOINT_DIMENSIONS)
     served = _family_answers(asker(api_key(env, role, checkout)), JOINT_DIMENSIONS)
     finest = next(a for a in truth if a["dimensions"] == [*JOINT_DIMENSIONS, "quarter"])
-    cells = pd.DataFrame([r["dimensions"] for r in finest["rows"]])
-    cells["year"] = cells["quarter"].str[:4]
-    cells["period_start"] = cells["quarter"].map(_quarter_start)
+    cells = _finest_cells(finest)
     equations = release_from_answers(cells, [published_answer(a) for a in truth]).equations
     family = CellFamily(len(cells), [c for c, _ in equations], np.array([v for _, v in equations]))
     for exact, suppressed in zip(truth, served, strict=True):  # the same cells, in order
