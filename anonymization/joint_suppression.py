@@ -34,7 +34,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix
 
-__all__ = ["CellFamily", "JointSuppression", "protect_jointly"]
+__all__ = ["AttackerLP", "CellFamily", "JointSuppression", "least_cost_cover", "protect_jointly"]
 
 _DUAL_TOLERANCE = 1e-9
 
@@ -98,24 +98,33 @@ def _attacker(
     return column, a_eq, np.array(rhs), np.array(owner, dtype=np.int64)
 
 
-class _Attacker:
+class AttackerLP:
     """The attacker's LP for one pattern, kept in one HiGHS instance: only the objective
-    changes from one sensitive cell to the next, so each solve starts from the last basis."""
+    changes from one sensitive cell to the next, so each solve starts from the last basis.
 
-    def __init__(self, a_eq: csr_matrix, b_eq: np.ndarray) -> None:
-        self.n = a_eq.shape[1]
-        self.rows = len(b_eq)
+    Rows are ``row_lower <= A x <= row_upper`` (equal bounds: a visible count; an upper bound
+    of 0 with no lower bound: a known inequality such as successes <= placements), x >= 0."""
+
+    def __init__(
+        self, a: csr_matrix, row_lower: np.ndarray, row_upper: np.ndarray | None = None
+    ) -> None:
+        self.n = a.shape[1]
+        self.rows = len(row_lower)
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
+        # Only the objective changes between solves: the last optimal basis stays primal
+        # feasible, so primal simplex restarts from it (dual simplex would start over).
+        self.highs.setOptionValue("presolve", "off")
+        self.highs.setOptionValue("simplex_strategy", 4)
         lp = highspy.HighsLp()
         lp.num_col_ = self.n
         lp.num_row_ = self.rows
         lp.col_cost_ = np.zeros(self.n)
         lp.col_lower_ = np.zeros(self.n)
         lp.col_upper_ = np.full(self.n, highspy.kHighsInf)
-        lp.row_lower_ = np.asarray(b_eq, dtype=float)
-        lp.row_upper_ = np.asarray(b_eq, dtype=float)
-        csc = a_eq.tocsc()
+        lp.row_lower_ = np.asarray(row_lower, dtype=float)
+        lp.row_upper_ = np.asarray(row_lower if row_upper is None else row_upper, dtype=float)
+        csc = a.tocsc()
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
         lp.a_matrix_.index_ = csc.indices.astype(np.int32)
@@ -137,6 +146,12 @@ class _Attacker:
         self.highs.changeObjectiveSense(sense)
         self.highs.run()
         status = self.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            # The visible counts are consistent (the truth satisfies them): a warm start that
+            # ends "infeasible" is numerical; solve once more from scratch.
+            self.highs.clearSolver()
+            self.highs.run()
+            status = self.highs.getModelStatus()
         if (
             status
             in (
@@ -151,10 +166,23 @@ class _Attacker:
         value = float(self.highs.getInfo().objective_function_value)
         return value, np.asarray(self.highs.getSolution().row_dual, dtype=float)
 
+    def release(self, rows: np.ndarray) -> None:
+        """Drop rows from the attacker's knowledge (their cells become hidden), keeping the
+        basis, so the next solve restarts from where the last one ended."""
+        rows = np.asarray(rows, dtype=np.int32)
+        inf = np.full(len(rows), highspy.kHighsInf)
+        self.highs.changeRowsBounds(len(rows), rows, -inf, inf)  # type: ignore[attr-defined]
 
-def _master(
+    def solution(self) -> np.ndarray:
+        """The last optimal point: a table of finest cells consistent with everything visible."""
+        return np.asarray(self.highs.getSolution().col_value, dtype=float)
+
+
+def least_cost_cover(
     n: int, cost: np.ndarray, forced: np.ndarray, banned: np.ndarray, cuts: list[np.ndarray]
 ) -> np.ndarray:
+    """The least-cost set of hidden cells (HiGHS MILP) that contains ``forced``, avoids
+    ``banned`` and hides at least one cell of every cut."""
     lower = forced.astype(float)
     upper = np.where(banned & ~forced, 0.0, 1.0)
     constraints = []
@@ -194,9 +222,9 @@ def protect_jointly(
     cuts: list[np.ndarray] = []
     seen: set[bytes] = set()
     for rounds in range(1, max_rounds + 1):
-        hidden = _master(n, costs, sensitive, zero, cuts)
+        hidden = least_cost_cover(n, costs, sensitive, zero, cuts)
         column, a_eq, b_eq, owner = _attacker(family, hidden)
-        attacker = _Attacker(a_eq, b_eq)
+        attacker = AttackerLP(a_eq, b_eq)
         intervals: dict[int, tuple[float, float]] = {}
         fresh = 0
         for s in np.flatnonzero(sensitive):

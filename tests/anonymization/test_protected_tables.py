@@ -1,0 +1,152 @@
+"""Joint suppression of every served table, checked by the independent exact auditor."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anonymization.disclosure_audit import LinearRelease, audit_intervals, prove_widths
+from anonymization.protected_tables import TableShape, protect_tables
+
+DIMS = ("region", "sex", "kind")
+COUNTS = ["placements", "successful"]
+
+
+def _finest(seed: int, records: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    quarters = [f"{y}-Q{q}" for y in (2023, 2024) for q in range(1, 5)]
+    frame = pd.DataFrame(
+        {
+            "region": rng.choice(["a", "b", "c", "d"], records, p=[0.4, 0.3, 0.2, 0.1]),
+            "sex": rng.choice(["F", "M"], records),
+            "kind": rng.choice(["foster", "kin", "adopt"], records, p=[0.5, 0.35, 0.15]),
+            "quarter": rng.choice(quarters, records),
+            "placements": 1,
+            "successful": (rng.random(records) < 0.3).astype(int),
+        }
+    )
+    finest = frame.groupby([*DIMS, "quarter"], as_index=False)[COUNTS].sum()
+    finest["year"] = finest["quarter"].str[:4]
+    return finest
+
+
+def _shapes(max_dims: int) -> list[TableShape]:
+    return [
+        TableShape(subset, grain)
+        for n in range(max_dims + 1)
+        for subset in itertools.combinations(DIMS, n)
+        for grain in ("quarter", "year")
+    ]
+
+
+def _protect(finest: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    return protect_tables(
+        finest, _shapes(2), COUNTS, threshold, threshold / 2, block="year",
+        parents={"quarter": ["year"]}, bounded_by={"successful": "placements"},
+    ).cells  # fmt: skip
+
+
+def _attack(finest: pd.DataFrame, cells: pd.DataFrame, threshold: int) -> list[float]:
+    """The exact auditor over every visible count: the width of every hidden small count."""
+    n = len(finest)
+    release = LinearRelease(2 * n, [])
+    release.at_most.extend((n + f, f) for f in range(n))
+    targets = []
+    for shape in _shapes(2):
+        table = cells[cells["table"] == shape.key]
+        for row in table.to_dict("records"):
+            match = finest[shape.grain] == row["period"]
+            for d in shape.dims:
+                match &= finest[d] == row[d]
+            members = np.flatnonzero(match.to_numpy())
+            for k, count in enumerate(COUNTS):
+                value = int(finest[count].to_numpy()[members].sum())
+                assert value == row[count]  # every cell holds the true sum
+                if row[f"{count}__hidden"]:
+                    if 0 < value < threshold:
+                        targets.append(members + k * n)
+                else:
+                    assert not 0 < value < threshold, f"{shape.key} {row}: small {count} shown"
+                    release.add(members + k * n, value)
+    for k, count in enumerate(COUNTS):  # the attacker is told which finest cells are zero
+        for f in np.flatnonzero(finest[count].to_numpy() == 0):
+            release.add([k * n + f], 0)
+    assert targets
+    return [i.width for i in audit_intervals(release, targets)]
+
+
+@pytest.mark.parametrize(("seed", "threshold"), [(1, 5), (2, 10)])
+def test_no_hidden_small_count_is_narrower_than_half_the_threshold(
+    seed: int, threshold: int
+) -> None:
+    finest = _finest(seed)
+    cells = _protect(finest, threshold)
+    widths = _attack(finest, cells, threshold)
+    assert min(widths) >= threshold / 2 - 1e-7
+    # Not everything is hidden: the national year totals, at least, are shown.
+    years = cells[cells["table"] == "|year"]
+    assert not years["placements__hidden"].any()
+
+
+def test_showing_one_complement_breaks_it_and_the_auditor_says_so() -> None:
+    """The check can fail: un-hide complementary cells and the attacker narrows a small one."""
+    finest = _finest(1)
+    cells = _protect(finest, 5)
+    complements = cells.index[cells["placements__reason"] == "complementary"]
+    assert len(complements) > 0
+    narrowed = False
+    for index in complements[:40]:
+        leaky = cells.copy()
+        leaky.loc[index, "placements__hidden"] = False
+        if min(_attack(finest, leaky, 5)) < 2.5 - 1e-7:
+            narrowed = True
+            break
+    assert narrowed
+
+
+def test_cells_of_every_table_and_block_are_listed_once() -> None:
+    finest = _finest(3)
+    cells = _protect(finest, 5)
+    assert set(cells["table"]) == {s.key for s in _shapes(2)}
+    keys = ["table", *DIMS, "period"]
+    assert not cells.duplicated(keys).any()
+    national = cells[cells["table"] == "|year"].set_index("period")["placements"]
+    assert national.to_dict() == finest.groupby("year")["placements"].sum().to_dict()
+
+
+def test_known_inequalities_narrow_what_the_attacker_proves() -> None:
+    """p_a = 2 is shown and s_a + s_b = 7: since s_a <= p_a, s_b lies in [5, 7], not [0, 7]."""
+    # cells: p_a, p_b, s_a, s_b
+    release = LinearRelease(4, [])
+    release.add([0], 2)
+    release.add([2, 3], 7)
+    (free,) = audit_intervals(release, [[3]])
+    assert (free.low, free.high) == (0, 7)
+    release.at_most.extend([(2, 0), (3, 1)])
+    (bounded,) = audit_intervals(release, [[3]])
+    assert (bounded.low, bounded.high) == pytest.approx((5, 7))
+
+
+def test_proving_widths_agrees_with_the_exact_intervals() -> None:
+    rng = np.random.default_rng(7)
+    truth = rng.integers(0, 6, size=30).astype(float)
+    release = LinearRelease(30, [])
+    for _ in range(18):
+        cells = rng.choice(30, size=int(rng.integers(2, 7)), replace=False)
+        release.add(cells, float(truth[cells].sum()))
+    targets = [np.array([i]) for i in range(30)]
+    exact = audit_intervals(release, targets)
+    proved = prove_widths(release, targets, 3.0, known=truth)
+    for e, p in zip(exact, proved, strict=True):
+        assert e.low - 1e-7 <= p.low and p.high <= e.high + 1e-7  # never wider than the truth
+        assert (e.width >= 3.0 - 1e-7) == (p.width >= 3.0 - 1e-7)
+
+
+def test_a_known_table_that_contradicts_the_release_is_refused() -> None:
+    release = LinearRelease(2, [])
+    release.add([0, 1], 4)
+    with pytest.raises(ValueError, match="does not satisfy"):
+        prove_widths(release, [[0]], 1.0, known=np.array([1.0, 1.0]))
