@@ -154,7 +154,7 @@ def main() -> None:
         f"{args.max_dimensions}`: the `make demo` cube ({int(cube['placements'].sum())} "
         f"placements, {cube['quarter'].nunique()} quarters), every subset of at most "
         f"{args.max_dimensions} dimensions × quarter and year, placements and successes.\n\n"
-        "| audience | threshold | tables | cells | hidden placement cells (children) "
+        "| audience | threshold | tables | cells | hidden placement cells (their placements, summed over all tables) "
         "| hidden success cells | auditor: narrower than t/2 | protect s | audit s |\n"
         "|---|---|---|---|---|---|---|---|---|\n"
         f"{rows}\n"
