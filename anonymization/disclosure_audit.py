@@ -128,6 +128,18 @@ def _reduce(release: LinearRelease) -> _Reduced:
     return _Reduced(column, values, a_eq, np.array(rhs), a_ub, b_ub)
 
 
+def _linprog_rows(
+    a_eq: csr_matrix, b_eq: np.ndarray, a_ub: csr_matrix, b_ub: np.ndarray
+) -> dict[str, Any]:
+    """``linprog``'s row arguments; an empty block is left out."""
+    rows: dict[str, Any] = {}
+    if len(b_eq):
+        rows.update(A_eq=a_eq, b_eq=b_eq)
+    if len(b_ub):
+        rows.update(A_ub=a_ub, b_ub=b_ub)
+    return rows
+
+
 def audit_intervals(
     release: LinearRelease, targets: Sequence[Sequence[int] | np.ndarray]
 ) -> list[Interval]:
@@ -135,11 +147,7 @@ def audit_intervals(
     reduced = _reduce(release)
     column, fixed = reduced.column, reduced.fixed
     n_free = reduced.a_eq.shape[1]
-    equations: dict[str, Any] = (
-        {"A_eq": reduced.a_eq, "b_eq": reduced.b_eq} if len(reduced.b_eq) else {}
-    )
-    if len(reduced.b_ub):
-        equations.update(A_ub=reduced.a_ub, b_ub=reduced.b_ub)
+    equations = _linprog_rows(reduced.a_eq, reduced.b_eq, reduced.a_ub, reduced.b_ub)
     out: list[Interval] = []
     for target in targets:
         cells = np.asarray(target, dtype=np.int64)
@@ -172,15 +180,9 @@ class _Component:
         local = np.full(reduced.a_eq.shape[1], -1, dtype=np.int64)
         local[columns] = np.arange(len(columns))
         self.local = local
-        self.equations: dict[str, Any] = {}
-        a_eq = reduced.a_eq[:, columns]
-        keep = np.flatnonzero(a_eq.getnnz(axis=1))
-        if len(keep):
-            self.equations.update(A_eq=a_eq[keep], b_eq=reduced.b_eq[keep])
-        a_ub = reduced.a_ub[:, columns]
-        keep = np.flatnonzero(a_ub.getnnz(axis=1))
-        if len(keep):
-            self.equations.update(A_ub=a_ub[keep], b_ub=reduced.b_ub[keep])
+        a_eq, a_ub = reduced.a_eq[:, columns], reduced.a_ub[:, columns]
+        eq, ub = np.flatnonzero(a_eq.getnnz(axis=1)), np.flatnonzero(a_ub.getnnz(axis=1))
+        self.equations = _linprog_rows(a_eq[eq], reduced.b_eq[eq], a_ub[ub], reduced.b_ub[ub])
         self.points: list[np.ndarray] = [] if known is None else [known[columns]]
 
     def bounds(self, unknown: np.ndarray, width: float) -> tuple[float, float]:
@@ -239,10 +241,11 @@ def prove_widths(
         )
         if not consistent:
             raise ValueError("the known table does not satisfy the release")
-    links = (abs(reduced.a_eq).T @ abs(reduced.a_eq)) if len(reduced.b_eq) else None
-    graph = csr_matrix((n_free, n_free)) if links is None else links
-    if len(reduced.b_ub):
-        graph = graph + abs(reduced.a_ub).T @ abs(reduced.a_ub)
+    # Two unknowns are linked when a row holds both.
+    graph = csr_matrix((n_free, n_free))
+    for rows in (reduced.a_eq, reduced.a_ub):
+        if rows.shape[0]:
+            graph = graph + abs(rows).T @ abs(rows)
     _, label = connected_components(graph, directed=False)
     parts: dict[int, _Component] = {}
     out: list[Interval] = []
