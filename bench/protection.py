@@ -19,11 +19,10 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import numpy as np
 import pandas as pd
 
-from anonymization.disclosure_audit import LinearRelease, prove_widths
 from anonymization.protected_tables import TableShape, protect_tables
+from anonymization.table_audit import audit_tables
 from bench.common import demo_lake
 from bench.report import machine, write_section
 from lakehouse.gold_snapshot import GoldSnapshots
@@ -60,38 +59,6 @@ def _finest(cube: pd.DataFrame, dims: tuple[str, ...]) -> pd.DataFrame:
     return finest[(finest[list(COUNTS)] > 0).any(axis=1)].reset_index(drop=True)
 
 
-def _key(values: object) -> tuple[str | None, ...]:
-    return tuple(None if pd.isna(v) else str(v) for v in values)  # type: ignore[attr-defined]
-
-
-def _audit(finest: pd.DataFrame, cells: pd.DataFrame, shapes: list[TableShape], t: int) -> int:
-    """Hidden small counts the independent auditor bounds narrower than t / 2."""
-    n = len(finest)
-    release = LinearRelease(2 * n, [])
-    release.at_most.extend((n + f, f) for f in range(n))
-    for k, count in enumerate(COUNTS):
-        for f in np.flatnonzero(finest[count].to_numpy() == 0):
-            release.add([k * n + f], 0)
-    targets = []
-    for shape in shapes:
-        groups = finest.groupby([*shape.dims, shape.grain], dropna=False, sort=True).indices
-        table = cells[cells["table"] == shape.key]
-        rows = {
-            _key([r[d] for d in shape.dims] + [r["period"]]): r for r in table.to_dict("records")
-        }
-        for key, members in groups.items():
-            row = rows[_key(key if isinstance(key, tuple) else (key,))]
-            for k, count in enumerate(COUNTS):
-                value = int(finest[count].to_numpy()[members].sum())
-                if not row[f"{count}__hidden"]:
-                    release.add(members + k * n, value)
-                elif 0 < value < t:
-                    targets.append(members + k * n)
-    truth = np.concatenate([finest[c].to_numpy(dtype=float) for c in COUNTS])
-    intervals = prove_widths(release, targets, t / 2, known=truth)
-    return sum(i.width < t / 2 - 1e-7 for i in intervals)
-
-
 def measure(cube: pd.DataFrame, max_dims: int) -> list[Cost]:
     out = []
     for audience, threshold, national in AUDIENCES:
@@ -110,7 +77,11 @@ def measure(cube: pd.DataFrame, max_dims: int) -> list[Cost]:
         )  # fmt: skip
         protected = time.perf_counter() - started
         cells = result.cells
-        narrow = _audit(finest, cells, shapes, threshold)
+        audit = audit_tables(
+            finest, cells, shapes, COUNTS, threshold, threshold / 2, {"successful": "placements"}
+        )
+        narrow = len(audit.narrow)
+        assert not audit.mismatched and not audit.shown_small, audit.summary()
         audited = time.perf_counter() - started - protected
         hidden = cells["placements__hidden"].astype(bool)
         out.append(

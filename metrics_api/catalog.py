@@ -28,6 +28,7 @@ from lakehouse.reference.audiences import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_DIMENSIONS",
     "GEOGRAPHY_LEVELS",
     "GRAINS",
     "PACKAGED_CATALOG",
@@ -96,9 +97,17 @@ class TimeSpec(_Frozen):
         return value
 
 
+#: Breakdown dimensions a suppressed audience may combine in one answer (a province filter or
+#: a key's province scope counts as one). Every table of at most this many dimensions × every
+#: grain is protected jointly at publish (:mod:`metrics_api.protected`), so the bound is also
+#: what the publish costs: the lattice grows with the number of subsets.
+DEFAULT_MAX_DIMENSIONS = 2
+
+
 class AudienceRule(_Frozen):
     threshold: int | None = Field(default=None, ge=1)
     finest_geography: Geography = "province"
+    max_dimensions: int | None = Field(default=None, ge=0)
 
 
 class ResolvedRule(_Frozen):
@@ -106,6 +115,13 @@ class ResolvedRule(_Frozen):
 
     threshold: int
     finest_geography: Geography
+    #: None: any combination (only an audience without suppression, the admin).
+    max_dimensions: int | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        """Served from the protected tables of the publish, never from the mart itself."""
+        return self.threshold > 1
 
 
 def _measure_column(expression: str) -> str | None:
@@ -115,6 +131,11 @@ def _measure_column(expression: str) -> str | None:
             f"measure {expression!r} must be sum(<column>), count(*) or count(distinct <column>)"
         )
     return match.group("sum") or match.group("cnt")
+
+
+def _sum_column(expression: str) -> str | None:
+    match = _MEASURE.match(expression.strip())
+    return match.group("sum") if match else None
 
 
 class Metric(_Frozen):
@@ -156,7 +177,24 @@ class Metric(_Frozen):
                 )
             if role in NATIONAL_ONLY_AUDIENCES and rule.finest_geography != "national":
                 raise ValueError(f"audience {role} sees national statistics only")
+            resolved = self.rule_for(role)
+            assert resolved is not None
+            if resolved.suppressed and not all(self.count_columns.values()):
+                # Protected tables are sums of finest cells: a distinct count is not additive.
+                raise ValueError(
+                    f"audience {role} is served protected tables: its measures must be "
+                    "sum(<column>) over the mart"
+                )
+            if not resolved.suppressed and rule.max_dimensions is not None:
+                raise ValueError(f"audience {role} is not suppressed: max_dimensions is moot")
         return self
+
+    @property
+    def count_columns(self) -> dict[str, str | None]:
+        """Output count -> the mart column it sums (None for count(*) / count(distinct))."""
+        return {
+            name: _sum_column(expression) for name, expression in self.count_expressions.items()
+        }
 
     @property
     def count_expressions(self) -> dict[str, str]:
@@ -195,7 +233,12 @@ class Metric(_Frozen):
         if rule is None:
             return None
         threshold = rule.threshold if rule.threshold is not None else audience_thresholds()[role]
-        return ResolvedRule(threshold=threshold, finest_geography=rule.finest_geography)
+        limit = rule.max_dimensions
+        if limit is None and threshold > 1:
+            limit = DEFAULT_MAX_DIMENSIONS
+        return ResolvedRule(
+            threshold=threshold, finest_geography=rule.finest_geography, max_dimensions=limit
+        )
 
 
 #: A limit: a positive integer (strict: no "10", 10.0 or true), or null = unlimited.

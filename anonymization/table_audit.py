@@ -1,0 +1,133 @@
+"""The independent check of a set of protected tables, before anybody is served them.
+
+:func:`anonymization.protected_tables.protect_tables` decides a pattern and records the
+intervals it proved; this module trusts none of it. From the finest cells (re-derived by the
+caller from the mart) it rebuilds every cell of every served table, checks that each published
+cell is that sum (or hidden), that every small count is hidden, and then proves, with the
+auditor's own solver path (:func:`anonymization.disclosure_audit.prove_widths`), that the
+attacker who sees every visible cell, knows which finest cells are empty and knows the declared
+inequalities between counts cannot narrow any hidden small count below ``width``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from anonymization.disclosure_audit import LinearRelease, prove_widths
+from anonymization.protected_tables import TableShape
+
+__all__ = ["TableAudit", "audit_tables"]
+
+_SLACK = 1e-7
+
+
+@dataclass
+class TableAudit:
+    """What the check found; ``passed`` only if every list is empty."""
+
+    cells: int = 0
+    hidden_small: int = 0
+    #: Published cells that are not the sum of their finest cells, missing or extra cells.
+    mismatched: list[str] = field(default_factory=list)
+    #: Small counts (1 .. threshold - 1) shown in the clear.
+    shown_small: list[str] = field(default_factory=list)
+    #: Hidden small counts the attacker bounds narrower than ``width``: (cell, low, high).
+    narrow: list[tuple[str, float, float]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not (self.mismatched or self.shown_small or self.narrow)
+
+    def summary(self) -> str:
+        if self.passed:
+            return (
+                f"{self.cells} cells re-derived, every one of {self.hidden_small} hidden small "
+                "counts at least as wide as required"
+            )
+        parts = []
+        if self.mismatched:
+            parts.append(
+                f"{len(self.mismatched)} cells differ from the mart ({self.mismatched[0]})"
+            )
+        if self.shown_small:
+            parts.append(f"{len(self.shown_small)} small counts shown ({self.shown_small[0]})")
+        if self.narrow:
+            cell, low, high = self.narrow[0]
+            parts.append(f"{len(self.narrow)} hidden counts too narrow ({cell}: {low:g}..{high:g})")
+        return "; ".join(parts)
+
+
+def _key(values: Sequence[object]) -> tuple[str | None, ...]:
+    return tuple(None if pd.isna(v) else str(v) for v in values)
+
+
+def audit_tables(
+    finest: pd.DataFrame,
+    cells: pd.DataFrame,
+    shapes: Sequence[TableShape],
+    counts: Sequence[str],
+    threshold: int,
+    width: float,
+    bounded_by: Mapping[str, str] | None = None,
+) -> TableAudit:
+    """Check ``cells`` (the format of :class:`~anonymization.protected_tables.ProtectedTables`:
+    ``table``, dimensions, ``period``, counts and ``<count>__hidden``) against ``finest``."""
+    counts = list(counts)
+    finest = finest.reset_index(drop=True)
+    n = len(finest)
+    report = TableAudit()
+    release = LinearRelease(len(counts) * n, [])
+    for small, large in (bounded_by or {}).items():
+        s, b = counts.index(small), counts.index(large)
+        release.at_most.extend((s * n + f, b * n + f) for f in range(n))
+    values = {c: finest[c].to_numpy(dtype=np.int64) for c in counts}
+    for k, count in enumerate(counts):
+        for f in np.flatnonzero(values[count] == 0):
+            release.add([k * n + f], 0)
+    targets: list[np.ndarray] = []
+    names: list[str] = []
+    by_table = {key: part for key, part in cells.groupby("table", sort=False)}
+    for shape in shapes:
+        table = by_table.get(shape.key, cells.iloc[0:0])
+        published = {
+            _key([*(r[d] for d in shape.dims), r["period"]]): r for r in table.to_dict("records")
+        }
+        groups = finest.groupby([*shape.dims, shape.grain], dropna=False, sort=True).indices
+        if len(published) != len(table) or len(groups) != len(table):
+            report.mismatched.append(
+                f"{shape.key}: {len(table)} published cells, {len(groups)} in the mart"
+            )
+        for key, members in groups.items():
+            label = _key(key if isinstance(key, tuple) else (key,))
+            name = f"{shape.key}={','.join(str(v) for v in label)}"
+            row = published.get(label)
+            if row is None:
+                report.mismatched.append(f"{name} missing")
+                continue
+            report.cells += 1
+            for k, count in enumerate(counts):
+                truth = int(values[count][members].sum())
+                if bool(row[f"{count}__hidden"]):
+                    if 0 < truth < threshold:
+                        targets.append(members + k * n)
+                        names.append(f"{name} {count}")
+                    continue
+                if pd.isna(row[count]) or int(row[count]) != truth:
+                    report.mismatched.append(f"{name} {count}")
+                    continue
+                if 0 < truth < threshold:
+                    report.shown_small.append(f"{name} {count}")
+                release.add(members + k * n, truth)
+    report.hidden_small = len(targets)
+    truth_point = np.concatenate([values[c].astype(float) for c in counts])
+    intervals = prove_widths(release, targets, width, known=truth_point)
+    report.narrow = [
+        (name, i.low, i.high)
+        for name, i in zip(names, intervals, strict=True)
+        if i.width < width - _SLACK
+    ]
+    return report

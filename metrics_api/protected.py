@@ -1,0 +1,298 @@
+"""The tables a suppressed audience is served, protected jointly at publish time.
+
+Why at publish: an audience that may combine several breakdowns of the same counts can add
+them up. Suppressing each answer (or each table) on its own leaves cells that the others pin
+down; the catalog therefore bounds what an audience may combine (``max_dimensions``), and the
+publish step protects every table inside that bound as one problem
+(:func:`anonymization.protected_tables.protect_tables`) and checks the result with the
+independent auditor (:func:`anonymization.table_audit.audit_tables`). The API then answers such
+an audience only with lookups of these cells and sums of whole periods of them — never with a
+number computed from the mart — so whatever a reader combines is a combination of cells the
+auditor has seen.
+
+A *family* is one source mart × one audience rule (threshold, finest geography, dimension
+bound): the roles that share a rule share its tables. Its counts are every mart column the
+audience's metrics sum; a ratio metric tells the attacker (and so the protector) that its
+numerator never exceeds its denominator: every ratio of the catalog is a share.
+
+The published frame of a family is a gold mart like any other (Parquet in the snapshot, a gold
+table in server mode), one row per cell: ``table`` (``province,sex|quarter``), the dimensions
+(NA where the table does not break down by them), ``grain``, ``period``, ``period_start``, each
+count and ``<count>__state`` (0 shown, 1 hidden as small, 2 hidden to protect another cell).
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import pandas as pd
+
+from anonymization.protected_tables import TableShape, protect_tables
+from anonymization.table_audit import TableAudit, audit_tables
+from lakehouse.checks import CheckOutcome
+from metrics_api.catalog import Catalog, CatalogError, Metric, ResolvedRule
+from metrics_api.windows import GRAIN_MONTHS, coarsest, period_start
+
+__all__ = [
+    "PREFIX",
+    "STATE_COMPLEMENTARY",
+    "STATE_PRIMARY",
+    "STATE_SHOWN",
+    "ProtectedFamily",
+    "SnapshotProtection",
+    "audit_family",
+    "families",
+    "family_for",
+    "finest_cells",
+    "protect_family",
+    "protect_snapshot",
+]
+
+PREFIX = "protected__"
+STATE_SHOWN, STATE_PRIMARY, STATE_COMPLEMENTARY = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class ProtectedFamily:
+    """Every table one audience rule may be served from one source mart."""
+
+    source: str
+    threshold: int
+    finest_geography: str
+    max_dimensions: int
+    #: (dimension name, mart column), catalog order; no province for a national audience.
+    dimensions: tuple[tuple[str, str], ...]
+    time_column: str
+    grains: tuple[str, ...]
+    counts: tuple[str, ...]
+    bounded_by: tuple[tuple[str, str], ...]
+    roles: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """The mart name the family is published under."""
+        return (
+            f"{PREFIX}{self.source}__t{self.threshold}_{self.finest_geography}"
+            f"_d{self.max_dimensions}"
+        )
+
+    @property
+    def width(self) -> float:
+        """How wide the attacker's interval of a hidden small count must stay."""
+        return self.threshold / 2
+
+    @property
+    def shapes(self) -> list[TableShape]:
+        names = [d for d, _ in self.dimensions]
+        return [
+            TableShape(subset, grain)
+            for size in range(min(self.max_dimensions, len(names)) + 1)
+            for subset in itertools.combinations(names, size)
+            for grain in self.grains
+        ]
+
+    @property
+    def block(self) -> str:
+        return coarsest(self.grains)
+
+    @property
+    def parents(self) -> dict[str, list[str]]:
+        return {
+            g: [c for c in self.grains if GRAIN_MONTHS[c] > GRAIN_MONTHS[g]] for g in self.grains
+        }
+
+
+def _rule_key(metric: Metric, rule: ResolvedRule) -> tuple[object, ...]:
+    national = rule.finest_geography == "national"
+    dims = tuple(
+        (name, spec.column)
+        for name, spec in metric.dimensions.items()
+        if not (national and spec.geography == "province")
+    )
+    return (
+        metric.source, rule.threshold, rule.finest_geography, rule.max_dimensions, dims,
+        metric.time.column, metric.time.grains,
+    )  # fmt: skip
+
+
+def families(catalog: Catalog) -> list[ProtectedFamily]:
+    """One family per source mart and audience rule of every suppressed audience."""
+    grouped: dict[tuple[object, ...], dict[str, set[object]]] = {}
+    for metric in catalog.metrics.values():
+        for role in metric.audiences:
+            rule = metric.rule_for(role)
+            assert rule is not None
+            if not rule.suppressed:
+                continue
+            entry = grouped.setdefault(
+                _rule_key(metric, rule), {"counts": set(), "bounded": set(), "roles": set()}
+            )
+            columns = metric.count_columns
+            entry["counts"].update(c for c in columns.values() if c)
+            entry["roles"].add(role)
+            if metric.kind == "ratio" and columns["numerator"] != columns["denominator"]:
+                entry["bounded"].add((columns["numerator"], columns["denominator"]))
+    out: dict[str, ProtectedFamily] = {}
+    for key, entry in sorted(grouped.items(), key=lambda kv: repr(kv[0])):
+        source, threshold, geography, limit, dims, time_column, grains = key
+        family = ProtectedFamily(
+            source=str(source), threshold=int(threshold),  # type: ignore[call-overload]
+            finest_geography=str(geography), max_dimensions=int(limit),  # type: ignore[call-overload]
+            dimensions=dims, time_column=str(time_column), grains=grains,  # type: ignore[arg-type]
+            counts=tuple(sorted(entry["counts"])),  # type: ignore[arg-type]
+            bounded_by=tuple(sorted(entry["bounded"])),  # type: ignore[arg-type]
+            roles=tuple(sorted(entry["roles"])),  # type: ignore[arg-type]
+        )  # fmt: skip
+        if family.name in out:
+            raise CatalogError(
+                f"metrics of {family.source} for the same audience rule declare different "
+                "dimensions or grains; they cannot share one protected family"
+            )
+        out[family.name] = family
+    return list(out.values())
+
+
+def family_for(catalog: Catalog, metric: Metric, rule: ResolvedRule) -> ProtectedFamily:
+    key = _rule_key(metric, rule)
+    for family in families(catalog):
+        if (
+            family.source, family.threshold, family.finest_geography, family.max_dimensions,
+            family.dimensions, family.time_column, family.grains,
+        ) == key:  # fmt: skip
+            return family
+    raise LookupError(f"no protected family serves {metric.name!r} at this rule")
+
+
+def _labels(starts: pd.Series, grain: str) -> pd.Series:
+    year = starts.dt.year.astype(str)
+    if grain == "year":
+        return year
+    if grain == "quarter":
+        return year + "-Q" + starts.dt.quarter.astype(str)
+    if grain == "month":
+        return year + "-" + starts.dt.month.map("{:02d}".format)
+    raise ValueError(f"unknown grain {grain!r}")
+
+
+def finest_cells(mart: pd.DataFrame, family: ProtectedFamily) -> pd.DataFrame:
+    """The mart summed to the family's finest cells (every dimension × the finest grain), with
+    a label column per grain; empty cells left out (the attacker knows them)."""
+    starts = pd.to_datetime(mart[family.time_column])
+    frame = pd.DataFrame(
+        {name: mart[column].astype("string") for name, column in family.dimensions}
+    )
+    for grain in family.grains:
+        frame[grain] = _labels(starts, grain).to_numpy()
+    for count in family.counts:
+        frame[count] = mart[count].astype("int64").to_numpy()
+    keys = [*(d for d, _ in family.dimensions), *family.grains]
+    finest = frame.groupby(keys, as_index=False, dropna=False, sort=True)[list(family.counts)].sum()
+    finest = finest[(finest[list(family.counts)] > 0).any(axis=1)]
+    return finest.reset_index(drop=True)
+
+
+def protect_family(mart: pd.DataFrame, family: ProtectedFamily) -> pd.DataFrame:
+    """The family's published frame (see the module docstring)."""
+    result = protect_tables(
+        finest_cells(mart, family), family.shapes, family.counts, family.threshold,
+        family.width, block=family.block, parents=family.parents,
+        bounded_by=dict(family.bounded_by),
+    )  # fmt: skip
+    cells = result.cells
+    out = cells[["table", *(d for d, _ in family.dimensions), "grain", "period"]].copy()
+    out["period_start"] = pd.to_datetime(
+        [period_start(p, g) for p, g in zip(cells["period"], cells["grain"], strict=True)]
+    ).astype("datetime64[s]")
+    for count in family.counts:
+        out[count] = cells[count].astype("int64")
+        state = cells[f"{count}__hidden"].astype(bool).astype("int8")
+        primary = cells[f"{count}__reason"].fillna("").str.startswith("primary")
+        out[f"{count}__state"] = state.where(~state.astype(bool), STATE_COMPLEMENTARY)
+        out.loc[primary.to_numpy(), f"{count}__state"] = STATE_PRIMARY
+    # A total order: the same mart gives a byte-identical file (and hash).
+    order = ["table", "period", *(d for d, _ in family.dimensions)]
+    return out.sort_values(order, na_position="first", kind="stable").reset_index(drop=True)
+
+
+def audit_family(
+    mart: pd.DataFrame, family: ProtectedFamily, published: pd.DataFrame
+) -> CheckOutcome:
+    """The gate's check ``disclosure:<family>``: every published cell re-derived from the mart,
+    every small count hidden, every hidden one at least ``threshold / 2`` wide."""
+    cells = published.copy()
+    for count in family.counts:
+        hidden = cells[f"{count}__state"].astype(int) != STATE_SHOWN
+        cells[f"{count}__hidden"] = hidden
+    report: TableAudit
+    try:
+        report = audit_tables(
+            finest_cells(mart, family), cells, family.shapes, family.counts, family.threshold,
+            family.width, dict(family.bounded_by),
+        )  # fmt: skip
+    except (KeyError, ValueError) as exc:  # a frame of the wrong shape, a contradicting table
+        return CheckOutcome(f"disclosure:{family.name}", False, f"cannot audit: {exc}")
+    return CheckOutcome(
+        f"disclosure:{family.name}",
+        report.passed,
+        f"{family.name} ({', '.join(family.roles)}; t={family.threshold}): {report.summary()}",
+        {
+            "cells": report.cells,
+            "hidden_small": report.hidden_small,
+            "mismatched": len(report.mismatched),
+            "shown_small": len(report.shown_small),
+            "narrow": len(report.narrow),
+            "tables": len(family.shapes),
+        },
+    )
+
+
+def _protect_and_audit(
+    mart: pd.DataFrame, family: ProtectedFamily
+) -> tuple[pd.DataFrame, CheckOutcome]:
+    try:
+        frame = protect_family(mart, family)
+    except RuntimeError as exc:  # no pattern within the repair budget
+        empty = pd.DataFrame()
+        return empty, CheckOutcome(f"disclosure:{family.name}", False, f"not protected: {exc}")
+    return frame, audit_family(mart, family, frame)
+
+
+@dataclass(frozen=True)
+class SnapshotProtection:
+    """Every family's published frame, who it is for, and the gate's outcome for each."""
+
+    frames: dict[str, pd.DataFrame]
+    audiences: dict[str, tuple[str, ...]]
+    outcomes: list[CheckOutcome]
+
+
+def protect_snapshot(
+    catalog: Catalog, marts: Mapping[str, pd.DataFrame], workers: int | None = None
+) -> SnapshotProtection:
+    """Protect and audit every family whose source mart is in ``marts``; families run in
+    parallel processes (each is one independent problem)."""
+    todo: Sequence[ProtectedFamily] = [f for f in families(catalog) if f.source in marts]
+    missing = sorted({f.source for f in families(catalog)} - set(marts))
+    outcomes = [
+        CheckOutcome(f"disclosure:{PREFIX}{source}", False, f"mart {source} was not built")
+        for source in missing
+    ]
+    workers = min(len(todo), workers or os.cpu_count() or 1)
+    if workers > 1:
+        # spawn: the publish runs inside Dagster and the API's threads; fork would copy them.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            results = list(pool.map(_protect_and_audit, [marts[f.source] for f in todo], todo))
+    else:
+        results = [_protect_and_audit(marts[f.source], f) for f in todo]
+    frames: dict[str, pd.DataFrame] = {}
+    for family, (frame, outcome) in zip(todo, results, strict=True):
+        outcomes.append(outcome)
+        if outcome.passed:
+            frames[family.name] = frame
+    return SnapshotProtection(frames, {f.name: f.roles for f in todo}, outcomes)

@@ -1,0 +1,159 @@
+"""Families of protected tables: what the catalog declares, what the publish protects, and the
+independent check that stops a release whose cells differ from the mart or give a count away."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from metrics_api.catalog import PACKAGED_CATALOG, CatalogError, load_catalog, parse_catalog
+from metrics_api.protected import (
+    STATE_COMPLEMENTARY,
+    STATE_PRIMARY,
+    STATE_SHOWN,
+    ProtectedFamily,
+    audit_family,
+    families,
+    family_for,
+    protect_family,
+    protect_snapshot,
+)
+from tests.support.api_fixtures import make_cube
+
+CUBE = "metrics_placements_cube"
+
+
+def _family(threshold: int = 5, dims: tuple[str, ...] = ("province", "sex")) -> ProtectedFamily:
+    columns = {"province": "province_code", "sex": "sex", "age_band": "age_band"}
+    return ProtectedFamily(
+        source=CUBE, threshold=threshold, finest_geography="province", max_dimensions=2,
+        dimensions=tuple((d, columns[d]) for d in dims), time_column="quarter_start",
+        grains=("quarter", "year"), counts=("placements", "successful"),
+        bounded_by=(("successful", "placements"),), roles=("government",),
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small_cube() -> pd.DataFrame:
+    return make_cube(seed=11, placements=300)
+
+
+@pytest.fixture(scope="module")
+def protected(small_cube: pd.DataFrame) -> pd.DataFrame:
+    return protect_family(small_cube, _family(dims=("province", "sex", "age_band")))
+
+
+def test_the_packaged_catalog_declares_one_family_per_source_and_rule() -> None:
+    catalog = load_catalog(PACKAGED_CATALOG)
+    by_name = {f.name: f for f in families(catalog)}
+    assert set(by_name) == {
+        "protected__metrics_placements_cube__t5_province_d2",
+        "protected__metrics_placements_cube__t10_province_d2",
+        "protected__metrics_placements_cube__t11_province_d2",
+        "protected__metrics_placements_cube__t11_national_d2",
+        "protected__compliance_consent_access_by_institution_month__t5_province_d2",
+    }
+    shared = by_name["protected__metrics_placements_cube__t5_province_d2"]
+    assert shared.roles == ("government", "researcher")
+    assert shared.counts == ("placements", "successful")
+    # The success rate is a share: the attacker knows successes never exceed placements.
+    assert shared.bounded_by == (("successful", "placements"),)
+    media = by_name["protected__metrics_placements_cube__t11_national_d2"]
+    assert "province" not in dict(media.dimensions)
+    # Every subset of at most two of the four national dimensions, by quarter and by year.
+    assert len(media.shapes) == (1 + 4 + 6) * 2
+    metric = catalog.metrics["placements"]
+    rule = metric.rule_for("researcher")
+    assert rule is not None and family_for(catalog, metric, rule) == shared
+    admin = metric.rule_for("admin")
+    assert admin is not None and not admin.suppressed and admin.max_dimensions is None
+
+
+def _catalog_with(audiences: dict[str, object], measure: str = "sum(placements)") -> object:
+    raw = load_catalog(PACKAGED_CATALOG).model_dump(mode="json")
+    raw["metrics"] = {
+        "placements": {
+            **{k: v for k, v in raw["metrics"]["placements"].items() if k != "name"},
+            "measure": measure,
+            "audiences": audiences,
+        }
+    }
+    return parse_catalog(raw)
+
+
+def test_the_catalog_refuses_rules_the_protected_tables_cannot_serve() -> None:
+    with pytest.raises(CatalogError, match="must be sum"):
+        _catalog_with({"government": {}}, measure="count(distinct child_id)")
+    with pytest.raises(CatalogError, match="max_dimensions is moot"):
+        _catalog_with({"admin": {"max_dimensions": 3}})
+    catalog = _catalog_with({"government": {"max_dimensions": 1}, "admin": {}})
+    (family,) = families(catalog)  # type: ignore[arg-type]
+    assert family.max_dimensions == 1 and len(family.shapes) == (1 + 5) * 2
+
+
+def test_every_small_count_is_hidden_and_the_audit_passes(
+    small_cube: pd.DataFrame, protected: pd.DataFrame
+) -> None:
+    family = _family(dims=("province", "sex", "age_band"))
+    assert set(protected["table"]) == {s.key for s in family.shapes}
+    for count in family.counts:
+        small = protected[count].between(1, family.threshold - 1)
+        assert (protected.loc[small, f"{count}__state"] == STATE_PRIMARY).all()
+        assert (protected[f"{count}__state"] == STATE_COMPLEMENTARY).any()
+    total = protected[protected["table"] == "|year"]
+    year = small_cube["quarter"].str[:4]
+    assert total.set_index("period")["placements"].to_dict() == (
+        small_cube.groupby(year)["placements"].sum().astype(int).to_dict()
+    )
+    outcome = audit_family(small_cube, family, protected)
+    assert outcome.passed, outcome.detail
+    assert outcome.metadata is not None and outcome.metadata["narrow"] == 0
+
+
+def test_the_audit_fails_a_cell_that_differs_from_the_mart(
+    small_cube: pd.DataFrame, protected: pd.DataFrame
+) -> None:
+    family = _family(dims=("province", "sex", "age_band"))
+    tampered = protected.copy()
+    shown = tampered.index[tampered["placements__state"] == STATE_SHOWN][0]
+    tampered.loc[shown, "placements"] += 1
+    outcome = audit_family(small_cube, family, tampered)
+    assert not outcome.passed and "differ from the mart" in outcome.detail
+    missing = audit_family(small_cube, family, protected.drop(index=shown))
+    assert not missing.passed and "differ from the mart" in missing.detail
+
+
+def test_the_audit_fails_a_shown_small_count_and_a_too_narrow_one(
+    small_cube: pd.DataFrame, protected: pd.DataFrame
+) -> None:
+    family = _family(dims=("province", "sex", "age_band"))
+    shown = protected.copy()
+    primary = shown.index[shown["placements__state"] == STATE_PRIMARY][0]
+    shown.loc[primary, "placements__state"] = STATE_SHOWN
+    outcome = audit_family(small_cube, family, shown)
+    assert not outcome.passed and "small counts shown" in outcome.detail
+    # Show every complementary cell: the hidden small counts are then pinned by the margins.
+    exposed = protected.copy()
+    for count in family.counts:
+        column = f"{count}__state"
+        exposed.loc[exposed[column] == STATE_COMPLEMENTARY, column] = STATE_SHOWN
+    outcome = audit_family(small_cube, family, exposed)
+    assert not outcome.passed and "too narrow" in outcome.detail
+
+
+def test_a_snapshot_protects_only_families_that_pass(small_cube: pd.DataFrame) -> None:
+    catalog = _catalog_with(
+        {"government": {"max_dimensions": 1}, "media": {"finest_geography": "national"}}
+    )
+    result = protect_snapshot(catalog, {CUBE: small_cube}, workers=2)  # type: ignore[arg-type]
+    assert sorted(result.frames) == [
+        "protected__metrics_placements_cube__t11_national_d2",
+        "protected__metrics_placements_cube__t5_province_d1",
+    ]
+    assert all(o.passed for o in result.outcomes), [o.detail for o in result.outcomes]
+    assert result.audiences["protected__metrics_placements_cube__t5_province_d1"] == ("government",)
+    again = protect_snapshot(catalog, {CUBE: small_cube}, workers=1)  # type: ignore[arg-type]
+    for name, frame in result.frames.items():
+        pd.testing.assert_frame_equal(frame, again.frames[name])
+    missing = protect_snapshot(catalog, {}, workers=1)  # type: ignore[arg-type]
+    assert not missing.frames and not any(o.passed for o in missing.outcomes)
