@@ -110,17 +110,23 @@ def test_every_small_count_is_hidden_and_the_audit_passes(
     assert outcome.metadata is not None and outcome.metadata["narrow"] == 0
 
 
+def _fails(cube: pd.DataFrame, frame: pd.DataFrame, why: str) -> None:
+    outcome = audit_family(cube, _family(dims=("province", "sex", "age_band")), frame)
+    assert not outcome.passed and why in outcome.detail, outcome.detail
+
+
+def _first(frame: pd.DataFrame, state: int) -> object:
+    return frame.index[frame["placements__state"] == state][0]
+
+
 def test_the_audit_fails_a_cell_that_differs_from_the_mart(
     small_cube: pd.DataFrame, protected: pd.DataFrame
 ) -> None:
-    family = _family(dims=("province", "sex", "age_band"))
     tampered = protected.copy()
-    shown = tampered.index[tampered["placements__state"] == STATE_SHOWN][0]
+    shown = _first(tampered, STATE_SHOWN)
     tampered.loc[shown, "placements"] += 1
-    outcome = audit_family(small_cube, family, tampered)
-    assert not outcome.passed and "differ from the mart" in outcome.detail
-    missing = audit_family(small_cube, family, protected.drop(index=shown))
-    assert not missing.passed and "differ from the mart" in missing.detail
+    _fails(small_cube, tampered, "differ from the mart")
+    _fails(small_cube, protected.drop(index=shown), "differ from the mart")
 
 
 def test_the_audit_fails_a_shown_small_count_and_a_too_narrow_one(
@@ -128,17 +134,14 @@ def test_the_audit_fails_a_shown_small_count_and_a_too_narrow_one(
 ) -> None:
     family = _family(dims=("province", "sex", "age_band"))
     shown = protected.copy()
-    primary = shown.index[shown["placements__state"] == STATE_PRIMARY][0]
-    shown.loc[primary, "placements__state"] = STATE_SHOWN
-    outcome = audit_family(small_cube, family, shown)
-    assert not outcome.passed and "small counts shown" in outcome.detail
+    shown.loc[_first(shown, STATE_PRIMARY), "placements__state"] = STATE_SHOWN
+    _fails(small_cube, shown, "small counts shown")
     # Show every complementary cell: the hidden small counts are then pinned by the margins.
     exposed = protected.copy()
     for count in family.counts:
         column = f"{count}__state"
         exposed.loc[exposed[column] == STATE_COMPLEMENTARY, column] = STATE_SHOWN
-    outcome = audit_family(small_cube, family, exposed)
-    assert not outcome.passed and "too narrow" in outcome.detail
+    _fails(small_cube, exposed, "too narrow")
 
 
 def test_a_snapshot_protects_only_families_that_pass(small_cube: pd.DataFrame) -> None:
