@@ -29,7 +29,9 @@ import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from anonymization.protected_tables import TableShape, protect_tables
@@ -57,6 +59,19 @@ PREFIX = "protected__"
 STATE_SHOWN, STATE_PRIMARY, STATE_COMPLEMENTARY = 0, 1, 2
 
 
+class _RuleKey(NamedTuple):
+    """What makes two (metric, role) pairs share a family: the fields of ProtectedFamily that
+    come from the catalog rule rather than from the metrics gathered into it."""
+
+    source: str
+    threshold: int
+    finest_geography: str
+    max_dimensions: int
+    dimensions: tuple[tuple[str, str], ...]
+    time_column: str
+    grains: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class ProtectedFamily:
     """Every table one audience rule may be served from one source mart."""
@@ -72,6 +87,10 @@ class ProtectedFamily:
     counts: tuple[str, ...]
     bounded_by: tuple[tuple[str, str], ...]
     roles: tuple[str, ...]
+
+    @property
+    def rule_key(self) -> _RuleKey:
+        return _RuleKey(*(getattr(self, name) for name in _RuleKey._fields))
 
     @property
     def name(self) -> str:
@@ -107,22 +126,23 @@ class ProtectedFamily:
         }
 
 
-def _rule_key(metric: Metric, rule: ResolvedRule) -> tuple[object, ...]:
+def _rule_key(metric: Metric, rule: ResolvedRule) -> _RuleKey:
     national = rule.finest_geography == "national"
     dims = tuple(
         (name, spec.column)
         for name, spec in metric.dimensions.items()
         if not (national and spec.geography == "province")
     )
-    return (
+    assert rule.max_dimensions is not None  # every suppressed rule has a bound
+    return _RuleKey(
         metric.source, rule.threshold, rule.finest_geography, rule.max_dimensions, dims,
-        metric.time.column, metric.time.grains,
+        metric.time.column, tuple(metric.time.grains),
     )  # fmt: skip
 
 
 def families(catalog: Catalog) -> list[ProtectedFamily]:
     """One family per source mart and audience rule of every suppressed audience."""
-    grouped: dict[tuple[object, ...], dict[str, set[object]]] = {}
+    grouped: dict[_RuleKey, dict[str, set[Any]]] = {}
     for metric in catalog.metrics.values():
         for role in metric.audiences:
             rule = metric.rule_for(role)
@@ -139,15 +159,12 @@ def families(catalog: Catalog) -> list[ProtectedFamily]:
                 entry["bounded"].add((columns["numerator"], columns["denominator"]))
     out: dict[str, ProtectedFamily] = {}
     for key, entry in sorted(grouped.items(), key=lambda kv: repr(kv[0])):
-        source, threshold, geography, limit, dims, time_column, grains = key
         family = ProtectedFamily(
-            source=str(source), threshold=int(threshold),  # type: ignore[call-overload]
-            finest_geography=str(geography), max_dimensions=int(limit),  # type: ignore[call-overload]
-            dimensions=dims, time_column=str(time_column), grains=grains,  # type: ignore[arg-type]
-            counts=tuple(sorted(entry["counts"])),  # type: ignore[arg-type]
-            bounded_by=tuple(sorted(entry["bounded"])),  # type: ignore[arg-type]
-            roles=tuple(sorted(entry["roles"])),  # type: ignore[arg-type]
-        )  # fmt: skip
+            **key._asdict(),
+            counts=tuple(sorted(entry["counts"])),
+            bounded_by=tuple(sorted(entry["bounded"])),
+            roles=tuple(sorted(entry["roles"])),
+        )
         if family.name in out:
             raise CatalogError(
                 f"metrics of {family.source} for the same audience rule declare different "
@@ -160,10 +177,7 @@ def families(catalog: Catalog) -> list[ProtectedFamily]:
 def family_for(catalog: Catalog, metric: Metric, rule: ResolvedRule) -> ProtectedFamily:
     key = _rule_key(metric, rule)
     for family in families(catalog):
-        if (
-            family.source, family.threshold, family.finest_geography, family.max_dimensions,
-            family.dimensions, family.time_column, family.grains,
-        ) == key:  # fmt: skip
+        if family.rule_key == key:
             return family
     raise LookupError(f"no protected family serves {metric.name!r} at this rule")
 
@@ -210,10 +224,10 @@ def protect_family(mart: pd.DataFrame, family: ProtectedFamily) -> pd.DataFrame:
     ).astype("datetime64[s]")
     for count in family.counts:
         out[count] = cells[count].astype("int64")
-        state = cells[f"{count}__hidden"].astype(bool).astype("int8")
-        primary = cells[f"{count}__reason"].fillna("").str.startswith("primary")
-        out[f"{count}__state"] = state.where(~state.astype(bool), STATE_COMPLEMENTARY)
-        out.loc[primary.to_numpy(), f"{count}__state"] = STATE_PRIMARY
+        hidden = cells[f"{count}__hidden"].astype(bool).to_numpy()
+        primary = cells[f"{count}__reason"].fillna("").str.startswith("primary").to_numpy()
+        state = np.select([primary, hidden], [STATE_PRIMARY, STATE_COMPLEMENTARY], STATE_SHOWN)
+        out[f"{count}__state"] = state.astype("int8")
     # A total order: the same mart gives a byte-identical file (and hash).
     order = ["table", "period", *(d for d, _ in family.dimensions)]
     return out.sort_values(order, na_position="first", kind="stable").reset_index(drop=True)
@@ -276,8 +290,9 @@ def protect_snapshot(
 ) -> SnapshotProtection:
     """Protect and audit every family whose source mart is in ``marts``; families run in
     parallel processes (each is one independent problem)."""
-    todo: Sequence[ProtectedFamily] = [f for f in families(catalog) if f.source in marts]
-    missing = sorted({f.source for f in families(catalog)} - set(marts))
+    declared = families(catalog)
+    todo: Sequence[ProtectedFamily] = [f for f in declared if f.source in marts]
+    missing = sorted({f.source for f in declared} - set(marts))
     outcomes = [
         CheckOutcome(f"disclosure:{PREFIX}{source}", False, f"mart {source} was not built")
         for source in missing
