@@ -25,6 +25,7 @@ import pytest
 
 from lakehouse.gold_snapshot import GoldSnapshots
 from tests.support.pipeline import MERAJUT, REPO, pipeline_env
+from tests.support.processes import read_until
 
 CHILDREN = 200
 SEED = 11
@@ -151,12 +152,12 @@ def test_a_second_run_refuses_or_waits_and_stops_when_told(
             [MERAJUT, "run"], env=reference.env, cwd=REPO, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        time.sleep(5)
+        said = read_until(waiter.stdout, "waiting for the pipeline of this lake", timeout=120)
+        assert f"waiting for the pipeline of this lake, held by pid {running.pid}" in said
         assert waiter.poll() is None, "the second run should be waiting"
         waiter.send_signal(sig)
         out, err = waiter.communicate(timeout=30)
-        assert waiter.returncode == code, out + err
-        assert f"waiting for the pipeline of this lake, held by pid {running.pid}" in out
+        assert waiter.returncode == code, said + out + err
         assert "stopped while waiting" in out
         assert "Traceback" not in out + err
 

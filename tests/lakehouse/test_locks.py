@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse.locks import LockBusy, exclusive_lock, holder_of
+from tests.support.processes import read_until
 
 HOLD = textwrap.dedent(
     """
@@ -89,13 +90,12 @@ def test_a_waiting_process_stops_when_told_at_once(tmp_path: Path, sig: signal.S
         text=True,
     )
     try:
-        time.sleep(1.0)
+        said = read_until(waiter.stderr, "waiting for the test resource", timeout=60)
         assert waiter.poll() is None  # waiting
         waiter.send_signal(sig)
         waiter.wait(timeout=5)
         assert waiter.stderr is not None
-        said = waiter.stderr.read()
-        assert "waiting for the test resource" in said
+        said += waiter.stderr.read()
         if sig == signal.SIGINT:
             assert "KeyboardInterrupt" in said
         assert holder_of(lock).pid == holder.pid  # type: ignore[union-attr]  # the waiter took nothing
