@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
+
 from lakehouse.gold_snapshot import (
     SNAPSHOT_ID_PATTERN,
     Snapshot,
@@ -32,6 +34,7 @@ __all__ = [
     "gold_table",
     "mark_current",
     "read_current",
+    "stage_frames",
     "stage_snapshot",
 ]
 
@@ -67,6 +70,33 @@ def stage_snapshot(client: Any, snapshot_id: str, relations: Mapping[str, str]) 
         )
 
 
+def _column_type(series: pd.Series) -> str:
+    kind = series.dtype.kind
+    if kind in "iu":
+        return "Int8" if series.dtype.itemsize == 1 else "Int64"
+    if kind == "f":
+        return "Nullable(Float64)"
+    if kind == "M":
+        return "DateTime"
+    return "Nullable(String)"
+
+
+def stage_frames(client: Any, snapshot_id: str, frames: Mapping[str, pd.DataFrame]) -> None:
+    """Write marts computed at publish (the protected tables) into their snapshot tables, as
+    :func:`stage_snapshot` copies the ones dbt built."""
+    for mart, frame in frames.items():
+        table = gold_table(mart, snapshot_id)
+        columns = ", ".join(f"`{c}` {_column_type(frame[c])}" for c in frame.columns)
+        client.command(f"drop table if exists {table}")
+        client.command(f"create table {table} ({columns}) engine = MergeTree order by tuple()")
+        out = frame.copy()
+        for column in out.columns:
+            if _column_type(out[column]) == "Nullable(String)":
+                values = out[column].astype(object)
+                out[column] = values.where(values.notna(), None)
+        client.insert_df(table, out)
+
+
 def drop_snapshot(client: Any, snapshot_id: str, marts: Iterable[str]) -> None:
     for mart in marts:
         client.command(f"drop table if exists {gold_table(mart, snapshot_id)}")
@@ -94,8 +124,9 @@ def mark_current(client: Any, manifest: SnapshotManifest) -> None:
         f"select name from system.tables where database = '{GOLD_DATABASE}' and name like '%\\\\_\\\\_%'"
     ).result_rows
     for (name,) in tables:
+        # Only snapshot tables: a view of a mart whose own name holds "__" stays.
         _, _, sid = name.rpartition("__")
-        if sid and sid not in keep and _NAME.match(name):
+        if _SNAPSHOT_ID.match(sid) and sid not in keep and _NAME.match(name):
             client.command(f"drop table if exists {GOLD_DATABASE}.`{name}`")
 
 

@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from anonymization.small_cells import suppress_cells
+from metrics_api.protected import STATE_COMPLEMENTARY, STATE_PRIMARY
 
-__all__ = ["suppress_answer"]
+__all__ = ["protected_answer", "suppress_answer"]
 
 _ALL = "__all__"
 
@@ -76,6 +77,33 @@ def suppress_answer(
                 f"{r}{label}" for r in decided["suppression_reason"].to_numpy()[primary]
             ]
             hidden |= mask
+    for column in count_columns:
+        out[column] = out[column].astype("Int64").mask(hidden)
+    out["suppressed"] = hidden
+    out["suppression_reason"] = pd.Series(reasons, index=out.index, dtype=object)
+    return out
+
+
+def protected_answer(
+    cells: pd.DataFrame, count_columns: Sequence[str], threshold: int
+) -> pd.DataFrame:
+    """The cells of a protected table (:mod:`metrics_api.protected`) as an answer: each count
+    with its ``<count>__state`` from the publish; a cell is hidden in every column when any of
+    its counts is (a ratio shows neither count of a hidden cell), and says why, primary first.
+    Nothing is decided here: the pattern is the one the publish gate audited."""
+    out = cells.drop(columns=[f"{c}__state" for c in count_columns])
+    states = {c: cells[f"{c}__state"].to_numpy(dtype=np.int64) for c in count_columns}
+    hidden = np.zeros(len(out), dtype=bool)
+    reasons = np.full(len(out), None, dtype=object)
+    for wanted, reason in (
+        (STATE_PRIMARY, f"primary: count 1..{threshold - 1}"),
+        (STATE_COMPLEMENTARY, "complementary: protects a hidden cell across the published tables"),
+    ):
+        for column in count_columns:
+            fresh = (states[column] == wanted) & ~hidden
+            label = f" ({column})" if len(count_columns) > 1 else ""
+            reasons[fresh] = f"{reason}{label}"
+            hidden |= fresh
     for column in count_columns:
         out[column] = out[column].astype("Int64").mask(hidden)
     out["suppressed"] = hidden

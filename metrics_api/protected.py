@@ -37,6 +37,7 @@ import pandas as pd
 from anonymization.protected_tables import TableShape, protect_tables
 from anonymization.table_audit import TableAudit, audit_tables
 from lakehouse.checks import CheckOutcome
+from lakehouse.gold_snapshot import MartOrigin
 from metrics_api.catalog import Catalog, CatalogError, Metric, ResolvedRule
 from metrics_api.windows import GRAIN_MONTHS, coarsest, period_start
 
@@ -283,6 +284,12 @@ class SnapshotProtection:
     frames: dict[str, pd.DataFrame]
     audiences: dict[str, tuple[str, ...]]
     outcomes: list[CheckOutcome]
+
+    @property
+    def origins(self) -> dict[str, MartOrigin]:
+        """How the snapshot records each frame: computed at publish (no warehouse relation),
+        for the roles of its rule only."""
+        return {name: MartOrigin(audience=self.audiences[name]) for name in self.frames}
 
 
 def protect_snapshot(

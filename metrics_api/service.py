@@ -18,9 +18,11 @@ from typing import Any
 
 import pandas as pd
 
+from anonymization.protected_tables import TableShape
 from metrics_api.catalog import Catalog, Metric, ResolvedRule
 from metrics_api.errors import BadRequest, Forbidden, Unavailable
-from metrics_api.privacy import suppress_answer
+from metrics_api.privacy import protected_answer, suppress_answer
+from metrics_api.protected import ProtectedFamily, family_for
 from metrics_api.store import AggregateQuery, MetricStore, Snapshot
 from metrics_api.windows import (
     GRAIN_MONTHS,
@@ -118,8 +120,17 @@ class MetricService:
         self.cache = cache
         # Protected tables (whole, before slicing), kept apart from the answers they serve.
         self.tables = ResultCache(cache.max_entries)
+        self._families: dict[tuple[str, ResolvedRule], ProtectedFamily] = {}
 
     # -- checks that need no data -------------------------------------------
+    def family(self, metric: Metric, rule: ResolvedRule) -> ProtectedFamily:
+        """The protected family serving ``metric`` at ``rule`` (the catalog never changes
+        while the service runs)."""
+        key = (metric.name, rule)
+        if key not in self._families:
+            self._families[key] = family_for(self.catalog, metric, rule)
+        return self._families[key]
+
     def metric_for(self, caller: Caller, name: str) -> tuple[Metric, ResolvedRule]:
         metric = self.catalog.metrics.get(name)
         if metric is None:
@@ -195,6 +206,30 @@ class MetricService:
             raise BadRequest(f"metric {metric.name!r} has no province to filter on")
         return province
 
+    def check_breadth(
+        self,
+        caller: Caller,
+        metric: Metric,
+        rule: ResolvedRule,
+        dims: list[str],
+        grain: str | None,
+        province: str | None,
+    ) -> ProtectedFamily | None:
+        """The protected family a suppressed audience is served from, or a 403 when the
+        answer would need a table outside it (more dimensions than the audience may combine;
+        a province filter or a key's province counts as one). None: served from the mart."""
+        if not rule.suppressed:
+            return None
+        family = self.family(metric, rule)
+        breakdown = _table_dimensions(metric, dims, grain, province)
+        if len(breakdown) > family.max_dimensions:
+            raise Forbidden(
+                f"role {caller.role!r} may combine at most {family.max_dimensions} dimensions "
+                f"of {metric.name!r} (a province filter or a province-scoped key counts as "
+                f"one); this answer needs {', '.join(breakdown)}: ask for fewer"
+            )
+        return family
+
     # -- the answer -----------------------------------------------------------
     def current_snapshot(self) -> Snapshot:
         snapshot = self.store.current()
@@ -206,9 +241,10 @@ class MetricService:
         metric, rule = self.metric_for(caller, request.metric)
         dims, grain = self.resolve_dimensions(metric, request.dimensions, request.grain)
         province = self.check_scope(caller, metric, rule, dims, request.province)
+        family = self.check_breadth(caller, metric, rule, dims, grain, province)
         window = self.window_for(metric, grain, request)
         snapshot = self.current_snapshot()
-        self._check_snapshot(snapshot, metric, caller.role)
+        self._check_snapshot(snapshot, metric, caller.role, family)
         key = (
             snapshot.id,
             metric.name,
@@ -237,10 +273,21 @@ class MetricService:
         )
 
     @staticmethod
-    def _check_snapshot(snapshot: Snapshot, metric: Metric, role: str) -> None:
+    def _check_snapshot(
+        snapshot: Snapshot, metric: Metric, role: str, family: ProtectedFamily | None
+    ) -> None:
         entry = snapshot.mart(metric.source)
         if entry is None:
             raise Unavailable(f"snapshot {snapshot.id} does not publish {metric.source!r}")
+        if family is not None:
+            tables = snapshot.mart(family.name)
+            if tables is None:
+                raise Unavailable(
+                    f"snapshot {snapshot.id} has no protected tables {family.name!r} for role "
+                    f"{role!r} (published before they existed, or by another catalog)"
+                )
+            if role not in tables.audience:
+                raise Forbidden(f"{family.name!r} is not published for role {role!r}")
         # Defence in depth: the mart's own audience (from dbt meta) must admit the caller too.
         audience = entry.audience
         if "metrics_api" not in audience and role not in audience:
@@ -271,10 +318,11 @@ class MetricService:
         a window is a sum of that table's cells: hidden as soon as one of them is.
         """
         geo = metric.geography_dimension
-        filtered = {geo} if province and geo else set()
-        breakdown = {d for d in dims if d != grain} | filtered
-        table_dims = tuple(d for d in metric.dimensions if d in breakdown)
+        table_dims = _table_dimensions(metric, dims, grain, province)
         table_grain = grain or (window.grain if window else None)
+        if table_grain is None and rule.suppressed:
+            # The protected tables have a period column: a total adds up whole years.
+            table_grain = coarsest(metric.time.grains)
         table = self._protected_table(snapshot, metric, rule, table_dims, table_grain)
         counts = list(metric.count_expressions)
         if province and geo:
@@ -309,6 +357,10 @@ class MetricService:
         cached = self.tables.get(key)
         if cached is not None:
             return cached
+        if rule.suppressed:
+            table = self._published_cells(snapshot, metric, rule, table_dims, grain)
+            self.tables.put(key, table)
+            return table
         query = AggregateQuery(
             mart=metric.source,
             time_column=metric.time.column,
@@ -324,6 +376,44 @@ class MetricService:
         )  # fmt: skip
         self.tables.put(key, table)
         return table
+
+    def _published_cells(
+        self,
+        snapshot: Snapshot,
+        metric: Metric,
+        rule: ResolvedRule,
+        table_dims: tuple[str, ...],
+        grain: str | None,
+    ) -> pd.DataFrame:
+        """A suppressed audience's table: looked up in its protected family, as the publish
+        gate audited it, never computed from the mart."""
+        assert grain is not None  # _compute gives suppressed answers a period column
+        family = self.family(metric, rule)
+        columns = metric.count_columns
+        counts: list[tuple[str, str]] = []
+        for name, column in columns.items():
+            counts += [(name, f"sum({column})"), (f"{name}__state", f"max({column}__state)")]
+        query = AggregateQuery(
+            mart=family.name,
+            time_column="period_start",
+            counts=tuple(counts),
+            group_by=tuple((d, d) for d in table_dims),
+            grain=grain,
+            equals=(("table", TableShape(table_dims, grain).key),),
+        )
+        raw = self.store.aggregate(snapshot, query)
+        return protected_answer(raw, list(columns), rule.threshold)
+
+
+def _table_dimensions(
+    metric: Metric, dims: list[str], grain: str | None, province: str | None
+) -> tuple[str, ...]:
+    """The breakdown of the table an answer is sliced from (catalog order): the requested
+    dimensions plus the filtered geography."""
+    geo = metric.geography_dimension
+    filtered = {geo} if province and geo else set()
+    breakdown = {d for d in dims if d != grain} | filtered
+    return tuple(d for d in metric.dimensions if d in breakdown)
 
 
 def coarser_periods(

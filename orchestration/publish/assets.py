@@ -16,13 +16,15 @@ from lakehouse.reference.audiences import audience_thresholds
 from lakehouse.research_release import Release, ResearchReleases
 from lakehouse.settings import Settings
 from lakehouse.warehouse import session
+from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
+from metrics_api.protected import SnapshotProtection, protect_snapshot
 from orchestration.core.assets import GOLD_SNAPSHOT, RESEARCH_RELEASE, WAREHOUSE_POOL
 from orchestration.core.dbt import dbt_project
 from orchestration.core.resources import LakehouseResource
 from orchestration.core.served import DbtModel, served_marts
 from orchestration.publish.gate import check_dbt_build
 
-GATE_CHECKS = ("dbt_build", "small_cells", "pii_scan", "research_release")
+GATE_CHECKS = ("dbt_build", "small_cells", "disclosure", "pii_scan", "research_release")
 
 
 def read_marts(client: Any, marts: list[DbtModel]) -> dict[str, pd.DataFrame]:
@@ -62,11 +64,21 @@ def _dbt_build_summary(settings: Settings) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
+def protect(settings: Settings, frames: dict[str, pd.DataFrame]) -> SnapshotProtection:
+    """The tables suppressed audiences are served, protected jointly and audited (the
+    ``disclosure`` checks) from the marts about to be published, with the API's catalog."""
+    return protect_snapshot(load_catalog(settings.api.catalog_path or PACKAGED_CATALOG), frames)
+
+
 def gate(
-    settings: Settings, marts: list[DbtModel], frames: dict[str, pd.DataFrame]
+    settings: Settings,
+    marts: list[DbtModel],
+    frames: dict[str, pd.DataFrame],
+    protection: SnapshotProtection,
 ) -> tuple[list[CheckOutcome], Release | None]:
     outcomes = [check_dbt_build(_dbt_build_summary(settings))]
     outcomes += small_cell_outcomes(marts, frames)
+    outcomes += protection.outcomes
     release = ResearchReleases(settings.layout.releases).latest()
     texts: dict[str, str] = {}
     if release is None:
@@ -84,7 +96,7 @@ def gate(
         )
         for f in release.path.glob("*.json"):
             texts[f"release/{f.name}"] = f.read_text(encoding="utf-8")
-    outcomes.append(check_pii_scan(frames, texts))
+    outcomes.append(check_pii_scan({**frames, **protection.frames}, texts))
     return outcomes, release
 
 
@@ -113,7 +125,8 @@ def build_publish_asset() -> dg.AssetsDefinition:
         with session(settings.warehouse_target, purpose="publish") as client:
             frames = read_marts(client, marts)
             gold_tables.stage_snapshot(client, snapshot_id, relations)
-        outcomes, release = gate(settings, marts, frames)
+        protection = protect(settings, frames)
+        outcomes, release = gate(settings, marts, frames, protection)
         for name in GATE_CHECKS:
             mine = [o for o in outcomes if o.name == name or o.name.startswith(f"{name}:")]
             yield dg.AssetCheckResult(
@@ -122,17 +135,19 @@ def build_publish_asset() -> dg.AssetsDefinition:
                 passed=bool(mine) and all(o.passed for o in mine),
                 metadata={"detail": "; ".join(o.detail for o in mine) or "not evaluated"},
             )
+        origins = {m.name: MartOrigin(m.relation, m.unique_id, tuple(m.audience)) for m in marts}
         result = publish_snapshot(
             settings.layout.gold,
             snapshot_id,
-            frames,
-            {m.name: MartOrigin(m.relation, m.unique_id, tuple(m.audience)) for m in marts},
+            {**frames, **protection.frames},
+            {**origins, **protection.origins},
             outcomes,
             research_release=release.id if release else None,
             warehouse=settings.warehouse_target.describe(),
         )
         with session(settings.warehouse_target, purpose="publish") as client:
             if result.published:
+                gold_tables.stage_frames(client, snapshot_id, protection.frames)
                 gold_tables.mark_current(client, result.manifest)
             else:
                 gold_tables.drop_snapshot(client, snapshot_id, relations)
@@ -149,7 +164,9 @@ def build_publish_asset() -> dg.AssetsDefinition:
                 "snapshot_id": result.snapshot_id,
                 "path": str(result.path),
                 "superset_catalog": str(catalog),
-                "rows": dg.MetadataValue.json({k: len(v) for k, v in frames.items()}),
+                "rows": dg.MetadataValue.json(
+                    {k: len(v) for k, v in {**frames, **protection.frames}.items()}
+                ),
             },
         )
 

@@ -220,7 +220,7 @@ def test_n_distinct_queries_then_429_and_repeats_in_any_spelling_are_still_answe
     other = client.get("/v1/metrics/successful_placements", params={"dimensions": "sex,province"}, headers=key)  # fmt: skip
     assert other.status_code == 429
     # Another key of the same role has its own budget.
-    assert _query(client, auth("business_35"), dimensions="age_band,sex").status_code == 200
+    assert _query(client, auth("business_35"), dimensions="sex").status_code == 200
 
     listed = client.get("/v1/metrics", headers=key).json()
     assert listed["limits"] == {
@@ -239,6 +239,8 @@ def test_requests_that_get_no_answer_cost_no_budget(
     assert _query(client, key, dimensions="sex", format="xml").status_code == 422  # bad format
     assert _query(client, key, **{"from": "2025-01-01", "to": "2024-01-01"}).status_code == 422
     assert _query(client, key, province="35").status_code == 403  # outside the key's scope
+    # Wider than the role may combine (the key's province counts as one dimension).
+    assert _query(client, key, dimensions="sex,age_band").status_code == 403
     listed = client.get("/v1/metrics", headers=key).json()
     assert listed["limits"]["distinct_queries_used"] == 0
     # A scoped key's own province, named or not, is one query.

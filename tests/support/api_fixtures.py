@@ -23,8 +23,10 @@ from fastapi import FastAPI
 from lakehouse.checks import CheckOutcome
 from lakehouse.gold_snapshot import MartOrigin, publish_snapshot
 from lakehouse.settings import ApiSettings, Settings
+from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
 from metrics_api.keys import KeyStore
 from metrics_api.main import create_app
+from metrics_api.protected import SnapshotProtection, protect_snapshot
 from orchestration.release.build import build_release
 
 with warnings.catch_warnings():
@@ -50,7 +52,7 @@ MART_ORIGINS = {
 }
 
 
-def make_cube(seed: int, placements: int = 1500) -> pd.DataFrame:
+def make_cube(seed: int, placements: int = 400) -> pd.DataFrame:
     """The cube as dbt builds it: one row per non-empty combination, unsuppressed counts."""
     rng = np.random.default_rng(seed)
     codes = list(PROVINCES)
@@ -177,18 +179,34 @@ def make_release_source(seed: int, children: int = 300) -> pd.DataFrame:
 PublishGold = Callable[[str, pd.DataFrame, pd.DataFrame], Path]
 
 
+_PROTECTED: dict[tuple[int, ...], SnapshotProtection] = {}
+
+
+def _protection(marts: dict[str, pd.DataFrame]) -> SnapshotProtection:
+    """The publish's protected tables and their audit, once per distinct data in a session
+    (protecting and auditing the fixture's families takes tens of seconds)."""
+    key = tuple(int(pd.util.hash_pandas_object(f).sum()) for f in marts.values())
+    if key not in _PROTECTED:
+        _PROTECTED[key] = protect_snapshot(load_catalog(PACKAGED_CATALOG), marts)
+    return _PROTECTED[key]
+
+
 def publish_gold(
     lake: Path, snapshot_id: str, cube: pd.DataFrame, compliance: pd.DataFrame
 ) -> Path:
+    """Publish as the pipeline's gold step does: the marts, the protected tables computed
+    from them, and the disclosure audit among the gate's checks."""
+    marts = {CUBE: cube, COMPLIANCE: compliance}
+    protection = _protection(marts)
     result = publish_snapshot(
         lake / "gold",
         snapshot_id,
-        {CUBE: cube, COMPLIANCE: compliance},
-        MART_ORIGINS,
-        [CheckOutcome("dbt_build", True, "test fixture")],
+        {**marts, **protection.frames},
+        {**MART_ORIGINS, **protection.origins},
+        [CheckOutcome("dbt_build", True, "test fixture"), *protection.outcomes],
         warehouse="test fixture",
     )
-    assert result.published
+    assert result.published, result.failed_checks
     return result.path
 
 

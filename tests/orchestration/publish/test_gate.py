@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
+from lakehouse.gold_snapshot import publish_snapshot
+from lakehouse.settings import Settings
 from orchestration.core.served import DbtModel
-from orchestration.publish.assets import small_cell_outcomes
+from orchestration.publish.assets import GATE_CHECKS, protect, small_cell_outcomes
 from orchestration.publish.gate import check_dbt_build
 
 
@@ -78,3 +82,23 @@ def test_a_single_hidden_cell_in_a_line_fails_the_gate() -> None:
 def test_marts_without_rules_are_not_checked() -> None:
     plain = DbtModel("cube", "marts", "model.merajut.cube", {"served": True})
     assert small_cell_outcomes([plain], {"cube": pd.DataFrame()}) == []
+
+
+def test_the_protected_tables_are_gated_and_a_missing_one_fails_the_gate(
+    tmp_path: Path,
+) -> None:
+    """Every family of the catalog is a ``disclosure:`` check of the publish; a mart it is
+    computed from that was not built fails it, so CURRENT cannot move without them."""
+    assert "disclosure" in GATE_CHECKS
+    settings = Settings(home=tmp_path / "home", lake_root=tmp_path / "lake")
+    protection = protect(settings, {})
+    names = {o.name for o in protection.outcomes}
+    assert names == {
+        "disclosure:protected__metrics_placements_cube",
+        "disclosure:protected__compliance_consent_access_by_institution_month",
+    }
+    assert not any(o.passed for o in protection.outcomes) and protection.frames == {}
+    result = publish_snapshot(
+        settings.layout.gold, "20250101T000000000000Z", {}, {}, protection.outcomes
+    )
+    assert not result.published and (settings.layout.gold / "CURRENT").exists() is False
