@@ -1,22 +1,15 @@
-"""The one place the API applies small-cell rules to an answer.
+"""The one place the API turns protected cells into an answer.
 
 The API does not decide privacy rules: the catalog declares them (threshold per audience,
-which counts a metric is made of) and :mod:`anonymization.small_cells` implements them. This
-module only wires the two together, so every route and every metric goes through the same
-function and the tests can check that function once.
+which counts a metric is made of, how many dimensions an audience may combine), the publish
+decides the pattern jointly over every table an audience may get
+(:mod:`metrics_api.protected`, audited by the gate), and :func:`protected_answer` only shows
+it: a cell is hidden in every column when any of its counts is, with the reason.
 
-Ratio metrics are protected through their counts: ``suppress_cells`` runs once per count
-(numerator and denominator) and the union of the hidden cells is hidden in every column. A
-union of two suppression patterns that each leave no margin line with exactly one hidden cell
-again leaves none (a line has 0 or >= 2 hidden cells in each pattern, hence in the union), so
-the guarantee of ``suppress_cells`` carries over.
-
-What this protects, and what not: the service asks for one table per dimension set and grain
-(over all periods, every filtered dimension included) and slices answers out of it, so windows
-and filters cannot be differenced against each other; ``nested`` makes the coarser periods the
-metric also serves (the year of each quarter) lines of the table, so a visible year total cannot
-give a single hidden quarter back. Tables of *different* dimension sets are still suppressed
-one by one, not jointly; see ``anonymization/small_cells.py`` for the heuristic's own limits.
+:func:`suppress_answer` is the per-table heuristic of :mod:`anonymization.small_cells` (no line
+with exactly one hidden cell); it holds within one table only, which is why suppressed
+audiences are no longer served through it. The admin path keeps its output shape (threshold 1
+hides nothing).
 """
 
 from __future__ import annotations

@@ -312,8 +312,8 @@ class MetricService:
         """Slice the answer out of one protected table, never suppress the slice on its own.
 
         The table is the metric broken down by the requested dimensions plus every filtered
-        one, over all periods; its cells are suppressed once, whatever window or filter is
-        asked. So a cell has the same value (or is hidden) whether it is asked for directly,
+        one, over all periods: for a suppressed audience a table of its protected family, as
+        the publish gate audited it; for the admin the mart itself. So a cell has the same value (or is hidden) whether it is asked for directly,
         through a filter, in another dimension order or in another window, and a total over
         a window is a sum of that table's cells: hidden as soon as one of them is.
         """
