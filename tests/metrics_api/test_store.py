@@ -12,7 +12,10 @@ import pytest
 from lakehouse import gold_tables
 from lakehouse.gold_snapshot import GoldSnapshots
 from lakehouse.warehouse import WarehouseTarget
+from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
 from metrics_api.errors import Unavailable
+from metrics_api.protected import PREFIX
+from metrics_api.service import Caller, MetricRequest, MetricService, ResultCache
 from metrics_api.store import AggregateQuery, LakeSnapshotStore, WarehouseSnapshotStore
 from tests.support.api_fixtures import CUBE, SNAPSHOT_ID
 
@@ -121,8 +124,15 @@ def warehouse_gold(
     chdb_client.insert_df(relation, frame)
     chdb_client.command("drop database if exists gold")
     gold_tables.stage_snapshot(chdb_client, snapshot.id, {CUBE: relation})
-    only_cube = {CUBE: snapshot.manifest.marts[CUBE]}
-    gold_tables.mark_current(chdb_client, snapshot.manifest.model_copy(update={"marts": only_cube}))
+    # The protected tables are computed at publish, not by dbt: written from their frames.
+    protected = {
+        name: pd.read_parquet(GoldSnapshots(lake / "gold").mart_file(snapshot, name))
+        for name in snapshot.manifest.marts
+        if name.startswith(PREFIX)
+    }
+    gold_tables.stage_frames(chdb_client, snapshot.id, protected)
+    served = {n: m for n, m in snapshot.manifest.marts.items() if n == CUBE or n in protected}
+    gold_tables.mark_current(chdb_client, snapshot.manifest.model_copy(update={"marts": served}))
     yield WarehouseSnapshotStore(chdb_target)
     chdb_client.command("drop database if exists gold")
 
@@ -147,3 +157,27 @@ def test_the_warehouse_store_refuses_unpublished_marts(
         warehouse_gold.aggregate(
             snapshot, AggregateQuery("compliance_x", "month_start", (("v", "count(*)"),))
         )
+
+
+@pytest.mark.parametrize("role", ["business", "media"])
+def test_a_suppressed_answer_is_the_same_from_the_warehouse(
+    warehouse_gold: WarehouseSnapshotStore, lake: Path, role: str
+) -> None:
+    """Server mode serves the protected tables it was given at publish, cell for cell."""
+    catalog = load_catalog(PACKAGED_CATALOG)
+    embedded = MetricService(
+        catalog, LakeSnapshotStore(GoldSnapshots(lake / "gold")), ResultCache(0)
+    )
+    server = MetricService(catalog, warehouse_gold, ResultCache(0))
+    caller = Caller("k", "test", role)
+    geo = "sex" if role == "media" else "province"
+    hidden = 0
+    for request in (
+        MetricRequest("placements", f"{geo},quarter"),
+        MetricRequest("placement_success_rate", "age_band", grain="year"),
+        MetricRequest("successful_placements", geo, date_from=date(2024, 1, 1)),
+    ):
+        expected = embedded.answer(caller, request).frame
+        pd.testing.assert_frame_equal(server.answer(caller, request).frame, expected)
+        hidden += int(expected["suppressed"].sum())
+    assert hidden > 0
