@@ -1,10 +1,10 @@
 """What an attacker with one key per role recovers from every table of a breakdown, by LP.
 
 A fresh lake (2,000 children by default) is published by `merajut demo`; the API runs as a real
-server. For each non-admin role, the attacker asks every table the role may get over three
+server. For each non-admin role, the attacker asks every table the role may get over two
 dimensions and time (every subset of the dimensions × grain quarter, year or none × every
-whole-year window: 72 queries), writes each visible count as an equation over the finest cells
-(the three dimensions × quarter, as listed by the finest answer itself) and bounds every hidden
+whole-year window: about 30 queries), writes each visible count as an equation over the finest cells
+(the two dimensions × quarter, as listed by the finest answer itself) and bounds every hidden
 finest cell by two linear programmes (`anonymization.disclosure_audit`). Reported per role:
 hidden cells, cells recovered exactly, cells bounded to an interval narrower than half the
 role's threshold, and the attacker's solve time.
@@ -36,8 +36,9 @@ from metrics_api.windows import period_start
 
 ROLES = ("government", "business", "researcher", "community", "media")
 DIMENSIONS = {
-    "media": ("sex", "age_band", "placement_type"),  # national only
-    "default": ("province", "sex", "placement_type"),
+    # Two: a suppressed audience may combine at most max_dimensions (2) per answer.
+    "media": ("sex", "placement_type"),  # national only
+    "default": ("province", "placement_type"),
 }
 DOC = REPO / "docs" / "disclosure-control.md"
 
@@ -51,6 +52,11 @@ class Attack:
     hidden: int
     exact: int
     narrow: int
+    #: Hidden cells whose true count is small (1 .. threshold - 1), and of them those the
+    #: attacker pins or bounds narrower than half the threshold: the disclosures.
+    small: int
+    small_exact: int
+    small_narrow: int
     seconds: float
 
 
@@ -103,6 +109,13 @@ def attack(base: str, env: dict[str, str], role: str, checkout: Path) -> Attack:
     intervals = audit_intervals(release, hidden)
     seconds = time.perf_counter() - started
     threshold = audience_thresholds()[role]
+    truth = httpx.get(
+        f"{base}/v1/metrics/placements", params={"dimensions": ",".join([*dims, "quarter"])},
+        headers={"X-API-Key": api_key(env, "admin", checkout)}, timeout=60,
+    ).json()  # fmt: skip
+    exact_of = {tuple(r["dimensions"].values()): r["value"] for r in truth["rows"]}
+    true = [exact_of[tuple(finest["rows"][int(h[0])]["dimensions"].values())] for h in hidden]
+    small = [1 <= v < threshold for v in true]
     return Attack(
         role=role,
         threshold=threshold,
@@ -111,6 +124,11 @@ def attack(base: str, env: dict[str, str], role: str, checkout: Path) -> Attack:
         hidden=len(hidden),
         exact=sum(i.exact() for i in intervals),
         narrow=sum(i.width < threshold / 2 for i in intervals),
+        small=sum(small),
+        small_exact=sum(i.exact() for i, s in zip(intervals, small, strict=True) if s),
+        small_narrow=sum(
+            i.width < threshold / 2 - 1e-6 for i, s in zip(intervals, small, strict=True) if s
+        ),
         seconds=seconds,
     )
 
@@ -212,7 +230,7 @@ def run(children: int, checkout: Path = REPO) -> tuple[list[Attack], str]:
             losses = [information_loss(base, env, r, checkout) for r in joint_roles]
     rows = "\n".join(
         f"| {a.role} | {a.threshold} | {a.queries} | {a.keys} | {a.hidden} | {a.exact} | {a.narrow} "
-        f"| {a.seconds:.1f} |"
+        f"| {a.small} | {a.small_exact} | {a.small_narrow} | {a.seconds:.1f} |"
         for a in results
     )
     loss_rows = "\n".join(
@@ -225,8 +243,9 @@ def run(children: int, checkout: Path = REPO) -> tuple[list[Attack], str]:
         f"Machine: {machine()}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
         f"`merajut demo --children {children}`, metric `placements`; dimensions "
         f"{', '.join(DIMENSIONS['default'])} (media: {', '.join(DIMENSIONS['media'])}) × quarter.\n\n"
-        "| role | threshold | queries | keys used | hidden finest cells | recovered exactly "
-        "| interval < threshold / 2 | LP seconds |\n|---|---|---|---|---|---|---|---|\n"
+        "| role | threshold | queries | keys used | hidden cells | recovered exactly "
+        "| interval < threshold / 2 | of them small | small recovered exactly "
+        "| small < threshold / 2 | LP seconds |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
         f"{rows}\n\n"
         "Information loss on one family of linked tables (province, placement type: every "
         "subset × quarter, year, all periods), as the API suppresses it today and jointly "
