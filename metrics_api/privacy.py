@@ -70,11 +70,7 @@ def suppress_answer(
                 f"{r}{label}" for r in decided["suppression_reason"].to_numpy()[primary]
             ]
             hidden |= mask
-    for column in count_columns:
-        out[column] = out[column].astype("Int64").mask(hidden)
-    out["suppressed"] = hidden
-    out["suppression_reason"] = pd.Series(reasons, index=out.index, dtype=object)
-    return out
+    return _hide(out, count_columns, hidden, reasons)
 
 
 def protected_answer(
@@ -97,6 +93,13 @@ def protected_answer(
             label = f" ({column})" if len(count_columns) > 1 else ""
             reasons[fresh] = f"{reason}{label}"
             hidden |= fresh
+    return _hide(out, count_columns, hidden, reasons)
+
+
+def _hide(
+    out: pd.DataFrame, count_columns: Sequence[str], hidden: np.ndarray, reasons: np.ndarray
+) -> pd.DataFrame:
+    """The answer's shape: hidden counts NA, ``suppressed`` and ``suppression_reason``."""
     for column in count_columns:
         out[column] = out[column].astype("Int64").mask(hidden)
     out["suppressed"] = hidden
