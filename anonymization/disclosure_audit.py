@@ -15,7 +15,7 @@ The cube's cells are the unknowns; an equation is (indices of the cells it adds 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -32,6 +32,7 @@ __all__ = [
     "Interval",
     "LinearRelease",
     "PublishedAnswer",
+    "answer_cells",
     "audit_intervals",
     "prove_widths",
     "release_from_answers",
@@ -306,11 +307,12 @@ class PublishedAnswer:
     date_to: date | None = None
 
 
-def release_from_answers(cells: pd.DataFrame, answers: Iterable[PublishedAnswer]) -> LinearRelease:
-    """Equations over the finest cells (one row of ``cells`` each: a column per dimension
-    label an answer may fix, e.g. ``province``, ``quarter``, ``year``, and ``period_start``)
-    from every visible count of ``answers``."""
-    release = LinearRelease(len(cells), [])
+def answer_cells(
+    cells: pd.DataFrame, answers: Iterable[PublishedAnswer]
+) -> Iterator[tuple[np.ndarray, float | None]]:
+    """Every row of ``answers`` as (the finest cells it adds up, its count or None when
+    hidden); ``cells`` has one row per finest cell: a column per dimension label an answer may
+    fix (``province``, ``quarter``, ``year``, ...) and ``period_start``."""
     starts = pd.to_datetime(cells["period_start"]).dt.date.to_numpy()
     columns = {name: cells[name].astype(str).to_numpy() for name in cells.columns}
     for answer in answers:
@@ -320,10 +322,17 @@ def release_from_answers(cells: pd.DataFrame, answers: Iterable[PublishedAnswer]
         if answer.date_to is not None:
             window &= starts <= answer.date_to
         for fixed, value in answer.rows:
-            if value is None:
-                continue
             match = window.copy()
             for name, label in fixed.items():
                 match &= columns[name] == str(label)
-            release.add(np.flatnonzero(match), value)
+            yield np.flatnonzero(match), value
+
+
+def release_from_answers(cells: pd.DataFrame, answers: Iterable[PublishedAnswer]) -> LinearRelease:
+    """Equations over the finest cells (see :func:`answer_cells`) from every visible count
+    of ``answers``."""
+    release = LinearRelease(len(cells), [])
+    for where, value in answer_cells(cells, answers):
+        if value is not None:
+            release.add(where, value)
     return release

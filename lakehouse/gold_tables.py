@@ -86,12 +86,13 @@ def stage_frames(client: Any, snapshot_id: str, frames: Mapping[str, pd.DataFram
     :func:`stage_snapshot` copies the ones dbt built."""
     for mart, frame in frames.items():
         table = gold_table(mart, snapshot_id)
-        columns = ", ".join(f"`{c}` {_column_type(frame[c])}" for c in frame.columns)
+        types = {c: _column_type(frame[c]) for c in frame.columns}
+        columns = ", ".join(f"`{c}` {t}" for c, t in types.items())
         client.command(f"drop table if exists {table}")
         client.command(f"create table {table} ({columns}) engine = MergeTree order by tuple()")
         out = frame.copy()
-        for column in out.columns:
-            if _column_type(out[column]) == "Nullable(String)":
+        for column, kind in types.items():
+            if kind == "Nullable(String)":
                 values = out[column].astype(object)
                 out[column] = values.where(values.notna(), None)
         client.insert_df(table, out)

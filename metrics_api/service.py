@@ -258,7 +258,7 @@ class MetricService:
         frame = self.cache.get(key)
         cached = frame is not None
         if frame is None:
-            frame = self._compute(snapshot, metric, rule, dims, grain, window, province)
+            frame = self._compute(snapshot, metric, rule, family, dims, grain, window, province)
             self.cache.put(key, frame)
         return MetricAnswer(metric, snapshot.id, rule, dims, grain, province, frame, cached, window)
 
@@ -304,6 +304,7 @@ class MetricService:
         snapshot: Snapshot,
         metric: Metric,
         rule: ResolvedRule,
+        family: ProtectedFamily | None,
         dims: list[str],
         grain: str | None,
         window: Window | None,
@@ -320,10 +321,10 @@ class MetricService:
         geo = metric.geography_dimension
         table_dims = _table_dimensions(metric, dims, grain, province)
         table_grain = grain or (window.grain if window else None)
-        if table_grain is None and rule.suppressed:
+        if table_grain is None and family is not None:
             # The protected tables have a period column: a total adds up whole years.
             table_grain = coarsest(metric.time.grains)
-        table = self._protected_table(snapshot, metric, rule, table_dims, table_grain)
+        table = self._protected_table(snapshot, metric, rule, family, table_dims, table_grain)
         counts = list(metric.count_expressions)
         if province and geo:
             table = table[table[geo] == province]
@@ -348,19 +349,27 @@ class MetricService:
         snapshot: Snapshot,
         metric: Metric,
         rule: ResolvedRule,
+        family: ProtectedFamily | None,
         table_dims: tuple[str, ...],
         grain: str | None,
     ) -> pd.DataFrame:
         """The metric by ``table_dims`` (catalog order) and ``grain`` over all periods, with the
-        audience's suppression applied; cached per snapshot like the answers."""
+        audience's protection applied; cached per snapshot like the answers."""
         key = (snapshot.id, metric.name, table_dims, grain, rule.threshold)
-        cached = self.tables.get(key)
-        if cached is not None:
-            return cached
-        if rule.suppressed:
-            table = self._published_cells(snapshot, metric, rule, table_dims, grain)
+        table = self.tables.get(key)
+        if table is None:
+            if family is None:
+                table = self._mart_cells(snapshot, metric, table_dims, grain)
+            else:
+                assert grain is not None  # _compute gives suppressed answers a period column
+                table = self._published_cells(snapshot, metric, family, table_dims, grain)
             self.tables.put(key, table)
-            return table
+        return table
+
+    def _mart_cells(
+        self, snapshot: Snapshot, metric: Metric, table_dims: tuple[str, ...], grain: str | None
+    ) -> pd.DataFrame:
+        """The admin's table: computed from the mart, exact (threshold 1 hides nothing)."""
         query = AggregateQuery(
             mart=metric.source,
             time_column=metric.time.column,
@@ -370,25 +379,21 @@ class MetricService:
         )
         raw = self.store.aggregate(snapshot, query)
         names = [*table_dims, *([grain] if grain else [])]
-        table = suppress_answer(
+        return suppress_answer(
             raw[[*names, *metric.count_expressions]], names, list(metric.count_expressions),
-            rule.threshold, nested=coarser_periods(raw, metric, grain),
+            1, nested=coarser_periods(raw, metric, grain),
         )  # fmt: skip
-        self.tables.put(key, table)
-        return table
 
     def _published_cells(
         self,
         snapshot: Snapshot,
         metric: Metric,
-        rule: ResolvedRule,
+        family: ProtectedFamily,
         table_dims: tuple[str, ...],
-        grain: str | None,
+        grain: str,
     ) -> pd.DataFrame:
         """A suppressed audience's table: looked up in its protected family, as the publish
         gate audited it, never computed from the mart."""
-        assert grain is not None  # _compute gives suppressed answers a period column
-        family = self.family(metric, rule)
         columns = metric.count_columns
         counts: list[tuple[str, str]] = []
         for name, column in columns.items():
@@ -402,7 +407,7 @@ class MetricService:
             equals=(("table", TableShape(table_dims, grain).key),),
         )
         raw = self.store.aggregate(snapshot, query)
-        return protected_answer(raw, list(columns), rule.threshold)
+        return protected_answer(raw, list(columns), family.threshold)
 
 
 def _table_dimensions(

@@ -136,10 +136,11 @@ def build_publish_asset() -> dg.AssetsDefinition:
                 metadata={"detail": "; ".join(o.detail for o in mine) or "not evaluated"},
             )
         origins = {m.name: MartOrigin(m.relation, m.unique_id, tuple(m.audience)) for m in marts}
+        published = {**frames, **protection.frames}
         result = publish_snapshot(
             settings.layout.gold,
             snapshot_id,
-            {**frames, **protection.frames},
+            published,
             {**origins, **protection.origins},
             outcomes,
             research_release=release.id if release else None,
@@ -164,9 +165,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
                 "snapshot_id": result.snapshot_id,
                 "path": str(result.path),
                 "superset_catalog": str(catalog),
-                "rows": dg.MetadataValue.json(
-                    {k: len(v) for k, v in {**frames, **protection.frames}.items()}
-                ),
+                "rows": dg.MetadataValue.json({k: len(v) for k, v in published.items()}),
             },
         )
 

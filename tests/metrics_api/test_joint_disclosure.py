@@ -21,7 +21,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anonymization.disclosure_audit import LinearRelease, prove_widths, release_from_answers
+from anonymization.disclosure_audit import (
+    LinearRelease,
+    answer_cells,
+    prove_widths,
+    release_from_answers,
+)
 from lakehouse.reference.audiences import audience_thresholds
 from metrics_api.disclosure import published_answer
 from metrics_api.keys import KeyStore
@@ -146,24 +151,14 @@ def test_a_thousand_random_queries_pin_no_hidden_small_count(
     release = LinearRelease(release.n_cells, release.equations, [(n + i, i) for i in range(n)])
     # The targets: every hidden count of every answer whose true value is small.
     targets: dict[tuple[int, ...], float] = {}
-    starts = pd.to_datetime(cells["period_start"]).dt.date.to_numpy()
-    labels = {name: cells[name].astype(str).to_numpy() for name in cells.columns}
-    for answer in answers:
-        for fixed, value in answer.rows:
-            match = np.ones(len(cells), dtype=bool)
-            if answer.date_from is not None:
-                match &= starts >= answer.date_from
-            if answer.date_to is not None:
-                match &= starts <= answer.date_to
-            for name, label in fixed.items():
-                match &= labels[name] == str(label)
-            where = tuple(np.flatnonzero(match))
-            true = float(truth[list(where)].sum())
-            if value is not None:
-                # Shown: never small, and the true count (suppression hides, never changes).
-                assert value == true and not 1 <= value < threshold, (fixed, value, true)
-            elif 1 <= true < threshold:
-                targets[where] = true
+    for cells_of_row, value in answer_cells(cells, answers):
+        where = tuple(cells_of_row)
+        true = float(truth[cells_of_row].sum())
+        if value is not None:
+            # Shown: never small, and the true count (suppression hides, never changes).
+            assert value == true and not 1 <= value < threshold, (where, value, true)
+        elif 1 <= true < threshold:
+            targets[where] = true
     assert len(targets) > 20, "the fixture must hide small counts, or this proves nothing"
     intervals = prove_widths(release, [np.array(t) for t in targets], threshold / 2, truth)
     narrow = [
