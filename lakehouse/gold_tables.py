@@ -72,6 +72,8 @@ def stage_snapshot(client: Any, snapshot_id: str, relations: Mapping[str, str]) 
 
 def _column_type(series: pd.Series) -> str:
     kind = series.dtype.kind
+    if kind in "iu" and isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+        return "Nullable(Int64)"  # pandas' Int64: hidden counts of a protected table are NA
     if kind in "iu":
         return "Int8" if series.dtype.itemsize == 1 else "Int64"
     if kind == "f":
@@ -92,7 +94,7 @@ def stage_frames(client: Any, snapshot_id: str, frames: Mapping[str, pd.DataFram
         client.command(f"create table {table} ({columns}) engine = MergeTree order by tuple()")
         out = frame.copy()
         for column, kind in types.items():
-            if kind == "Nullable(String)":
+            if kind in ("Nullable(String)", "Nullable(Int64)"):
                 values = out[column].astype(object)
                 out[column] = values.where(values.notna(), None)
         client.insert_df(table, out)

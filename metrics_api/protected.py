@@ -17,8 +17,10 @@ numerator never exceeds its denominator: every ratio of the catalog is a share.
 
 The published frame of a family is a gold mart like any other (Parquet in the snapshot, a gold
 table in server mode), one row per cell: ``table`` (``province,sex|quarter``), the dimensions
-(NA where the table does not break down by them), ``grain``, ``period``, ``period_start``, each
-count and ``<count>__state`` (0 shown, 1 hidden as small, 2 hidden to protect another cell).
+(NA where the table does not break down by them; the province's name next to its code),
+``grain``, ``period``, ``period_start``, each
+count (NA when hidden: the file holds nothing the audience may not see) and ``<count>__state``
+(0 shown, 1 hidden as small, 2 hidden to protect another cell).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from anonymization.protected_tables import TableShape, protect_tables
 from anonymization.table_audit import TableAudit, audit_tables
 from lakehouse.checks import CheckOutcome
 from lakehouse.gold_snapshot import MartOrigin
+from lakehouse.reference.regions import province_by_code
 from metrics_api.catalog import Catalog, CatalogError, Metric, ResolvedRule
 from metrics_api.windows import GRAIN_MONTHS, coarsest, period_start
 
@@ -71,6 +74,7 @@ class _RuleKey(NamedTuple):
     dimensions: tuple[tuple[str, str], ...]
     time_column: str
     grains: tuple[str, ...]
+    geography: str | None
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ class ProtectedFamily:
     dimensions: tuple[tuple[str, str], ...]
     time_column: str
     grains: tuple[str, ...]
+    #: The province dimension, if the family has one: its cells carry the province's name.
+    geography: str | None
     counts: tuple[str, ...]
     bounded_by: tuple[tuple[str, str], ...]
     roles: tuple[str, ...]
@@ -138,6 +144,7 @@ def _rule_key(metric: Metric, rule: ResolvedRule) -> _RuleKey:
     return _RuleKey(
         metric.source, rule.threshold, rule.finest_geography, rule.max_dimensions, dims,
         metric.time.column, tuple(metric.time.grains),
+        None if national else metric.geography_dimension,
     )  # fmt: skip
 
 
@@ -220,12 +227,19 @@ def protect_family(mart: pd.DataFrame, family: ProtectedFamily) -> pd.DataFrame:
     )  # fmt: skip
     cells = result.cells
     out = cells[["table", *(d for d, _ in family.dimensions), "grain", "period"]].copy()
+    if family.geography is not None:
+        # Readers (a dashboard's table, a CSV) need the name, not only the BPS code.
+        names = {code: p.name for code, p in province_by_code().items()}
+        at = out.columns.get_loc(family.geography) + 1
+        out.insert(at, f"{family.geography}_name", out[family.geography].map(names))
     out["period_start"] = pd.to_datetime(
         [period_start(p, g) for p, g in zip(cells["period"], cells["grain"], strict=True)]
     ).astype("datetime64[s]")
     for count in family.counts:
-        out[count] = cells[count].astype("int64")
         hidden = cells[f"{count}__hidden"].astype(bool).to_numpy()
+        # A hidden count is not in the file at all: whoever reads the gold table (a dashboard,
+        # SQL Lab, a copy of the snapshot) gets what the API would serve, nothing more.
+        out[count] = cells[count].astype("Int64").mask(hidden)
         primary = cells[f"{count}__reason"].fillna("").str.startswith("primary").to_numpy()
         state = np.select([primary, hidden], [STATE_PRIMARY, STATE_COMPLEMENTARY], STATE_SHOWN)
         out[f"{count}__state"] = state.astype("int8")

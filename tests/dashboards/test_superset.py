@@ -32,7 +32,10 @@ from dashboards.screenshot import dashboard_screenshot
 from dashboards.superset_server import DEFAULT_VENV, REPO, SupersetServer
 from lakehouse.layout import LakeLayout
 
-MART = "gov_placement_outcomes_by_province_quarter"
+#: The government's protected family (the cells the API serves government keys) and the
+#: unsuppressed cube it is cut from (the truth every chart is checked against).
+FAMILY = "protected__metrics_placements_cube__t5_province_d2"
+CUBE = "metrics_placements_cube"
 DASHBOARD = yaml.safe_load(
     (ASSETS / "dashboards" / "placement_outcomes_government.yaml").read_text(encoding="utf-8")
 )
@@ -122,8 +125,15 @@ def chart_data(api: httpx.Client, chart_ids: dict[str, int]) -> dict[str, list[d
 
 
 @pytest.fixture(scope="module")
-def mart(snapshot: Path) -> pd.DataFrame:
-    return pd.read_parquet(snapshot / f"{MART}.parquet")
+def cube(snapshot: Path) -> pd.DataFrame:
+    frame = pd.read_parquet(snapshot / f"{CUBE}.parquet")
+    frame["year"] = pd.to_datetime(frame["quarter_start"]).dt.year.astype(str)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def family(snapshot: Path) -> pd.DataFrame:
+    return pd.read_parquet(snapshot / f"{FAMILY}.parquet")
 
 
 def _num(value: Any) -> float | None:
@@ -134,79 +144,112 @@ def _num(value: Any) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _sql_sum(series: pd.Series) -> float | None:
-    # SQL SUM over only NULLs is NULL, not 0.
-    return _num(series.sum(min_count=1))
+def _hidden(
+    family: pd.DataFrame,
+    table: str,
+    counts: tuple[str, ...] = ("placements", "successful"),
+    **where: str,
+) -> bool:
+    """Whether any of ``counts`` in the cells of ``table`` matching ``where`` is hidden."""
+    cells = family[family["table"] == table]
+    for column, value in where.items():
+        cells = cells[cells[column] == value]
+    assert len(cells), (table, where)
+    return bool((cells[[f"{c}__state" for c in counts]] != 0).to_numpy().any())
 
 
-def test_dashboard_exists_with_every_chart(api: httpx.Client, chart_ids: dict[str, int]) -> None:
-    resp = api.get(f"/api/v1/dashboard/{DASHBOARD['slug']}")
-    assert resp.status_code == 200, resp.text[:500]
-    charts = api.get(f"/api/v1/dashboard/{DASHBOARD['slug']}/charts").json()["result"]
-    assert {c["id"] for c in charts} == set(chart_ids.values())
-    layout_uuids = {
-        n["meta"]["uuid"]
-        for n in DASHBOARD["position"].values()
-        if isinstance(n, dict) and n.get("type") == "CHART"
-    }
-    assert layout_uuids == {c["uuid"] for c in CHARTS.values()}
+def _quarter(timestamp_ms: Any) -> str:
+    ts = pd.Timestamp(timestamp_ms, unit="ms")
+    return f"{ts.year}-Q{ts.quarter}"
 
 
-def test_table_holds_every_cell_of_the_snapshot(
-    chart_data: dict[str, list[dict[str, Any]]], mart: pd.DataFrame
-) -> None:
-    got = chart_data["outcomes_table"]
-    assert len(got) == len(mart)
-    key = lambda r: (r["province_code"], r["quarter"])  # noqa: E731
-    expected = {key(r): r for r in mart.astype(object).where(mart.notna(), None).to_dict("records")}
-    for row in got:
-        want = expected[key(row)]
-        assert row["province_name"] == want["province_name"]
-        assert row["is_suppressed"] == want["is_suppressed"]
-        assert row["suppression_reason"] == want["suppression_reason"]
-        for col in ("placements", "successful", "success_rate"):
-            assert _num(row[col]) == pytest.approx(_num(want[col]), nan_ok=True), (key(row), col)
-        if want["is_suppressed"]:
-            assert row["placements"] is None and row["successful"] is None
+# Every chart against the unsuppressed cube: a government value is exact or absent, and it is
+# absent only where the protected table hides a cell it would add up (never a partial sum).
 
 
-def test_big_number_is_sum_of_published_cells(
-    chart_data: dict[str, list[dict[str, Any]]], mart: pd.DataFrame
+def test_big_number_is_the_true_total(
+    chart_data: dict[str, list[dict[str, Any]]], cube: pd.DataFrame, family: pd.DataFrame
 ) -> None:
     (row,) = chart_data["placements_total"]
-    assert _num(row["published_placements"]) == _sql_sum(mart["placements"])
+    assert not _hidden(family, "|year", ("placements",))
+    assert _num(row["placements"]) == int(cube["placements"].sum())
 
 
-def test_bar_is_placements_by_province(
-    chart_data: dict[str, list[dict[str, Any]]], mart: pd.DataFrame
+def test_bar_is_true_placements_by_province_or_nothing(
+    chart_data: dict[str, list[dict[str, Any]]], cube: pd.DataFrame, family: pd.DataFrame
+) -> None:
+    got = {r["province_name"]: _num(r["placements"]) for r in chart_data["placements_by_province"]}
+    names = family.dropna(subset=["province"]).groupby("province")["province_name"].first()
+    truth = cube.groupby("province_code")["placements"].sum()
+    truth = truth[truth > 0]
+    assert set(got) == {names[code] for code in truth.index}
+    shown = 0
+    for code, total in truth.items():
+        value = got[names[code]]
+        if _hidden(family, "province|year", ("placements",), province=str(code)):
+            assert value is None, code
+        else:
+            assert value == int(total), code
+            shown += 1
+    assert shown > 0
+
+
+def test_line_is_the_true_success_rate_or_nothing(
+    chart_data: dict[str, list[dict[str, Any]]], cube: pd.DataFrame, family: pd.DataFrame
 ) -> None:
     got = {
-        r["province_name"]: _num(r["published_placements"])
-        for r in chart_data["placements_by_province"]
-    }
-    want = {
-        str(name): _sql_sum(group["placements"])
-        for name, group in mart.groupby("province_name", observed=True)
-    }
-    assert got == want
-
-
-def test_line_is_success_rate_by_quarter(
-    chart_data: dict[str, list[dict[str, Any]]], mart: pd.DataFrame
-) -> None:
-    got = {
-        pd.Timestamp(r["quarter_start"], unit="ms"): _num(r["published_success_rate"])
+        _quarter(r["period_start"]): _num(r["success_rate"])
         for r in chart_data["success_rate_by_quarter"]
     }
-    want: dict[pd.Timestamp, float | None] = {}
-    for quarter, group in mart.groupby("quarter_start"):
-        placements, successful = _sql_sum(group["placements"]), _sql_sum(group["successful"])
-        want[pd.Timestamp(quarter)] = (
-            None if not placements or successful is None else successful / placements
+    by_quarter = cube.groupby("quarter")[["placements", "successful"]].sum()
+    assert set(got) == set(by_quarter.index)
+    for quarter, row in by_quarter.iterrows():
+        if _hidden(family, "|quarter", period=str(quarter)):
+            assert got[quarter] is None, quarter
+        else:
+            assert got[quarter] == pytest.approx(row["successful"] / row["placements"]), quarter
+
+
+def test_table_holds_every_cell_true_or_hidden(
+    chart_data: dict[str, list[dict[str, Any]]], cube: pd.DataFrame, family: pd.DataFrame
+) -> None:
+    got = chart_data["outcomes_table"]
+    cells = family[family["table"] == "province|quarter"]
+    assert len(got) == len(cells)
+    truth = cube.groupby(["province_code", "quarter"])[["placements", "successful"]].sum()
+    hidden = 0
+    for row in got:
+        want = truth.loc[(row["province_code"], row["period"])]
+        is_hidden = _hidden(
+            family, "province|quarter", province=row["province_code"], period=row["period"]
         )
-    assert got.keys() == want.keys()
-    for quarter, value in want.items():
-        assert got[quarter] == pytest.approx(value), quarter
+        assert row["is_suppressed"] == is_hidden
+        if is_hidden:
+            hidden += 1
+            assert row["suppression_reason"]
+            assert row["success_rate"] is None
+            for column in ("placements", "successful"):
+                state = cells[
+                    (cells["province"] == row["province_code"]) & (cells["period"] == row["period"])
+                ][f"{column}__state"].iloc[0]
+                assert (row[column] is None) == (state != 0), (row, column)
+        else:
+            assert (row["placements"], row["successful"]) == (
+                want["placements"],
+                want["successful"],
+            )
+            assert row["suppression_reason"] is None
+    assert 0 < hidden < len(got)
+
+
+def test_every_dataset_is_cut_from_the_protected_family() -> None:
+    """The government's dashboards read only the cells its API keys are served: a table
+    suppressed on its own would let both channels be combined against each other."""
+    for path in sorted((ASSETS / "datasets").rglob("*.yaml")):
+        dataset = yaml.safe_load(path.read_text(encoding="utf-8"))
+        sql = dataset["sql"] or ""
+        assert f"from gold.{FAMILY}" in sql and "join" not in sql.lower(), path.name
+        assert 'where "table" = \'' in sql, path.name  # one table, never a mix of tables
 
 
 def test_chart_data_carries_no_identifiers(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from lakehouse.reference.regions import province_by_code
 from metrics_api.catalog import PACKAGED_CATALOG, CatalogError, load_catalog, parse_catalog
 from metrics_api.protected import (
     STATE_COMPLEMENTARY,
@@ -15,6 +16,7 @@ from metrics_api.protected import (
     audit_family,
     families,
     family_for,
+    finest_cells,
     protect_family,
     protect_snapshot,
 )
@@ -28,8 +30,9 @@ def _family(threshold: int = 5, dims: tuple[str, ...] = ("province", "sex")) -> 
     return ProtectedFamily(
         source=CUBE, threshold=threshold, finest_geography="province", max_dimensions=2,
         dimensions=tuple((d, columns[d]) for d in dims), time_column="quarter_start",
-        grains=("quarter", "year"), counts=("placements", "successful"),
-        bounded_by=(("successful", "placements"),), roles=("government",),
+        grains=("quarter", "year"), geography="province" if "province" in dims else None,
+        counts=("placements", "successful"), bounded_by=(("successful", "placements"),),
+        roles=("government",),
     )  # fmt: skip
 
 
@@ -96,10 +99,18 @@ def test_every_small_count_is_hidden_and_the_audit_passes(
 ) -> None:
     family = _family(dims=("province", "sex", "age_band"))
     assert set(protected["table"]) == {s.key for s in family.shapes}
+    truth = _true_counts(small_cube, family, protected)
     for count in family.counts:
-        small = protected[count].between(1, family.threshold - 1)
-        assert (protected.loc[small, f"{count}__state"] == STATE_PRIMARY).all()
-        assert (protected[f"{count}__state"] == STATE_COMPLEMENTARY).any()
+        state = protected[f"{count}__state"]
+        small = truth[count].between(1, family.threshold - 1)
+        assert (state[small] == STATE_PRIMARY).all()
+        assert (state == STATE_COMPLEMENTARY).any()
+        # What is hidden is not in the file; what is shown is the truth.
+        assert protected.loc[state != STATE_SHOWN, count].isna().all()
+        shown = state == STATE_SHOWN
+        assert (protected.loc[shown, count].astype(int) == truth.loc[shown, count]).all()
+    names = protected.dropna(subset=["province"])
+    assert (names["province_name"] == names["province"].map(_PROVINCE_NAMES)).all()
     total = protected[protected["table"] == "|year"]
     year = small_cube["quarter"].str[:4]
     assert total.set_index("period")["placements"].to_dict() == (
@@ -108,6 +119,31 @@ def test_every_small_count_is_hidden_and_the_audit_passes(
     outcome = audit_family(small_cube, family, protected)
     assert outcome.passed, outcome.detail
     assert outcome.metadata is not None and outcome.metadata["narrow"] == 0
+
+
+_PROVINCE_NAMES = {code: p.name for code, p in province_by_code().items()}
+
+
+def _true_counts(cube: pd.DataFrame, family: ProtectedFamily, frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell's true counts (hidden ones included), aligned with ``frame``'s rows."""
+    finest = finest_cells(cube, family)
+    out = pd.DataFrame(index=frame.index, columns=list(family.counts), dtype="int64")
+    for shape in family.shapes:
+        rows = frame.index[frame["table"] == shape.key]
+        sums = finest.groupby([*shape.dims, shape.grain], dropna=False)[list(family.counts)].sum()
+        keys = [tuple(frame.loc[r, [*shape.dims, "period"]]) for r in rows]
+        out.loc[rows] = sums.loc[[k if len(k) > 1 else k[0] for k in keys]].to_numpy()
+    return out.astype("int64")
+
+
+def _reveal(cube: pd.DataFrame, frame: pd.DataFrame, rows: pd.Series, count: str) -> pd.DataFrame:
+    """``frame`` with the cells of ``rows`` shown in ``count`` (state and true value)."""
+    family = _family(dims=("province", "sex", "age_band"))
+    out = frame.copy()
+    out[count] = out[count].astype("Int64")
+    out.loc[rows, count] = _true_counts(cube, family, frame).loc[rows, count]
+    out.loc[rows, f"{count}__state"] = STATE_SHOWN
+    return out
 
 
 def _fails(cube: pd.DataFrame, frame: pd.DataFrame, why: str) -> None:
@@ -133,14 +169,14 @@ def test_the_audit_fails_a_shown_small_count_and_a_too_narrow_one(
     small_cube: pd.DataFrame, protected: pd.DataFrame
 ) -> None:
     family = _family(dims=("province", "sex", "age_band"))
-    shown = protected.copy()
-    shown.loc[_first(shown, STATE_PRIMARY), "placements__state"] = STATE_SHOWN
-    _fails(small_cube, shown, "small counts shown")
+    one = protected.index == _first(protected, STATE_PRIMARY)
+    _fails(small_cube, _reveal(small_cube, protected, one, "placements"), "small counts shown")
     # Show every complementary cell: the hidden small counts are then pinned by the margins.
-    exposed = protected.copy()
+    exposed = protected
     for count in family.counts:
-        column = f"{count}__state"
-        exposed.loc[exposed[column] == STATE_COMPLEMENTARY, column] = STATE_SHOWN
+        exposed = _reveal(
+            small_cube, exposed, exposed[f"{count}__state"] == STATE_COMPLEMENTARY, count
+        )
     _fails(small_cube, exposed, "too narrow")
 
 
