@@ -54,6 +54,7 @@ from anonymization.joint_suppression import AttackerLP, least_cost_cover
 __all__ = [
     "ProtectedTables",
     "TableShape",
+    "cell_sums",
     "protect_tables",
 ]
 
@@ -406,3 +407,24 @@ def protect_tables(
     for name in counts:
         out[name] = out[name].astype("Int64")
     return ProtectedTables(out, intervals=intervals, **totals)
+
+
+def cell_sums(
+    finest: pd.DataFrame, cells: pd.DataFrame, shapes: Sequence[TableShape], columns: Sequence[str]
+) -> pd.DataFrame:
+    """``columns`` of ``finest`` summed over each row of ``cells`` (``table``, dimensions,
+    ``period``: the format of :attr:`ProtectedTables.cells`), aligned with ``cells``' index.
+    For sums that are not counts (a cell's perturbation record keys): they add up the same way,
+    but are not part of the suppression problem."""
+    out = pd.DataFrame(0, index=cells.index, columns=list(columns), dtype="int64")
+    for shape in shapes:
+        rows = cells.index[cells["table"] == shape.key]
+        if not len(rows):
+            continue
+        sums = finest.groupby([*shape.dims, shape.grain], dropna=False, sort=False)[
+            list(columns)
+        ].sum()
+        keys = cells.loc[rows, [*shape.dims, "period"]]
+        index = pd.MultiIndex.from_frame(keys) if len(keys.columns) > 1 else keys["period"]
+        out.loc[rows] = sums.reindex(index).to_numpy(dtype="int64")
+    return out

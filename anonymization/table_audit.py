@@ -7,6 +7,10 @@ cell is that sum (or hidden), that every small count is hidden, and then proves,
 auditor's own solver path (:func:`anonymization.disclosure_audit.prove_widths`), that the
 attacker who sees every visible cell, knows which finest cells are empty and knows the declared
 inequalities between counts cannot narrow any hidden small count below ``width``.
+
+Perturbed tables (``key_sums``): each shown count must be exactly its cell-key perturbed value
+(:func:`anonymization.cell_key.perturb` of the true sum and the cell's key), and the attacker is
+still handed the *true* sums: the proof holds for one who could see through the noise.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from anonymization.cell_key import perturb
 from anonymization.disclosure_audit import LinearRelease, prove_widths
 from anonymization.protected_tables import TableShape
 
@@ -73,9 +78,12 @@ def audit_tables(
     threshold: int,
     width: float,
     bounded_by: Mapping[str, str] | None = None,
+    key_sums: Mapping[str, str] | None = None,
 ) -> TableAudit:
     """Check ``cells`` (the format of :class:`~anonymization.protected_tables.ProtectedTables`:
-    ``table``, dimensions, ``period``, counts and ``<count>__hidden``) against ``finest``."""
+    ``table``, dimensions, ``period``, counts and ``<count>__hidden``) against ``finest``.
+    ``key_sums``: count -> the column of ``finest`` with its records' perturbation-key sums,
+    for tables whose shown counts are perturbed."""
     counts = list(counts)
     finest = finest.reset_index(drop=True)
     n = len(finest)
@@ -85,6 +93,7 @@ def audit_tables(
         s, b = counts.index(small), counts.index(large)
         release.at_most.extend((s * n + f, b * n + f) for f in range(n))
     values = {c: finest[c].to_numpy(dtype=np.int64) for c in counts}
+    keys = {c: finest[column].to_numpy(dtype=np.int64) for c, column in (key_sums or {}).items()}
     for k, count in enumerate(counts):
         for f in np.flatnonzero(values[count] == 0):
             release.add([k * n + f], 0)
@@ -116,7 +125,10 @@ def audit_tables(
                         targets.append(members + k * n)
                         names.append(f"{name} {count}")
                     continue
-                if pd.isna(row[count]) or int(row[count]) != truth:
+                expected = truth
+                if count in keys:
+                    expected = int(perturb([truth], [keys[count][members].sum()], threshold)[0])
+                if pd.isna(row[count]) or int(row[count]) != expected:
                     report.mismatched.append(f"{name} {count}")
                     continue
                 if 0 < truth < threshold:

@@ -19,7 +19,11 @@ import yaml
 from lakehouse.layout import DBT_PROJECT_DIR
 
 DataType = Literal["string", "text", "int", "date", "datetime", "bool"]
-Sensitivity = Literal["none", "direct_identifier", "quasi_identifier", "sensitive", "free_text"]
+Sensitivity = Literal[
+    "none", "direct_identifier", "quasi_identifier", "sensitive", "free_text",
+    # A record's cell-key perturbation key (anonymization.cell_key): never served to anyone.
+    "perturbation_key",
+]  # fmt: skip
 
 STAGING_DIR = DBT_PROJECT_DIR / "models" / "staging"
 

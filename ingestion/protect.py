@@ -4,6 +4,8 @@ Every column the contract declares a direct identifier is replaced by its keyed 
 original goes to the encrypted vault); every free-text column is redacted with the identifiers
 known for the row's subject; derived quasi-identifiers (birth year-month) are computed from the
 clear value first, because after this step the clear value no longer exists outside memory.
+A table whose records are counted in perturbed tables gets its permanent record key here too
+(``derive: record_key``, :mod:`anonymization.cell_key`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from anonymization.cell_key import RECORD_KEY_DOMAIN, record_keys
 from anonymization.redaction import Redactor
 from anonymization.tokens import Tokenizer
 from ingestion.contracts import TableContract
@@ -28,9 +31,14 @@ class ProtectedBatch:
     )  # domain -> token -> value
 
 
-def _derive(frame: pd.DataFrame, contract: TableContract) -> None:
+def _derive(frame: pd.DataFrame, contract: TableContract, tokenizer: Tokenizer) -> None:
     for col in contract.columns:
         if col.derived_from is None:
+            continue
+        if col.derive == "record_key":
+            key = tokenizer.domain_key(RECORD_KEY_DOMAIN)
+            ids = frame[col.derived_from].tolist()
+            frame[col.name] = pd.array(record_keys(key, contract.qualified_name, ids), "Int64")
             continue
         source = pd.to_datetime(frame[col.derived_from], errors="coerce", format="mixed")
         if col.derive == "year_month":
@@ -57,7 +65,7 @@ def protect_batch(
 ) -> ProtectedBatch:
     """Tokenize, redact and derive; returns the safe frame and the vault entries to store."""
     out = frame.copy()
-    _derive(out, contract)
+    _derive(out, contract, tokenizer)
     vault: dict[str, dict[str, str]] = {}
     for col in contract.tokenized_columns:
         if col.name not in out.columns:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lakehouse.reference.audiences import (
     NATIONAL_ONLY_AUDIENCES,
+    PERTURBED_AUDIENCES,
     ROLES,
     Role,
     audience_thresholds,
@@ -108,6 +109,9 @@ class AudienceRule(_Frozen):
     threshold: int | None = Field(default=None, ge=1)
     finest_geography: Geography = "province"
     max_dimensions: int | None = Field(default=None, ge=0)
+    #: Cell-key perturbation of shown counts; None: the audience's default
+    #: (lakehouse.reference.audiences.PERTURBED_AUDIENCES).
+    perturbed: bool | None = None
 
 
 class ResolvedRule(_Frozen):
@@ -117,6 +121,8 @@ class ResolvedRule(_Frozen):
     finest_geography: Geography
     #: None: any combination (only an audience without suppression, the admin).
     max_dimensions: int | None = None
+    #: Shown counts carry cell-key noise (anonymization.cell_key); only suppressed audiences.
+    perturbed: bool = False
 
     @property
     def suppressed(self) -> bool:
@@ -152,6 +158,9 @@ class Metric(_Frozen):
     denominator: str | None = None
     decimals: int = Field(default=4, ge=0, le=10)
     stock: bool = False
+    #: Mart count column -> the mart column holding the sum of its records' perturbation keys
+    #: (anonymization.cell_key); needed by every count a perturbed audience is served.
+    cell_keys: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> Metric:
@@ -168,6 +177,9 @@ class Metric(_Frozen):
         for name in self.dimensions:
             if not _IDENTIFIER.match(name):
                 raise ValueError(f"dimension name {name!r} is not a plain identifier")
+        for column in (*self.cell_keys, *self.cell_keys.values()):
+            if not _IDENTIFIER.match(column):
+                raise ValueError(f"cell_keys column {column!r} is not a plain identifier")
         defaults = audience_thresholds()
         for role, rule in self.audiences.items():
             if rule.threshold is not None and rule.threshold < defaults[role]:
@@ -187,6 +199,20 @@ class Metric(_Frozen):
                 )
             if not resolved.suppressed and rule.max_dimensions is not None:
                 raise ValueError(f"audience {role} is not suppressed: max_dimensions is moot")
+            if role in PERTURBED_AUDIENCES and rule.perturbed is False:
+                raise ValueError(
+                    f"audience {role} is public: its counts are always perturbed "
+                    "(the catalog may perturb more audiences, never fewer)"
+                )
+            if resolved.perturbed:
+                if not resolved.suppressed:
+                    raise ValueError(f"audience {role} is exact (not suppressed): no perturbation")
+                keyless = [c for c in self.count_columns.values() if c not in self.cell_keys]
+                if keyless:
+                    raise ValueError(
+                        f"audience {role} is served perturbed counts: `cell_keys` must name the "
+                        f"record-key sum of {', '.join(sorted(str(c) for c in keyless))}"
+                    )
         return self
 
     @property
@@ -236,8 +262,12 @@ class Metric(_Frozen):
         limit = rule.max_dimensions
         if limit is None and threshold > 1:
             limit = DEFAULT_MAX_DIMENSIONS
+        perturbed = rule.perturbed if rule.perturbed is not None else role in PERTURBED_AUDIENCES
         return ResolvedRule(
-            threshold=threshold, finest_geography=rule.finest_geography, max_dimensions=limit
+            threshold=threshold,
+            finest_geography=rule.finest_geography,
+            max_dimensions=limit,
+            perturbed=perturbed and threshold > 1,
         )
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "MetricInfo",
     "MetricResult",
     "MetricRow",
+    "Perturbation",
     "QueryFilters",
     "RateLimitMessage",
     "ReleaseDetail",
@@ -82,6 +83,31 @@ class MetricRow(BaseModel):
     denominator: int | None = Field(default=None, description="ratio metrics only")
     suppressed: bool
     suppression_reason: str | None = None
+    perturbed: bool = Field(
+        default=False,
+        description="The counts carry cell-key noise (community and media; see `perturbation`)",
+    )
+    max_abs_error: int | None = Field(
+        default=None,
+        description="Perturbed rows only: each count (value, or numerator and denominator) is "
+        "within this of the true count (2 per protected cell the row adds up)",
+    )
+
+
+class Perturbation(BaseModel):
+    """How a perturbed answer's counts were changed, so a reader can judge them."""
+
+    method: str
+    max_abs_noise_per_cell: int = Field(description="No cell's count moves by more than this")
+    noise_variance_per_cell: float
+    noise_mean: float = Field(description="The noise is unbiased")
+    distribution: dict[str, float] = Field(description="noise -> probability")
+    table: str = Field(description="Where the full perturbation table is published")
+    additive: bool = Field(
+        description="false: each protected cell is perturbed on its own, so a national count "
+        "need not equal the sum of its perturbed provinces; a total over a window adds up its "
+        "perturbed periods"
+    )
 
 
 class MetricResult(BaseModel):
@@ -98,6 +124,9 @@ class MetricResult(BaseModel):
     row_count: int
     suppressed_cells: int
     suppression_note: str
+    perturbation: Perturbation | None = Field(
+        default=None, description="null: the counts are exact (where shown)"
+    )
     rows: list[MetricRow]
 
 

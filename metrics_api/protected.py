@@ -36,7 +36,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from anonymization.protected_tables import TableShape, protect_tables
+from anonymization.cell_key import perturb
+from anonymization.protected_tables import TableShape, cell_sums, protect_tables
 from anonymization.table_audit import TableAudit, audit_tables
 from lakehouse.checks import CheckOutcome
 from lakehouse.gold_snapshot import MartOrigin
@@ -75,6 +76,7 @@ class _RuleKey(NamedTuple):
     time_column: str
     grains: tuple[str, ...]
     geography: str | None
+    perturbed: bool
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,13 @@ class ProtectedFamily:
     grains: tuple[str, ...]
     #: The province dimension, if the family has one: its cells carry the province's name.
     geography: str | None
+    #: Shown counts carry cell-key noise (anonymization.cell_key), keyed by ``cell_keys``.
+    perturbed: bool
     counts: tuple[str, ...]
     bounded_by: tuple[tuple[str, str], ...]
     roles: tuple[str, ...]
+    #: (count column, the mart column summing its records' perturbation keys); perturbed only.
+    cell_keys: tuple[tuple[str, str], ...] = ()
 
     @property
     def rule_key(self) -> _RuleKey:
@@ -104,7 +110,7 @@ class ProtectedFamily:
         """The mart name the family is published under."""
         return (
             f"{PREFIX}{self.source}__t{self.threshold}_{self.finest_geography}"
-            f"_d{self.max_dimensions}"
+            f"_d{self.max_dimensions}{'_ck' if self.perturbed else ''}"
         )
 
     @property
@@ -144,7 +150,7 @@ def _rule_key(metric: Metric, rule: ResolvedRule) -> _RuleKey:
     return _RuleKey(
         metric.source, rule.threshold, rule.finest_geography, rule.max_dimensions, dims,
         metric.time.column, tuple(metric.time.grains),
-        None if national else metric.geography_dimension,
+        None if national else metric.geography_dimension, rule.perturbed,
     )  # fmt: skip
 
 
@@ -158,10 +164,13 @@ def families(catalog: Catalog) -> list[ProtectedFamily]:
             if not rule.suppressed:
                 continue
             entry = grouped.setdefault(
-                _rule_key(metric, rule), {"counts": set(), "bounded": set(), "roles": set()}
+                _rule_key(metric, rule),
+                {"counts": set(), "bounded": set(), "roles": set(), "keys": set()},
             )
             columns = metric.count_columns
             entry["counts"].update(c for c in columns.values() if c)
+            if rule.perturbed:
+                entry["keys"].update((c, metric.cell_keys[c]) for c in columns.values() if c)
             entry["roles"].add(role)
             if metric.kind == "ratio" and columns["numerator"] != columns["denominator"]:
                 entry["bounded"].add((columns["numerator"], columns["denominator"]))
@@ -172,7 +181,12 @@ def families(catalog: Catalog) -> list[ProtectedFamily]:
             counts=tuple(sorted(entry["counts"])),
             bounded_by=tuple(sorted(entry["bounded"])),
             roles=tuple(sorted(entry["roles"])),
+            cell_keys=tuple(sorted(entry["keys"])),
         )
+        if len({count for count, _ in family.cell_keys}) != len(family.cell_keys):
+            raise CatalogError(
+                f"metrics of {family.source} name different cell_keys for the same count"
+            )
         if family.name in out:
             raise CatalogError(
                 f"metrics of {family.source} for the same audience rule declare different "
@@ -210,22 +224,26 @@ def finest_cells(mart: pd.DataFrame, family: ProtectedFamily) -> pd.DataFrame:
     )
     for grain in family.grains:
         frame[grain] = _labels(starts, grain).to_numpy()
-    for count in family.counts:
-        frame[count] = mart[count].astype("int64").to_numpy()
+    sums = [*family.counts, *(column for _, column in family.cell_keys)]
+    for column in sums:
+        frame[column] = mart[column].astype("int64").to_numpy()
     keys = [*(d for d, _ in family.dimensions), *family.grains]
-    finest = frame.groupby(keys, as_index=False, dropna=False, sort=True)[list(family.counts)].sum()
+    finest = frame.groupby(keys, as_index=False, dropna=False, sort=True)[sums].sum()
     finest = finest[(finest[list(family.counts)] > 0).any(axis=1)]
     return finest.reset_index(drop=True)
 
 
 def protect_family(mart: pd.DataFrame, family: ProtectedFamily) -> pd.DataFrame:
     """The family's published frame (see the module docstring)."""
+    finest = finest_cells(mart, family)
     result = protect_tables(
-        finest_cells(mart, family), family.shapes, family.counts, family.threshold,
+        finest, family.shapes, family.counts, family.threshold,
         family.width, block=family.block, parents=family.parents,
         bounded_by=dict(family.bounded_by),
     )  # fmt: skip
     cells = result.cells
+    keys = dict(family.cell_keys)
+    key_sums = cell_sums(finest, cells, family.shapes, list(keys.values())) if keys else None
     out = cells[["table", *(d for d, _ in family.dimensions), "grain", "period"]].copy()
     if family.geography is not None:
         # Readers (a dashboard's table, a CSV) need the name, not only the BPS code.
@@ -239,7 +257,16 @@ def protect_family(mart: pd.DataFrame, family: ProtectedFamily) -> pd.DataFrame:
         hidden = cells[f"{count}__hidden"].astype(bool).to_numpy()
         # A hidden count is not in the file at all: whoever reads the gold table (a dashboard,
         # SQL Lab, a copy of the snapshot) gets what the API would serve, nothing more.
-        out[count] = cells[count].astype("Int64").mask(hidden)
+        values = cells[count].astype("Int64")
+        if key_sums is not None:
+            # Public audiences: the shown count is count + noise(count, cell key), the same
+            # for the same records in every answer, table and snapshot.
+            shown = values.where(~hidden, 0).astype("int64")
+            values = pd.Series(
+                perturb(shown, key_sums[keys[count]], family.threshold), index=values.index
+            )
+            values = values.astype("Int64")
+        out[count] = values.mask(hidden)
         primary = cells[f"{count}__reason"].fillna("").str.startswith("primary").to_numpy()
         state = np.select([primary, hidden], [STATE_PRIMARY, STATE_COMPLEMENTARY], STATE_SHOWN)
         out[f"{count}__state"] = state.astype("int8")
@@ -261,7 +288,7 @@ def audit_family(
     try:
         report = audit_tables(
             finest_cells(mart, family), cells, family.shapes, family.counts, family.threshold,
-            family.width, dict(family.bounded_by),
+            family.width, dict(family.bounded_by), dict(family.cell_keys),
         )  # fmt: skip
     except (KeyError, ValueError) as exc:  # a frame of the wrong shape, a contradicting table
         return CheckOutcome(f"disclosure:{family.name}", False, f"cannot audit: {exc}")
@@ -285,7 +312,7 @@ def _protect_and_audit(
 ) -> tuple[pd.DataFrame, CheckOutcome]:
     try:
         frame = protect_family(mart, family)
-    except RuntimeError as exc:  # no pattern within the repair budget
+    except (RuntimeError, ValueError) as exc:  # no pattern within the budget; a bad count
         empty = pd.DataFrame()
         return empty, CheckOutcome(f"disclosure:{family.name}", False, f"not protected: {exc}")
     return frame, audit_family(mart, family, frame)

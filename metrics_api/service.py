@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from anonymization.cell_key import MAX_NOISE
 from anonymization.protected_tables import TableShape
 from metrics_api.catalog import Catalog, Metric, ResolvedRule
 from metrics_api.errors import BadRequest, Forbidden, Unavailable
@@ -65,9 +66,15 @@ class MetricAnswer:
     dimensions: list[str]
     grain: str | None
     province: str | None
-    frame: pd.DataFrame  # dims..., value, [numerator, denominator], suppressed, reason
+    #: dims..., value, [numerator, denominator], suppressed, reason, and for a perturbed
+    #: audience ``max_abs_error`` (each count's bound: MAX_NOISE per cell it adds up).
+    frame: pd.DataFrame
     cached: bool
     window: Window | None = None
+
+    @property
+    def perturbed(self) -> bool:
+        return self.rule.perturbed
 
     @property
     def value_columns(self) -> list[str]:
@@ -333,14 +340,21 @@ class MetricService:
             table = table[starts.map(window.covers).astype(bool)]
         if grain is None and table_grain is not None:
             table = _add_up(table, dims, counts, table_grain)
-        out = table[[*dims, *counts, "suppressed", "suppression_reason"]]
+        extra = []
+        if rule.perturbed:
+            # Each shown count is off by at most MAX_NOISE per protected cell it adds up.
+            bound = (table[_CELLS] * MAX_NOISE).astype("Int64").mask(table["suppressed"])
+            table = table.assign(max_abs_error=bound)
+            extra = ["max_abs_error"]
+        out = table[[*dims, *counts, "suppressed", "suppression_reason", *extra]]
         if dims:
             out = out.sort_values(dims, na_position="last", kind="stable")
         out = out.reset_index(drop=True)
         if metric.kind == "ratio":
             num = out["numerator"].astype("Float64")
             den = out["denominator"].astype("Float64")
-            value = (num / den.where(den > 0)).round(metric.decimals)
+            # Every ratio of the catalog is a share; perturbed counts may cross, never the share.
+            value = (num / den.where(den > 0)).clip(upper=1.0).round(metric.decimals)
             out.insert(len(dims), "value", value.astype(object).where(value.notna(), None))
         return out
 
@@ -407,7 +421,11 @@ class MetricService:
             equals=(("table", TableShape(table_dims, grain).key),),
         )
         raw = self.store.aggregate(snapshot, query)
-        return protected_answer(raw, list(columns), family.threshold)
+        return protected_answer(raw, list(columns), family.threshold).assign(**{_CELLS: 1})
+
+
+#: How many protected cells an answer's row adds up (1 for a lookup; the years of a total).
+_CELLS = "__cells"
 
 
 def _table_dimensions(
@@ -444,12 +462,16 @@ def _add_up(table: pd.DataFrame, dims: list[str], counts: list[str], grain: str)
                 **{c: pd.array([0], dtype="Int64") for c in counts},
                 "suppressed": [False],
                 "suppression_reason": pd.Series([None], dtype=object),
+                _CELLS: [0],
             }
         )
     key = dims or ["__all__"]
+    if _CELLS not in table.columns:
+        table = table.assign(**{_CELLS: 1})
     grouped = table.assign(__all__=0).groupby(key, dropna=False, sort=False)
     hidden = grouped["suppressed"].any()
     out = grouped[counts].sum(min_count=0).astype("Int64")
+    out[_CELLS] = grouped[_CELLS].sum()
     for column in counts:
         out[column] = out[column].mask(hidden)
     out["suppressed"] = hidden

@@ -12,6 +12,7 @@ from typing import Literal, get_args
 __all__ = [
     "AUDIENCE_THRESHOLDS",
     "NATIONAL_ONLY_AUDIENCES",
+    "PERTURBED_AUDIENCES",
     "ROLES",
     "STAKEHOLDER_AUDIENCES",
     "Role",
@@ -31,6 +32,10 @@ AUDIENCE_THRESHOLDS: dict[str, int] = {
 }
 #: Audiences that see national statistics only: no province breakdown, filter or key scope.
 NATIONAL_ONLY_AUDIENCES = frozenset({"media"})
+#: Audiences served cell-key perturbed counts (anonymization.cell_key): the public ones, whose
+#: answers are shared widely and compared from one snapshot to the next. The catalog may
+#: perturb another suppressed audience too, never stop perturbing one of these.
+PERTURBED_AUDIENCES = frozenset({"community", "media"})
 #: Audiences of the stakeholder dashboards (Superset): never the admin's unsuppressed marts.
 STAKEHOLDER_AUDIENCES = frozenset({"government", "business", "community", "media"})
 

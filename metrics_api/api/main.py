@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from metrics_api.api.routes import health, metrics, releases
+from metrics_api.api.routes import health, metrics, perturbation, releases
 
 api_router = APIRouter()
 api_router.include_router(health.router)
 api_router.include_router(metrics.router)
+api_router.include_router(perturbation.router)
 api_router.include_router(releases.router)

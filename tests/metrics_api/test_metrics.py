@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from fastapi import FastAPI
 
-from lakehouse.reference.audiences import audience_thresholds
+from lakehouse.reference.audiences import PERTURBED_AUDIENCES, audience_thresholds
 from metrics_api.service import ResultCache
 
 if TYPE_CHECKING:
@@ -158,12 +158,20 @@ def test_no_small_or_recoverable_cell_for_any_non_admin_role(
                 body = whole
             h, s = _check_answer(body, threshold)
             hidden, shown = hidden + h, shown + s
-            # Suppression hides numbers, it never changes one.
+            # Suppression hides numbers, it never changes one; perturbation (community, media)
+            # moves each count by at most what its row says.
             admin = client.get(f"/v1/metrics/{metric}", params=asked, headers=auth("admin"))
-            truth = {tuple(r["dimensions"].values()): r["value"] for r in admin.json()["rows"]}
+            truth = {tuple(r["dimensions"].values()): r for r in admin.json()["rows"]}
             for row in body["rows"]:
-                if not row["suppressed"]:
-                    assert row["value"] == truth[tuple(row["dimensions"].values())]
+                if row["suppressed"]:
+                    continue
+                true = truth[tuple(row["dimensions"].values())]
+                assert row["perturbed"] is (role in PERTURBED_AUDIENCES)
+                if not row["perturbed"]:
+                    assert row["value"] == true["value"] and row["max_abs_error"] is None
+                    continue
+                for field in ("numerator", "denominator") if true["numerator"] else ("value",):
+                    assert abs(row[field] - true[field]) <= row["max_abs_error"], (row, true)
     # The fixture must exercise both sides, or the checks above prove nothing.
     assert hidden > 0 and shown > 0
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from anonymization.cell_key import MAX_NOISE, noise
+from anonymization.protected_tables import cell_sums
 from lakehouse.reference.regions import province_by_code
 from metrics_api.catalog import PACKAGED_CATALOG, CatalogError, load_catalog, parse_catalog
 from metrics_api.protected import (
@@ -25,14 +27,20 @@ from tests.support.api_fixtures import make_cube
 CUBE = "metrics_placements_cube"
 
 
-def _family(threshold: int = 5, dims: tuple[str, ...] = ("province", "sex")) -> ProtectedFamily:
+_KEYS = (("placements", "placements_record_key_sum"), ("successful", "successful_record_key_sum"))
+
+
+def _family(
+    threshold: int = 5, dims: tuple[str, ...] = ("province", "sex"), perturbed: bool = False
+) -> ProtectedFamily:
     columns = {"province": "province_code", "sex": "sex", "age_band": "age_band"}
     return ProtectedFamily(
         source=CUBE, threshold=threshold, finest_geography="province", max_dimensions=2,
         dimensions=tuple((d, columns[d]) for d in dims), time_column="quarter_start",
         grains=("quarter", "year"), geography="province" if "province" in dims else None,
         counts=("placements", "successful"), bounded_by=(("successful", "placements"),),
-        roles=("government",),
+        roles=("community",) if perturbed else ("government",), perturbed=perturbed,
+        cell_keys=_KEYS if perturbed else (),
     )  # fmt: skip
 
 
@@ -52,8 +60,8 @@ def test_the_packaged_catalog_declares_one_family_per_source_and_rule() -> None:
     assert set(by_name) == {
         "protected__metrics_placements_cube__t5_province_d2",
         "protected__metrics_placements_cube__t10_province_d2",
-        "protected__metrics_placements_cube__t11_province_d2",
-        "protected__metrics_placements_cube__t11_national_d2",
+        "protected__metrics_placements_cube__t11_province_d2_ck",
+        "protected__metrics_placements_cube__t11_national_d2_ck",
         "protected__compliance_consent_access_by_institution_month__t5_province_d2",
     }
     shared = by_name["protected__metrics_placements_cube__t5_province_d2"]
@@ -61,8 +69,14 @@ def test_the_packaged_catalog_declares_one_family_per_source_and_rule() -> None:
     assert shared.counts == ("placements", "successful")
     # The success rate is a share: the attacker knows successes never exceed placements.
     assert shared.bounded_by == (("successful", "placements"),)
-    media = by_name["protected__metrics_placements_cube__t11_national_d2"]
+    media = by_name["protected__metrics_placements_cube__t11_national_d2_ck"]
     assert "province" not in dict(media.dimensions)
+    # Public audiences are perturbed, keyed by the cube's record-key sums; the others exact.
+    assert media.perturbed and dict(media.cell_keys) == {
+        "placements": "placements_record_key_sum",
+        "successful": "successful_record_key_sum",
+    }
+    assert not shared.perturbed and shared.cell_keys == ()
     # Every subset of at most two of the four national dimensions, by quarter and by year.
     assert len(media.shapes) == (1 + 4 + 6) * 2
     metric = catalog.metrics["placements"]
@@ -186,7 +200,7 @@ def test_a_snapshot_protects_only_families_that_pass(small_cube: pd.DataFrame) -
     )
     result = protect_snapshot(catalog, {CUBE: small_cube}, workers=2)  # type: ignore[arg-type]
     assert sorted(result.frames) == [
-        "protected__metrics_placements_cube__t11_national_d2",
+        "protected__metrics_placements_cube__t11_national_d2_ck",
         "protected__metrics_placements_cube__t5_province_d1",
     ]
     assert all(o.passed for o in result.outcomes), [o.detail for o in result.outcomes]
@@ -196,3 +210,51 @@ def test_a_snapshot_protects_only_families_that_pass(small_cube: pd.DataFrame) -
         pd.testing.assert_frame_equal(frame, again.frames[name])
     missing = protect_snapshot(catalog, {}, workers=1)  # type: ignore[arg-type]
     assert not missing.frames and not any(o.passed for o in missing.outcomes)
+
+
+def test_a_public_family_shows_the_same_pattern_with_cell_key_noise(
+    small_cube: pd.DataFrame,
+) -> None:
+    dims = ("province", "sex", "age_band")
+    exact_family, noisy_family = _family(11, dims), _family(11, dims, perturbed=True)
+    exact = protect_family(small_cube, exact_family)
+    noisy = protect_family(small_cube, noisy_family)
+    assert noisy_family.name.endswith("_ck") and list(noisy.columns) == list(exact.columns)
+    assert not any("record_key" in c for c in noisy.columns)  # the keys never leave
+    finest = finest_cells(small_cube, noisy_family)
+    keys = cell_sums(finest, noisy, noisy_family.shapes, [k for _, k in _KEYS])
+    moved = 0
+    for count, key in _KEYS:
+        state = noisy[f"{count}__state"]
+        # The pattern is decided on the truth: the same cells are hidden either way.
+        assert (state == exact[f"{count}__state"]).all()
+        assert noisy.loc[state != STATE_SHOWN, count].isna().all()
+        shown = state == STATE_SHOWN
+        truth = exact.loc[shown, count].astype(int)
+        published = noisy.loc[shown, count].astype(int)
+        assert (published - truth).abs().max() <= MAX_NOISE
+        assert (published == truth + noise(truth, keys.loc[shown, key] % 256, 11)).all()
+        assert not published.between(1, 10).any()
+        assert (published[truth == 0] == 0).all()
+        moved += int((published != truth).sum())
+    assert moved > 0
+    # The same records give the same noise: protecting again gives the same file.
+    pd.testing.assert_frame_equal(noisy, protect_family(small_cube, noisy_family))
+    outcome = audit_family(small_cube, noisy_family, noisy)
+    assert outcome.passed, outcome.detail
+    # A perturbed count that is not the table's noise (or the exact count) fails the gate.
+    for changed in (
+        noisy.assign(placements=noisy["placements"].where(noisy["placements__state"] != 0)),
+        _with_one_cell(noisy, exact, "placements"),
+    ):
+        failed = audit_family(small_cube, noisy_family, changed)
+        assert not failed.passed and "differ from the mart" in failed.detail, failed.detail
+
+
+def _with_one_cell(noisy: pd.DataFrame, exact: pd.DataFrame, count: str) -> pd.DataFrame:
+    """``noisy`` with one shown perturbed count replaced by the exact one."""
+    differs = (noisy[f"{count}__state"] == STATE_SHOWN) & (noisy[count] != exact[count])
+    row = noisy.index[differs.fillna(False)][0]
+    out = noisy.copy()
+    out.loc[row, count] = exact.loc[row, count]
+    return out

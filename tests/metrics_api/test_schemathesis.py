@@ -37,6 +37,7 @@ OPERATIONS = {
     "list_releases",
     "get_release",
     "download_release",
+    "perturbation_table",
 }
 
 

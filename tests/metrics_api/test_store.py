@@ -119,7 +119,8 @@ def warehouse_gold(
         f"create table {relation} (province_code String, province_name String, "
         "quarter_start Date, quarter String, sex String, age_band String, "
         "placement_type String, institution_type String, placements UInt64, "
-        "ended_placements UInt64, successful UInt64) engine = MergeTree order by tuple()"
+        "ended_placements UInt64, successful UInt64, placements_record_key_sum UInt64, "
+        "successful_record_key_sum UInt64) engine = MergeTree order by tuple()"
     )
     chdb_client.insert_df(relation, frame)
     chdb_client.command("drop database if exists gold")

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from fastapi import FastAPI
 
+from anonymization.cell_key import record_keys
 from lakehouse.checks import CheckOutcome
 from lakehouse.gold_snapshot import MartOrigin, publish_snapshot
 from lakehouse.settings import ApiSettings, Settings
@@ -81,6 +82,11 @@ def make_cube(seed: int, placements: int = 400) -> pd.DataFrame:
     )
     records["ended"] = rng.random(placements) < 0.7
     records["successful"] = records["ended"] & (rng.random(placements) < 0.75)
+    # Each placement's perturbation record key, as ingestion derives it (anonymization.cell_key).
+    records["record_key"] = record_keys(
+        b"test-record-keys", "placements.placements", range(placements)
+    )
+    records["successful_key"] = records["record_key"].where(records["successful"], 0)
     keys = ["province_code", "quarter_start", "sex", "age_band", "placement_type"]
     keys.append("institution_type")
     cube = (
@@ -89,6 +95,8 @@ def make_cube(seed: int, placements: int = 400) -> pd.DataFrame:
             placements=("ended", "size"),
             ended_placements=("ended", "sum"),
             successful=("successful", "sum"),
+            placements_record_key_sum=("record_key", "sum"),
+            successful_record_key_sum=("successful_key", "sum"),
         )
         .reset_index()
     )
@@ -100,7 +108,10 @@ def make_cube(seed: int, placements: int = 400) -> pd.DataFrame:
         "quarter",
         quarter_start.dt.year.astype(str) + "-Q" + quarter_start.dt.quarter.astype(str),
     )
-    for column in ("placements", "ended_placements", "successful"):
+    for column in (
+        "placements", "ended_placements", "successful",
+        "placements_record_key_sum", "successful_record_key_sum",
+    ):  # fmt: skip
         cube[column] = cube[column].astype("uint64")
     return cube
 

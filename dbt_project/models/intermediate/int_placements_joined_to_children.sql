@@ -16,6 +16,7 @@ joined as (
         placements.start_date as start_date,
         placements.end_date as end_date,
         placements.outcome as outcome,
+        placements.record_key as record_key,
         toStartOfQuarter(placements.start_date) as quarter_start,
         placements.end_date is not null as is_ended,
         placements.outcome = 'stable' as is_successful,

@@ -19,6 +19,7 @@ from metrics_api.api.deps import (
     Store,
     audit_event,
 )
+from metrics_api.api.routes.perturbation import perturbation_summary
 from metrics_api.errors import Forbidden
 from metrics_api.models import (
     ErrorMessage,
@@ -108,14 +109,17 @@ def _rows(answer: MetricAnswer) -> list[MetricRow]:
     ratio = answer.metric.kind == "ratio"
     rows = []
     for record in answer.frame.to_dict(orient="records"):
+        shown = not record["suppressed"]
         rows.append(
             MetricRow(
                 dimensions={d: record[d] for d in answer.dimensions},
                 value=_scalar(record["value"]),
                 numerator=_scalar(record["numerator"]) if ratio else None,
                 denominator=_scalar(record["denominator"]) if ratio else None,
-                suppressed=bool(record["suppressed"]),
+                suppressed=not shown,
                 suppression_reason=record["suppression_reason"],
+                perturbed=answer.perturbed and shown,
+                max_abs_error=_scalar(record["max_abs_error"]) if answer.perturbed else None,
             )
         )
     return rows
@@ -131,6 +135,10 @@ def _scalar(value: Any) -> Any:
 def _csv(answer: MetricAnswer) -> str:
     table = answer.frame[[*answer.dimensions, *answer.value_columns, "suppressed"]].copy()
     table["suppression_reason"] = answer.frame["suppression_reason"]
+    if answer.perturbed:
+        # The same marks as the JSON: a CSV row read on its own still says it is perturbed.
+        table["perturbed"] = ~answer.frame["suppressed"].astype(bool)
+        table["max_abs_error"] = answer.frame["max_abs_error"]
     buffer = io.StringIO()
     table.to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue()
@@ -182,8 +190,11 @@ def query_metric(
 ) -> Any:
     """Aggregated values; cells below your threshold (and their complements) are hidden.
 
-    Every hidden row says `suppressed: true` and why. JSON and CSV carry the same numbers; the
-    snapshot id is in the body (JSON) and in the `X-Snapshot-Id` header (both).
+    Every hidden row says `suppressed: true` and why. Community and media answers are
+    perturbed: every shown row says `perturbed: true` and how far its counts may be from the
+    truth (`max_abs_error`), and `perturbation` says how (see GET /v1/perturbation). JSON and
+    CSV carry the same numbers; the snapshot id is in the body (JSON) and in the
+    `X-Snapshot-Id` header (both).
 
     Each query you have not asked of the current snapshot yet takes one place in your
     distinct-query budget (dimensions in any order are one query; the format does not count);
@@ -223,6 +234,8 @@ def query_metric(
         purpose=purpose,
     )
     headers = {"X-Snapshot-Id": answer.snapshot_id, "Cache-Control": "no-store"}
+    if answer.perturbed:
+        headers["X-Perturbed"] = "cell-key"
     if format == "csv":
         filename = f"{answer.metric.name}-{answer.snapshot_id}.csv"
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -250,6 +263,7 @@ def query_metric(
             if answer.rule.threshold > 1
             else "no suppression for this role"
         ),
+        perturbation=perturbation_summary() if answer.perturbed else None,
         rows=_rows(answer),
     )
     response.headers.update(headers)

@@ -26,7 +26,11 @@ final as (
         ifNull(institution_type, 'unknown') as institution_type,
         toUInt64(count()) as placements,
         toUInt64(countIf(is_ended)) as ended_placements,
-        toUInt64(countIf(is_successful)) as successful
+        toUInt64(countIf(is_successful)) as successful,
+        -- Sums of the records' perturbation keys (anonymization.cell_key): a cell's key is the
+        -- sum of its records' keys, so coarser cells add these up like counts.
+        toUInt64(coalesce(sum(record_key), 0)) as placements_record_key_sum,
+        toUInt64(coalesce(sumIf(record_key, is_successful), 0)) as successful_record_key_sum
     from placements
     group by province_code, quarter_start, sex, age_band, placement_type, institution_type
 )

@@ -12,6 +12,7 @@ renamed as (
         outcome,
         created_at,
         updated_at,
+        toUInt8(record_key) as record_key,
         _loaded_at
     from source
 )
