@@ -36,13 +36,19 @@ Not optimal: step 3 repairs greedily along the duals, where the cutting-plane pr
 :func:`anonymization.joint_suppression.protect_jointly` re-optimises the whole pattern each
 round (least cost, but minutes instead of seconds on a few thousand cells).
 
+Earlier releases (``known``, ``changed``): a count the audience was already given with the
+value it still has is known to the attacker whether or not it is shown again, so it is never
+hidden (hiding it would only cost a complement elsewhere) and its equation stays in every LP. A
+count whose value moved by 1 .. threshold - 1 since it was given is sensitive like a small one:
+showing it again would show how many children came or went in between.
+
 The result records every sensitive count's final interval; the publish gate re-checks them
 with an independent solver path (:mod:`anonymization.disclosure_audit`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,11 +58,18 @@ from scipy.sparse import csr_matrix
 from anonymization.joint_suppression import AttackerLP, least_cost_cover
 
 __all__ = [
+    "CountRef",
     "ProtectedTables",
     "TableShape",
+    "cell_label",
     "cell_sums",
     "protect_tables",
+    "shapes_by_key",
+    "table_cells",
 ]
+
+#: One count of one cell: (table key, the cell's dimension labels then its period, count name).
+CountRef = tuple[str, tuple[str, ...], str]
 
 _DUAL_TOLERANCE = 1e-9
 _SLACK = 1e-7
@@ -272,11 +285,23 @@ def _solve_block(
     width: float,
     bounded_by: Sequence[tuple[int, int]],
     max_repairs: int,
+    known: np.ndarray | None = None,
+    changed: np.ndarray | None = None,
 ) -> _Solved:
     values = block.values
     n_counts = values.shape[1]
     sensitive = ((values >= 1) & (values < threshold)).reshape(-1)
     banned = (values <= 0).reshape(-1)
+    if changed is not None:
+        sensitive |= changed
+    if known is not None:
+        clash = np.flatnonzero(known & sensitive)
+        if len(clash):
+            raise RuntimeError(
+                f"{len(clash)} counts the audience was already given are sensitive now "
+                "(the threshold rose since): they cannot be protected any more"
+            )
+        banned |= known  # already given: never a complement, always an equation
     hidden = sensitive.copy()
     intervals: dict[tuple[int, int], tuple[float, float]] = {}
     if not sensitive.any():
@@ -322,7 +347,7 @@ def _solve_block(
             support = (np.abs(low_duals) > _DUAL_TOLERANCE) | (np.abs(high_duals) > _DUAL_TOLERANCE)
             cut = np.unique(system.owner[support])
             cut = cut[(cut >= 0)]
-            cut = cut[~hidden[cut]]
+            cut = cut[~hidden[cut] & ~banned[cut]]
             if len(cut) == 0:
                 raise RuntimeError(
                     "a sensitive count cannot be protected: no visible cell bounds it"
@@ -340,6 +365,24 @@ def _solve_block(
     )  # fmt: skip
 
 
+def _pairs(
+    labels: Sequence[tuple[TableShape, tuple[object, ...]]],
+    counts: Sequence[str],
+    refs: Collection[CountRef],
+) -> np.ndarray | None:
+    """The (cell, count) pairs of one block that ``refs`` name, as a flat mask."""
+    if not refs:
+        return None
+    wanted = set(refs)
+    mask = np.zeros(len(labels) * len(counts), dtype=bool)
+    for cell, (shape, key_t) in enumerate(labels):
+        label = tuple(str(v) for v in key_t)
+        for k, name in enumerate(counts):
+            if (shape.key, label, name) in wanted:
+                mask[cell * len(counts) + k] = True
+    return mask
+
+
 def protect_tables(
     finest: pd.DataFrame,
     shapes: Sequence[TableShape],
@@ -351,13 +394,17 @@ def protect_tables(
     parents: Mapping[str, Sequence[str]] | None = None,
     bounded_by: Mapping[str, str] | None = None,
     max_repairs: int = 100_000,
+    known: Collection[CountRef] = (),
+    changed: Collection[CountRef] = (),
 ) -> ProtectedTables:
     """Suppress every table of ``shapes`` jointly.
 
     ``finest``: one row per non-empty finest cell, a column per dimension, per period grain
     (each shape's grain and ``block``) and per count. ``parents`` maps a grain to the coarser
     grains it adds up to within the block (``{"quarter": ["year"]}``); ``bounded_by`` maps a
-    count to the count it never exceeds (``{"successful": "placements"}``).
+    count to the count it never exceeds (``{"successful": "placements"}``). ``known``: counts
+    earlier releases gave with the value they still have (never hidden); ``changed``: counts
+    that moved by 1 .. threshold - 1 since one was given (protected like small ones).
     """
     if threshold <= 1:
         raise ValueError("a threshold of 1 suppresses nothing: serve the exact tables")
@@ -371,7 +418,11 @@ def protect_tables(
     for _, part in finest.groupby(block, sort=True):
         part = part.reset_index(drop=True)
         cells, labels = _block_cells(part, shapes, counts, parents or {})
-        solved = _solve_block(cells, threshold, width, pairs, max_repairs)
+        known_pairs = _pairs(labels, counts, known)
+        changed_pairs = _pairs(labels, counts, changed)
+        solved = _solve_block(
+            cells, threshold, width, pairs, max_repairs, known_pairs, changed_pairs
+        )
         totals["sensitive"] += int(solved.sensitive.sum())
         totals["repairs"] += solved.repairs
         totals["cuts"] += solved.cuts
@@ -391,8 +442,10 @@ def protect_tables(
             for k, name in enumerate(counts):
                 record[name] = int(row_values[k])
                 record[f"{name}__hidden"] = bool(hidden[k])
+                small = 1 <= row_values[k] < threshold
                 record[f"{name}__reason"] = (
-                    f"primary: below {threshold}" if sensitive[k]
+                    f"primary: below {threshold}" if sensitive[k] and small
+                    else f"changed: by 1..{threshold - 1} since released" if sensitive[k]
                     else "complementary" if hidden[k] else None
                 )  # fmt: skip
             records.append(record)
@@ -409,6 +462,28 @@ def protect_tables(
     return ProtectedTables(out, intervals=intervals, **totals)
 
 
+def table_cells(
+    finest: pd.DataFrame, shapes: Sequence[TableShape], columns: Sequence[str]
+) -> pd.DataFrame:
+    """Every cell of every table of ``shapes`` with ``columns`` of ``finest`` summed:
+    ``table``, ``label`` (the cell's dimension labels then its period, as strings) and the sums,
+    before any protection (what the tables would hold)."""
+    parts = []
+    for shape in shapes:
+        sums = finest.groupby([*shape.dims, shape.grain], dropna=False, sort=True)[
+            list(columns)
+        ].sum()
+        labels = [
+            tuple(str(v) for v in (key if isinstance(key, tuple) else (key,))) for key in sums.index
+        ]
+        parts.append(
+            pd.DataFrame(
+                {"table": shape.key, "label": labels, **{c: sums[c].to_numpy() for c in columns}}
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
 def cell_sums(
     finest: pd.DataFrame, cells: pd.DataFrame, shapes: Sequence[TableShape], columns: Sequence[str]
 ) -> pd.DataFrame:
@@ -416,15 +491,24 @@ def cell_sums(
     ``period``: the format of :attr:`ProtectedTables.cells`), aligned with ``cells``' index.
     For sums that are not counts (a cell's perturbation record keys): they add up the same way,
     but are not part of the suppression problem."""
-    out = pd.DataFrame(0, index=cells.index, columns=list(columns), dtype="int64")
-    for shape in shapes:
-        rows = cells.index[cells["table"] == shape.key]
-        if not len(rows):
-            continue
-        sums = finest.groupby([*shape.dims, shape.grain], dropna=False, sort=False)[
-            list(columns)
-        ].sum()
-        keys = cells.loc[rows, [*shape.dims, "period"]]
-        index = pd.MultiIndex.from_frame(keys) if len(keys.columns) > 1 else keys["period"]
-        out.loc[rows] = sums.reindex(index).to_numpy(dtype="int64")
-    return out
+    every = table_cells(finest, shapes, columns).set_index(["table", "label"])
+    keys = [
+        (row["table"], cell_label(row, shapes_by_key(shapes)[row["table"]]))
+        for row in cells[["table", *{d for s in shapes for d in s.dims}, "period"]].to_dict(
+            "records"
+        )
+    ]
+    return pd.DataFrame(
+        every.loc[keys, list(columns)].to_numpy(dtype="int64"),
+        index=cells.index,
+        columns=list(columns),
+    )
+
+
+def shapes_by_key(shapes: Sequence[TableShape]) -> dict[str, TableShape]:
+    return {s.key: s for s in shapes}
+
+
+def cell_label(row: Mapping[str, object], shape: TableShape) -> tuple[str, ...]:
+    """A published cell's label: its dimension values (in the shape's order), then its period."""
+    return tuple(str(row[d]) for d in (*shape.dims, "period"))

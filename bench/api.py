@@ -4,7 +4,10 @@ One fresh lake (10,000 children by default) is published by `merajut demo`; the 
 real uvicorn server (`merajut api serve`) in a child process and is called over loopback. The
 baseline, in the same run, is the same aggregate run directly on the engine the API uses
 (DuckDB over the snapshot's Parquet, in this process): the ratio is what HTTP, auth, auditing,
-suppression and JSON cost on top of the query.
+suppression and JSON cost on top of the query. Each path runs twice, with the disclosure
+ledger (every served cell recorded, the audit-coverage check before each answer) and without
+(`MERAJUT_API_LEDGER=false`), in the same run; and the ledger's one-time cost of writing every
+cell of the answer's family for a role is timed on its own.
 
     .venv/bin/python -m bench.api [--children 10000] [--write-docs]
 """
@@ -15,16 +18,21 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import httpx
+import pandas as pd
 
 from bench.common import api_key, demo_lake, serving
 from bench.report import machine, write_section
+from lakehouse.disclosure_ledger import ServedCells
 from lakehouse.gold_snapshot import GoldSnapshots
 
 METRIC = "/v1/metrics/placements"
@@ -69,39 +77,68 @@ def _throughput(call: Callable[[int], None], threads: int, seconds: float) -> fl
     return sum(done) / (time.monotonic() - started)
 
 
+def _ledger_write_ms(family: Path) -> tuple[int, float]:
+    """(cells, milliseconds) to record every cell of ``family`` for one role in a new ledger:
+    the most the ledger ever writes for one role and one snapshot of that family."""
+    cells = pd.read_parquet(family, columns=["cell"])["cell"].tolist()
+    with tempfile.TemporaryDirectory() as d:
+        ledger = ServedCells(Path(d) / "served.sqlite")
+        started = time.perf_counter()
+        ledger.record("government", "bench", "20260101T000000000000Z", family.stem, cells)
+        elapsed = time.perf_counter() - started
+        ledger.close()
+    return len(cells), elapsed * 1000
+
+
 def run(children: int) -> dict[str, object]:
     with demo_lake(children, "merajut-bench-api-", limits=False) as (tmp, env):
         key = api_key(env, "government")
         port = 18765
-        # The second server keeps no answer and no table: each call computes and suppresses
-        # the table afresh, as the first call of a dimension set on a new snapshot does.
-        no_cache = {**env, "MERAJUT_API_CACHE_ENTRIES": "0"}
-        with serving(env, port), serving(no_cache, port + 1):
-            base = f"http://127.0.0.1:{port}"
-            headers = {"X-API-Key": key}
-            client = httpx.Client(base_url=base, headers=headers, timeout=30)
-            fresh = httpx.Client(
-                base_url=f"http://127.0.0.1:{port + 1}", headers=headers, timeout=30
-            )
+        # Uncached servers keep no answer and no table: each call computes and looks up the
+        # table afresh, as the first call of a dimension set on a new snapshot does.
+        variants = {
+            "cached": {**env},
+            "uncached": {**env, "MERAJUT_API_CACHE_ENTRIES": "0"},
+            "cached, no ledger": {**env, "MERAJUT_API_LEDGER": "false"},
+            "uncached, no ledger": {
+                **env, "MERAJUT_API_CACHE_ENTRIES": "0", "MERAJUT_API_LEDGER": "false",
+            },
+        }  # fmt: skip
+        with ExitStack() as stack:
+            clients: dict[str, httpx.Client] = {}
+            for offset, (label, variant_env) in enumerate(variants.items()):
+                stack.enter_context(serving(variant_env, port + offset))
+                clients[label] = stack.enter_context(
+                    httpx.Client(
+                        base_url=f"http://127.0.0.1:{port + offset}",
+                        headers={"X-API-Key": key},
+                        timeout=30,
+                    )
+                )
             far = date(2040, 1, 1)
 
-            def cached(_: int) -> None:
-                r = client.get(METRIC, params={"dimensions": DIMENSIONS})
-                r.raise_for_status()
+            def caller(label: str) -> Callable[[int], None]:
+                def call(_: int) -> None:
+                    r = clients[label].get(METRIC, params={"dimensions": DIMENSIONS})
+                    r.raise_for_status()
 
-            def uncached(_: int) -> None:
-                r = fresh.get(METRIC, params={"dimensions": DIMENSIONS})
-                r.raise_for_status()
+                return call
 
-            cached(0)
-            rows = len(client.get(METRIC, params={"dimensions": DIMENSIONS}).json()["rows"])
-            api_cached = _timed_calls(cached, 400)
-            api_uncached = _timed_calls(lambda i: uncached(i + 10_000), 150)
+            for label in clients:
+                caller(label)(0)  # the first answer records its cells; then the steady state
+            rows = len(
+                clients["cached"].get(METRIC, params={"dimensions": DIMENSIONS}).json()["rows"]
+            )
+            latencies = {
+                label: _timed_calls(caller(label), 400 if label.startswith("cached") else 150)
+                for label in clients
+            }
 
             gold = GoldSnapshots(tmp / "lake" / "gold")
             snapshot = gold.open_current()
             assert snapshot is not None
             cube = gold.mart_file(snapshot, "metrics_placements_cube")
+            family = gold.mart_file(snapshot, "protected__metrics_placements_cube__t5_province_d2")
             con = duckdb.connect()
             sql = (
                 "select province_code, quarter_start, sex, sum(placements) "
@@ -111,49 +148,54 @@ def run(children: int) -> dict[str, object]:
             def direct(i: int) -> None:
                 con.execute(sql, [str(cube), far - timedelta(days=i % 3000)]).fetchall()
 
-            engine = _timed_calls(direct, 150)
-            tp_cached = _throughput(cached, threads=8, seconds=5)
-            tp_uncached = _throughput(lambda i: uncached(i + 20_000), threads=8, seconds=5)
-            tp_engine = _throughput(direct, threads=1, seconds=5)
-            client.close()
-            fresh.close()
+            latencies["engine"] = _timed_calls(direct, 150)
+            throughput = {
+                label: _throughput(caller(label), threads=8, seconds=5) for label in clients
+            }
+            throughput["engine"] = _throughput(direct, threads=1, seconds=5)
+            ledger_cells, ledger_ms = _ledger_write_ms(family)
     results: dict[str, object] = {"children": children, "rows": rows}
-    for label, samples in (
-        ("api_cached", api_cached),
-        ("api_uncached", api_uncached),
-        ("engine", engine),
-    ):
+    for label, samples in latencies.items():
         p50, p99 = _percentiles(samples)
         results[label] = {"p50_ms": round(p50, 2), "p99_ms": round(p99, 2)}
-    results["throughput_rps"] = {
-        "api_cached": round(tp_cached, 1),
-        "api_uncached": round(tp_uncached, 1),
-        "engine": round(tp_engine, 1),
-    }
+    results["throughput_rps"] = {k: round(v, 1) for k, v in throughput.items()}
+    results["ledger_write"] = {"cells": ledger_cells, "ms": round(ledger_ms, 1)}
     return results
 
 
 def render(r: dict) -> str:
-    e, c, u, t = r["engine"], r["api_cached"], r["api_uncached"], r["throughput_rps"]
-    return "\n".join(
-        [
-            f"Machine: {machine()}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
-            "",
-            f"Lake published by `merajut demo --children {r['children']:,}`; query "
-            f"`GET {METRIC}?dimensions={DIMENSIONS}` with a government key ({r['rows']} rows after "
-            "suppression), served by `merajut api serve` (uvicorn, one worker) over loopback. Engine "
-            "baseline: the same aggregate in DuckDB over the snapshot's Parquet, same run. "
-            "Uncached calls go to a second server with no cache (`MERAJUT_API_CACHE_ENTRIES=0`): "
-            "each computes and suppresses the table afresh. Per-key limits lifted (a catalog "
-            "copy).",
-            "",
-            "| path | p50 ms | p99 ms | p50 / engine p50 | throughput req/s |",
-            "|---|---:|---:|---:|---:|",
-            f"| engine (DuckDB, in process) | {e['p50_ms']} | {e['p99_ms']} | 1.0× | {t['engine']} (1 thread) |",
-            f"| API, uncached | {u['p50_ms']} | {u['p99_ms']} | {u['p50_ms'] / e['p50_ms']:.1f}× | {t['api_uncached']} (8 clients) |",
-            f"| API, cached | {c['p50_ms']} | {c['p99_ms']} | {c['p50_ms'] / e['p50_ms']:.1f}× | {t['api_cached']} (8 clients) |",
-        ]
-    )
+    e, t = r["engine"], r["throughput_rps"]
+    lines = [
+        f"Machine: {machine()}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        "",
+        f"Lake published by `merajut demo --children {r['children']:,}`; query "
+        f"`GET {METRIC}?dimensions={DIMENSIONS}` with a government key ({r['rows']} rows, "
+        "looked up in the government's protected family), served by `merajut api serve` "
+        "(uvicorn, one worker) over loopback. Engine baseline: the same aggregate in DuckDB "
+        "over the snapshot's Parquet, same run. Uncached servers keep no answer and no table "
+        '(`MERAJUT_API_CACHE_ENTRIES=0`); "no ledger" servers run with '
+        "`MERAJUT_API_LEDGER=false` (no served-cells record, no coverage check). Per-key limits "
+        "lifted (a catalog copy).",
+        "",
+        "| path | p50 ms | p99 ms | p50 / engine p50 | throughput req/s |",
+        "|---|---:|---:|---:|---:|",
+        f"| engine (DuckDB, in process) | {e['p50_ms']} | {e['p99_ms']} | 1.0× | {t['engine']} (1 thread) |",
+    ]
+    for label in ("uncached", "uncached, no ledger", "cached", "cached, no ledger"):
+        v = r[label]
+        lines.append(
+            f"| API, {label} | {v['p50_ms']} | {v['p99_ms']} | {v['p50_ms'] / e['p50_ms']:.1f}× "
+            f"| {t[label]} (8 clients) |"
+        )
+    w = r["ledger_write"]
+    lines += [
+        "",
+        f"Ledger with / without, p50: uncached {r['uncached']['p50_ms'] / r['uncached, no ledger']['p50_ms']:.2f}×, "
+        f"cached {r['cached']['p50_ms'] / r['cached, no ledger']['p50_ms']:.2f}×. "
+        f"Writing every cell of the government's family for one role ({w['cells']:,} cells, "
+        f"the most the ledger writes per role and snapshot of it): {w['ms']} ms.",
+    ]
+    return "\n".join(lines)
 
 
 def main() -> None:

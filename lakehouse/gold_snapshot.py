@@ -249,6 +249,13 @@ class GoldSnapshots:
                 self._manifests[snapshot_id] = manifest
         return Snapshot(snapshot_id, path, manifest)
 
+    def published_ids(self) -> list[str]:
+        """Every snapshot on disk, oldest first (ids sort by time); staging dirs excluded."""
+        folder = self.gold / "snapshots"
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if _SNAPSHOT_ID.match(p.name))
+
     def open_current(self) -> Snapshot | None:
         """The live snapshot, or None if nothing has been published yet."""
         snapshot_id = self.current_id()

@@ -109,6 +109,17 @@ class LakeLayout:
         return self.restricted / "vault" / "reidentification_audit.jsonl"
 
     @property
+    def ledger(self) -> Path:
+        """What each audience was given (lakehouse.disclosure_ledger): restricted, like the
+        audit logs it sits beside."""
+        return self.restricted / "ledger"
+
+    @property
+    def served_ledger(self) -> Path:
+        """The cells each role was served by the API (lakehouse.disclosure_ledger.ServedCells)."""
+        return self.ledger / "served.sqlite"
+
+    @property
     def api_audit_log(self) -> Path:
         return self.restricted / "metrics_api" / "audit.jsonl"
 

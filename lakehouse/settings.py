@@ -85,6 +85,12 @@ class ApiSettings(BaseSettings):
         default=None, description="Metric catalog YAML; default the one packaged with the API"
     )
     cache_entries: int = Field(default=512, ge=0, description="Answers kept in memory")
+    ledger: bool = Field(
+        default=True,
+        description="Record the cells each role is served (restricted/ledger/served.sqlite) and "
+        "refuse answers from a snapshot not audited together with the cells a role already "
+        "holds; off only to measure what it costs (bench.api), never in production",
+    )
     gold_source: Literal["auto", "lake", "warehouse"] = Field(
         default="auto",
         description="Where the API reads gold: 'lake' (the CURRENT snapshot's Parquet), "

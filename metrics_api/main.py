@@ -14,14 +14,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from lakehouse.audit_log import HashChainedLog
+from lakehouse.disclosure_ledger import ServedCells
 from lakehouse.gold_snapshot import GoldSnapshots
 from lakehouse.research_release import ResearchReleases
-from lakehouse.settings import Settings, get_settings
+from lakehouse.settings import ConfigError, Settings, get_settings
 from metrics_api.api.deps import AppContext
 from metrics_api.api.main import api_router
 from metrics_api.catalog import PACKAGED_CATALOG, Limits, load_catalog
 from metrics_api.errors import ApiError, TooManyRequests
 from metrics_api.keys import KeyStore
+from metrics_api.ledger import DisclosureLedger
 from metrics_api.limits import Clock, KeyLimiter
 from metrics_api.service import MetricService, ResultCache
 from metrics_api.store import LakeSnapshotStore, MetricStore, WarehouseSnapshotStore
@@ -87,11 +89,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock = time.monotoni
     settings = settings or get_settings()
     catalog = load_catalog(settings.api.catalog_path or PACKAGED_CATALOG)
     store = build_store(settings)
+    if not settings.api.ledger and settings.mode == "production":
+        raise ConfigError("MERAJUT_API_LEDGER=false is for measuring only, never in production")
+    ledger = (
+        DisclosureLedger(ServedCells(settings.layout.served_ledger))
+        if settings.api.ledger
+        else None
+    )
     context = AppContext(
         settings=settings,
         catalog=catalog,
         store=store,
-        service=MetricService(catalog, store, ResultCache(settings.api.cache_entries)),
+        service=MetricService(catalog, store, ResultCache(settings.api.cache_entries), ledger),
         keys=KeyStore(settings.api_key_store, settings.api_pepper()),
         audit=HashChainedLog(settings.api_audit_log),
         releases=ResearchReleases(settings.layout.releases),

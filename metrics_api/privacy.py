@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from anonymization.small_cells import suppress_cells
-from metrics_api.protected import STATE_COMPLEMENTARY, STATE_PRIMARY
+from metrics_api.protected import STATE_CHANGED, STATE_COMPLEMENTARY, STATE_PRIMARY
 
 __all__ = ["protected_answer", "suppress_answer"]
 
@@ -86,6 +86,7 @@ def protected_answer(
     reasons = np.full(len(out), None, dtype=object)
     for wanted, reason in (
         (STATE_PRIMARY, f"primary: count 1..{threshold - 1}"),
+        (STATE_CHANGED, f"changed: moved by 1..{threshold - 1} since an earlier release"),
         (STATE_COMPLEMENTARY, "complementary: protects a hidden cell across the published tables"),
     ):
         for column in count_columns:

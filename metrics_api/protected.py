@@ -16,7 +16,8 @@ audience's metrics sum; a ratio metric tells the attacker (and so the protector)
 numerator never exceeds its denominator: every ratio of the catalog is a share.
 
 The published frame of a family is a gold mart like any other (Parquet in the snapshot, a gold
-table in server mode), one row per cell: ``table`` (``province,sex|quarter``), the dimensions
+table in server mode), one row per cell: ``cell`` (its id in the frame), ``table``
+(``province,sex|quarter``), the dimensions
 (NA where the table does not break down by them; the province's name next to its code),
 ``grain``, ``period``, ``period_start``, each
 count (NA when hidden: the file holds nothing the audience may not see) and ``<count>__state``
@@ -28,7 +29,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -37,7 +38,15 @@ import numpy as np
 import pandas as pd
 
 from anonymization.cell_key import perturb
-from anonymization.protected_tables import TableShape, cell_sums, protect_tables
+from anonymization.protected_tables import (
+    CountRef,
+    TableShape,
+    cell_label,
+    cell_sums,
+    protect_tables,
+    shapes_by_key,
+    table_cells,
+)
 from anonymization.table_audit import TableAudit, audit_tables
 from lakehouse.checks import CheckOutcome
 from lakehouse.gold_snapshot import MartOrigin
@@ -47,6 +56,7 @@ from metrics_api.windows import GRAIN_MONTHS, coarsest, period_start
 
 __all__ = [
     "PREFIX",
+    "STATE_CHANGED",
     "STATE_COMPLEMENTARY",
     "STATE_PRIMARY",
     "STATE_SHOWN",
@@ -58,10 +68,11 @@ __all__ = [
     "finest_cells",
     "protect_family",
     "protect_snapshot",
+    "released_values",
 ]
 
 PREFIX = "protected__"
-STATE_SHOWN, STATE_PRIMARY, STATE_COMPLEMENTARY = 0, 1, 2
+STATE_SHOWN, STATE_PRIMARY, STATE_COMPLEMENTARY, STATE_CHANGED = 0, 1, 2, 3
 
 
 class _RuleKey(NamedTuple):
@@ -233,13 +244,75 @@ def finest_cells(mart: pd.DataFrame, family: ProtectedFamily) -> pd.DataFrame:
     return finest.reset_index(drop=True)
 
 
-def protect_family(mart: pd.DataFrame, family: ProtectedFamily) -> pd.DataFrame:
-    """The family's published frame (see the module docstring)."""
+def released_values(
+    family: ProtectedFamily, history: pd.DataFrame | None
+) -> dict[CountRef, set[int]]:
+    """Every value each count of ``family`` was shown with in earlier releases (the publish
+    ledger's frames of the family: hidden counts are NA there and give nothing)."""
+    out: dict[CountRef, set[int]] = {}
+    if history is None or history.empty:
+        return out
+    shapes = shapes_by_key(family.shapes)
+    for row in history.to_dict("records"):
+        shape = shapes.get(str(row["table"]))
+        if shape is None:  # a table the family no longer serves: nobody can add to it
+            continue
+        label = cell_label(row, shape)
+        for count in family.counts:
+            value = row.get(count)
+            if (
+                row.get(f"{count}__state") == STATE_SHOWN
+                and value is not None
+                and not pd.isna(value)
+            ):
+                out.setdefault((shape.key, label, count), set()).add(int(value))
+    return out
+
+
+def _history_refs(
+    finest: pd.DataFrame, family: ProtectedFamily, given: dict[CountRef, set[int]]
+) -> tuple[set[CountRef], set[CountRef]]:
+    """(counts still holding a value they were given: known; counts of an exact family that
+    moved by 1 .. threshold - 1 since they were given: changed)."""
+    known: set[CountRef] = set()
+    changed: set[CountRef] = set()
+    if not given:
+        return known, changed
+    keys = dict(family.cell_keys)
+    cells = table_cells(finest, family.shapes, [*family.counts, *keys.values()])
+    t = family.threshold
+    for count in family.counts:
+        truth = cells[count].to_numpy(dtype="int64")
+        shown = truth.copy()
+        if count in keys:
+            # The value the audience would see now: compare like with like.
+            showable = (truth == 0) | (truth >= t)
+            shown[showable] = perturb(truth[showable], cells[keys[count]].to_numpy()[showable], t)
+        for table, label, value, now in zip(
+            cells["table"], cells["label"], truth, shown, strict=True
+        ):
+            ref = (table, label, count)
+            before = given.get(ref)
+            if not before:
+                continue
+            if int(now) in before:
+                known.add(ref)
+            elif count not in keys and any(0 < abs(int(value) - v) < t for v in before):
+                changed.add(ref)
+    return known, changed
+
+
+def protect_family(
+    mart: pd.DataFrame, family: ProtectedFamily, history: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The family's published frame (see the module docstring), protected against ``history``
+    too: the frames of the family released before (the publish ledger)."""
     finest = finest_cells(mart, family)
+    known, changed = _history_refs(finest, family, released_values(family, history))
     result = protect_tables(
         finest, family.shapes, family.counts, family.threshold,
         family.width, block=family.block, parents=family.parents,
-        bounded_by=dict(family.bounded_by),
+        bounded_by=dict(family.bounded_by), known=known, changed=changed,
     )  # fmt: skip
     cells = result.cells
     keys = dict(family.cell_keys)
@@ -267,19 +340,33 @@ def protect_family(mart: pd.DataFrame, family: ProtectedFamily) -> pd.DataFrame:
             )
             values = values.astype("Int64")
         out[count] = values.mask(hidden)
-        primary = cells[f"{count}__reason"].fillna("").str.startswith("primary").to_numpy()
-        state = np.select([primary, hidden], [STATE_PRIMARY, STATE_COMPLEMENTARY], STATE_SHOWN)
+        reason = cells[f"{count}__reason"].fillna("")
+        primary = reason.str.startswith("primary").to_numpy()
+        moved = reason.str.startswith("changed").to_numpy()
+        state = np.select(
+            [primary, moved, hidden], [STATE_PRIMARY, STATE_CHANGED, STATE_COMPLEMENTARY],
+            STATE_SHOWN,
+        )  # fmt: skip
         out[f"{count}__state"] = state.astype("int8")
     # A total order: the same mart gives a byte-identical file (and hash).
     order = ["table", "period", *(d for d, _ in family.dimensions)]
-    return out.sort_values(order, na_position="first", kind="stable").reset_index(drop=True)
+    out = out.sort_values(order, na_position="first", kind="stable").reset_index(drop=True)
+    # Each cell's id in this frame: what the served-cells ledger records an answer by.
+    out.insert(0, "cell", np.arange(len(out), dtype="int32"))
+    return out
 
 
 def audit_family(
-    mart: pd.DataFrame, family: ProtectedFamily, published: pd.DataFrame
+    mart: pd.DataFrame,
+    family: ProtectedFamily,
+    published: pd.DataFrame,
+    history: pd.DataFrame | None = None,
 ) -> CheckOutcome:
     """The gate's check ``disclosure:<family>``: every published cell re-derived from the mart,
-    every small count hidden, every hidden one at least ``threshold / 2`` wide."""
+    every small count hidden, every hidden one at least ``threshold / 2`` wide — against
+    everything ``history`` (the family's earlier releases) gave the same audience, too."""
+    given = released_values(family, history)
+    before = sorted(set(history["snapshot_id"])) if history is not None and len(history) else []
     cells = published.copy()
     for count in family.counts:
         hidden = cells[f"{count}__state"].astype(int) != STATE_SHOWN
@@ -288,7 +375,7 @@ def audit_family(
     try:
         report = audit_tables(
             finest_cells(mart, family), cells, family.shapes, family.counts, family.threshold,
-            family.width, dict(family.bounded_by), dict(family.cell_keys),
+            family.width, dict(family.bounded_by), dict(family.cell_keys), given,
         )  # fmt: skip
     except (KeyError, ValueError) as exc:  # a frame of the wrong shape, a contradicting table
         return CheckOutcome(f"disclosure:{family.name}", False, f"cannot audit: {exc}")
@@ -303,19 +390,23 @@ def audit_family(
             "shown_small": len(report.shown_small),
             "narrow": len(report.narrow),
             "tables": len(family.shapes),
+            # What the check covered: the API refuses to serve a role cells of snapshots
+            # that no audit saw together (metrics_api.ledger).
+            "audited_with": before,
+            "released_counts": len(given),
         },
     )
 
 
 def _protect_and_audit(
-    mart: pd.DataFrame, family: ProtectedFamily
+    mart: pd.DataFrame, family: ProtectedFamily, history: pd.DataFrame | None
 ) -> tuple[pd.DataFrame, CheckOutcome]:
     try:
-        frame = protect_family(mart, family)
+        frame = protect_family(mart, family, history)
     except (RuntimeError, ValueError) as exc:  # no pattern within the budget; a bad count
         empty = pd.DataFrame()
         return empty, CheckOutcome(f"disclosure:{family.name}", False, f"not protected: {exc}")
-    return frame, audit_family(mart, family, frame)
+    return frame, audit_family(mart, family, frame, history)
 
 
 @dataclass(frozen=True)
@@ -334,9 +425,13 @@ class SnapshotProtection:
 
 
 def protect_snapshot(
-    catalog: Catalog, marts: Mapping[str, pd.DataFrame], workers: int | None = None
+    catalog: Catalog,
+    marts: Mapping[str, pd.DataFrame],
+    workers: int | None = None,
+    history: Callable[[str], pd.DataFrame] | None = None,
 ) -> SnapshotProtection:
-    """Protect and audit every family whose source mart is in ``marts``; families run in
+    """Protect and audit every family whose source mart is in ``marts``, each against its
+    ``history(family name)`` (what earlier snapshots released of it); families run in
     parallel processes (each is one independent problem)."""
     declared = families(catalog)
     todo: Sequence[ProtectedFamily] = [f for f in declared if f.source in marts]
@@ -345,14 +440,19 @@ def protect_snapshot(
         CheckOutcome(f"disclosure:{PREFIX}{source}", False, f"mart {source} was not built")
         for source in missing
     ]
+    pasts = [history(f.name) if history else None for f in todo]
     workers = min(len(todo), workers or os.cpu_count() or 1)
     if workers > 1:
         # spawn: the publish runs inside Dagster and the API's threads; fork would copy them.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            results = list(pool.map(_protect_and_audit, [marts[f.source] for f in todo], todo))
+            results = list(
+                pool.map(_protect_and_audit, [marts[f.source] for f in todo], todo, pasts)
+            )
     else:
-        results = [_protect_and_audit(marts[f.source], f) for f in todo]
+        results = [
+            _protect_and_audit(marts[f.source], f, h) for f, h in zip(todo, pasts, strict=True)
+        ]
     frames: dict[str, pd.DataFrame] = {}
     for family, (frame, outcome) in zip(todo, results, strict=True):
         outcomes.append(outcome)

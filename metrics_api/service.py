@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 
@@ -22,6 +22,7 @@ from anonymization.cell_key import MAX_NOISE
 from anonymization.protected_tables import TableShape
 from metrics_api.catalog import Catalog, Metric, ResolvedRule
 from metrics_api.errors import BadRequest, Forbidden, Unavailable
+from metrics_api.ledger import DisclosureLedger
 from metrics_api.privacy import protected_answer, suppress_answer
 from metrics_api.protected import ProtectedFamily, family_for
 from metrics_api.store import AggregateQuery, MetricStore, Snapshot
@@ -85,7 +86,10 @@ class MetricAnswer:
         return int(self.frame["suppressed"].sum())
 
 
-class ResultCache:
+V = TypeVar("V")
+
+
+class ResultCache(Generic[V]):
     """A small thread-safe LRU of final (already suppressed) answers.
 
     Keys always start with the snapshot id, so a new publish can never be answered from an
@@ -95,12 +99,12 @@ class ResultCache:
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._data: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+        self._data: OrderedDict[tuple[Any, ...], V] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[Any, ...]) -> pd.DataFrame | None:
+    def get(self, key: tuple[Any, ...]) -> V | None:
         with self._lock:
             frame = self._data.get(key)
             if frame is None:
@@ -110,7 +114,7 @@ class ResultCache:
             self.hits += 1
             return frame
 
-    def put(self, key: tuple[Any, ...], frame: pd.DataFrame) -> None:
+    def put(self, key: tuple[Any, ...], frame: V) -> None:
         if self.max_entries <= 0:
             return
         with self._lock:
@@ -120,13 +124,30 @@ class ResultCache:
                 self._data.popitem(last=False)
 
 
+@dataclass(frozen=True)
+class _Computed:
+    """An answer's frame and the protected cells it was made of (for the ledger)."""
+
+    frame: pd.DataFrame
+    cells: tuple[int, ...]
+
+
 class MetricService:
-    def __init__(self, catalog: Catalog, store: MetricStore, cache: ResultCache) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        store: MetricStore,
+        cache: ResultCache[Any],
+        ledger: DisclosureLedger | None = None,
+    ) -> None:
         self.catalog = catalog
         self.store = store
-        self.cache = cache
+        self.cache: ResultCache[_Computed] = cache
+        #: Records what each role is served and refuses what no audit saw together (None:
+        #: off, only to measure its cost).
+        self.ledger = ledger
         # Protected tables (whole, before slicing), kept apart from the answers they serve.
-        self.tables = ResultCache(cache.max_entries)
+        self.tables: ResultCache[pd.DataFrame] = ResultCache(cache.max_entries)
         self._families: dict[tuple[str, ResolvedRule], ProtectedFamily] = {}
 
     # -- checks that need no data -------------------------------------------
@@ -252,6 +273,8 @@ class MetricService:
         window = self.window_for(metric, grain, request)
         snapshot = self.current_snapshot()
         self._check_snapshot(snapshot, metric, caller.role, family)
+        if family is not None and self.ledger is not None:
+            self.ledger.check(caller.role, snapshot, family.name)
         key = (
             snapshot.id,
             metric.name,
@@ -262,12 +285,17 @@ class MetricService:
             caller.province,
             rule.threshold,
         )
-        frame = self.cache.get(key)
-        cached = frame is not None
-        if frame is None:
-            frame = self._compute(snapshot, metric, rule, family, dims, grain, window, province)
-            self.cache.put(key, frame)
-        return MetricAnswer(metric, snapshot.id, rule, dims, grain, province, frame, cached, window)
+        computed = self.cache.get(key)
+        cached = computed is not None
+        if computed is None:
+            computed = self._compute(snapshot, metric, rule, family, dims, grain, window, province)
+            self.cache.put(key, computed)
+        if family is not None and self.ledger is not None:
+            # Before the answer leaves: an answer that cannot be recorded is not given.
+            self.ledger.record(caller.role, caller.key_id, snapshot, family.name, computed.cells)
+        return MetricAnswer(
+            metric, snapshot.id, rule, dims, grain, province, computed.frame, cached, window
+        )
 
     @staticmethod
     def window_for(metric: Metric, grain: str | None, request: MetricRequest) -> Window | None:
@@ -316,7 +344,7 @@ class MetricService:
         grain: str | None,
         window: Window | None,
         province: str | None,
-    ) -> pd.DataFrame:
+    ) -> _Computed:
         """Slice the answer out of one protected table, never suppress the slice on its own.
 
         The table is the metric broken down by the requested dimensions plus every filtered
@@ -338,6 +366,7 @@ class MetricService:
         if window is not None and table_grain is not None:
             starts = table[table_grain].map(lambda label: period_start(label, table_grain))
             table = table[starts.map(window.covers).astype(bool)]
+        cells = tuple(int(c) for c in table[_CELL]) if _CELL in table.columns else ()
         if grain is None and table_grain is not None:
             table = _add_up(table, dims, counts, table_grain)
         extra = []
@@ -356,7 +385,7 @@ class MetricService:
             # Every ratio of the catalog is a share; perturbed counts may cross, never the share.
             value = (num / den.where(den > 0)).clip(upper=1.0).round(metric.decimals)
             out.insert(len(dims), "value", value.astype(object).where(value.notna(), None))
-        return out
+        return _Computed(out, cells)
 
     def _protected_table(
         self,
@@ -409,7 +438,7 @@ class MetricService:
         """A suppressed audience's table: looked up in its protected family, as the publish
         gate audited it, never computed from the mart."""
         columns = metric.count_columns
-        counts: list[tuple[str, str]] = []
+        counts: list[tuple[str, str]] = [(_CELL, "min(cell)")]  # one cell per group
         for name, column in columns.items():
             counts += [(name, f"sum({column})"), (f"{name}__state", f"max({column}__state)")]
         query = AggregateQuery(
@@ -426,6 +455,8 @@ class MetricService:
 
 #: How many protected cells an answer's row adds up (1 for a lookup; the years of a total).
 _CELLS = "__cells"
+#: The id of a protected cell in its family's frame (the ledger records it).
+_CELL = "__cell"
 
 
 def _table_dimensions(

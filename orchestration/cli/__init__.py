@@ -3,6 +3,7 @@
 merajut demo | generate | run [--step ...] | summary     the pipeline and the lake
 merajut api key create|list|revoke, merajut api serve    the metrics API
 merajut audit verify --log vault|api                     the hash-chained audit logs
+merajut audit ledger [--role R] [--csv PATH]             what each role has been served
 merajut vault reveal TOKEN --actor --reason              audited re-identification
 merajut reference seeds [--check]                        dbt seeds from reference data
 """

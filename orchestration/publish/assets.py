@@ -10,8 +10,9 @@ import pandas as pd
 from anonymization.output_checks import check_pii_scan, check_small_cells
 from dashboards.duckdb_catalog import refresh_catalog
 from lakehouse import gold_tables
-from lakehouse.checks import CheckOutcome
-from lakehouse.gold_snapshot import MartOrigin, new_snapshot_id, publish_snapshot
+from lakehouse.checks import CheckOutcome, all_passed
+from lakehouse.disclosure_ledger import ReleasedCells
+from lakehouse.gold_snapshot import GoldSnapshots, MartOrigin, new_snapshot_id, publish_snapshot
 from lakehouse.reference.audiences import audience_thresholds
 from lakehouse.research_release import Release, ResearchReleases
 from lakehouse.settings import Settings
@@ -23,6 +24,7 @@ from orchestration.core.dbt import dbt_project
 from orchestration.core.resources import LakehouseResource
 from orchestration.core.served import DbtModel, served_marts
 from orchestration.publish.gate import check_dbt_build
+from orchestration.publish.ledger import enter_earlier_snapshots
 
 GATE_CHECKS = ("dbt_build", "small_cells", "disclosure", "pii_scan", "research_release")
 
@@ -66,8 +68,12 @@ def _dbt_build_summary(settings: Settings) -> dict[str, Any] | None:
 
 def protect(settings: Settings, frames: dict[str, pd.DataFrame]) -> SnapshotProtection:
     """The tables suppressed audiences are served, protected jointly and audited (the
-    ``disclosure`` checks) from the marts about to be published, with the API's catalog."""
-    return protect_snapshot(load_catalog(settings.api.catalog_path or PACKAGED_CATALOG), frames)
+    ``disclosure`` checks) from the marts about to be published, with the API's catalog, and
+    against everything earlier snapshots released to the same audiences (the publish ledger)."""
+    released = ReleasedCells(settings.layout.ledger)
+    enter_earlier_snapshots(released, GoldSnapshots(settings.layout.gold))
+    catalog = load_catalog(settings.api.catalog_path or PACKAGED_CATALOG)
+    return protect_snapshot(catalog, frames, history=released.history)
 
 
 def gate(
@@ -137,6 +143,10 @@ def build_publish_asset() -> dg.AssetsDefinition:
             )
         origins = {m.name: MartOrigin(m.relation, m.unique_id, tuple(m.audience)) for m in marts}
         published = {**frames, **protection.frames}
+        if all_passed(outcomes):
+            # Entered before CURRENT moves: a publish that fails after this leaves an entry
+            # too many (harmless), never a released table the next publish does not know.
+            ReleasedCells(settings.layout.ledger).record(snapshot_id, protection.frames)
         result = publish_snapshot(
             settings.layout.gold,
             snapshot_id,

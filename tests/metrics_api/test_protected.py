@@ -11,6 +11,7 @@ from anonymization.protected_tables import cell_sums
 from lakehouse.reference.regions import province_by_code
 from metrics_api.catalog import PACKAGED_CATALOG, CatalogError, load_catalog, parse_catalog
 from metrics_api.protected import (
+    STATE_CHANGED,
     STATE_COMPLEMENTARY,
     STATE_PRIMARY,
     STATE_SHOWN,
@@ -258,3 +259,63 @@ def _with_one_cell(noisy: pd.DataFrame, exact: pd.DataFrame, count: str) -> pd.D
     out = noisy.copy()
     out.loc[row, count] = exact.loc[row, count]
     return out
+
+
+def _late_arrivals(cube: pd.DataFrame, n: int = 4) -> pd.DataFrame:
+    """``cube`` with one more placement in ``n`` cells of its first year (registered late)."""
+    later = cube.copy()
+    rows = later.index[later["quarter"].str.startswith("2023")][:: max(1, len(later) // 40)][:n]
+    later.loc[rows, "placements"] += 1
+    later.loc[rows, "placements_record_key_sum"] += 77
+    return later
+
+
+def test_a_new_snapshot_is_protected_against_what_the_last_one_gave(
+    small_cube: pd.DataFrame, protected: pd.DataFrame
+) -> None:
+    family = _family(dims=("province", "sex", "age_band"))
+    history = protected.assign(snapshot_id="20260101T000000000000Z")
+    later = _late_arrivals(small_cube)
+    again = protect_family(later, family, history)
+    before = _true_counts(small_cube, family, protected)
+    now = _true_counts(later, family, again)
+    assert (again["table"] == protected["table"]).all()  # the same cells, in the same order
+    changed = 0
+    for count in family.counts:
+        was_shown = protected[f"{count}__state"] == STATE_SHOWN
+        unchanged = before[count] == now[count]
+        # Given before with the value it still has: shown again, never hidden.
+        sticky = was_shown & unchanged
+        assert (again.loc[sticky, f"{count}__state"] == STATE_SHOWN).all()
+        # Moved by a few children since it was given: hidden, or the difference is a count.
+        moved = was_shown & (now[count] - before[count]).abs().between(1, family.threshold - 1)
+        assert (again.loc[moved, f"{count}__state"] == STATE_CHANGED).all()
+        changed += int(moved.sum())
+    assert changed > 0
+    outcome = audit_family(later, family, again, history)
+    assert outcome.passed, outcome.detail
+    assert outcome.metadata is not None
+    assert outcome.metadata["audited_with"] == ["20260101T000000000000Z"]
+    # Protected without the history, the new snapshot shows the late arrivals as differences.
+    blind = protect_family(later, family)
+    failed = audit_family(later, family, blind, history)
+    assert not failed.passed and "changed by less than" in failed.detail, failed.detail
+
+
+def test_a_public_family_keeps_what_it_gave_and_lets_the_noise_cover_changes(
+    small_cube: pd.DataFrame,
+) -> None:
+    family = _family(11, ("province", "sex", "age_band"), perturbed=True)
+    first = protect_family(small_cube, family)
+    history = first.assign(snapshot_id="20260101T000000000000Z")
+    later = _late_arrivals(small_cube)
+    again = protect_family(later, family, history)
+    before = _true_counts(small_cube, family, first)
+    now = _true_counts(later, family, again)
+    unchanged = (before["placements"] == now["placements"]) & (
+        first["placements__state"] == STATE_SHOWN
+    )
+    assert (again.loc[unchanged, "placements"] == first.loc[unchanged, "placements"]).all()
+    assert not (again["placements__state"] == STATE_CHANGED).any()
+    outcome = audit_family(later, family, again, history)
+    assert outcome.passed, outcome.detail

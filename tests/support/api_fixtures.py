@@ -22,12 +22,13 @@ from fastapi import FastAPI
 
 from anonymization.cell_key import record_keys
 from lakehouse.checks import CheckOutcome
+from lakehouse.disclosure_ledger import ReleasedCells
 from lakehouse.gold_snapshot import MartOrigin, publish_snapshot
 from lakehouse.settings import ApiSettings, Settings
 from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
 from metrics_api.keys import KeyStore
 from metrics_api.main import create_app
-from metrics_api.protected import SnapshotProtection, protect_snapshot
+from metrics_api.protected import SnapshotProtection, families, protect_snapshot
 from orchestration.release.build import build_release
 
 with warnings.catch_warnings():
@@ -190,15 +191,18 @@ def make_release_source(seed: int, children: int = 300) -> pd.DataFrame:
 PublishGold = Callable[[str, pd.DataFrame, pd.DataFrame], Path]
 
 
-_PROTECTED: dict[tuple[int, ...], SnapshotProtection] = {}
+_PROTECTED: dict[tuple[object, ...], SnapshotProtection] = {}
 
 
-def _protection(marts: dict[str, pd.DataFrame]) -> SnapshotProtection:
-    """The publish's protected tables and their audit, once per distinct data in a session
-    (protecting and auditing the fixture's families takes tens of seconds)."""
-    key = tuple(int(pd.util.hash_pandas_object(f).sum()) for f in marts.values())
+def _protection(marts: dict[str, pd.DataFrame], released: ReleasedCells) -> SnapshotProtection:
+    """The publish's protected tables and their audit against the lake's publish ledger, once
+    per distinct data and history in a session (protecting and auditing the fixture's families
+    takes tens of seconds)."""
+    catalog = load_catalog(PACKAGED_CATALOG)
+    history = tuple((f.name, tuple(released.snapshots(f.name))) for f in families(catalog))
+    key = (*(int(pd.util.hash_pandas_object(f).sum()) for f in marts.values()), history)
     if key not in _PROTECTED:
-        _PROTECTED[key] = protect_snapshot(load_catalog(PACKAGED_CATALOG), marts)
+        _PROTECTED[key] = protect_snapshot(catalog, marts, history=released.history)
     return _PROTECTED[key]
 
 
@@ -208,7 +212,9 @@ def publish_gold(
     """Publish as the pipeline's gold step does: the marts, the protected tables computed
     from them, and the disclosure audit among the gate's checks."""
     marts = {CUBE: cube, COMPLIANCE: compliance}
-    protection = _protection(marts)
+    released = ReleasedCells(lake / "restricted" / "ledger")
+    protection = _protection(marts, released)
+    released.record(snapshot_id, protection.frames)  # before CURRENT moves, as the pipeline
     result = publish_snapshot(
         lake / "gold",
         snapshot_id,
