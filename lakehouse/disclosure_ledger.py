@@ -11,7 +11,8 @@ Two books, both under ``restricted/ledger/``:
 * :class:`ReleasedCells` — at publish, every protected family's cells as they are about to be
   made available (API, Superset: whole tables), one Parquet file per family and snapshot,
   written *before* CURRENT moves (a publish that then fails leaves an entry too many, never one
-  too few). The next publish protects against all of it.
+  too few), with each cell's true counts beside (restricted: how the next publish tells an
+  unchanged hidden cell from one that moved). The next publish protects against all of it.
 * :class:`ServedCells` — at query time, the cells each role was actually served, with the
   snapshot, the family, the first key and when (SQLite, one row per cell and role): what the
   data protection officer asks for ("what has this audience been given?"), and the set of

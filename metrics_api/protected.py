@@ -31,7 +31,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -66,6 +66,7 @@ __all__ = [
     "families",
     "family_for",
     "finest_cells",
+    "ledger_frame",
     "protect_family",
     "protect_snapshot",
     "released_values",
@@ -249,9 +250,19 @@ def released_values(
 ) -> dict[CountRef, set[int]]:
     """Every value each count of ``family`` was shown with in earlier releases (the publish
     ledger's frames of the family: hidden counts are NA there and give nothing)."""
-    out: dict[CountRef, set[int]] = {}
+    return _released(family, history)[0]
+
+
+def _released(
+    family: ProtectedFamily, history: pd.DataFrame | None
+) -> tuple[dict[CountRef, set[int]], dict[CountRef, int]]:
+    """(every value each count was shown with; the true value of each count the latest
+    release hid, where the ledger holds it: ``<count>__truth``, restricted)."""
+    shown: dict[CountRef, set[int]] = {}
+    hidden: dict[CountRef, int] = {}
     if history is None or history.empty:
-        return out
+        return shown, hidden
+    latest = history["snapshot_id"].max() if "snapshot_id" in history else None
     shapes = shapes_by_key(family.shapes)
     for row in history.to_dict("records"):
         shape = shapes.get(str(row["table"]))
@@ -260,24 +271,36 @@ def released_values(
         label = cell_label(row, shape)
         for count in family.counts:
             value = row.get(count)
-            if (
-                row.get(f"{count}__state") == STATE_SHOWN
-                and value is not None
-                and not pd.isna(value)
-            ):
-                out.setdefault((shape.key, label, count), set()).add(int(value))
-    return out
+            if row.get(f"{count}__state") == STATE_SHOWN:
+                if value is not None and not pd.isna(value):
+                    shown.setdefault((shape.key, label, count), set()).add(int(value))
+            elif row.get("snapshot_id") == latest:
+                truth = row.get(f"{count}__truth")
+                if truth is not None and not pd.isna(truth):
+                    hidden[(shape.key, label, count)] = int(truth)
+    return shown, hidden
+
+
+@dataclass(frozen=True)
+class _History:
+    """What earlier releases mean for this one (see :func:`protect_tables`)."""
+
+    known: set[CountRef]
+    changed: set[CountRef]
+    kept: set[CountRef]
 
 
 def _history_refs(
-    finest: pd.DataFrame, family: ProtectedFamily, given: dict[CountRef, set[int]]
-) -> tuple[set[CountRef], set[CountRef]]:
-    """(counts still holding a value they were given: known; counts of an exact family that
-    moved by 1 .. threshold - 1 since they were given: changed)."""
-    known: set[CountRef] = set()
-    changed: set[CountRef] = set()
-    if not given:
-        return known, changed
+    finest: pd.DataFrame, family: ProtectedFamily, history: pd.DataFrame | None
+) -> _History:
+    """known: counts still holding a value they were shown with; changed: counts of an exact
+    family that moved by 1 .. threshold - 1 since they were shown; kept: counts the latest
+    release hid that still hold the same value (hidden again, so a run with nothing new
+    publishes the same tables)."""
+    given, hidden_before = _released(family, history)
+    out = _History(set(), set(), set())
+    if not given and not hidden_before:
+        return out
     keys = dict(family.cell_keys)
     cells = table_cells(finest, family.shapes, [*family.counts, *keys.values()])
     t = family.threshold
@@ -288,18 +311,25 @@ def _history_refs(
             # The value the audience would see now: compare like with like.
             showable = (truth == 0) | (truth >= t)
             shown[showable] = perturb(truth[showable], cells[keys[count]].to_numpy()[showable], t)
-        for table, label, value, now in zip(
-            cells["table"], cells["label"], truth, shown, strict=True
-        ):
+        rows = zip(cells["table"], cells["label"], truth, shown, strict=True)
+        for table, label, value, now in rows:
             ref = (table, label, count)
             before = given.get(ref)
-            if not before:
-                continue
-            if int(now) in before:
-                known.add(ref)
-            elif count not in keys and any(0 < abs(int(value) - v) < t for v in before):
-                changed.add(ref)
-    return known, changed
+            if before and int(now) in before:
+                out.known.add(ref)
+            elif before and count not in keys and any(0 < abs(int(value) - v) < t for v in before):
+                out.changed.add(ref)
+            elif hidden_before.get(ref) == int(value):
+                out.kept.add(ref)
+    return out
+
+
+def ledger_frame(mart: pd.DataFrame, family: ProtectedFamily, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as the publish ledger keeps it: with every cell's true counts
+    (``<count>__truth``), so the next publish can tell an unchanged hidden cell (and hide it
+    again) from one that moved. Restricted: never published."""
+    truth = cell_sums(finest_cells(mart, family), frame, family.shapes, list(family.counts))
+    return frame.assign(**{f"{c}__truth": truth[c].to_numpy() for c in family.counts})
 
 
 def protect_family(
@@ -308,11 +338,12 @@ def protect_family(
     """The family's published frame (see the module docstring), protected against ``history``
     too: the frames of the family released before (the publish ledger)."""
     finest = finest_cells(mart, family)
-    known, changed = _history_refs(finest, family, released_values(family, history))
+    before = _history_refs(finest, family, history)
     result = protect_tables(
         finest, family.shapes, family.counts, family.threshold,
         family.width, block=family.block, parents=family.parents,
-        bounded_by=dict(family.bounded_by), known=known, changed=changed,
+        bounded_by=dict(family.bounded_by), known=before.known, changed=before.changed,
+        kept=before.kept,
     )  # fmt: skip
     cells = result.cells
     keys = dict(family.cell_keys)
@@ -400,13 +431,15 @@ def audit_family(
 
 def _protect_and_audit(
     mart: pd.DataFrame, family: ProtectedFamily, history: pd.DataFrame | None
-) -> tuple[pd.DataFrame, CheckOutcome]:
+) -> tuple[pd.DataFrame, CheckOutcome, pd.DataFrame]:
     try:
         frame = protect_family(mart, family, history)
     except (RuntimeError, ValueError) as exc:  # no pattern within the budget; a bad count
         empty = pd.DataFrame()
-        return empty, CheckOutcome(f"disclosure:{family.name}", False, f"not protected: {exc}")
-    return frame, audit_family(mart, family, frame, history)
+        failed = CheckOutcome(f"disclosure:{family.name}", False, f"not protected: {exc}")
+        return empty, failed, empty
+    outcome = audit_family(mart, family, frame, history)
+    return frame, outcome, ledger_frame(mart, family, frame)
 
 
 @dataclass(frozen=True)
@@ -416,6 +449,8 @@ class SnapshotProtection:
     frames: dict[str, pd.DataFrame]
     audiences: dict[str, tuple[str, ...]]
     outcomes: list[CheckOutcome]
+    #: The frames as the publish ledger keeps them (with true counts: restricted).
+    ledger: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def origins(self) -> dict[str, MartOrigin]:
@@ -454,8 +489,10 @@ def protect_snapshot(
             _protect_and_audit(marts[f.source], f, h) for f, h in zip(todo, pasts, strict=True)
         ]
     frames: dict[str, pd.DataFrame] = {}
-    for family, (frame, outcome) in zip(todo, results, strict=True):
+    ledger: dict[str, pd.DataFrame] = {}
+    for family, (frame, outcome, kept) in zip(todo, results, strict=True):
         outcomes.append(outcome)
         if outcome.passed:
             frames[family.name] = frame
-    return SnapshotProtection(frames, {f.name: f.roles for f in todo}, outcomes)
+            ledger[family.name] = kept
+    return SnapshotProtection(frames, {f.name: f.roles for f in todo}, outcomes, ledger)

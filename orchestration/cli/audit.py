@@ -62,7 +62,10 @@ def ledger(
         parts = []
         for (snapshot_id, family), group in cells.groupby(["snapshot_id", "family"]):
             frames = released.history(str(family))
-            frame = frames[frames["snapshot_id"] == snapshot_id].drop(columns="snapshot_id")
+            frame = frames[frames["snapshot_id"] == snapshot_id]
+            # What was served, not what the ledger keeps to protect the next publish.
+            frame = frame.drop(columns=[c for c in frame.columns if c.endswith("__truth")])
+            frame = frame.drop(columns="snapshot_id")
             parts.append(group.merge(frame, on="cell", how="left"))
         pd.concat(parts, ignore_index=True).to_csv(csv, index=False)
         typer.echo(f"{len(cells):,} cells written to {csv}")

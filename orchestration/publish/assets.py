@@ -146,7 +146,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
         if all_passed(outcomes):
             # Entered before CURRENT moves: a publish that fails after this leaves an entry
             # too many (harmless), never a released table the next publish does not know.
-            ReleasedCells(settings.layout.ledger).record(snapshot_id, protection.frames)
+            ReleasedCells(settings.layout.ledger).record(snapshot_id, protection.ledger)
         result = publish_snapshot(
             settings.layout.gold,
             snapshot_id,

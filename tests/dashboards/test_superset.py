@@ -22,6 +22,7 @@ import httpx
 import pandas as pd
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from PIL import Image
 
 from anonymization.redaction import scan_for_pii
@@ -31,6 +32,9 @@ from dashboards.provision import ASSETS, provision
 from dashboards.screenshot import dashboard_screenshot
 from dashboards.superset_server import DEFAULT_VENV, REPO, SupersetServer
 from lakehouse.layout import LakeLayout
+from lakehouse.settings import ApiSettings, Settings
+from metrics_api.keys import KeyStore
+from metrics_api.main import create_app
 
 #: The government's protected family (the cells the API serves government keys) and the
 #: unsuppressed cube it is cut from (the truth every chart is checked against).
@@ -250,6 +254,40 @@ def test_every_dataset_is_cut_from_the_protected_family() -> None:
         sql = dataset["sql"] or ""
         assert f"from gold.{FAMILY}" in sql and "join" not in sql.lower(), path.name
         assert 'where "table" = \'' in sql, path.name  # one table, never a mix of tables
+
+
+def test_an_api_key_of_the_dashboards_audience_gets_the_same_cells(
+    chart_data: dict[str, list[dict[str, Any]]],
+    pipeline_run: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Two channels, one set of cells: a government key asking the API for placements by
+    province and quarter gets exactly what the dashboard's table shows, hidden where it is."""
+    settings = Settings(
+        home=tmp_path_factory.mktemp("api-home"),
+        lake_root=pipeline_run.lake,
+        api=ApiSettings(key_pepper="5e" * 32),
+    )
+    key = KeyStore(settings.api_key_store, settings.api_pepper()).create("check", "government")[1]
+    with TestClient(create_app(settings)) as client:
+        for metric, column in (
+            ("placements", "placements"),
+            ("successful_placements", "successful"),
+        ):
+            body = client.get(
+                f"/v1/metrics/{metric}",
+                params={"dimensions": "province,quarter"},
+                headers={"X-API-Key": key},
+            ).json()
+            served = {
+                (r["dimensions"]["province"], r["dimensions"]["quarter"]): r["value"]
+                for r in body["rows"]
+            }
+            shown = chart_data["outcomes_table"]
+            assert len(served) == len(shown)
+            for row in shown:
+                value = served[(row["province_code"], row["period"])]
+                assert value == _num(row[column]), (metric, row)
 
 
 def test_chart_data_carries_no_identifiers(

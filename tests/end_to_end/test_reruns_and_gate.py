@@ -29,6 +29,18 @@ def test_second_run_adds_no_duplicates(pipeline_run: PipelineRun) -> None:
     assert {k: v["sha256"] for k, v in second["marts"].items()} == {
         k: v["sha256"] for k, v in first_snapshot["marts"].items()
     }
+    # The second publish was protected against what the first gave (the publish ledger), and
+    # entered its own families before CURRENT moved.
+    disclosure = [c for c in second["checks"] if c["name"].startswith("disclosure:")]
+    assert disclosure and all(c["passed"] for c in disclosure)
+    for check in disclosure:
+        assert first_snapshot["snapshot_id"] in check["metadata"]["audited_with"], check
+        family = check["name"].removeprefix("disclosure:")
+        released = pipeline_run.lake / "restricted" / "ledger" / "released" / family
+        assert {p.stem for p in released.glob("*.parquet")} >= {
+            first_snapshot["snapshot_id"],
+            second["snapshot_id"],
+        }
 
 
 def test_failing_check_leaves_current_where_it_was(pipeline_run: PipelineRun) -> None:

@@ -15,8 +15,10 @@ shown: the proof holds for one who could see through the noise.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,13 +27,17 @@ import pytest
 
 from anonymization.disclosure_audit import (
     LinearRelease,
+    PublishedAnswer,
     answer_cells,
     prove_widths,
 )
+from dashboards.provision import ASSETS
 from lakehouse.reference.audiences import PERTURBED_AUDIENCES, audience_thresholds
+from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
 from metrics_api.disclosure import published_answer
 from metrics_api.keys import KeyStore
-from tests.support.api_fixtures import PROVINCES
+from metrics_api.protected import families
+from tests.support.api_fixtures import PROVINCES, SNAPSHOT_ID
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -123,9 +129,42 @@ def _finest_cells(cube: pd.DataFrame, role: str) -> tuple[pd.DataFrame, np.ndarr
     return both.drop(columns=["placements", "successful"]), truth
 
 
+#: The family and table a Superset dataset reads (tests/dashboards checks every dataset has one).
+_DATASET = re.compile(
+    r"from gold\.(?P<family>protected__\w+)\s+where \"table\" = '(?P<table>[^']+)'"
+)
+
+
+def superset_answers(lake: Path, role: str) -> list[PublishedAnswer]:
+    """Every Superset dataset of ``role``'s audience, as the cells a chart can read: each row of
+    the family table the dataset selects (its counts as shown; hidden ones are NA)."""
+    out = []
+    for path in sorted((ASSETS / "datasets").rglob("*.yaml")):
+        match = _DATASET.search(path.read_text(encoding="utf-8"))
+        assert match, path
+        frame = pd.read_parquet(
+            lake / "gold" / "snapshots" / SNAPSHOT_ID / f"{match['family']}.parquet"
+        )
+        roles = {f.name: f.roles for f in families(load_catalog(PACKAGED_CATALOG))}
+        if role not in roles[match["family"]]:
+            continue
+        dims, grain = match["table"].split("|")
+        table = frame[frame["table"] == match["table"]]
+        for count in ("placements", "successful"):
+            rows = []
+            for r in table.to_dict("records"):
+                cell = {d: str(r[d]) for d in dims.split(",") if d}
+                cell[grain] = str(r["period"])
+                cell["count"] = count
+                shown = r[f"{count}__state"] == 0
+                rows.append((cell, float(r[count]) if shown else None))
+            out.append(PublishedAnswer(rows=rows))
+    return out
+
+
 @pytest.mark.parametrize("role", ["government", "business", "researcher", "community", "media"])
 def test_a_thousand_random_queries_pin_no_hidden_small_count(
-    client: TestClient, key_store: KeyStore, cube: pd.DataFrame, role: str
+    client: TestClient, key_store: KeyStore, cube: pd.DataFrame, lake: Path, role: str
 ) -> None:
     threshold = audience_thresholds()[role]
     bound = 2
@@ -175,6 +214,16 @@ def test_a_thousand_random_queries_pin_no_hidden_small_count(
                 assert value == true, (where, value, true)
             release.add(cells_of_row, true)
     assert moved > 0 if perturbed else moved == 0
+    # The audience's Superset datasets are read too: the same cells, or the proof is void.
+    charts = superset_answers(lake, role)
+    assert bool(charts) is (role in ("government", "researcher"))  # the t=5 family
+    for cells_of_row, value in answer_cells(cells, charts):
+        true = float(truth[cells_of_row].sum())
+        assert value is None or value == true
+        if value is not None:
+            release.add(cells_of_row, true)
+        elif 1 <= true < threshold:
+            targets[tuple(cells_of_row)] = true
     assert len(targets) > 20, "the fixture must hide small counts, or this proves nothing"
     intervals = prove_widths(release, [np.array(t) for t in targets], threshold / 2, truth)
     narrow = [

@@ -3,6 +3,8 @@ independent check that stops a release whose cells differ from the mart or give 
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pytest
 
@@ -20,6 +22,7 @@ from metrics_api.protected import (
     families,
     family_for,
     finest_cells,
+    ledger_frame,
     protect_family,
     protect_snapshot,
 )
@@ -319,3 +322,21 @@ def test_a_public_family_keeps_what_it_gave_and_lets_the_noise_cover_changes(
     assert not (again["placements__state"] == STATE_CHANGED).any()
     outcome = audit_family(later, family, again, history)
     assert outcome.passed, outcome.detail
+
+
+def test_nothing_new_publishes_the_same_tables_without_solving_again(
+    small_cube: pd.DataFrame, protected: pd.DataFrame
+) -> None:
+    family = _family(dims=("province", "sex", "age_band"))
+    kept = ledger_frame(small_cube, family, protected)
+    assert not any(c.endswith("__truth") for c in protected.columns)  # never published
+    history = kept.assign(snapshot_id="20260101T000000000000Z")
+    started = time.perf_counter()
+    again = protect_family(small_cube, family, history)
+    assert time.perf_counter() - started < 2.0  # no LP: every cell is as it was
+    pd.testing.assert_frame_equal(again, protected)
+    assert audit_family(small_cube, family, again, history).passed
+    # One block changed (late arrivals in 2023): the other years are kept as they were.
+    later = protect_family(_late_arrivals(small_cube), family, history)
+    other = protected["period"].str.startswith("2024")
+    pd.testing.assert_frame_equal(later[other], protected[other])

@@ -214,7 +214,7 @@ def publish_gold(
     marts = {CUBE: cube, COMPLIANCE: compliance}
     released = ReleasedCells(lake / "restricted" / "ledger")
     protection = _protection(marts, released)
-    released.record(snapshot_id, protection.frames)  # before CURRENT moves, as the pipeline
+    released.record(snapshot_id, protection.ledger)  # before CURRENT moves, as the pipeline
     result = publish_snapshot(
         lake / "gold",
         snapshot_id,
