@@ -131,30 +131,19 @@ class AttackerLP:
         lp.a_matrix_.value_ = csc.data.astype(float)
         self.highs.passModel(lp)
         self._target = np.zeros(0, dtype=np.int32)
-        self._weighted = False
 
     def bound(self, target: np.ndarray, maximize: bool) -> tuple[float, np.ndarray]:
         """(min or max of the target's sum, duals of the rows); inf when unbounded."""
         target = np.asarray(target, dtype=np.int32)
-        if not np.array_equal(target, self._target) or self._weighted:
+        if not np.array_equal(target, self._target):
             self._set_cost(target, np.ones(len(target)))
         return self._solve(maximize)
-
-    def push(self, columns: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
-        """A point that maximises ``weights`` over ``columns``: a table consistent with
-        everything visible, far out in that direction (None when the direction is
-        unbounded). Random directions spread many sensitive counts apart in one solve."""
-        self._set_cost(np.asarray(columns, dtype=np.int32), np.asarray(weights, dtype=float))
-        self._weighted = True
-        value, _ = self._solve(True)
-        return self.solution() if np.isfinite(value) else None
 
     def _set_cost(self, columns: np.ndarray, weights: np.ndarray) -> None:
         if len(self._target):
             self.highs.changeColsCost(len(self._target), self._target, np.zeros(len(self._target)))
         self.highs.changeColsCost(len(columns), columns, weights)
         self._target = columns
-        self._weighted = False
 
     def _solve(self, maximize: bool) -> tuple[float, np.ndarray]:
         sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize

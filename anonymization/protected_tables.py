@@ -271,40 +271,6 @@ class _Points:
         return float(self.low[i]), float(self.high[i])
 
 
-def _scatter(
-    attacker: AttackerLP,
-    points: _Points,
-    targets: Sequence[np.ndarray],
-    width: float,
-    max_rounds: int = 20,
-) -> int:
-    """Spread many sensitive counts at once before solving any on its own: each round gives
-    every open count a random sign, maximises the signed sum (then its opposite) and keeps both
-    optimal tables as points. Two points that differ by the width prove a count, so a round
-    of two solves can prove hundreds where their own LPs would take two solves each. Stops
-    when a round proves less than a twentieth of what is open. Returns the LPs solved."""
-    rng = np.random.default_rng(len(targets))  # deterministic: the same tables, the same pattern
-    lps = 0
-    for _ in range(max_rounds):
-        open_ = np.flatnonzero(points.high - points.low < width - _SLACK)
-        if len(open_) < 16:
-            break
-        signs = rng.choice([-1.0, 1.0], len(open_))
-        weights = np.zeros(points.matrix.shape[1])
-        for sign, i in zip(signs, open_, strict=True):
-            weights[targets[i]] += sign
-        columns = np.flatnonzero(weights)
-        for direction in (1.0, -1.0):
-            point = attacker.push(columns, direction * weights[columns])
-            lps += 1
-            if point is not None:
-                points.absorb(point)
-        still = np.count_nonzero(points.high[open_] - points.low[open_] < width - _SLACK)
-        if len(open_) - still < len(open_) / 20:
-            break
-    return lps
-
-
 @dataclass
 class _Solved:
     hidden: np.ndarray  # cells × counts
@@ -366,7 +332,6 @@ def _solve_block(
     targets = [_target(system, block, pair, n_counts) for pair in pending]
     points = _Points(targets, system.a.shape[1])
     points.absorb(block.finest_values.T[block.finest_values.T > 0])  # the truth is one
-    lps += _scatter(attacker, points, targets, width)
     repairs = 0
     # ... then every sensitive count in turn, until the attacker's interval is wide enough:
     # while it is not, the LP duals name the visible cells its bounds rest on, and the
