@@ -53,7 +53,7 @@ from lakehouse.checks import CheckOutcome
 from lakehouse.gold_snapshot import MartOrigin
 from lakehouse.reference.regions import province_by_code
 from metrics_api.catalog import Catalog, CatalogError, Metric, ResolvedRule
-from metrics_api.windows import GRAIN_MONTHS, coarsest, period_start
+from metrics_api.windows import GRAIN_MONTHS, coarsest, parent_label, period_start
 
 __all__ = [
     "PREFIX",
@@ -399,14 +399,22 @@ def audit_family(
     everything ``history`` (the family's earlier releases) gave the same audience, too."""
     given = released_values(family, history)
     before = sorted(set(history["snapshot_id"])) if history is not None and len(history) else []
+    finest = finest_cells(mart, family)
     cells = published.copy()
     for count in family.counts:
         hidden = cells[f"{count}__state"].astype(int) != STATE_SHOWN
         cells[f"{count}__hidden"] = hidden
     report: TableAudit
     try:
+        reused, reused_from = _unchanged_blocks(finest, family, published, history)
+        if reused:
+            # Every cell of these blocks (its truth, its pattern, its published value) is as the
+            # last published snapshot had it: that snapshot's gate proved them against the same
+            # equations (the ones it added are these very cells), so the proof carries over.
+            cells = cells[~_block_labels(cells, family).isin(reused).to_numpy()]
+            finest = finest[~finest[family.block].isin(reused)].reset_index(drop=True)
         report = audit_tables(
-            finest_cells(mart, family), cells, family.shapes, family.counts, family.threshold,
+            finest, cells, family.shapes, family.counts, family.threshold,
             family.width, dict(family.bounded_by), dict(family.cell_keys), given,
         )  # fmt: skip
     except (KeyError, ValueError) as exc:  # a frame of the wrong shape, a contradicting table
@@ -426,8 +434,67 @@ def audit_family(
             # that no audit saw together (metrics_api.ledger).
             "audited_with": before,
             "released_counts": len(given),
+            # Blocks (periods) identical to the last snapshot's, proven by its gate.
+            "reused_blocks": sorted(reused),
+            "reused_from": reused_from,
         },
     )
+
+
+def _block_labels(frame: pd.DataFrame, family: ProtectedFamily) -> pd.Series:
+    """The block (coarsest period) each cell of a family frame lies in."""
+    return pd.Series(
+        [
+            p if g == family.block else parent_label(p, g, family.block)
+            for p, g in zip(frame["period"].astype(str), frame["grain"], strict=True)
+        ],
+        index=frame.index,
+    )
+
+
+def _unchanged_blocks(
+    finest: pd.DataFrame,
+    family: ProtectedFamily,
+    published: pd.DataFrame,
+    history: pd.DataFrame | None,
+) -> tuple[set[str], str | None]:
+    """The blocks whose every cell has the same truth, state and published value as in the
+    latest release (which the ledger keeps with its true counts), and that release's id."""
+    truths = [f"{c}__truth" for c in family.counts]
+    if history is None or history.empty or not set(truths) <= set(history.columns):
+        return set(), None
+    latest_id = str(history["snapshot_id"].max())
+    latest = history[history["snapshot_id"] == latest_id]
+    now = published.assign(
+        **{
+            f"{c}__truth": cell_sums(finest, published, family.shapes, [c])[c].to_numpy()
+            for c in family.counts
+        }
+    )
+    shapes = shapes_by_key(family.shapes)
+
+    def signature(frame: pd.DataFrame) -> dict[str, set[tuple[object, ...]]]:
+        out: dict[str, set[tuple[object, ...]]] = {}
+        blocks = _block_labels(frame, family)
+        for block, row in zip(blocks, frame.to_dict("records"), strict=True):
+            shape = shapes.get(str(row["table"]))
+            if shape is None:  # a table the family no longer serves
+                out.setdefault(block, set()).add(("gone", str(row["table"])))
+                continue
+            facts: list[object] = [row["table"], cell_label(row, shape)]
+            for c in family.counts:
+                value = row[c]
+                facts += [
+                    None if pd.isna(value) else int(value),
+                    int(row[f"{c}__state"]),
+                    int(row[f"{c}__truth"]),
+                ]
+            out.setdefault(block, set()).add(tuple(facts))
+        return out
+
+    before, current = signature(latest), signature(now)
+    same = {b for b, facts in current.items() if before.get(b) == facts}
+    return same, latest_id if same else None
 
 
 def _protect_and_audit(

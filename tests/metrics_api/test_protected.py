@@ -335,8 +335,25 @@ def test_nothing_new_publishes_the_same_tables_without_solving_again(
     again = protect_family(small_cube, family, history)
     assert time.perf_counter() - started < 2.0  # no LP: every cell is as it was
     pd.testing.assert_frame_equal(again, protected)
-    assert audit_family(small_cube, family, again, history).passed
-    # One block changed (late arrivals in 2023): the other years are kept as they were.
-    later = protect_family(_late_arrivals(small_cube), family, history)
+    # Nothing moved: the gate takes every year as the last gate proved it.
+    outcome = audit_family(small_cube, family, again, history)
+    assert outcome.passed and outcome.metadata is not None
+    assert outcome.metadata["reused_blocks"] == ["2023", "2024"]
+    assert outcome.metadata["reused_from"] == "20260101T000000000000Z"
+    # One block changed (late arrivals in 2023): the other years are kept as they were, and
+    # only 2023 is proven again.
+    late = _late_arrivals(small_cube)
+    later = protect_family(late, family, history)
     other = protected["period"].str.startswith("2024")
     pd.testing.assert_frame_equal(later[other], protected[other])
+    outcome = audit_family(late, family, later, history)
+    assert outcome.passed and outcome.metadata is not None
+    assert outcome.metadata["reused_blocks"] == ["2024"]
+    # A reused block is still checked against the mart: a changed published value is not the
+    # cell the last gate proved, so its block is proven again (and fails as it should).
+    tampered = again.copy()
+    row = tampered.index[(tampered["placements__state"] == STATE_SHOWN) & other][0]
+    tampered.loc[row, "placements"] += 1
+    failed = audit_family(small_cube, family, tampered, history)
+    assert not failed.passed and failed.metadata is not None
+    assert failed.metadata["reused_blocks"] == ["2023"]
