@@ -123,20 +123,74 @@ class KkRecognizer(EntityRecognizer):
         ]
 
 
-class PhoneRecognizer(PatternRecognizer):
-    """Indonesian mobile numbers: (+62|62|0) 8xx ..., 10-13 national digits."""
+class PhoneRecognizer(EntityRecognizer):
+    """Indonesian phones as people write them: mobiles and landlines, any grouping.
+
+    ``0812-3456-7890``, ``(0812) 34567890``, ``+62 (812) 3456 7890``, ``0812.3456.7890``,
+    ``62812...``, ``0812-3456-7890 ext 12``, ``(021) 7654321``, ``0274-512345``. A candidate
+    is any run of digit groups (spaces, dots, dashes, a bracketed area code) that starts like a
+    phone; it is kept when its digits, in the national form, are a mobile (08, 10-13 digits)
+    or a landline (0 + area code 2-4 digits, 9-12 digits in all). An extension stays inside
+    the span but not in the number whose token replaces it.
+    """
+
+    _CANDIDATE = regex.compile(
+        r"(?<![\w+])(?:\+\s?62|62|0)?[ .\-]?(?:\(\s?0?\d{2,4}\s?\)|\d{2,4})"
+        r"(?:[ .\-]{0,2}\d{2,6}){1,4}(?!\d)"
+        r"(?:\s?(?:ext|ext\.|x|psw|pes)\s?\d{1,5}(?!\d))?",
+        regex.IGNORECASE,
+    )
 
     def __init__(self) -> None:
-        regex_ = (
-            r"(?<![\d+])(?:\+62" + _SEP + r"|62" + _SEP + r"|0)8\d(?:" + _SEP + r"\d){7,10}(?!\d)"
-        )
         super().__init__(
-            supported_entity="ID_PHONE",
-            name="IdPhoneRecognizer",
-            supported_language=LANGUAGE,
-            patterns=[Pattern("id_mobile", regex_, 0.7)],
-            context=["hp", "telp", "telepon", "wa", "whatsapp", "no"],
+            supported_entities=["ID_PHONE"], name="IdPhoneRecognizer", supported_language=LANGUAGE
         )
+
+    def load(self) -> None:
+        return None
+
+    def analyze(
+        self, text: str, entities: list[str] | None = None, nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]:
+        out = []
+        for m in self._CANDIDATE.finditer(text):
+            start, end = m.span()
+            while start < end and text[start] in " .-":
+                start += 1
+            if national_phone_digits(text[start:end]) is not None:
+                out.append(RecognizerResult("ID_PHONE", start, end, 0.7))
+        return out
+
+
+_EXTENSION = re.compile(r"\s?(?:ext|ext\.|x|psw|pes)\s?\d{1,5}$", re.IGNORECASE)
+
+
+def without_extension(written: str) -> str:
+    """The phone number itself: "0812-3456-7890 ext 12" -> "0812-3456-7890"."""
+    return _EXTENSION.sub("", written)
+
+
+def national_phone_digits(written: str) -> str | None:
+    """Digits of a written phone in national form (0...), or None if it is not a phone."""
+    core = without_extension(written.strip())
+    digits = digits_only(core)
+    international = core.lstrip().startswith("+") or (
+        digits.startswith("62") and not core.lstrip().startswith("0")
+    )
+    if international:
+        if not digits.startswith("62"):
+            return None
+        digits = "0" + digits[2:]
+    elif not digits.startswith("0"):
+        return None
+    if digits.startswith("08"):
+        return digits if 10 <= len(digits) <= 13 else None
+    # Landline: area codes start 02..07 or 09 (no 01, 00); the area code is bracketed or
+    # separated from the subscriber number when written nationally.
+    if digits[1] in "234567" or digits[1] == "9":
+        separated = bool(re.match(r"\s*(?:\+\s?62[ .\-]?)?\(?0?\d{2,4}\)?[ .\-)]", core))
+        return digits if 9 <= len(digits) <= 12 and (separated or international) else None
+    return None
 
 
 class EmailRecognizer(PatternRecognizer):
@@ -178,6 +232,18 @@ class DateRecognizer(PatternRecognizer):
             supported_language=LANGUAGE,
             patterns=[
                 Pattern("date_text", rf"\b{_DAY}\s+(?:{_MONTHS})\.?,?\s+{_YEAR}\b", 0.8),
+                # "2-Feb-1977", "25-Mei-2013", "25 Nov '10", "16 Jun '87"
+                Pattern(
+                    "date_text_short",
+                    rf"(?i)\b{_DAY}(?:\s+|[\-/.])(?:{_MONTHS})\.?(?:\s+|[\-/.])(?:{_YEAR}\b|['’]\d{{2}}\b)",
+                    0.8,
+                ),
+                # "16-01-08", "28/10/85": day, month and a two-digit year
+                Pattern(
+                    "date_dmy_short",
+                    rf"(?<![\d/.\-]){_DAY}[/.\-]{_MONTH_NUM}[/.\-]\d{{2}}(?![\d/\-]|\.\d)",
+                    0.5,
+                ),
                 Pattern("date_dmy", rf"\b{_DAY}[/.\-]{_MONTH_NUM}[/.\-]{_YEAR}\b", 0.6),
                 Pattern("date_iso", rf"\b{_YEAR}-{_MONTH_NUM}-{_DAY}\b", 0.6),
             ],
@@ -193,7 +259,7 @@ _WORD = re.compile(r"\w+")
 _WS = re.compile(r"\s+")
 _DIGIT_RUN = re.compile(r"\d(?:[ .\-]?\d)*")
 _DIGIT_DOMAINS = frozenset({"nik", "kk_number", "phone"})
-_MIN_NAME_PART = 3
+_MIN_NAME_PART = 2  # "Ai", "Uti": Sundanese and Papuan names are short
 _MIN_DIGITS = 6  # shorter "identifiers" would redact ordinary numbers
 
 
@@ -205,6 +271,7 @@ class _WordsAlternative:
     words: tuple[str, ...]
     gaps: tuple[str, ...]
     canonical: str  # normalised value whose token replaces the match
+    part: bool = False  # one word of a known name, not the whole value
 
 
 @dataclass(frozen=True)
@@ -212,6 +279,37 @@ class _DigitsAlternative:
     domain: str
     variants: tuple[str, ...]  # digit strings that denote the value (e.g. 0812.. / 62812..)
     canonical: str
+
+
+_DOUBLED = re.compile(r"(\w)\1+")
+
+
+def _collapse(word: str) -> str:
+    """ "muhhtar" -> "muhtar", "paat" -> "pat": a doubled letter is the commonest typo."""
+    return _DOUBLED.sub(r"\1", word)
+
+
+def _accepted_forms(alt: _WordsAlternative) -> tuple[frozenset[str], ...]:
+    """How each word of a known name may be written in a note: as it is, with a letter
+    doubled or undoubled, or (words of five letters or more) with one letter dropped
+    ("Petonela" for "Petronela"). Other domains (addresses) match exactly."""
+    if alt.domain != "person_name":
+        return tuple(frozenset({w}) for w in alt.words)
+    out = []
+    for w in alt.words:
+        forms = {w, _collapse(w)}
+        if len(w) >= 5:
+            forms.update(w[:k] + w[k + 1 :] for k in range(len(w)))
+        out.append(frozenset(forms))
+    return tuple(out)
+
+
+def _same_word(written: str, known: str, forms: frozenset[str]) -> bool:
+    if written == known:
+        return True
+    if len(forms) == 1 or len(written) < 3:
+        return False
+    return written in forms or _collapse(written) in forms
 
 
 def _split_words(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -261,7 +359,7 @@ def _alternatives(
         # A first name used alone maps to the person's full-name token when only
         # one known person carries it; a shared word (family name) gets its own.
         canonical = next(iter(owners)) if len(owners) == 1 else word
-        words_alts.append(_WordsAlternative("person_name", (word,), (), canonical))
+        words_alts.append(_WordsAlternative("person_name", (word,), (), canonical, part=True))
     return words_alts, digit_alts
 
 
@@ -289,13 +387,15 @@ class KnownValuesRecognizer(EntityRecognizer):
         return None
 
     @staticmethod
-    def _result(domain: str, canonical: str, start: int, end: int) -> RecognizerResult:
+    def _result(
+        domain: str, canonical: str, start: int, end: int, part: bool = False
+    ) -> RecognizerResult:
         return RecognizerResult(
             known_entity_type(domain),
             start,
             end,
             1.0,
-            recognition_metadata={"domain": domain, "canonical": canonical},
+            recognition_metadata={"domain": domain, "canonical": canonical, "part": part},
         )
 
     def analyze(
@@ -309,21 +409,19 @@ class KnownValuesRecognizer(EntityRecognizer):
         return results
 
     def _match_words(self, text: str) -> list[RecognizerResult]:
-        firsts = {a.words[0] for a in self._words_alts}
         spans: list[tuple[int, int]] = []
         words: list[str] = []
-        index: dict[str, list[int]] = {}
         for m in _WORD.finditer(text):
-            word = m.group().casefold()
-            if word in firsts:
-                index.setdefault(word, []).append(len(words))
             spans.append(m.span())
-            words.append(word)
+            words.append(m.group().casefold())
         results = []
         for alt in self._words_alts:
             n = len(alt.words)
-            for i in index.get(alt.words[0], ()):
-                if i + n > len(words) or tuple(words[i : i + n]) != alt.words:
+            forms = _accepted_forms(alt)
+            for i in range(len(words) - n + 1):
+                if not _same_word(words[i], alt.words[0], forms[0]):
+                    continue
+                if any(not _same_word(words[i + j], alt.words[j], forms[j]) for j in range(1, n)):
                     continue
                 if any(
                     _WS.sub(" ", text[spans[i + j][1] : spans[i + j + 1][0]]).casefold()
@@ -331,9 +429,14 @@ class KnownValuesRecognizer(EntityRecognizer):
                     for j in range(n - 1)
                 ):
                     continue
-                results.append(
-                    self._result(alt.domain, alt.canonical, spans[i][0], spans[i + n - 1][1])
+                result = self._result(
+                    alt.domain, alt.canonical, spans[i][0], spans[i + n - 1][1], alt.part
                 )
+                if tuple(words[i : i + n]) != alt.words:
+                    # Written with a typo: certainly a name, but maybe another person's
+                    # ("Hasnah" is a name of its own, one letter from "Hasniah").
+                    result.recognition_metadata["exact"] = False
+                results.append(result)
         return results
 
     def _match_digits(self, text: str) -> list[RecognizerResult]:

@@ -14,8 +14,11 @@ resolution (longest span, then highest score, then a fixed priority) ->
 Overlaps are resolved *before* the engine (and its whitespace merging is off)
 so that two adjacent names are never fused into one token.
 
-Limitation (documented, not fixable without NER): names of people who are not
-in ``known`` (neighbours, teachers) are not detected.
+Names of people the record does not hold (a neighbour, a teacher) are found by
+:class:`~anonymization.person_names.PersonNameRecognizer` and become ``[person]``. A name is
+linked to a known person's token only when it is that person unambiguously (:func:`link_names`):
+a wrong link is worse than none, since an analyst then believes the guardian is mentioned while
+the third party's surname would stay in clear.
 """
 
 from __future__ import annotations
@@ -31,6 +34,20 @@ from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 from presidio_anonymizer.entities import RecognizerResult as AnonymizerResult
 
+from anonymization.person_names import (
+    PERSON_ENTITY,
+    PersonNameRecognizer,
+    institution_spans,
+    is_cased,
+    name_lexicon,
+    shared_person_recognizer,
+)
+from anonymization.places import (
+    ADDRESS_ENTITY,
+    SCHOOL_ENTITY,
+    AddressRecognizer,
+    SchoolRecognizer,
+)
 from anonymization.recognizers import (
     ENTITY_DOMAINS,
     EmailRecognizer,
@@ -40,15 +57,52 @@ from anonymization.recognizers import (
     PhoneRecognizer,
     TextRecognizer,
     build_recognizers,
+    without_extension,
 )
 from anonymization.tokens import Tokenizer, normalize
 from lakehouse.ids import TIMESTAMP_ID
 
-__all__ = ["DATE_PLACEHOLDER", "RedactionResult", "Redactor", "resolve_overlaps", "scan_for_pii"]
+__all__ = [
+    "DATE_PLACEHOLDER",
+    "PERSON_PLACEHOLDER",
+    "RedactionResult",
+    "Redactor",
+    "link_names",
+    "resolve_overlaps",
+    "scan_for_pii",
+]
 
 DATE_PLACEHOLDER = "[date]"
+PERSON_PLACEHOLDER = "[person]"
+_KNOWN_PERSON = "KNOWN_PERSON_NAME"
+#: A single word of a known name links to that person only if it is this rare among names
+#: (KPU's 2024 candidate list, 257,208 people): "Siti" or "Agus" alone is anyone.
+_DISTINCTIVE_BELOW = 1000
+#: Balinese birth-order names and name prefixes say nothing about who is meant.
+_NEVER_DISTINCTIVE = frozenset(
+    [
+        "wayan",
+        "made",
+        "nyoman",
+        "ketut",
+        "putu",
+        "kadek",
+        "komang",
+        "gede",
+        "luh",
+        "ni",
+        "i",
+        "gusti",
+        "ayu",
+        "bagus",
+    ]
+)
 
 Known = Mapping[str, Iterable[str]]
+#: Record values not looked for in notes: a birthplace is a regency ("Sleman", "Padang"),
+#: which a note names for a hundred other reasons; it identifies nobody without the birth
+#: date, and every full date is replaced anyway.
+_NOT_MATCHED_IN_NOTES = frozenset({"place"})
 
 # Lower value wins when two detections cover exactly the same span with equal score.
 _PRIORITY = {"ID_KK": 1, "ID_NIK": 2, "EMAIL_ADDRESS": 3, "ID_PHONE": 4, "ID_DATE": 5}
@@ -66,12 +120,126 @@ def resolve_overlaps(results: Sequence[RecognizerResult]) -> list[RecognizerResu
     ordered = sorted(
         results, key=lambda r: (-(r.end - r.start), -r.score, _priority(r.entity_type), r.start)
     )
+    return _greedy(ordered)
+
+
+def _greedy(ordered: Sequence[RecognizerResult]) -> list[RecognizerResult]:
     kept: list[RecognizerResult] = []
     for r in ordered:
         if all(r.end <= k.start or r.start >= k.end for k in kept):
             kept.append(r)
     kept.sort(key=lambda r: r.start)
     return kept
+
+
+def _distinctive(written: str) -> bool:
+    """Whether one word of a known name, as written, can only mean that person."""
+    lex = name_lexicon()
+    word = written.casefold()
+    if word in _NEVER_DISTINCTIVE:
+        return False
+    if word in lex.collisions and not written[:1].isupper():
+        return False  # "budi pekerti", "sari buah": the word, not the person
+    return max(lex.given.get(word, 0), lex.surnames.get(word, 0)) < _DISTINCTIVE_BELOW
+
+
+def _covered(start: int, end: int, spans: Sequence[RecognizerResult], text: str) -> bool:
+    """Every letter and digit of text[start:end] lies inside one of ``spans``."""
+    return all(
+        not text[i].isalnum() or any(s.start <= i < s.end for s in spans) for i in range(start, end)
+    )
+
+
+def _generic(start: int, end: int, score: float = 0.9) -> RecognizerResult:
+    return RecognizerResult(PERSON_ENTITY, start, end, score)
+
+
+def link_names(results: Sequence[RecognizerResult], text: str) -> list[RecognizerResult]:
+    """Decide, for every name found, whether it denotes one known person or just "a person".
+
+    A known person's token replaces a span only when the span is that person's whole name,
+    or one word of it that no other known person carries and that is rare among names. A name
+    span that holds a known word and more ("Siti Nurhaliza" when the guardian is "Siti
+    Rahmawati") is somebody else, or cannot be told apart: the whole span becomes
+    ``[person]``, so that neither a wrong token nor the surname is left.
+    """
+    lexicon = name_lexicon()
+    institutions = institution_spans(text)
+    cased = is_cased(text)
+    known = [r for r in results if r.entity_type == _KNOWN_PERSON]
+    whole_names = [r for r in known if not (r.recognition_metadata or {}).get("part")]
+    known = [  # a word of a name found whole says nothing more
+        r
+        for r in known
+        if not (r.recognition_metadata or {}).get("part")
+        or not any(w.start <= r.start and r.end <= w.end for w in whole_names)
+    ]
+    names = [r for r in results if r.entity_type == PERSON_ENTITY]
+    others = [r for r in results if r.entity_type not in (_KNOWN_PERSON, PERSON_ENTITY)]
+    kept_known: list[RecognizerResult] = []
+    unlinked: list[RecognizerResult] = []
+    for k in known:
+        meta = k.recognition_metadata or {}
+        if meta.get("exact") is False:
+            unlinked.append(_generic(k.start, k.end))  # a typo: a person, not surely this one
+            continue
+        if not meta.get("part"):
+            kept_known.append(k)
+            continue
+        word = text[k.start : k.end]
+        if (
+            cased
+            and not word[:1].isupper()
+            and (word.casefold() in lexicon.collisions or len(word) < 3)
+        ):
+            continue  # "kasih sayang", "putri sulung": the word, not the person
+        if any(a <= k.start and k.end <= b for a, b in institutions):
+            continue  # "Yayasan Mutiara Nusantara" is not the guardian Mutiara Sari
+        shared = meta.get("canonical") == word.casefold()  # carried by several known people
+        if not shared and _distinctive(word):
+            kept_known.append(k)
+        else:
+            unlinked.append(_generic(k.start, k.end))  # a known word, but not which person
+    # A known name with more name right next to it ("Luhat Lerang" for a known "Luhat Lawai")
+    # is somebody else, or cannot be told apart: a person, not that person.
+    widener = shared_person_recognizer()
+    full = [(r.start, r.end) for r in kept_known if not (r.recognition_metadata or {}).get("part")]
+    still: list[RecognizerResult] = []
+    for k in kept_known:
+        barriers = [b for b in full if b != (k.start, k.end)]
+        start, end = widener.widen(text, k.start, k.end, barriers)
+        if (start, end) == (k.start, k.end):
+            still.append(k)
+        else:
+            names.append(_generic(start, end, k.score))
+    kept_known = still
+    # Merge each name span with the known spans it overlaps but that do not cover it.
+    linked: list[RecognizerResult] = []
+    generic: list[RecognizerResult] = []
+    for n in sorted(names, key=lambda r: (r.start, -r.end)):
+        start, end = n.start, n.end
+        covering = [k for k in kept_known if k.start <= start and end <= k.end]
+        if covering:
+            continue  # the known span is at least as long: it decides
+        inner = [k for k in kept_known if k.start < end and start < k.end]
+        pieces = inner + [u for u in unlinked if u.start < end and start < u.end]
+        whole = [k for k in inner if not (k.recognition_metadata or {}).get("part")]
+        if (
+            inner
+            and (len(pieces) == 1 or len(whole) == len(inner))
+            and _covered(start, end, pieces, text)
+        ):
+            # One known name, or whole known names side by side ("Budi Santoso Siti Aminah"):
+            # each keeps its own. Words of different people run together ("Lidia
+            # Sulistyowati" from "Lidia Murniati" and "Lilik Sulistyowati") are somebody else.
+            continue
+        for k in inner:
+            start, end = min(start, k.start), max(end, k.end)
+        generic.append(_generic(start, end, n.score))
+    for k in kept_known:
+        if not any(g.start <= k.start and k.end <= g.end for g in generic):
+            linked.append(k)
+    return resolve_overlaps([*others, *linked, *generic, *unlinked])
 
 
 @dataclass(frozen=True)
@@ -88,6 +256,7 @@ class Redactor:
     def __init__(self, tokenizer: Tokenizer, *, redact_dates: bool = True) -> None:
         self._tokenizer = tokenizer
         self._recognizers: list[TextRecognizer] = build_recognizers(include_dates=redact_dates)
+        self._recognizers += [PersonNameRecognizer(), AddressRecognizer(), SchoolRecognizer()]
         self._engine = AnonymizerEngine()
         self._replacement_cache: dict[tuple[str, str], str] = {}
         self._operators: dict[str, OperatorConfig] = {
@@ -95,6 +264,12 @@ class Redactor:
             for entity, domain in ENTITY_DOMAINS.items()
         }
         self._operators["ID_DATE"] = OperatorConfig("replace", {"new_value": DATE_PLACEHOLDER})
+        for entity, placeholder in (
+            (PERSON_ENTITY, PERSON_PLACEHOLDER),
+            (ADDRESS_ENTITY, "[address]"),
+            (SCHOOL_ENTITY, "[school]"),
+        ):
+            self._operators[entity] = OperatorConfig("replace", {"new_value": placeholder})
         # Unknown entity types must never leak: fall back to a generic placeholder.
         self._operators["DEFAULT"] = OperatorConfig("replace", {"new_value": "[redacted]"})
 
@@ -110,6 +285,8 @@ class Redactor:
 
     def _token_replacer(self, domain: str) -> Callable[[str], str]:
         def replace(matched: str) -> str:
+            if domain == "phone":
+                matched = without_extension(matched)  # the number's token, as in the tables
             normalized = normalize(domain, matched)
             return self._replacement(domain, normalized) if normalized else "[redacted]"
 
@@ -121,8 +298,9 @@ class Redactor:
         for recognizer in self._recognizers:
             results.extend(recognizer.analyze(text, recognizer.supported_entities, None))
         if known:
-            results.extend(KnownValuesRecognizer(known).analyze(text))
-        return resolve_overlaps(results)
+            in_notes = {d: v for d, v in known.items() if d not in _NOT_MATCHED_IN_NOTES}
+            results.extend(KnownValuesRecognizer(in_notes).analyze(text))
+        return link_names(results, text)
 
     def redact(self, text: str | None, known: Known | None = None) -> RedactionResult:
         """Redact one note; None is treated as the empty string."""

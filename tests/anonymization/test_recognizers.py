@@ -46,7 +46,25 @@ def test_phone_formats() -> None:
         "HP +62 812-3456-7890, WA 6281298765432, rumah 0813 1111 2222, "
         "kantor (021) 555-1234, kode 0812345678901234567, lainnya 08123."
     )
-    assert _spans(rec, text) == ["+62 812-3456-7890", "6281298765432", "0813 1111 2222"]
+    assert _spans(rec, text) == [
+        "+62 812-3456-7890",
+        "6281298765432",
+        "0813 1111 2222",
+        "(021) 555-1234",
+    ]
+    written = [
+        "(0812) 34567890",
+        "+62 (812) 3456 7890",
+        "0812.3456.7890",
+        "0812-3456-7890 ext 12",
+        "0274-512345",
+        "+6281234567890",
+    ]
+    assert _spans(rec, "; ".join(f"hp {w}" for w in written)) == written
+    # dates, money, NIKs and short codes are not phones
+    assert (
+        _spans(rec, "tgl 12-03-2014, 2014-03-12, Rp 1.500.000, 3201011203150001, 0274 2019") == []
+    )
 
 
 def test_email() -> None:

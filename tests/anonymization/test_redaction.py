@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import random
 import re
-import time
 
 import pandas as pd
 import pytest
@@ -69,8 +68,10 @@ def test_tokens_in_notes_equal_table_tokens(redactor: Redactor, tokenizer: Token
     assert f"[kk_number:{tokenizer.token('kk_number', '3201011203159999')}]" in out
     assert f"[email:{tokenizer.token('email', 'Siti.Aminah@gmail.com')}]" in out
     child = f"[person_name:{tokenizer.token('person_name', CHILD)}]"
-    assert out.count(child) == 2  # "Budi" alone and "BUDI SANTOSO"
-    assert f"[person_name:{tokenizer.token('person_name', FATHER)}]" in out  # "agus"
+    assert out.count(child) == 2  # "Budi" alone (rare enough) and "BUDI SANTOSO"
+    # "agus" alone: 1,901 of KPU's 257,208 candidates carry it, so it names a person, not which
+    assert f"[person_name:{tokenizer.token('person_name', FATHER)}]" not in out
+    assert "Ayah ([person])" in out
 
 
 def test_order_number_failing_nik_structure_is_kept(redactor: Redactor) -> None:
@@ -97,10 +98,13 @@ def test_overlaps_keep_the_longest(redactor: Redactor, tokenizer: Tokenizer) -> 
 
 
 def test_adjacent_names_are_not_merged(redactor: Redactor, tokenizer: Tokenizer) -> None:
-    out = redactor.redact("Budi Siti bermain", {"person_name": [CHILD, MOTHER]}).text
+    known = {"person_name": [CHILD, MOTHER]}
+    out = redactor.redact("Budi Santoso Siti Aminah bermain", known).text
     budi = tokenizer.token("person_name", CHILD)
     siti = tokenizer.token("person_name", MOTHER)
     assert out == f"[person_name:{budi}] [person_name:{siti}] bermain"
+    # Words of two known people run together may be a third person ("Budi Siti"): nobody's token
+    assert redactor.redact("Budi Siti bermain", known).text == "[person] bermain"
 
 
 def test_notes_without_pii_are_unchanged(redactor: Redactor) -> None:
@@ -154,11 +158,8 @@ def _synthetic_notes(n: int) -> tuple[list[str], list[dict[str, list[str]]]]:
     return notes, known
 
 
-def test_throughput(redactor: Redactor) -> None:
+def test_a_batch_is_redacted_note_by_note(redactor: Redactor) -> None:
+    """Speed is measured by bench/redaction.py, not here."""
     notes, known = _synthetic_notes(1500)
-    start = time.perf_counter()
     out = redactor.redact_series(pd.Series(notes), known)
-    rate = len(notes) / (time.perf_counter() - start)
     assert all("[phone:ph_" in text for text in out)
-    # ~5,000/s measured on one core; the floor leaves room for slow CI machines.
-    assert rate > 800, f"{rate:.0f} notes/s"

@@ -1,0 +1,1027 @@
+"""Person names in Indonesian free text, without a language model.
+
+Why rules and a gazetteer
+-------------------------
+No NER model may be downloaded here, and case notes mention people the record does not hold (a
+teacher, a neighbour, an uncle). Indonesian notes carry strong cues instead: an honorific or a
+kinship word in front of almost every name ("Pak Yusuf", "Bu Siti", "pamannya, Yusuf
+Hasibuan", "tetangga bernama ..."), and names come from a limited stock of tokens. So a span is
+a name when **cues and the gazetteer together** say so:
+
+* a *cue* (honorific, kinship or role word, "bernama", "atas nama"/"a.n.") followed by tokens
+  that are capitalised or in the gazetteer starts a name for certain;
+* without a cue, a run of capitalised tokens is a name when its gazetteer evidence is strong
+  enough: two name tokens, or one name token that is not also an ordinary word, not at a
+  sentence start unless the token is a clear name;
+* in a note written in capitals (or all lower case) capitalisation says nothing, and only cues
+  and the gazetteer decide.
+
+What keeps places and institutions out: a run that holds an institution word ("Panti Asuhan
+Kasih Bunda", "SDN 2 Sukamaju", "RSUD Dr. Soetomo") is an institution, a region of
+:mod:`lakehouse.reference.regions` or a run right after "di/ke/dari" that has no given name is a
+place, and months, days, holidays and programme names are words.
+
+The gazetteer (``lakehouse/reference/person_names/``) counts name tokens of the 2024
+legislative candidates (KPU's public list) with a few additions; ``collisions.txt`` holds name
+tokens that are also ordinary words, which count as names only next to other name evidence.
+``SOURCES.md`` there cites every source.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+from lakehouse.reference.regions import PROVINCES
+
+__all__ = [
+    "PERSON_ENTITY",
+    "PersonNameRecognizer",
+    "institution_spans",
+    "is_cased",
+    "name_lexicon",
+    "shared_person_recognizer",
+]
+
+PERSON_ENTITY = "ID_PERSON"
+
+_GAZETTEER = Path(__file__).resolve().parents[1] / "lakehouse" / "reference" / "person_names"
+
+# Honorifics and kinship words written directly before a name ("Pak Yusuf", "Ny. Siti").
+_HONORIFICS = frozenset(
+    [
+        "bapak",
+        "bpk",
+        "bp",
+        "pak",
+        "ibu",
+        "bu",
+        "ibunda",
+        "sdr",
+        "sdri",
+        "saudara",
+        "saudari",
+        "kak",
+        "kakak",
+        "mas",
+        "mbak",
+        "mba",
+        "bang",
+        "abang",
+        "dik",
+        "adik",
+        "om",
+        "tante",
+        "nenek",
+        "kakek",
+        "mbah",
+        "eyang",
+        "ustadz",
+        "ustad",
+        "ustaz",
+        "ustadzah",
+        "ustazah",
+        "pendeta",
+        "pdt",
+        "romo",
+        "pastor",
+        "suster",
+        "sr",
+        "bruder",
+        "haji",
+        "hj",
+        "tn",
+        "ny",
+        "nn",
+        "nona",
+        "nyonya",
+        "tuan",
+        "uda",
+        "uni",
+        "cik",
+        "encik",
+        "koh",
+        "koko",
+        "ci",
+        "cici",
+        "cece",
+        "teh",
+        "teteh",
+        "aa",
+        "kang",
+        "akang",
+        "ceu",
+        "bli",
+        "mbok",
+        "cak",
+        "daeng",
+        "opung",
+        "ompung",
+        "amang",
+        "inang",
+        "tulang",
+        "nantulang",
+        "uwak",
+        "wak",
+        "pakde",
+        "bude",
+        "budhe",
+        "bulik",
+        "paklik",
+        "oma",
+        "opa",
+        "mama",
+        "bapa",
+        "pace",
+        "mace",
+        "abah",
+        "umi",
+        "ummi",
+        "abi",
+        "buya",
+        "gus",
+        "mak",
+        "amak",
+        "ayah",
+        "ayahanda",
+        "paman",
+        "bibi",
+        "datuk",
+        "engku",
+        "ajo",
+        "etek",
+        "mamak",
+    ]
+)
+# Role or relation words that introduce a name, possibly after a comma: "gurunya, Yusuf".
+_ROLE_CUES = frozenset(
+    [
+        "guru",
+        "gurunya",
+        "tetangga",
+        "tetangganya",
+        "pamannya",
+        "bibinya",
+        "kakaknya",
+        "adiknya",
+        "ayahnya",
+        "ibunya",
+        "neneknya",
+        "kakeknya",
+        "sepupunya",
+        "sepupu",
+        "temannya",
+        "teman",
+        "sahabatnya",
+        "pacarnya",
+        "suaminya",
+        "istrinya",
+        "walinya",
+        "wali",
+        "pengasuh",
+        "pengasuhnya",
+        "pendamping",
+        "pendampingnya",
+        "pelapor",
+        "terlapor",
+        "pelaku",
+        "saksi",
+        "korban",
+        "bernama",
+        "bernamakan",
+        "namanya",
+        "kepsek",
+        "omnya",
+        "tantenya",
+        "mbahnya",
+        "ayah_tiri",
+        "ibu_tiri",
+        "kerabatnya",
+        "anaknya",
+    ]
+)
+# Two-word cues, matched on lower-cased words.
+_PHRASE_CUES = frozenset(
+    {
+        ("wali", "kelas"),
+        ("atas", "nama"),
+        ("kepala", "sekolah"),
+        ("pekerja", "sosial"),
+        ("ayah", "tiri"),
+        ("ibu", "tiri"),
+        ("ibu", "kandung"),
+        ("ayah", "kandung"),
+        ("ibu", "asuh"),
+        ("ayah", "asuh"),
+        ("orang", "tua"),
+        ("dijemput", "oleh"),
+        ("diantar", "oleh"),
+        ("dikunjungi", "oleh"),
+        ("ditemani", "oleh"),
+    }
+)
+# Words that make a capitalised run an institution, a place or a programme, not a person.
+_INSTITUTION_WORDS = frozenset(
+    [
+        "panti",
+        "asuhan",
+        "lksa",
+        "lpks",
+        "yayasan",
+        "dinas",
+        "sosial",
+        "kabupaten",
+        "kab",
+        "kota",
+        "provinsi",
+        "prov",
+        "kecamatan",
+        "kec",
+        "desa",
+        "kelurahan",
+        "kel",
+        "dusun",
+        "kampung",
+        "kp",
+        "jalan",
+        "jl",
+        "gg",
+        "gang",
+        "rt",
+        "rw",
+        "blok",
+        "perum",
+        "perumahan",
+        "komplek",
+        "rsud",
+        "rsu",
+        "rs",
+        "rumah",
+        "sakit",
+        "puskesmas",
+        "klinik",
+        "posyandu",
+        "pustu",
+        "sd",
+        "sdn",
+        "sdit",
+        "smp",
+        "smpn",
+        "smp",
+        "smk",
+        "smkn",
+        "sma",
+        "sman",
+        "mi",
+        "min",
+        "mts",
+        "mtsn",
+        "ma",
+        "man",
+        "madrasah",
+        "pesantren",
+        "ponpes",
+        "pondok",
+        "sekolah",
+        "universitas",
+        "univ",
+        "institut",
+        "akademi",
+        "politeknik",
+        "stikes",
+        "program",
+        "programme",
+        "kartu",
+        "keluarga",
+        "harapan",
+        "bpjs",
+        "kip",
+        "pkh",
+        "kis",
+        "kks",
+        "bansos",
+        "bank",
+        "bri",
+        "bni",
+        "btn",
+        "mandiri",
+        "polres",
+        "polsek",
+        "polda",
+        "polri",
+        "pengadilan",
+        "kejaksaan",
+        "kantor",
+        "balai",
+        "badan",
+        "kementerian",
+        "kemensos",
+        "kemendikbud",
+        "dukcapil",
+        "disdukcapil",
+        "dp3a",
+        "dp3akb",
+        "p2tp2a",
+        "upt",
+        "uptd",
+        "unit",
+        "pusat",
+        "lembaga",
+        "komisi",
+        "kpai",
+        "lpsk",
+        "masjid",
+        "musala",
+        "mushola",
+        "gereja",
+        "gki",
+        "gkj",
+        "hkbp",
+        "pura",
+        "vihara",
+        "klenteng",
+        "pasar",
+        "terminal",
+        "stasiun",
+        "bandara",
+        "pelabuhan",
+        "gunung",
+        "sungai",
+        "danau",
+        "pantai",
+        "pulau",
+        "teluk",
+        "selat",
+        "tanjung",
+        "bukit",
+        "lapangan",
+        "taman",
+        "alun",
+        "alun",
+        "hotel",
+        "toko",
+        "warung",
+        "cv",
+        "pt",
+        "tbk",
+        "ud",
+        "koperasi",
+        "kelompok",
+        "forum",
+        "karang",
+        "taruna",
+        "pkk",
+        "rukun",
+        "organisasi",
+        "paud",
+        "tk",
+        "ra",
+        "kb",
+        "sanggar",
+        "bimbel",
+        "les",
+        "santo",
+        "santa",
+        "st",
+        "stadion",
+        "gelora",
+        "rsup",
+        "rsia",
+        "rsab",
+        "rsj",
+        "lapas",
+        "lpka",
+        "bapas",
+        "rehabilitasi",
+        "lksa",
+    ]
+) - {"rumah", "tanjung", "kip", "pkh", "kis", "kks", "bansos", "bpjs"}  # names and programmes
+_CALENDAR = frozenset(
+    [
+        "januari",
+        "februari",
+        "pebruari",
+        "maret",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "agustus",
+        "september",
+        "oktober",
+        "november",
+        "nopember",
+        "desember",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "agu",
+        "agt",
+        "ags",
+        "sep",
+        "sept",
+        "okt",
+        "nov",
+        "des",
+        "senin",
+        "selasa",
+        "rabu",
+        "kamis",
+        "jumat",
+        "jum'at",
+        "sabtu",
+        "minggu",
+        "ahad",
+        "lebaran",
+        "idul",
+        "idulfitri",
+        "iduladha",
+        "fitri",
+        "adha",
+        "natal",
+        "paskah",
+        "nyepi",
+        "waisak",
+        "imlek",
+        "galungan",
+        "kuningan",
+        "ramadan",
+        "ramadhan",
+        "syawal",
+        "muharram",
+        "maulid",
+        "isra",
+        "miraj",
+        "tahun",
+        "baru",
+        "hut",
+        "kemerdekaan",
+        "nabi",
+        "tuhan",
+        "allah",
+        "yesus",
+        "kristus",
+    ]
+)
+_PLACE_PREPOSITIONS = frozenset(
+    [
+        "di",
+        "ke",
+        "dari",
+        "asal",
+        "menuju",
+        "sekitar",
+        "wilayah",
+        "daerah",
+        "kawasan",
+        "pasar",
+        "warga",
+        "keliling",
+        "posyandu",
+        "kampung",
+    ]
+)
+# Lower-case words allowed inside a name: "Siti binti Ahmad", "Rosa br. Sinaga".
+_NAME_LINKS = frozenset({"bin", "binti", "br", "boru", "van", "de", "da", "al", "el", "la"})
+# Function words that are never a name on their own, however written.
+_FUNCTION_WORDS = frozenset(
+    [
+        "dan",
+        "atau",
+        "yang",
+        "di",
+        "ke",
+        "dari",
+        "pada",
+        "untuk",
+        "dengan",
+        "oleh",
+        "karena",
+        "saat",
+        "ketika",
+        "setelah",
+        "sebelum",
+        "sudah",
+        "belum",
+        "akan",
+        "sedang",
+        "telah",
+        "masih",
+        "juga",
+        "tidak",
+        "bukan",
+        "ini",
+        "itu",
+        "tersebut",
+        "ada",
+        "adalah",
+        "ia",
+        "dia",
+        "mereka",
+        "kami",
+        "kita",
+        "saya",
+        "anak",
+        "anaknya",
+        "bersama",
+        "serta",
+        "tetapi",
+        "namun",
+        "sehingga",
+        "agar",
+        "supaya",
+        "bahwa",
+        "jika",
+        "kalau",
+        "maka",
+        "lalu",
+        "kemudian",
+        "dalam",
+        "luar",
+        "atas",
+        "bawah",
+        "antara",
+        "hari",
+        "minggu",
+        "bulan",
+        "tahun",
+        "pagi",
+        "siang",
+        "sore",
+        "malam",
+        "kemarin",
+        "besok",
+        "tadi",
+        "sekarang",
+        "nanti",
+        "selama",
+        "sejak",
+        "hingga",
+        "sampai",
+        "per",
+        "no",
+        "nomor",
+        "kelas",
+        "catatan",
+        "kunjungan",
+        "laporan",
+        "tanggal",
+        "tgl",
+        "hal",
+        "perihal",
+        "keterangan",
+        "ket",
+        "nik",
+        "kk",
+        "ktp",
+        "hp",
+        "wa",
+        "telp",
+        "tlp",
+        "email",
+        "rt",
+        "rw",
+        "ttl",
+        "npsn",
+        "nisn",
+        "nip",
+        "bpjs",
+        "pkh",
+        "kip",
+        "kis",
+        "kks",
+        "bansos",
+        "bk",
+    ]
+)
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*\.?")
+_SENTENCE_END = re.compile(r"[.!?:;\n\"“(]\s*$")
+_MAX_NAME_TOKENS = 5
+# "Ucok (panggilan untuk Benny Pigai)", "Dodit alias ...": the word before is a nickname.
+_NICKNAME_AFTER = re.compile(r"\s*(?:\(\s*(?:nama\s+)?panggilan\b|alias\b)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class NameLexicon:
+    """Name tokens (given names, surnames) with counts, and the ones that are also words."""
+
+    given: dict[str, int]
+    surnames: dict[str, int]
+    collisions: frozenset[str]
+    places: frozenset[str]
+    words: frozenset[str]  # an Indonesian dictionary (public domain, 79,898 words)
+
+    def is_name(self, word: str) -> bool:
+        return word in self.given or word in self.surnames
+
+    def is_word(self, word: str) -> bool:
+        """An ordinary word: in the dictionary and not a name token, or a known collision."""
+        return (word in self.words and not self.is_name(word)) or word in self.collisions
+
+    def count(self, word: str) -> int:
+        return max(self.given.get(word, 0), self.surnames.get(word, 0))
+
+    def is_clear_name(self, word: str) -> bool:
+        """A name token that is not also an ordinary word, month, place or function word."""
+        return (
+            self.is_name(word)
+            and word not in self.collisions
+            and word not in self.places
+            and word not in _CALENDAR
+            and word not in _FUNCTION_WORDS
+            and word not in _INSTITUTION_WORDS
+        )
+
+
+def _read_counts(path: Path) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, _, count = line.partition("\t")
+        out[name.strip()] = max(out.get(name.strip(), 0), int(count) if count.strip() else 1)
+    return out
+
+
+@cache
+def name_lexicon() -> NameLexicon:
+    """The shipped gazetteer, read once per process."""
+    collisions = frozenset(
+        line.partition("\t")[0].strip()
+        for line in (_GAZETTEER / "collisions.txt").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
+    places: set[str] = set()
+    for province in PROVINCES:
+        places.update(w.casefold() for w in re.findall(r"[A-Za-z]+", province.name))
+        for regency in province.regencies:
+            places.update(w.casefold() for w in re.findall(r"[A-Za-z]+", regency.place_name))
+    with gzip.open(_GAZETTEER / "id_words.txt.gz", "rt", encoding="utf-8") as f:
+        words = frozenset(line.strip() for line in f if line.strip())
+    return NameLexicon(
+        given=_read_counts(_GAZETTEER / "given_names.txt"),
+        surnames=_read_counts(_GAZETTEER / "surnames.txt"),
+        collisions=collisions,
+        places=frozenset(places),
+        words=words,
+    )
+
+
+@dataclass
+class _Token:
+    start: int
+    end: int
+    text: str
+    word: str  # lower case, without a trailing dot
+    capitalised: bool
+    sentence_start: bool
+
+
+def _tokens(text: str) -> list[_Token]:
+    out: list[_Token] = []
+    for m in _TOKEN.finditer(text):
+        raw = m.group()
+        end = m.end()
+        if raw.endswith(".") and len(raw) > 2 and raw[:-1].casefold() not in _ABBREVIATIONS:
+            raw = raw[:-1]  # a sentence's full stop, not part of the word
+            end -= 1
+        word = raw.rstrip(".").casefold().replace("’", "'")
+        before = text[max(0, m.start() - 3) : m.start()]
+        out.append(
+            _Token(
+                m.start(),
+                end,
+                raw,
+                word,
+                raw[0].isupper(),
+                not out or bool(_SENTENCE_END.search(before)) or m.start() == 0,
+            )
+        )
+    return out
+
+
+_ABBREVIATIONS = frozenset(
+    {"bpk", "sdr", "sdri", "pdt", "hj", "tn", "ny", "nn", "jl", "gg", "kp", "no", "dr", "br"}
+)
+
+
+class PersonNameRecognizer(EntityRecognizer):
+    """Spans of person names (``ID_PERSON``), whether or not the record knows the person."""
+
+    def __init__(self, lexicon: NameLexicon | None = None) -> None:
+        self._lexicon = lexicon or name_lexicon()
+        super().__init__(
+            supported_entities=[PERSON_ENTITY],
+            name="IdPersonNameRecognizer",
+            supported_language="id",
+        )
+
+    def load(self) -> None:
+        return None
+
+    def analyze(
+        self, text: str, entities: list[str] | None = None, nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]:
+        return [
+            RecognizerResult(PERSON_ENTITY, start, end, score)
+            for start, end, score in self.spans(text)
+        ]
+
+    def spans(self, text: str) -> list[tuple[int, int, float]]:
+        """(start, end, score) of every name; spans do not overlap."""
+        tokens = _tokens(text)
+        if not tokens:
+            return []
+        cased = is_cased(text)
+        found: list[tuple[int, int, float]] = []
+        i = 0
+        while i < len(tokens):
+            if tokens[i].word in _INSTITUTION_WORDS and (tokens[i].capitalised or not cased):
+                i = self._institution_end(tokens, i, text, cased)
+                continue
+            cue_end = self._cue_at(tokens, i, text)
+            if cue_end is not None:
+                stop = self._extend(tokens, cue_end, text, cased, cued=True)
+                if stop > cue_end:
+                    found.append((tokens[cue_end].start, tokens[stop - 1].end, 0.95))
+                    i = stop
+                    continue
+                i = cue_end
+                continue
+            nickname = _NICKNAME_AFTER.match(text, tokens[i].end) is not None
+            stop = self._extend(tokens, i, text, cased, cued=nickname)
+            if stop > i and (nickname or self._uncued_is_name(tokens, i, stop, cased)):
+                found.append((tokens[i].start, tokens[stop - 1].end, 0.7))
+                i = stop
+                continue
+            i += 1
+        return found
+
+    def widen(
+        self, text: str, start: int, end: int, barriers: list[tuple[int, int]]
+    ) -> tuple[int, int]:
+        """``text[start:end]`` widened over the name-like words right before and after it.
+
+        A known first name followed by a surname the record does not hold ("Siti Nurhaliza"
+        for a guardian "Siti Rahmawati") is another person: the caller sees the span grow and
+        links nobody. Words inside ``barriers`` (other known names) are not taken.
+        """
+        tokens = _tokens(text)
+        cased = is_cased(text)
+        inside = [k for k, t in enumerate(tokens) if start <= t.start and t.end <= end]
+        if not inside:
+            return start, end
+        first, last = inside[0], inside[-1]
+
+        def free(k: int) -> bool:
+            t = tokens[k]
+            return not any(a < t.end and t.start < b for a, b in barriers)
+
+        def takes(k: int) -> bool:
+            t = tokens[k]
+            if not free(k) or self._cue_at(tokens, k, text) is not None:
+                return False
+            lex = self._lexicon
+            if cased and not t.capitalised:
+                # lower case in a cased note: a name word only if no dictionary knows it
+                return len(t.word) >= 3 and t.word not in lex.words and t.word not in _CALENDAR
+            return self._name_token(t, cased, cued=True)
+
+        while (
+            last + 1 < len(tokens)
+            and self._gap(tokens, last, last + 1, text) == " "
+            and takes(last + 1)
+        ):
+            last += 1
+        while first > 0 and self._gap(tokens, first - 1, first, text) == " ":
+            if tokens[first].sentence_start:
+                break
+            k = first - 1
+            after_cue = k > 0 and free(k) and self._cue_at(tokens, k - 1, text) == k
+            if not (takes(k) or after_cue):
+                break  # "ibu ubung anyeq": a word right after an honorific is a name
+            first = k
+        return tokens[first].start, tokens[last].end
+
+    def _institution_end(self, tokens: list[_Token], i: int, text: str, cased: bool) -> int:
+        """End of an institution's name: "Panti Asuhan Santo Yusup", "LKSA Mardi Siwi",
+        "Balai Rehabilitasi Sosial Anak Handayani", "SD Negeri 1 Karanganyar". A person's
+        name inside it (a hospital named after a doctor) is the institution's, not a person
+        in the case."""
+        j = i + 1
+        while j < len(tokens) and j - i <= 6:
+            tok = tokens[j]
+            gap = self._gap(tokens, j - 1, j, text)
+            if gap != " " or tok.word in _HONORIFICS:
+                break
+            if tok.word in _ROLE_CUES:
+                break
+            if cased and not tok.capitalised and tok.word not in _NAME_LINKS:
+                break
+            if (
+                not cased
+                and tok.word not in _INSTITUTION_WORDS
+                and (tok.word in self._lexicon.words or self._lexicon.is_name(tok.word))
+            ):
+                break  # caseless: only words no dictionary or gazetteer knows ("pandeglang")
+            j += 1
+        return j
+
+    def _cue_at(self, tokens: list[_Token], i: int, text: str) -> int | None:
+        """Index of the first token after a cue that starts at ``i``, or None."""
+        word = tokens[i].word
+        if i + 1 < len(tokens) and (word, tokens[i + 1].word) in _PHRASE_CUES:
+            nxt = i + 2
+        elif word in _HONORIFICS or word in _ROLE_CUES:
+            nxt = i + 1
+        elif word == "a" and text[tokens[i].end : tokens[i].end + 3].casefold() == ".n.":
+            nxt = i + 2 if i + 1 < len(tokens) and tokens[i + 1].word == "n" else i + 1
+        else:
+            return None
+        # "Ibu Kota", "Bapak Kepala Dinas": an honorific before an institution is not a cue.
+        if nxt >= len(tokens) or self._gap(tokens, nxt - 1, nxt, text) is None:
+            return None
+        if tokens[nxt].word in _INSTITUTION_WORDS:
+            return None
+        # Honorifics may stack: "Bapak Haji Yusuf", "Ibu Hj. Siti", "pamannya, Pak Yusuf".
+        again = self._cue_at(tokens, nxt, text)
+        return again if again is not None else nxt
+
+    @staticmethod
+    def _gap(tokens: list[_Token], a: int, b: int, text: str) -> str | None:
+        """The characters between two tokens when they may belong to one phrase, else None."""
+        gap = text[tokens[a].end : tokens[b].start]
+        if len(gap) > 3 or any(ch in gap for ch in '\n;()[]"“”?!'):
+            return None
+        return gap
+
+    def _name_token(self, tok: _Token, cased: bool, cued: bool) -> bool:
+        lex = self._lexicon
+        word = tok.word
+        if word in _INSTITUTION_WORDS or word in _CALENDAR or word in _FUNCTION_WORDS:
+            return False
+        if len(word) < 2 and word != "i":
+            return False
+        if cued and word in _BALINESE_ORDER:
+            return True  # "I GEDE Sudiarsa", "Ni Luh ...": after a name, a name
+        if cased:
+            if len(word) > 1 and (tok.text.isupper() or any(c.isupper() for c in tok.text[1:])):
+                # "KTP-el", "PKSA", a heading in capitals: an acronym or a word unless it is
+                # a clear name ("BUDI SANTOSO lahir ...").
+                return (lex.is_name(word) and not lex.is_word(word)) or (
+                    cued and len(word) >= 3 and word not in lex.words
+                )
+            if tok.capitalised:
+                return True
+            # A lower-case word inside a cased note: a name only after a cue, never a word.
+            return cued and lex.is_name(word) and word not in lex.words
+        # Capitals or lower case throughout: the gazetteer and the dictionary decide.
+        if lex.is_name(word) and not lex.is_word(word):
+            return True
+        return cued and word not in lex.words
+
+    def _extend(self, tokens: list[_Token], i: int, text: str, cased: bool, cued: bool) -> int:
+        """End (exclusive) of the name-like run starting at ``i``."""
+        j = i
+        while j < len(tokens) and j - i < _MAX_NAME_TOKENS:
+            tok = tokens[j]
+            if j > i:
+                gap = self._gap(tokens, j - 1, j, text)
+                if gap is None or "," in gap or "." in gap:
+                    break
+                if tok.word in _NAME_LINKS and j + 1 < len(tokens):
+                    nxt = tokens[j + 1]
+                    if self._gap(tokens, j, j + 1, text) is not None and self._name_token(
+                        nxt, cased, cued
+                    ):
+                        j += 2
+                        continue
+                    break
+            if tok.word in _INSTITUTION_WORDS and j > i:
+                return i  # "Yusuf Panti ..." is an institution name, not a person
+            if tok.word == "i" and not (
+                j + 1 < len(tokens) and tokens[j + 1].word in _BALINESE_ORDER
+            ):
+                break  # "I" opens a Balinese name only before Wayan, Made, Gusti ...
+            if not self._name_token(tok, cased, cued or j > i) and not (
+                j == i and self._opens_name(tokens, i, text, cased)
+            ):
+                break
+            j += 1
+        while j > i and tokens[j - 1].word in _NAME_LINKS:
+            j -= 1  # a run never ends on "bin", "br."
+        return j
+
+    def _opens_name(self, tokens: list[_Token], i: int, text: str, cased: bool) -> bool:
+        """ "LAMTIUR SIDABUTAR", "Anak Agung Gde", "Ida Bagus": a first word that is no
+        dictionary word (or a Balinese title) right before a name token."""
+        tok = tokens[i]
+        if i + 1 >= len(tokens) or self._gap(tokens, i, i + 1, text) != " ":
+            return False
+        nxt = tokens[i + 1]
+        if (tok.word, nxt.word) in _BALINESE_TITLES:
+            return True
+        lex = self._lexicon
+        unknown = len(tok.word) >= 3 and tok.word not in lex.words and not lex.is_name(tok.word)
+        if not unknown or (cased and not tok.capitalised):
+            return False
+        return lex.is_clear_name(nxt.word) and (nxt.capitalised or not cased)
+
+    def _uncued_is_name(self, tokens: list[_Token], i: int, stop: int, cased: bool) -> bool:
+        lex = self._lexicon
+        run = tokens[i:stop]
+        words = [t.word for t in run if t.word not in _NAME_LINKS]
+        if any(w in lex.places for w in words) and not any(w in lex.given for w in words):
+            return False
+        clear = [w for w in words if lex.is_clear_name(w)]
+        after_place_word = i > 0 and tokens[i - 1].word in _PLACE_PREPOSITIONS
+        if after_place_word and not clear:
+            return False  # "di Oesapa", "ke Tanjung Pinang": a place
+        unknown = [w for w in words if w not in lex.words and not lex.is_name(w)]
+        if len(words) >= 2 and (
+            (words[0] in ("i", "ni") and words[1] in _BALINESE_ORDER)
+            or (words[0], words[1]) in _BALINESE_TITLES
+        ):
+            return True  # "I Putu Sutarini", "Ni Made Ratnadi"
+        if len(words) >= 2:
+            # Two or more tokens: a clear name among them, or nothing but names and words no
+            # dictionary knows ("Tuyang Juk", "Asang Sahay").
+            named = [w for w in words if lex.is_name(w) and not lex.is_word(w)]
+            return bool(clear) or len(named) + len(unknown) == len(words)
+        word = words[0] if words else ""
+        if i > 0 and tokens[i - 1].word == "hari":
+            return False  # "Hari Kartini", "Hari Pahlawan": a day
+        if clear:
+            if run[0].sentence_start or not cased:
+                # A sentence's first word, or a word in a caseless note: a frequent name that
+                # is no dictionary word ("Yusuf datang", not "Puji syukur").
+                return lex.count(word) >= 20 and word not in lex.words
+            return True
+        # One capitalised word that no dictionary or gazetteer knows, inside a sentence.
+        return cased and bool(unknown) and not run[0].sentence_start and len(word) >= 3
+
+
+def is_cased(text: str) -> bool:
+    """Whether capitalisation carries a signal (not a note in capitals or all lower case)."""
+    letters = [c for c in text if c.isalpha()]
+    upper = sum(c.isupper() for c in letters)
+    return bool(letters) and 0.02 < upper / len(letters) < 0.6
+
+
+_BALINESE_TITLES = frozenset({("anak", "agung"), ("ida", "bagus"), ("ida", "ayu"), ("i", "gusti")})
+_BALINESE_ORDER = frozenset(
+    [
+        "wayan",
+        "made",
+        "nyoman",
+        "ketut",
+        "putu",
+        "kadek",
+        "komang",
+        "gede",
+        "gde",
+        "gusti",
+        "ngurah",
+        "luh",
+        "ayu",
+        "nengah",
+        "agung",
+        "bagus",
+        "cokorda",
+        "desak",
+        "dewa",
+    ]
+)
+
+
+def institution_spans(text: str) -> list[tuple[int, int]]:
+    """Where institutions are named ("Panti Asuhan Tunas Melati"): a known person's first
+    name inside one is the institution's, not the person."""
+    recognizer = shared_person_recognizer()
+    tokens = _tokens(text)
+    cased = is_cased(text)
+    out = []
+    i = 0
+    while i < len(tokens):
+        if tokens[i].word in _INSTITUTION_WORDS and (tokens[i].capitalised or not cased):
+            end = recognizer._institution_end(tokens, i, text, cased)
+            out.append((tokens[i].start, tokens[end - 1].end))
+            i = end
+        else:
+            i += 1
+    return out
+
+
+@cache
+def shared_person_recognizer() -> PersonNameRecognizer:
+    """One recognizer per process (the gazetteer is read once)."""
+    return PersonNameRecognizer()

@@ -1,0 +1,136 @@
+"""Where a child lives and learns, as case workers write it: street addresses and schools.
+
+Neither is a direct identifier, but both narrow a child down to a household or a classroom:
+"Jl. Merdeka No. 12 RT 03/RW 05" or "kelas 4 SDN 2 Sukamaju" next to an age and a case type
+is enough for a neighbour to know who is meant. They are replaced by ``[address]`` and
+``[school]`` (no token: an address written ten ways has no canonical form worth joining on).
+
+Addresses start at a head word (Jl./Jalan, Gg./Gang, Lr., Komp./Perum., Kp./Kampung, Dusun,
+Desa, Kelurahan/Kel., Dukuh, Banjar, Jorong, Nagari, Gampong, Lingkungan, Blok, RT/RW) followed
+by a name or a number, and run on through the parts that usually follow (No., RT/RW, Blok,
+another head). A bare regency or province name is not an address. A school counts when a
+class is written with it ("kelas 4 SDN 2 Sukamaju", "kelas VII SMP Negeri 1 Bantul"): the
+school alone ("SDN 2 Sukamaju mengadakan lomba") is an institution of hundreds of children.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import regex
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+__all__ = ["ADDRESS_ENTITY", "SCHOOL_ENTITY", "AddressRecognizer", "SchoolRecognizer"]
+
+ADDRESS_ENTITY = "ID_ADDRESS"
+SCHOOL_ENTITY = "ID_SCHOOL"
+
+_HEAD = (
+    r"(?i:jl|jln|jalan|gg|gang|lr|lorong|komp|komplek|kompleks|perum|perumahan|kp|kampung|"
+    r"dusun|dsn|desa|ds|kelurahan|kel|dukuh|banjar|jorong|nagari|gampong|lingkungan|ling|"
+    r"asrama|blok)"
+)
+_KEYWORD = rf"(?:{_HEAD}|(?i:no|nomor|nmr|rt|rw|kec|kab|kota))(?![\p{{L}}])"
+# A name word: capitalised, or a number, a Roman numeral, a block code ("C2"), an initial;
+# never the keyword that starts the next part ("Blok", "No.", "RT").
+_NAME_WORD = (
+    rf"(?!{_KEYWORD})(?:[A-Z][\p{{L}}'’\-]*\.?|\d{{1,4}}[A-Za-z]?|[IVX]{{1,5}}\b|[A-Z]\d{{0,3}})"
+)
+_LOWER_WORD = rf"(?!{_KEYWORD})(?:[a-z][\p{{L}}'’\-]*)"
+_NUMBER_PART = (
+    r"(?:(?i:no|nomor|nmr)\.?\s?\d{1,4}[A-Za-z]?(?:\s?/\s?\d{1,4})?"
+    r"|(?i:rt)\.?\s?\d{1,3}(?:\s?/\s?(?:(?i:rw)\.?\s?)?\d{1,3})?"
+    r"|(?i:rw)\.?\s?\d{1,3}"
+    r"|(?i:blok)\s[A-Z0-9]{1,3}(?:[\-/]?\d{1,3})?)"
+)
+_HEAD_SEP = r"(?:\.\s?|\s)"
+_PARTS = rf"(?:,?\s{_NUMBER_PART}|,?\s{_HEAD}{_HEAD_SEP}{_NAME_WORD}(?:\s{_NAME_WORD}){{0,3}})"
+_ADDRESS = regex.compile(
+    rf"(?<![\p{{L}}\d\-])(?:"
+    # head + proper name (+ parts): "Jl. Merdeka No. 12", "Dusun Krajan"
+    rf"{_HEAD}{_HEAD_SEP}{_NAME_WORD}(?:\s{_NAME_WORD}){{0,4}}{_PARTS}*"
+    # head + lower-case name + at least one number part: "jalan kenanga no. 7"
+    rf"|{_HEAD}{_HEAD_SEP}{_LOWER_WORD}(?:\s{_LOWER_WORD}){{0,3}}(?:,?\s{_NUMBER_PART})+{_PARTS}*"
+    # RT/RW alone, or a block and house number
+    rf"|(?i:rt)\.?\s?\d{{1,3}}\s?/\s?(?:(?i:rw)\.?\s?)?\d{{1,3}}"
+    rf"|(?i:blok)\s[A-Z0-9]{{1,3}}(?:[\-/]?\d{{1,3}})?{_PARTS}*"
+    rf")(?![\p{{L}}\d])"
+)
+_WEAK_HEADS = frozenset({"desa", "ds", "kampung", "lingkungan", "ling", "asrama", "banjar", "blok"})
+
+_SCHOOL_TYPES = (
+    r"(?i:sdn|sdit|sds|sd|smpn|smpit|smp|sman|smait|sma|smkn|smk|min|mis|mi|mtsn|mts|man|ma|slb|"
+    r"tk|paud|sekolah\sdasar|sekolah\smenengah\s(?:pertama|atas|kejuruan)|"
+    r"madrasah\s(?:ibtidaiyah|tsanawiyah|aliyah))"
+)
+# What may follow the type: status, foundation, number, name ("Negeri 7", "GMIT Sukarame",
+# "YPPK Santa Theresia", "Al-Ma'arif", "MUHAMMADIYAH 7 AMBON").
+_SCHOOL_WORD = r"(?:[A-Z][\p{L}'’\-]*|\d{1,3}|(?i:negeri|swasta|inpres))"
+_SCHOOL_NAME = rf"{_SCHOOL_TYPES}(?:\s{_SCHOOL_WORD}){{0,5}}"
+_CLASS = (
+    r"(?i:kelas|kls\.?)\s(?:\d{1,2}|[IVX]{1,4}|(?i:satu|dua|tiga|empat|lima|enam))"
+    r"(?:\s?[A-Fa-f](?![\p{L}]))?(?:\s(?i:ipa|ips|bahasa|agama)(?:\s\d)?)?"
+)
+_SCHOOL = regex.compile(
+    rf"(?<![\p{{L}}\d])(?:{_CLASS},?\s(?:(?i:di)\s)?{_SCHOOL_NAME}|{_SCHOOL_NAME},?\s{_CLASS})"
+    rf"(?![\p{{L}}\d])"
+)
+
+
+class AddressRecognizer(EntityRecognizer):
+    """Street and village addresses (``ID_ADDRESS``)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=[ADDRESS_ENTITY],
+            name="IdAddressRecognizer",
+            supported_language="id",
+        )
+
+    def load(self) -> None:
+        return None
+
+    def analyze(
+        self, text: str, entities: list[str] | None = None, nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]:
+        out = []
+        for m in _ADDRESS.finditer(text):
+            start, end = m.start(), _trim_full_stop(text, m.start(), m.end())
+            head = regex.match(r"\p{L}+", m.group())
+            words = text[start:end].split()
+            if (
+                head is not None
+                and head.group().casefold() in _WEAK_HEADS
+                and head.group()[0].islower()
+                and len(words) == 2
+            ):
+                continue  # "desa Sukamaju" in prose about villages: a place, not a home
+            out.append(RecognizerResult(ADDRESS_ENTITY, start, end, 0.75))
+        return out
+
+
+def _trim_full_stop(text: str, start: int, end: int) -> int:
+    """A match ending in "Wamena." ends before the sentence's full stop (not after "Jl.")."""
+    if end - start > 1 and text[end - 1] == "." and regex.search(r"\p{L}{4,}\.$", text[start:end]):
+        return end - 1
+    return end
+
+
+class SchoolRecognizer(EntityRecognizer):
+    """A school written with the child's class (``ID_SCHOOL``)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=[SCHOOL_ENTITY], name="IdSchoolRecognizer", supported_language="id"
+        )
+
+    def load(self) -> None:
+        return None
+
+    def analyze(
+        self, text: str, entities: list[str] | None = None, nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]:
+        return [
+            RecognizerResult(SCHOOL_ENTITY, m.start(), _trim_full_stop(text, *m.span()), 0.75)
+            for m in _SCHOOL.finditer(text)
+        ]
