@@ -32,7 +32,7 @@ from __future__ import annotations
 import gzip
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -51,160 +51,34 @@ __all__ = [
 
 PERSON_ENTITY = "ID_PERSON"
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 _GAZETTEER = Path(__file__).resolve().parents[1] / "lakehouse" / "reference" / "person_names"
 
 # Honorifics and kinship words written directly before a name ("Pak Yusuf", "Ny. Siti").
-_HONORIFICS = frozenset(
-    [
-        "bapak",
-        "bpk",
-        "bp",
-        "pak",
-        "ibu",
-        "bu",
-        "ibunda",
-        "sdr",
-        "sdri",
-        "saudara",
-        "saudari",
-        "kak",
-        "kakak",
-        "mas",
-        "mbak",
-        "mba",
-        "bang",
-        "abang",
-        "dik",
-        "adik",
-        "om",
-        "tante",
-        "nenek",
-        "kakek",
-        "mbah",
-        "eyang",
-        "ustadz",
-        "ustad",
-        "ustaz",
-        "ustadzah",
-        "ustazah",
-        "pendeta",
-        "pdt",
-        "romo",
-        "pastor",
-        "suster",
-        "sr",
-        "bruder",
-        "haji",
-        "hj",
-        "tn",
-        "ny",
-        "nn",
-        "nona",
-        "nyonya",
-        "tuan",
-        "uda",
-        "uni",
-        "cik",
-        "encik",
-        "koh",
-        "koko",
-        "ci",
-        "cici",
-        "cece",
-        "teh",
-        "teteh",
-        "aa",
-        "kang",
-        "akang",
-        "ceu",
-        "bli",
-        "mbok",
-        "cak",
-        "daeng",
-        "opung",
-        "ompung",
-        "amang",
-        "inang",
-        "tulang",
-        "nantulang",
-        "uwak",
-        "wak",
-        "pakde",
-        "bude",
-        "budhe",
-        "bulik",
-        "paklik",
-        "oma",
-        "opa",
-        "mama",
-        "bapa",
-        "pace",
-        "mace",
-        "abah",
-        "umi",
-        "ummi",
-        "abi",
-        "buya",
-        "gus",
-        "mak",
-        "amak",
-        "ayah",
-        "ayahanda",
-        "paman",
-        "bibi",
-        "datuk",
-        "engku",
-        "ajo",
-        "etek",
-        "mamak",
-    ]
+_HONORIFICS = _words(
+    """
+    bapak bpk bp pak ibu bu ibunda sdr sdri saudara saudari kak kakak mas mbak mba bang
+    abang dik adik om tante nenek kakek mbah eyang ustadz ustad ustaz ustadzah ustazah
+    pendeta pdt romo pastor suster sr bruder haji hj tn ny nn nona nyonya tuan uda uni cik
+    encik koh koko ci cici cece teh teteh aa kang akang ceu bli mbok cak daeng opung ompung
+    amang inang tulang nantulang uwak wak pakde bude budhe bulik paklik oma opa mama bapa
+    pace mace abah umi ummi abi buya gus mak amak ayah ayahanda paman bibi datuk engku ajo
+    etek mamak
+    """
 )
 # Role or relation words that introduce a name, possibly after a comma: "gurunya, Yusuf".
-_ROLE_CUES = frozenset(
-    [
-        "guru",
-        "gurunya",
-        "tetangga",
-        "tetangganya",
-        "pamannya",
-        "bibinya",
-        "kakaknya",
-        "adiknya",
-        "ayahnya",
-        "ibunya",
-        "neneknya",
-        "kakeknya",
-        "sepupunya",
-        "sepupu",
-        "temannya",
-        "teman",
-        "sahabatnya",
-        "pacarnya",
-        "suaminya",
-        "istrinya",
-        "walinya",
-        "wali",
-        "pengasuh",
-        "pengasuhnya",
-        "pendamping",
-        "pendampingnya",
-        "pelapor",
-        "terlapor",
-        "pelaku",
-        "saksi",
-        "korban",
-        "bernama",
-        "bernamakan",
-        "namanya",
-        "kepsek",
-        "omnya",
-        "tantenya",
-        "mbahnya",
-        "ayah_tiri",
-        "ibu_tiri",
-        "kerabatnya",
-        "anaknya",
-    ]
+_ROLE_CUES = _words(
+    """
+    guru gurunya tetangga tetangganya pamannya bibinya kakaknya adiknya ayahnya ibunya
+    neneknya kakeknya sepupunya sepupu temannya teman sahabatnya pacarnya suaminya istrinya
+    walinya wali pengasuh pengasuhnya pendamping pendampingnya pelapor terlapor pelaku saksi
+    korban bernama bernamakan namanya kepsek omnya tantenya mbahnya ayah_tiri ibu_tiri
+    kerabatnya anaknya
+    """
 )
 # Two-word cues, matched on lower-cased words.
 _PHRASE_CUES = frozenset(
@@ -227,385 +101,65 @@ _PHRASE_CUES = frozenset(
     }
 )
 # Words that make a capitalised run an institution, a place or a programme, not a person.
-_INSTITUTION_WORDS = frozenset(
-    [
-        "panti",
-        "asuhan",
-        "lksa",
-        "lpks",
-        "yayasan",
-        "dinas",
-        "sosial",
-        "kabupaten",
-        "kab",
-        "kota",
-        "provinsi",
-        "prov",
-        "kecamatan",
-        "kec",
-        "desa",
-        "kelurahan",
-        "kel",
-        "dusun",
-        "kampung",
-        "kp",
-        "jalan",
-        "jl",
-        "gg",
-        "gang",
-        "rt",
-        "rw",
-        "blok",
-        "perum",
-        "perumahan",
-        "komplek",
-        "rsud",
-        "rsu",
-        "rs",
-        "rumah",
-        "sakit",
-        "puskesmas",
-        "klinik",
-        "posyandu",
-        "pustu",
-        "sd",
-        "sdn",
-        "sdit",
-        "smp",
-        "smpn",
-        "smp",
-        "smk",
-        "smkn",
-        "sma",
-        "sman",
-        "mi",
-        "min",
-        "mts",
-        "mtsn",
-        "ma",
-        "man",
-        "madrasah",
-        "pesantren",
-        "ponpes",
-        "pondok",
-        "sekolah",
-        "universitas",
-        "univ",
-        "institut",
-        "akademi",
-        "politeknik",
-        "stikes",
-        "program",
-        "programme",
-        "kartu",
-        "keluarga",
-        "harapan",
-        "bpjs",
-        "kip",
-        "pkh",
-        "kis",
-        "kks",
-        "bansos",
-        "bank",
-        "bri",
-        "bni",
-        "btn",
-        "mandiri",
-        "polres",
-        "polsek",
-        "polda",
-        "polri",
-        "pengadilan",
-        "kejaksaan",
-        "kantor",
-        "balai",
-        "badan",
-        "kementerian",
-        "kemensos",
-        "kemendikbud",
-        "dukcapil",
-        "disdukcapil",
-        "dp3a",
-        "dp3akb",
-        "p2tp2a",
-        "upt",
-        "uptd",
-        "unit",
-        "pusat",
-        "lembaga",
-        "komisi",
-        "kpai",
-        "lpsk",
-        "masjid",
-        "musala",
-        "mushola",
-        "gereja",
-        "gki",
-        "gkj",
-        "hkbp",
-        "pura",
-        "vihara",
-        "klenteng",
-        "pasar",
-        "terminal",
-        "stasiun",
-        "bandara",
-        "pelabuhan",
-        "gunung",
-        "sungai",
-        "danau",
-        "pantai",
-        "pulau",
-        "teluk",
-        "selat",
-        "tanjung",
-        "bukit",
-        "lapangan",
-        "taman",
-        "alun",
-        "alun",
-        "hotel",
-        "toko",
-        "warung",
-        "cv",
-        "pt",
-        "tbk",
-        "ud",
-        "koperasi",
-        "kelompok",
-        "forum",
-        "karang",
-        "taruna",
-        "pkk",
-        "rukun",
-        "organisasi",
-        "paud",
-        "tk",
-        "ra",
-        "kb",
-        "sanggar",
-        "bimbel",
-        "les",
-        "santo",
-        "santa",
-        "st",
-        "stadion",
-        "gelora",
-        "rsup",
-        "rsia",
-        "rsab",
-        "rsj",
-        "lapas",
-        "lpka",
-        "bapas",
-        "rehabilitasi",
-        "lksa",
-    ]
-) - {"rumah", "tanjung", "kip", "pkh", "kis", "kks", "bansos", "bpjs"}  # names and programmes
-_CALENDAR = frozenset(
-    [
-        "januari",
-        "februari",
-        "pebruari",
-        "maret",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "agustus",
-        "september",
-        "oktober",
-        "november",
-        "nopember",
-        "desember",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "agu",
-        "agt",
-        "ags",
-        "sep",
-        "sept",
-        "okt",
-        "nov",
-        "des",
-        "senin",
-        "selasa",
-        "rabu",
-        "kamis",
-        "jumat",
-        "jum'at",
-        "sabtu",
-        "minggu",
-        "ahad",
-        "lebaran",
-        "idul",
-        "idulfitri",
-        "iduladha",
-        "fitri",
-        "adha",
-        "natal",
-        "paskah",
-        "nyepi",
-        "waisak",
-        "imlek",
-        "galungan",
-        "kuningan",
-        "ramadan",
-        "ramadhan",
-        "syawal",
-        "muharram",
-        "maulid",
-        "isra",
-        "miraj",
-        "tahun",
-        "baru",
-        "hut",
-        "kemerdekaan",
-        "nabi",
-        "tuhan",
-        "allah",
-        "yesus",
-        "kristus",
-    ]
+_INSTITUTION_WORDS = _words(
+    """
+    panti asuhan lksa lpks yayasan dinas sosial kabupaten kab kota provinsi prov kecamatan
+    kec desa kelurahan kel dusun kampung kp jalan jl gg gang rt rw blok perum perumahan
+    komplek rsud rsu rs rumah sakit puskesmas klinik posyandu pustu sd sdn sdit smp smpn smp
+    smk smkn sma sman mi min mts mtsn ma man madrasah pesantren ponpes pondok sekolah
+    universitas univ institut akademi politeknik stikes program programme kartu keluarga
+    harapan bpjs kip pkh kis kks bansos bank bri bni btn mandiri polres polsek polda polri
+    pengadilan kejaksaan kantor balai badan kementerian kemensos kemendikbud dukcapil
+    disdukcapil dp3a dp3akb p2tp2a upt uptd unit pusat lembaga komisi kpai lpsk masjid
+    musala mushola gereja gki gkj hkbp pura vihara klenteng pasar terminal stasiun bandara
+    pelabuhan gunung sungai danau pantai pulau teluk selat tanjung bukit lapangan taman alun
+    alun hotel toko warung cv pt tbk ud koperasi kelompok forum karang taruna pkk rukun
+    organisasi paud tk ra kb sanggar bimbel les santo santa st stadion gelora rsup rsia rsab
+    rsj lapas lpka bapas rehabilitasi lksa
+    """
+) - {
+    "rumah",
+    "tanjung",
+    "kip",
+    "pkh",
+    "kis",
+    "kks",
+    "bansos",
+    "bpjs",
+}  # names and programmes, not institutions
+_CALENDAR = _words(
+    """
+    januari februari pebruari maret april mei juni juli agustus september oktober november
+    nopember desember jan feb mar apr jun jul agu agt ags sep sept okt nov des senin selasa
+    rabu kamis jumat jum'at sabtu minggu ahad lebaran idul idulfitri iduladha fitri adha
+    natal paskah nyepi waisak imlek galungan kuningan ramadan ramadhan syawal muharram
+    maulid isra miraj tahun baru hut kemerdekaan nabi tuhan allah yesus kristus
+    """
 )
-_PLACE_PREPOSITIONS = frozenset(
-    [
-        "di",
-        "ke",
-        "dari",
-        "asal",
-        "menuju",
-        "sekitar",
-        "wilayah",
-        "daerah",
-        "kawasan",
-        "pasar",
-        "warga",
-        "keliling",
-        "posyandu",
-        "kampung",
-    ]
+_PLACE_PREPOSITIONS = _words(
+    """
+    di ke dari asal menuju sekitar wilayah daerah kawasan pasar warga keliling posyandu
+    kampung
+    """
 )
 # Lower-case words allowed inside a name: "Siti binti Ahmad", "Rosa br. Sinaga".
 _NAME_LINKS = frozenset({"bin", "binti", "br", "boru", "van", "de", "da", "al", "el", "la"})
 # Function words that are never a name on their own, however written.
-_FUNCTION_WORDS = frozenset(
-    [
-        "dan",
-        "atau",
-        "yang",
-        "di",
-        "ke",
-        "dari",
-        "pada",
-        "untuk",
-        "dengan",
-        "oleh",
-        "karena",
-        "saat",
-        "ketika",
-        "setelah",
-        "sebelum",
-        "sudah",
-        "belum",
-        "akan",
-        "sedang",
-        "telah",
-        "masih",
-        "juga",
-        "tidak",
-        "bukan",
-        "ini",
-        "itu",
-        "tersebut",
-        "ada",
-        "adalah",
-        "ia",
-        "dia",
-        "mereka",
-        "kami",
-        "kita",
-        "saya",
-        "anak",
-        "anaknya",
-        "bersama",
-        "serta",
-        "tetapi",
-        "namun",
-        "sehingga",
-        "agar",
-        "supaya",
-        "bahwa",
-        "jika",
-        "kalau",
-        "maka",
-        "lalu",
-        "kemudian",
-        "dalam",
-        "luar",
-        "atas",
-        "bawah",
-        "antara",
-        "hari",
-        "minggu",
-        "bulan",
-        "tahun",
-        "pagi",
-        "siang",
-        "sore",
-        "malam",
-        "kemarin",
-        "besok",
-        "tadi",
-        "sekarang",
-        "nanti",
-        "selama",
-        "sejak",
-        "hingga",
-        "sampai",
-        "per",
-        "no",
-        "nomor",
-        "kelas",
-        "catatan",
-        "kunjungan",
-        "laporan",
-        "tanggal",
-        "tgl",
-        "hal",
-        "perihal",
-        "keterangan",
-        "ket",
-        "nik",
-        "kk",
-        "ktp",
-        "hp",
-        "wa",
-        "telp",
-        "tlp",
-        "email",
-        "rt",
-        "rw",
-        "ttl",
-        "npsn",
-        "nisn",
-        "nip",
-        "bpjs",
-        "pkh",
-        "kip",
-        "kis",
-        "kks",
-        "bansos",
-        "bk",
-    ]
+_FUNCTION_WORDS = _words(
+    """
+    dan atau yang di ke dari pada untuk dengan oleh karena saat ketika setelah sebelum sudah
+    belum akan sedang telah masih juga tidak bukan ini itu tersebut ada adalah ia dia mereka
+    kami kita saya anak anaknya bersama serta tetapi namun sehingga agar supaya bahwa jika
+    kalau maka lalu kemudian dalam luar atas bawah antara hari minggu bulan tahun pagi siang
+    sore malam kemarin besok tadi sekarang nanti selama sejak hingga sampai per no nomor
+    kelas catatan kunjungan laporan tanggal tgl hal perihal keterangan ket nik kk ktp hp wa
+    telp tlp email rt rw ttl npsn nisn nip bpjs pkh kip kis kks bansos bk
+    """
 )
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*\.?")
 _SENTENCE_END = re.compile(r"[.!?:;\n\"“(]\s*$")
 _MAX_NAME_TOKENS = 5
+_PHRASE_BREAKS = frozenset('\n;()[]"“”?!')
 # "Ucok (panggilan untuk Benny Pigai)", "Dodit alias ...": the word before is a nickname.
 _NICKNAME_AFTER = re.compile(r"\s*(?:\(\s*(?:nama\s+)?panggilan\b|alias\b)", re.IGNORECASE)
 
@@ -686,6 +240,12 @@ class _Token:
     sentence_start: bool
 
 
+@lru_cache(maxsize=64)
+def _analysed(text: str) -> tuple[list[_Token], bool]:
+    """Tokens of a note and whether it is cased, once per note (three passes read them)."""
+    return _tokens(text), is_cased(text)
+
+
 def _tokens(text: str) -> list[_Token]:
     out: list[_Token] = []
     for m in _TOKEN.finditer(text):
@@ -738,10 +298,9 @@ class PersonNameRecognizer(EntityRecognizer):
 
     def spans(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, score) of every name; spans do not overlap."""
-        tokens = _tokens(text)
+        tokens, cased = _analysed(text)
         if not tokens:
             return []
-        cased = is_cased(text)
         found: list[tuple[int, int, float]] = []
         i = 0
         while i < len(tokens):
@@ -775,8 +334,7 @@ class PersonNameRecognizer(EntityRecognizer):
         for a guardian "Siti Rahmawati") is another person: the caller sees the span grow and
         links nobody. Words inside ``barriers`` (other known names) are not taken.
         """
-        tokens = _tokens(text)
-        cased = is_cased(text)
+        tokens, cased = _analysed(text)
         inside = [k for k, t in enumerate(tokens) if start <= t.start and t.end <= end]
         if not inside:
             return start, end
@@ -860,7 +418,9 @@ class PersonNameRecognizer(EntityRecognizer):
     def _gap(tokens: list[_Token], a: int, b: int, text: str) -> str | None:
         """The characters between two tokens when they may belong to one phrase, else None."""
         gap = text[tokens[a].end : tokens[b].start]
-        if len(gap) > 3 or any(ch in gap for ch in '\n;()[]"“”?!'):
+        if gap == " ":
+            return gap
+        if len(gap) > 3 or not _PHRASE_BREAKS.isdisjoint(gap):
             return None
         return gap
 
@@ -972,34 +532,21 @@ class PersonNameRecognizer(EntityRecognizer):
 
 def is_cased(text: str) -> bool:
     """Whether capitalisation carries a signal (not a note in capitals or all lower case)."""
-    letters = [c for c in text if c.isalpha()]
-    upper = sum(c.isupper() for c in letters)
-    return bool(letters) and 0.02 < upper / len(letters) < 0.6
+    upper = len(_UPPER.findall(text))
+    letters = upper + len(_LOWER.findall(text))
+    return bool(letters) and 0.02 < upper / letters < 0.6
+
+
+_UPPER = re.compile(r"[A-Z]")
+_LOWER = re.compile(r"[a-z]")
 
 
 _BALINESE_TITLES = frozenset({("anak", "agung"), ("ida", "bagus"), ("ida", "ayu"), ("i", "gusti")})
-_BALINESE_ORDER = frozenset(
-    [
-        "wayan",
-        "made",
-        "nyoman",
-        "ketut",
-        "putu",
-        "kadek",
-        "komang",
-        "gede",
-        "gde",
-        "gusti",
-        "ngurah",
-        "luh",
-        "ayu",
-        "nengah",
-        "agung",
-        "bagus",
-        "cokorda",
-        "desak",
-        "dewa",
-    ]
+_BALINESE_ORDER = _words(
+    """
+    wayan made nyoman ketut putu kadek komang gede gde gusti ngurah luh ayu nengah agung
+    bagus cokorda desak dewa
+    """
 )
 
 
@@ -1007,8 +554,7 @@ def institution_spans(text: str) -> list[tuple[int, int]]:
     """Where institutions are named ("Panti Asuhan Tunas Melati"): a known person's first
     name inside one is the institution's, not the person."""
     recognizer = shared_person_recognizer()
-    tokens = _tokens(text)
-    cased = is_cased(text)
+    tokens, cased = _analysed(text)
     out = []
     i = 0
     while i < len(tokens):

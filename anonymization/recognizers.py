@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import regex
-from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from anonymization.tokens import normalize
 from lakehouse.reference.nik import KK_LENGTH, NIK_LENGTH, digits_only, is_valid_nik
@@ -81,21 +81,50 @@ class TextRecognizer(Protocol):
     ) -> list[RecognizerResult]: ...
 
 
-class NikRecognizer(PatternRecognizer):
+class RegexRecognizer(EntityRecognizer):
+    """Compiled patterns called directly: Presidio's ``PatternRecognizer`` adds context
+    scoring and result bookkeeping that cost more than the match itself on short notes."""
+
+    def __init__(self, entity: str, name: str, patterns: list[tuple[str, float]]) -> None:
+        self._entity = entity
+        self._patterns = [
+            (re.compile(p, re.IGNORECASE | re.MULTILINE | re.DOTALL), score)
+            for p, score in patterns
+        ]
+        super().__init__(supported_entities=[entity], name=name, supported_language=LANGUAGE)
+
+    def load(self) -> None:
+        return None
+
+    def valid(self, matched: str) -> bool:
+        """Whether a match is really the entity (a NIK's structure, for instance)."""
+        return True
+
+    def analyze(
+        self, text: str, entities: list[str] | None = None, nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]:
+        best: dict[tuple[int, int], float] = {}
+        for pattern, score in self._patterns:
+            for m in pattern.finditer(text):
+                if m.end() > m.start() and self.valid(m.group()):
+                    best[m.span()] = max(score, best.get(m.span(), 0.0))
+        return [
+            RecognizerResult(self._entity, start, end, score)
+            for (start, end), score in sorted(best.items())
+        ]
+
+
+class NikRecognizer(RegexRecognizer):
     """16-digit NIK, optionally grouped with spaces, dots or dashes."""
 
     def __init__(self) -> None:
         super().__init__(
-            supported_entity="ID_NIK",
-            name="IdNikRecognizer",
-            supported_language=LANGUAGE,
-            patterns=[Pattern("nik_16_digits", r"(?<!\d)" + _SIXTEEN_DIGITS + r"(?!\d)", 0.5)],
-            context=["nik", "ktp", "nomor induk kependudukan"],
+            "ID_NIK", "IdNikRecognizer", [(r"(?<!\d)" + _SIXTEEN_DIGITS + r"(?!\d)", 0.5)]
         )
 
-    def validate_result(self, pattern_text: str) -> bool | None:
-        # False drops the match (score -> 0): not a NIK, e.g. an order number.
-        return is_valid_nik(digits_only(pattern_text))
+    def valid(self, matched: str) -> bool:
+        # Not a NIK's structure: an order number, an account number.
+        return is_valid_nik(digits_only(matched))
 
 
 class KkRecognizer(EntityRecognizer):
@@ -193,17 +222,15 @@ def national_phone_digits(written: str) -> str | None:
     return None
 
 
-class EmailRecognizer(PatternRecognizer):
+class EmailRecognizer(RegexRecognizer):
     """E-mail addresses (no TLD list look-up: that would need the network)."""
 
     def __init__(self) -> None:
         super().__init__(
-            supported_entity="EMAIL_ADDRESS",
-            name="IdEmailRecognizer",
-            supported_language=LANGUAGE,
-            patterns=[
-                Pattern(
-                    "email",
+            "EMAIL_ADDRESS",
+            "IdEmailRecognizer",
+            [
+                (
                     r"(?<![\w.%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
                     r"\.[A-Za-z]{2,}\b",
                     0.9,
@@ -222,30 +249,25 @@ _MONTH_NUM = r"(?:0?[1-9]|1[0-2])"
 _YEAR = r"(?:19|20)\d{2}"
 
 
-class DateRecognizer(PatternRecognizer):
-    """Full dates: "12 Januari 2015", "3 Agt. 2020", 12/01/2015, 2015-01-12."""
+class DateRecognizer(RegexRecognizer):
+    """Full dates: "12 Januari 2015", "3 Agt. 2020", 12/01/2015, 2015-01-12, "2-Feb-1977",
+    "25 Nov '10", "16-01-08"."""
 
     def __init__(self) -> None:
         super().__init__(
-            supported_entity="ID_DATE",
-            name="IdDateRecognizer",
-            supported_language=LANGUAGE,
-            patterns=[
-                Pattern("date_text", rf"\b{_DAY}\s+(?:{_MONTHS})\.?,?\s+{_YEAR}\b", 0.8),
-                # "2-Feb-1977", "25-Mei-2013", "25 Nov '10", "16 Jun '87"
-                Pattern(
-                    "date_text_short",
-                    rf"(?i)\b{_DAY}(?:\s+|[\-/.])(?:{_MONTHS})\.?(?:\s+|[\-/.])(?:{_YEAR}\b|['’]\d{{2}}\b)",
+            "ID_DATE",
+            "IdDateRecognizer",
+            [
+                (rf"\b{_DAY}\s+(?:{_MONTHS})\.?,?\s+{_YEAR}\b", 0.8),
+                (
+                    rf"\b{_DAY}(?:\s+|[\-/.])(?:{_MONTHS})\.?(?:\s+|[\-/.])"
+                    rf"(?:{_YEAR}\b|['’]\d{{2}}\b)",
                     0.8,
                 ),
-                # "16-01-08", "28/10/85": day, month and a two-digit year
-                Pattern(
-                    "date_dmy_short",
-                    rf"(?<![\d/.\-]){_DAY}[/.\-]{_MONTH_NUM}[/.\-]\d{{2}}(?![\d/\-]|\.\d)",
-                    0.5,
-                ),
-                Pattern("date_dmy", rf"\b{_DAY}[/.\-]{_MONTH_NUM}[/.\-]{_YEAR}\b", 0.6),
-                Pattern("date_iso", rf"\b{_YEAR}-{_MONTH_NUM}-{_DAY}\b", 0.6),
+                # day, month and a two-digit year
+                (rf"(?<![\d/.\-]){_DAY}[/.\-]{_MONTH_NUM}[/.\-]\d{{2}}(?![\d/\-]|\.\d)", 0.5),
+                (rf"\b{_DAY}[/.\-]{_MONTH_NUM}[/.\-]{_YEAR}\b", 0.6),
+                (rf"\b{_YEAR}-{_MONTH_NUM}-{_DAY}\b", 0.6),
             ],
         )
 
@@ -282,6 +304,7 @@ class _DigitsAlternative:
 
 
 _DOUBLED = re.compile(r"(\w)\1+")
+_HAS_DOUBLE = re.compile(r"(\w)\1")
 
 
 def _collapse(word: str) -> str:
@@ -302,14 +325,6 @@ def _accepted_forms(alt: _WordsAlternative) -> tuple[frozenset[str], ...]:
             forms.update(w[:k] + w[k + 1 :] for k in range(len(w)))
         out.append(frozenset(forms))
     return tuple(out)
-
-
-def _same_word(written: str, known: str, forms: frozenset[str]) -> bool:
-    if written == known:
-        return True
-    if len(forms) == 1 or len(written) < 3:
-        return False
-    return written in forms or _collapse(written) in forms
 
 
 def _split_words(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -376,6 +391,14 @@ class KnownValuesRecognizer(EntityRecognizer):
 
     def __init__(self, known: Mapping[str, Iterable[str]]) -> None:
         self._words_alts, self._digit_alts = _alternatives(known)
+        # Every way the first word of a value may be written -> the values it may start.
+        self._first_forms: dict[
+            str, list[tuple[_WordsAlternative, tuple[frozenset[str], ...]]]
+        ] = {}
+        for alt in self._words_alts:
+            forms = _accepted_forms(alt)
+            for form in forms[0]:
+                self._first_forms.setdefault(form, []).append((alt, forms))
         domains = {a.domain for a in self._words_alts} | {a.domain for a in self._digit_alts}
         super().__init__(
             supported_entities=sorted(known_entity_type(d) for d in domains),
@@ -414,14 +437,22 @@ class KnownValuesRecognizer(EntityRecognizer):
         for m in _WORD.finditer(text):
             spans.append(m.span())
             words.append(m.group().casefold())
+        collapsed = [_collapse(w) if _HAS_DOUBLE.search(w) else w for w in words]
+        starts = self._first_forms
         results = []
-        for alt in self._words_alts:
-            n = len(alt.words)
-            forms = _accepted_forms(alt)
-            for i in range(len(words) - n + 1):
-                if not _same_word(words[i], alt.words[0], forms[0]):
+        for i, word in enumerate(words):
+            candidates = starts.get(word) or starts.get(collapsed[i])
+            if not candidates:
+                continue
+            for alt, forms in candidates:
+                n = len(alt.words)
+                if i + n > len(words):
                     continue
-                if any(not _same_word(words[i + j], alt.words[j], forms[j]) for j in range(1, n)):
+                exact = tuple(words[i : i + n]) == alt.words
+                if not exact and any(
+                    words[i + j] not in forms[j] and collapsed[i + j] not in forms[j]
+                    for j in range(n)
+                ):
                     continue
                 if any(
                     _WS.sub(" ", text[spans[i + j][1] : spans[i + j + 1][0]]).casefold()
@@ -432,7 +463,7 @@ class KnownValuesRecognizer(EntityRecognizer):
                 result = self._result(
                     alt.domain, alt.canonical, spans[i][0], spans[i + n - 1][1], alt.part
                 )
-                if tuple(words[i : i + n]) != alt.words:
+                if not exact:
                     # Written with a typo: certainly a name, but maybe another person's
                     # ("Hasnah" is a name of its own, one letter from "Hasniah").
                     result.recognition_metadata["exact"] = False

@@ -23,16 +23,16 @@ the third party's surname would stay in clear.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import pandas as pd
 from presidio_analyzer import RecognizerResult
-from presidio_anonymizer import AnonymizerEngine
-from presidio_anonymizer.entities import OperatorConfig
-from presidio_anonymizer.entities import RecognizerResult as AnonymizerResult
 
 from anonymization.person_names import (
     PERSON_ENTITY,
@@ -74,6 +74,12 @@ __all__ = [
 
 DATE_PLACEHOLDER = "[date]"
 PERSON_PLACEHOLDER = "[person]"
+_PLACEHOLDERS = {
+    "ID_DATE": DATE_PLACEHOLDER,
+    PERSON_ENTITY: PERSON_PLACEHOLDER,
+    ADDRESS_ENTITY: "[address]",
+    SCHOOL_ENTITY: "[school]",
+}
 _KNOWN_PERSON = "KNOWN_PERSON_NAME"
 #: A single word of a known name links to that person only if it is this rare among names
 #: (KPU's 2024 candidate list, 257,208 people): "Siti" or "Agus" alone is anyone.
@@ -242,6 +248,22 @@ def link_names(results: Sequence[RecognizerResult], text: str) -> list[Recognize
     return resolve_overlaps([*others, *linked, *generic, *unlinked])
 
 
+def _known_key(known: Known) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(
+        sorted(
+            (domain, (values,) if isinstance(values, str) else tuple(values))
+            for domain, values in known.items()
+            if domain not in _NOT_MATCHED_IN_NOTES
+        )
+    )
+
+
+@lru_cache(maxsize=4096)
+def _known_recognizer(key: tuple[tuple[str, tuple[str, ...]], ...]) -> KnownValuesRecognizer:
+    """One recognizer per record: a child's notes share it (built once, not per note)."""
+    return KnownValuesRecognizer(dict(key))
+
+
 @dataclass(frozen=True)
 class RedactionResult:
     """Redacted text and the (entity_type, start, end) spans in the ORIGINAL text."""
@@ -250,28 +272,69 @@ class RedactionResult:
     entities: list[tuple[str, int, int]] = field(default_factory=list)
 
 
-class Redactor:
-    """Reusable redactor: recognizers and the anonymizer engine are built once."""
+#: A detection as it crosses a process boundary: (entity type, start, end, domain, canonical).
+Span = tuple[str, int, int, str | None, str | None]
 
-    def __init__(self, tokenizer: Tokenizer, *, redact_dates: bool = True) -> None:
-        self._tokenizer = tokenizer
+
+class NoteAnalyzer:
+    """Finds what to redact in a note, without any key: the part that runs in worker
+    processes (no key material leaves the process that holds the tokenizer)."""
+
+    def __init__(self, *, redact_dates: bool = True) -> None:
         self._recognizers: list[TextRecognizer] = build_recognizers(include_dates=redact_dates)
         self._recognizers += [PersonNameRecognizer(), AddressRecognizer(), SchoolRecognizer()]
-        self._engine = AnonymizerEngine()
+
+    def analyze(self, text: str, known: Known | None = None) -> list[RecognizerResult]:
+        """All detections in ``text`` after linking names and resolving overlaps."""
+        results: list[RecognizerResult] = []
+        for recognizer in self._recognizers:
+            results.extend(recognizer.analyze(text, recognizer.supported_entities, None))
+        if known:
+            results.extend(_known_recognizer(_known_key(known)).analyze(text))
+        return link_names(results, text)
+
+    def spans(self, text: str, known: Known | None = None) -> list[Span]:
+        out: list[Span] = []
+        for r in self.analyze(text, known):
+            meta = r.recognition_metadata or {}
+            out.append((r.entity_type, r.start, r.end, meta.get("domain"), meta.get("canonical")))
+        return out
+
+
+_worker_analyzer: NoteAnalyzer | None = None
+
+
+def _start_worker(redact_dates: bool) -> None:
+    global _worker_analyzer
+    _worker_analyzer = NoteAnalyzer(redact_dates=redact_dates)
+
+
+def _spans_of_chunk(chunk: list[tuple[str, Known | None]]) -> list[list[Span]]:
+    assert _worker_analyzer is not None
+    return [_worker_analyzer.spans(text, known) for text, known in chunk]
+
+
+#: Below this many notes a batch is redacted in-process (starting workers costs ~2 s).
+PARALLEL_MIN_NOTES = 10_000
+_CHUNK = 2_000
+
+
+class Redactor:
+    """Reusable redactor: recognizers are built once; large batches use every core.
+
+    Replacements are spliced in directly rather than through Presidio's
+    ``AnonymizerEngine``: the spans are already resolved, and the engine's per-note
+    operator set-up cost more than the splice (measured on the corpus, 15% of the time).
+    """
+
+    def __init__(
+        self, tokenizer: Tokenizer, *, redact_dates: bool = True, workers: int | None = None
+    ) -> None:
+        self._tokenizer = tokenizer
+        self._redact_dates = redact_dates
+        self._analyzer = NoteAnalyzer(redact_dates=redact_dates)
+        self._workers = workers if workers is not None else len(os.sched_getaffinity(0))
         self._replacement_cache: dict[tuple[str, str], str] = {}
-        self._operators: dict[str, OperatorConfig] = {
-            entity: OperatorConfig("custom", {"lambda": self._token_replacer(domain)})
-            for entity, domain in ENTITY_DOMAINS.items()
-        }
-        self._operators["ID_DATE"] = OperatorConfig("replace", {"new_value": DATE_PLACEHOLDER})
-        for entity, placeholder in (
-            (PERSON_ENTITY, PERSON_PLACEHOLDER),
-            (ADDRESS_ENTITY, "[address]"),
-            (SCHOOL_ENTITY, "[school]"),
-        ):
-            self._operators[entity] = OperatorConfig("replace", {"new_value": placeholder})
-        # Unknown entity types must never leak: fall back to a generic placeholder.
-        self._operators["DEFAULT"] = OperatorConfig("replace", {"new_value": "[redacted]"})
 
     def _replacement(self, domain: str, normalized: str) -> str:
         key = (domain, normalized)
@@ -283,74 +346,82 @@ class Redactor:
             out = self._replacement_cache[key] = f"[{domain}:{token}]"
         return out
 
-    def _token_replacer(self, domain: str) -> Callable[[str], str]:
-        def replace(matched: str) -> str:
-            if domain == "phone":
-                matched = without_extension(matched)  # the number's token, as in the tables
-            normalized = normalize(domain, matched)
-            return self._replacement(domain, normalized) if normalized else "[redacted]"
-
-        return replace
-
     def analyze(self, text: str, known: Known | None = None) -> list[RecognizerResult]:
-        """All detections in ``text`` after overlap resolution."""
-        results: list[RecognizerResult] = []
-        for recognizer in self._recognizers:
-            results.extend(recognizer.analyze(text, recognizer.supported_entities, None))
-        if known:
-            in_notes = {d: v for d, v in known.items() if d not in _NOT_MATCHED_IN_NOTES}
-            results.extend(KnownValuesRecognizer(in_notes).analyze(text))
-        return link_names(results, text)
+        """All detections in ``text`` after linking names and resolving overlaps."""
+        return self._analyzer.analyze(text, known)
 
     def redact(self, text: str | None, known: Known | None = None) -> RedactionResult:
         """Redact one note; None is treated as the empty string."""
         if not text:
             return RedactionResult("", [])
-        results = self.analyze(text, known)
-        if not results:
+        return self._splice(text, self._analyzer.spans(text, known))
+
+    def _splice(self, text: str, spans: Sequence[Span]) -> RedactionResult:
+        if not spans:
             return RedactionResult(text, [])
-        operators = dict(self._operators)
-        for r in results:
-            if r.entity_type.startswith("KNOWN_") and r.entity_type not in operators:
-                operators[r.entity_type] = OperatorConfig(
-                    "custom", {"lambda": self._known_replacer(results, r.entity_type, text)}
-                )
-        engine_input = [AnonymizerResult(r.entity_type, r.start, r.end, r.score) for r in results]
-        redacted = self._engine.anonymize(
-            text, engine_input, operators, merge_entities_with_spaces=False
-        )
-        return RedactionResult(redacted.text, [(r.entity_type, r.start, r.end) for r in results])
+        # Spans do not overlap (link_names resolved them): splice the replacements in.
+        pieces: list[str] = []
+        position = 0
+        for entity, start, end, domain, canonical in spans:
+            pieces.append(text[position:start])
+            pieces.append(self._replace(entity, text[start:end], domain, canonical))
+            position = end
+        pieces.append(text[position:])
+        return RedactionResult("".join(pieces), [(e, a, b) for e, a, b, _, _ in spans])
 
-    def _known_replacer(
-        self, results: Sequence[RecognizerResult], entity_type: str, text: str
-    ) -> Callable[[str], str]:
-        """Map each matched string of a known-value type to its canonical token."""
-        by_text: dict[str, str] = {}
-        for r in results:
-            if r.entity_type != entity_type:
-                continue
-            meta = r.recognition_metadata or {}
-            by_text[text[r.start : r.end]] = self._replacement(meta["domain"], meta["canonical"])
-
-        def replace(matched: str) -> str:
-            return by_text.get(matched, "[redacted]")
-
-        return replace
+    def _replace(self, entity: str, matched: str, domain: str | None, canonical: str | None) -> str:
+        if entity.startswith("KNOWN_") and domain and canonical:
+            return self._replacement(domain, canonical)
+        domain = ENTITY_DOMAINS.get(entity)
+        if domain is not None:
+            if domain == "phone":
+                matched = without_extension(matched)  # the number's token, as in the tables
+            normalized = normalize(domain, matched)
+            return self._replacement(domain, normalized) if normalized else "[redacted]"
+        # Unknown entity types must never leak: a generic placeholder.
+        return _PLACEHOLDERS.get(entity, "[redacted]")
 
     def redact_series(
         self, texts: pd.Series, known_per_row: Sequence[Known | None] | None = None
     ) -> pd.Series:
-        """Redact a column of notes; ``known_per_row`` aligns positionally with ``texts``."""
+        """Redact a column of notes; ``known_per_row`` aligns positionally with ``texts``.
+
+        From :data:`PARALLEL_MIN_NOTES` notes on, worker processes (one per core) find the
+        spans and this process, which alone holds the key, puts the tokens in.
+        """
         if known_per_row is not None and len(known_per_row) != len(texts):
             raise ValueError("known_per_row must have one entry per text")
-        out: list[str | None] = []
+        rows: list[tuple[int, str, Known | None]] = []
+        out: list[str | None] = [None] * len(texts)
         for i, text in enumerate(texts.tolist()):
             if text is None or (isinstance(text, float) and text != text):
-                out.append(None)
                 continue
             known = known_per_row[i] if known_per_row is not None else None
-            out.append(self.redact(str(text), known).text)
+            rows.append((i, str(text), known))
+        if self._workers > 1 and len(rows) >= PARALLEL_MIN_NOTES:
+            # Tokens go in here while the workers analyse the next chunks.
+            spans = self._spans_in_workers([(text, known) for _, text, known in rows])
+            for (i, text, _), found in zip(rows, spans, strict=True):
+                out[i] = self._splice(text, found).text
+        else:
+            for i, text, known in rows:
+                out[i] = self.redact(text, known).text
         return pd.Series(out, index=texts.index, name=texts.name, dtype=object)
+
+    def _spans_in_workers(self, notes: list[tuple[str, Known | None]]) -> Iterator[list[Span]]:
+        chunks = [notes[k : k + _CHUNK] for k in range(0, len(notes), _CHUNK)]
+        # A fork server: workers are forked from a clean process that imported this module
+        # once (no fork of a threaded caller; no 3 s Presidio/spaCy import per worker).
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        with ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(self._redact_dates,),
+        ) as pool:
+            for chunk in pool.map(_spans_of_chunk, chunks):
+                yield from chunk
 
 
 # --- publish-gate scan -------------------------------------------------------

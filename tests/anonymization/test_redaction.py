@@ -163,3 +163,20 @@ def test_a_batch_is_redacted_note_by_note(redactor: Redactor) -> None:
     notes, known = _synthetic_notes(1500)
     out = redactor.redact_series(pd.Series(notes), known)
     assert all("[phone:ph_" in text for text in out)
+
+
+def test_large_batches_are_redacted_in_worker_processes_to_the_same_text(
+    tokenizer: Tokenizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers find the spans, the parent (which alone holds the key) puts the tokens in."""
+    import anonymization.redaction as redaction
+
+    notes, known = _synthetic_notes(300)
+    texts = pd.Series([*notes, None], index=range(10, 311))
+    rows = [*known, None]
+    alone = Redactor(tokenizer, workers=1).redact_series(texts, rows)
+    monkeypatch.setattr(redaction, "PARALLEL_MIN_NOTES", 100)
+    monkeypatch.setattr(redaction, "_CHUNK", 64)
+    together = Redactor(tokenizer, workers=2).redact_series(texts, rows)
+    assert together.equals(alone)
+    assert together.index.equals(texts.index) and together.iloc[-1] is None
