@@ -159,7 +159,9 @@ _FUNCTION_WORDS = _words(
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*\.?")
 _SENTENCE_END = re.compile(r"[.!?:;\n\"“(]\s*$")
 _MAX_NAME_TOKENS = 5
-_PHRASE_BREAKS = frozenset('\n;()[]"“”?!')
+_ATAS_NAMA = re.compile(r"a\.\s?n\.", re.IGNORECASE)  # "a.n." = atas nama, "in the name of"
+_WEEKDAYS = _words("senin selasa rabu kamis jumat sabtu minggu ahad")
+_PHRASE_BREAKS = frozenset('\n;()[]"“”?!_/=')
 # "Ucok (panggilan untuk Benny Pigai)", "Dodit alias ...": the word before is a nickname.
 _NICKNAME_AFTER = re.compile(r"\s*(?:\(\s*(?:nama\s+)?panggilan\b|alias\b)", re.IGNORECASE)
 
@@ -317,8 +319,20 @@ class PersonNameRecognizer(EntityRecognizer):
                 i = cue_end
                 continue
             nickname = _NICKNAME_AFTER.match(text, tokens[i].end) is not None
-            stop = self._extend(tokens, i, text, cased, cued=nickname)
-            if stop > i and (nickname or self._uncued_is_name(tokens, i, stop, cased)):
+            # "Om Budi, Gara Maheswara, datang": a capitalised pair right after a name and a
+            # comma is that name's apposition, another name.
+            appositive = (
+                cased
+                and bool(found)
+                and tokens[i].capitalised
+                and text[found[-1][1] : tokens[i].start] == ", "
+            )
+            stop = self._extend(tokens, i, text, cased, cued=nickname or appositive)
+            if appositive and stop - i < 2:
+                appositive = False
+            if stop > i and (
+                nickname or appositive or self._uncued_is_name(tokens, i, stop, cased)
+            ):
                 found.append((tokens[i].start, tokens[stop - 1].end, 0.7))
                 i = stop
                 continue
@@ -401,7 +415,7 @@ class PersonNameRecognizer(EntityRecognizer):
             nxt = i + 2
         elif word in _HONORIFICS or word in _ROLE_CUES:
             nxt = i + 1
-        elif word == "a" and text[tokens[i].end : tokens[i].end + 3].casefold() == ".n.":
+        elif word == "a" and _ATAS_NAMA.match(text, tokens[i].start):
             nxt = i + 2 if i + 1 < len(tokens) and tokens[i + 1].word == "n" else i + 1
         else:
             return None
@@ -428,7 +442,16 @@ class PersonNameRecognizer(EntityRecognizer):
         lex = self._lexicon
         word = tok.word
         if word in _INSTITUTION_WORDS or word in _CALENDAR or word in _FUNCTION_WORDS:
-            return False
+            # After a cue or another name word, a capitalised name token that is also a
+            # month or a common word is a name: "a.n. Hari Budiyanto", "Mulyanto Ramadan".
+            return (
+                cued
+                and cased
+                and tok.capitalised
+                and lex.is_name(word)
+                and word not in _WEEKDAYS
+                and word not in _INSTITUTION_WORDS
+            )
         if len(word) < 2 and word != "i":
             return False
         if cued and word in _BALINESE_ORDER:
@@ -515,8 +538,10 @@ class PersonNameRecognizer(EntityRecognizer):
         if len(words) >= 2:
             # Two or more tokens: a clear name among them, or nothing but names and words no
             # dictionary knows ("Tuyang Juk", "Asang Sahay").
-            named = [w for w in words if lex.is_name(w) and not lex.is_word(w)]
-            return bool(clear) or len(named) + len(unknown) == len(words)
+            # ("Gara Maheswara": a name token that is also a word, and a word no dictionary
+            # knows), but not name tokens that are all ordinary words ("Puji Syukur").
+            named = [w for w in words if lex.is_name(w)]
+            return bool(clear) or (bool(unknown) and len(named) + len(unknown) == len(words))
         word = words[0] if words else ""
         if i > 0 and tokens[i - 1].word == "hari":
             return False  # "Hari Kartini", "Hari Pahlawan": a day

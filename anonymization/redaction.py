@@ -439,17 +439,31 @@ def _scan_recognizers() -> tuple[TextRecognizer, ...]:
     return (KkRecognizer(), NikRecognizer(), PhoneRecognizer(), EmailRecognizer())
 
 
-def scan_for_pii(text: str | None) -> list[str]:
-    """Entity types of direct identifiers (NIK, KK, phone, e-mail) found in ``text``.
+@lru_cache(maxsize=1)
+def _prose_recognizers() -> tuple[TextRecognizer, ...]:
+    return (shared_person_recognizer(), AddressRecognizer(), SchoolRecognizer())
 
-    Returns one entry per detection and deliberately NOT the matched values, so
-    that gate reports and logs never carry the identifiers they found.
+
+def scan_for_pii(text: str | None, *, prose: bool = True) -> list[str]:
+    """Entity types of identifiers found in ``text``: NIK, KK, phone, e-mail, and with
+    ``prose`` the person names, addresses and schools the redactor looks for in notes, so
+    that a name that escaped redaction blocks publication.
+
+    ``prose=False`` is for documents the platform writes itself in English (data
+    dictionaries, reports), where the name rules, made for Indonesian, would take English
+    words for names. Returns one entry per detection and deliberately NOT the matched
+    values, so that gate reports and logs never carry the identifiers they found.
     """
     if not text:
         return []
     masked = _OUR_IDS.sub(lambda m: "x" * len(m.group()), text)
     masked = _HEX_RUN.sub(lambda m: "x" * len(m.group()), masked)
+    recognizers = _scan_recognizers()
+    # A one-word value is a code, a token or a category, not a sentence that could name
+    # somebody; codes in snake_case are not names either.
+    if prose and " " in masked.strip():
+        recognizers += _prose_recognizers()
     results: list[RecognizerResult] = []
-    for recognizer in _scan_recognizers():
+    for recognizer in recognizers:
         results.extend(recognizer.analyze(masked, recognizer.supported_entities, None))
     return [r.entity_type for r in resolve_overlaps(results)]

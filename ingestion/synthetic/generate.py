@@ -102,6 +102,7 @@ def generate_sources(
         defects=list(ctx.defects.planted),
         services=services,
         drops=drops,
+        third_party_names=sorted(set(ctx.shared.get("third_party_names", []))),
     )
     manifest.write(drops_dir / MANIFEST_FILENAME)
     return manifest

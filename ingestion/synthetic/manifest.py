@@ -66,6 +66,8 @@ class GenerationManifest:
     defects: list[DefectRecord]
     services: dict[str, list[str]] = field(default_factory=dict)  # service -> its tables
     drops: dict[str, str] = field(default_factory=dict)  # drop table -> path under drops_dir
+    #: People named in case notes whom no table holds (what the leak tests look for).
+    third_party_names: list[str] = field(default_factory=list)
 
     def defect_counts(self) -> dict[str, dict[str, int]]:
         """``table -> defect code -> number of planted rows``."""
@@ -86,6 +88,7 @@ class GenerationManifest:
             "row_counts": dict(self.row_counts),
             "defect_counts": self.defect_counts(),
             "defects": [d.to_dict() for d in self.defects],
+            "third_party_names": list(self.third_party_names),
         }
 
     def to_json(self) -> str:
@@ -108,6 +111,7 @@ class GenerationManifest:
             ],
             services={k: list(v) for k, v in data.get("services", {}).items()},
             drops=dict(data.get("drops", {})),
+            third_party_names=list(data.get("third_party_names", [])),
         )
 
     @classmethod

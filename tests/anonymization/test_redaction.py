@@ -127,10 +127,22 @@ def test_redact_series(redactor: Redactor, tokenizer: Tokenizer) -> None:
 
 def test_scan_for_pii_reports_types_not_values() -> None:
     found = scan_for_pii(NOTE)
-    assert sorted(set(found)) == ["EMAIL_ADDRESS", "ID_KK", "ID_NIK", "ID_PHONE"]
+    # Names too: a name that escaped redaction blocks publication.
+    assert sorted(set(found)) == ["EMAIL_ADDRESS", "ID_KK", "ID_NIK", "ID_PERSON", "ID_PHONE"]
+    assert sorted(set(scan_for_pii(NOTE, prose=False))) == [
+        "EMAIL_ADDRESS",
+        "ID_KK",
+        "ID_NIK",
+        "ID_PHONE",
+    ]
     assert found.count("ID_NIK") == 2
     assert all("@" not in f and not any(c.isdigit() for c in f) for f in found)
     assert scan_for_pii(None) == [] and scan_for_pii("total 1234 anak") == []
+    assert scan_for_pii("Anak dijemput oleh pamannya, Pak Yusuf Hasibuan.") == ["ID_PERSON"]
+    assert scan_for_pii("tinggal di Jl. Melati No. 5 RT 02/RW 03") == ["ID_ADDRESS"]
+    # Codes, categories and the names of places and institutions are not names.
+    for value in ["panti_asuhan_keagamaan", "Kota Bandung", "Nusa Tenggara Timur", "2026-Q1"]:
+        assert scan_for_pii(value) == [], value
 
 
 def test_scan_ignores_our_own_tokens(tokenizer: Tokenizer) -> None:

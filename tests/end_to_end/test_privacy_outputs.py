@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from pycanon import anonymity
 
-from tests.support.leak_scan import scan
+from tests.support.leak_scan import IdentifierSet, scan
 from tests.support.pipeline import PipelineRun
 
 QIS = ["age_years", "sex", "regency_code", "disability", "admission_year"]
@@ -62,6 +62,30 @@ def test_no_source_identifier_inside_the_warehouse(pipeline_run: PipelineRun) ->
     assert "raw.child_registry__children" in tables
     leaks = scan(tables.items(), identifiers)
     assert not leaks, f"tables holding a source identifier: {leaks[:5]}"
+
+
+def _third_parties(pipeline_run: PipelineRun) -> IdentifierSet:
+    """People the generator named in case notes whom no table holds (teachers, neighbours)."""
+    manifest = json.loads((pipeline_run.home / "drops" / "synthetic_manifest.json").read_text())
+    found = IdentifierSet()
+    for name in manifest["third_party_names"]:
+        found.add_name(name)
+    return found
+
+
+def test_no_third_party_named_in_a_note_anywhere_in_the_lake_or_the_warehouse(
+    pipeline_run: PipelineRun,
+) -> None:
+    """The redactor has no record of these people: it must recognise them as names."""
+    third = _third_parties(pipeline_run)
+    assert len(third.names) > 100
+    notes = pipeline_run.source_case_notes()
+    assert sum(bool(third.find(n)) for n in notes) > 100, "the sources must mention them"
+    leaks = scan(_lake_texts(pipeline_run.lake), third)
+    assert not leaks, leaks[:5]
+    tables = pipeline_run.warehouse_dump(("raw", "staging", "intermediate", "marts"))
+    leaks = scan(tables.items(), third)
+    assert not leaks, f"tables holding a third party's name: {leaks[:5]}"
 
 
 def test_case_notes_were_redacted_with_table_tokens(pipeline_run: PipelineRun) -> None:

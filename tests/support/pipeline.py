@@ -87,6 +87,14 @@ class PipelineRun:
             con.close()
         return found
 
+    def source_case_notes(self) -> list[str]:
+        """Every case note as the case workers wrote it (before redaction)."""
+        con = sqlite3.connect(self.home / "sources" / "case_management.db")
+        try:
+            return [text for (text,) in con.execute("select note_text from case_notes") if text]
+        finally:
+            con.close()
+
     def warehouse_dump(self, databases: tuple[str, ...]) -> dict[str, str]:
         """Every table (not view) of ``databases`` as text, read in one child process."""
         code = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,7 +21,11 @@ from ingestion.synthetic.defects import (
 from ingestion.synthetic.people import indonesian_date
 from ingestion.synthetic.registry import ServiceGenerator
 from ingestion.synthetic.services._common import CODE, ID, Weighted, col, source_table
-from ingestion.synthetic.services.case_notes import NoteSubject, write_notes
+from ingestion.synthetic.services.case_notes import (
+    NoteSubject,
+    third_party_sentence,
+    write_notes,
+)
 
 CASE_TYPES = (
     "neglect",
@@ -245,6 +250,29 @@ class CaseManagementService(ServiceGenerator):
             )
         return moments[-1]
 
+    @staticmethod
+    def _mention_a_third_party(
+        ctx: GenerationContext, case_id: str, child: ChildRecord, texts: list[str]
+    ) -> None:
+        """Three cases in ten name somebody no table holds in one of their notes.
+
+        A stream of its own per case, so that every other generated value stays as it was.
+        """
+        rng = random.Random(f"{ctx.config.seed}:third-party:{case_id}")
+        if not texts or rng.random() >= 0.3:
+            return
+        taken = ctx.shared.get("registry_names")
+        if taken is None:
+            taken = ctx.shared["registry_names"] = {
+                name
+                for c in ctx.children
+                for name in (c.full_name, *(g.full_name for g in c.guardians))
+            }
+        sentence, name = third_party_sentence(rng, ctx.people, child.first_name, taken)
+        at = rng.randrange(len(texts))
+        texts[at] = f"{texts[at]} {sentence}"
+        ctx.shared.setdefault("third_party_names", []).append(name)
+
     def _notes(
         self,
         ctx: GenerationContext,
@@ -262,6 +290,7 @@ class CaseManagementService(ServiceGenerator):
             rng, ctx.people, NoteSubject(child, case.row["risk_level"]), count, visits
         )
         row = case.row
+        self._mention_a_third_party(ctx, row["case_id"], child, texts)
         for text, moment in zip(texts, moments, strict=True):
             author = row["caseworker_id"] if rng.random() < 0.8 else rng.choice(team)
             ctx.out.add(

@@ -68,6 +68,21 @@ TEMPLATES: tuple[str, ...] = (
     "membawa buku KIA pada pertemuan berikutnya.",
 )
 
+# Third parties (a teacher, a neighbour, an uncle) whom no table holds: the redactor cannot
+# look them up, it has to recognise them as names. Their names go into the generation
+# manifest so that the leak tests can look for them in the lake.
+THIRD_PARTY_SENTENCES: tuple[str, ...] = (
+    "Anak dijemput oleh {rel}, {title} {name}, sepulang sekolah.",
+    "Wali kelasnya, {title} {name}, melaporkan {child_first} sering terlambat.",
+    "Tetangga bernama {name} ikut mendampingi saat kunjungan.",
+    "{title} {name} dari RT setempat bersedia menjadi saksi.",
+    "Informasi tambahan diberikan oleh guru mengaji {child_first}, {title} {name}.",
+    "{child_first} sering bermain di rumah {title} {name} sepulang sekolah.",
+    "Keterangan saksi a.n. {name} dicatat petugas.",
+    "{rel_cap} {child_first}, {name}, datang menjenguk pada akhir pekan.",
+)
+_THIRD_PARTY_RELATIONS = {"M": ("paman", "om", "kakek"), "F": ("bibi", "tante", "nenek")}
+
 _RISK_LABELS = {"low": "rendah", "medium": "sedang", "high": "tinggi", "critical": "kritis"}
 _REL_LABELS = {
     ("mother", "F"): "ibu kandung",
@@ -131,3 +146,25 @@ def write_notes(
             )
         )
     return notes
+
+
+def third_party_sentence(
+    rng: random.Random, people: PeopleFactory, child_first: str, taken: set[str]
+) -> tuple[str, str]:
+    """A sentence naming somebody no table holds, and that person's name.
+
+    ``taken`` holds the registry's full names: a third party never shares one.
+    """
+    sex = rng.choice("MF")
+    person = people.person(rng, sex)
+    while person.full_name in taken:
+        person = people.person(rng, sex)
+    relation = rng.choice(_THIRD_PARTY_RELATIONS[sex])
+    sentence = rng.choice(THIRD_PARTY_SENTENCES).format(
+        rel=relation,
+        rel_cap=relation.capitalize(),
+        title="Ibu" if sex == "F" else "Bapak",
+        name=person.full_name,
+        child_first=child_first,
+    )
+    return sentence, person.full_name
