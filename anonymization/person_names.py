@@ -157,13 +157,13 @@ _FUNCTION_WORDS = _words(
     """
 )
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*\.?")
-_SENTENCE_END = re.compile(r"[.!?:;\n\"“(]\s*$")
+_SENTENCE_OPENERS = frozenset('.!?:;\n\t"“(')
 _MAX_NAME_TOKENS = 5
 _ATAS_NAMA = re.compile(r"a\.\s?n\.", re.IGNORECASE)  # "a.n." = atas nama, "in the name of"
 _WEEKDAYS = _words("senin selasa rabu kamis jumat sabtu minggu ahad")
 _PHRASE_BREAKS = frozenset('\n;()[]"“”?!_/=')
 # "Ucok (panggilan untuk Benny Pigai)", "Dodit alias ...": the word before is a nickname.
-_NICKNAME_AFTER = re.compile(r"\s*(?:\(\s*(?:nama\s+)?panggilan\b|alias\b)", re.IGNORECASE)
+_NICKNAME_MARK = re.compile(r"(?<=\w)\s*(?:\(\s*(?:nama\s+)?panggilan\b|alias\b)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -232,7 +232,11 @@ def name_lexicon() -> NameLexicon:
     )
 
 
-@dataclass
+#: Words that may open a cue, written in any case.
+_CUE_WORDS = _HONORIFICS | _ROLE_CUES | {a for a, _ in _PHRASE_CUES} | {"a"}
+
+
+@dataclass(slots=True)
 class _Token:
     start: int
     end: int
@@ -252,22 +256,19 @@ def _tokens(text: str) -> list[_Token]:
     out: list[_Token] = []
     for m in _TOKEN.finditer(text):
         raw = m.group()
-        end = m.end()
-        if raw.endswith(".") and len(raw) > 2 and raw[:-1].casefold() not in _ABBREVIATIONS:
+        start, end = m.span()
+        if raw[-1] == "." and len(raw) > 2 and raw[:-1].casefold() not in _ABBREVIATIONS:
             raw = raw[:-1]  # a sentence's full stop, not part of the word
             end -= 1
-        word = raw.rstrip(".").casefold().replace("’", "'")
-        before = text[max(0, m.start() - 3) : m.start()]
-        out.append(
-            _Token(
-                m.start(),
-                end,
-                raw,
-                word,
-                raw[0].isupper(),
-                not out or bool(_SENTENCE_END.search(before)) or m.start() == 0,
-            )
-        )
+        word = raw.rstrip(".").casefold()
+        if "’" in word:
+            word = word.replace("’", "'")
+        # A sentence starts after . ! ? : ; a line break, a quote or a bracket (spaces aside).
+        k = start - 1
+        while k >= 0 and text[k] == " ":
+            k -= 1
+        sentence_start = not out or k < 0 or text[k] in _SENTENCE_OPENERS
+        out.append(_Token(start, end, raw, word, raw[0].isupper(), sentence_start))
     return out
 
 
@@ -304,8 +305,18 @@ class PersonNameRecognizer(EntityRecognizer):
         if not tokens:
             return []
         found: list[tuple[int, int, float]] = []
+        nicknamed = {m.start() for m in _NICKNAME_MARK.finditer(text)}
         i = 0
         while i < len(tokens):
+            tok = tokens[i]
+            if (
+                cased
+                and not tok.capitalised
+                and tok.word not in _CUE_WORDS
+                and tok.end not in nicknamed
+            ):
+                i += 1  # most words of a cased note: lower case, no cue, no name
+                continue
             if tokens[i].word in _INSTITUTION_WORDS and (tokens[i].capitalised or not cased):
                 i = self._institution_end(tokens, i, text, cased)
                 continue
@@ -318,7 +329,7 @@ class PersonNameRecognizer(EntityRecognizer):
                     continue
                 i = cue_end
                 continue
-            nickname = _NICKNAME_AFTER.match(text, tokens[i].end) is not None
+            nickname = tokens[i].end in nicknamed
             # "Om Budi, Gara Maheswara, datang": a capitalised pair right after a name and a
             # comma is that name's apposition, another name.
             appositive = (
