@@ -76,7 +76,7 @@ _ROLE_CUES = _words(
     guru gurunya tetangga tetangganya pamannya bibinya kakaknya adiknya ayahnya ibunya
     neneknya kakeknya sepupunya sepupu temannya teman sahabatnya pacarnya suaminya istrinya
     walinya wali pengasuh pengasuhnya pendamping pendampingnya pelapor terlapor pelaku saksi
-    korban bernama bernamakan namanya kepsek omnya tantenya mbahnya ayah_tiri ibu_tiri
+    korban bernama bernamakan namanya nama kepsek omnya tantenya mbahnya ayah_tiri ibu_tiri
     kerabatnya anaknya
     """
 )
@@ -112,7 +112,7 @@ _INSTITUTION_WORDS = _words(
     pengadilan kejaksaan kantor balai badan kementerian kemensos kemendikbud dukcapil
     disdukcapil dp3a dp3akb p2tp2a upt uptd unit pusat lembaga komisi kpai lpsk masjid
     musala mushola gereja gki gkj hkbp pura vihara klenteng pasar terminal stasiun bandara
-    pelabuhan gunung sungai danau pantai pulau teluk selat tanjung bukit lapangan taman alun
+    pelabuhan gunung sungai kali danau pantai pulau teluk selat tanjung bukit lapangan taman alun
     alun hotel toko warung cv pt tbk ud koperasi kelompok forum karang taruna pkk rukun
     organisasi paud tk ra kb sanggar bimbel les santo santa st stadion gelora rsup rsia rsab
     rsj lapas lpka bapas rehabilitasi lksa
@@ -159,6 +159,17 @@ _FUNCTION_WORDS = _words(
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*\.?")
 _SENTENCE_OPENERS = frozenset('.!?:;\n\t"“(')
 _MAX_NAME_TOKENS = 5
+_NUMBER_GAP = re.compile(r" \d{1,3}[A-Za-z]? ")
+# Words after which a capitalised word is a product, a brand or a team, not a person.
+_PRODUCT_WORDS = _words(
+    """
+    gigi rokok minum mineral susu goreng teh kopi mie mi sabun sampo shampo biskuit roti dus
+    kardus merek merk produk membeli beli dibelikan kelompok regu tim karyawan sponsor toko
+    minimarket snack jajan permen obat vitamin kamar asrama
+    """
+)
+# "Om Budi, Gara Maheswara, datang", "Meiliana dan Lanny": what joins a name to another.
+_NAME_JOINERS = frozenset({", ", " dan ", " & ", " serta ", " atau "})
 _ATAS_NAMA = re.compile(r"a\.\s?n\.", re.IGNORECASE)  # "a.n." = atas nama, "in the name of"
 _WEEKDAYS = _words("senin selasa rabu kamis jumat sabtu minggu ahad")
 _PHRASE_BREAKS = frozenset('\n;()[]"“”?!_/=')
@@ -179,9 +190,16 @@ class NameLexicon:
     def is_name(self, word: str) -> bool:
         return word in self.given or word in self.surnames
 
+    def in_dictionary(self, word: str) -> bool:
+        """A dictionary word, or one made from a dictionary stem by Indonesian affixes
+        ("melaporkan" from "lapor", "keluarganya" from "keluarga")."""
+        if word in self.words:
+            return True
+        return any(stem in self.words for stem in _stems(word))
+
     def is_word(self, word: str) -> bool:
         """An ordinary word: in the dictionary and not a name token, or a known collision."""
-        return (word in self.words and not self.is_name(word)) or word in self.collisions
+        return (self.in_dictionary(word) and not self.is_name(word)) or word in self.collisions
 
     def count(self, word: str) -> int:
         return max(self.given.get(word, 0), self.surnames.get(word, 0))
@@ -206,6 +224,38 @@ def _read_counts(path: Path) -> dict[str, int]:
         name, _, count = line.partition("\t")
         out[name.strip()] = max(out.get(name.strip(), 0), int(count) if count.strip() else 1)
     return out
+
+
+_PREFIXES = ("meng", "meny", "mem", "men", "me", "peng", "peny", "pem", "pen", "pe", "ber",
+             "be", "ter", "di", "ke", "se", "per")  # fmt: skip
+_SUFFIXES = ("nya", "kan", "lah", "kah", "pun", "an", "i")
+
+
+def _stems(word: str) -> list[str]:
+    """Candidate stems of an affixed word (no dictionary of affix rules: a stem only counts
+    if the dictionary holds it)."""
+    if len(word) < 5:
+        return []
+    cores = [word]
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            cores.append(word[: -len(suffix)])
+    out = list(cores)
+    for core in cores:
+        for prefix in _PREFIXES:
+            if core.startswith(prefix) and len(core) - len(prefix) >= 3:
+                rest = core[len(prefix) :]
+                out.append(rest)
+                # meN- drops the stem's first consonant: menulis <- tulis, memukul <- pukul
+                if prefix in ("men", "pen"):
+                    out.append("t" + rest)
+                elif prefix in ("mem", "pem"):
+                    out.append("p" + rest)
+                elif prefix in ("meny", "peny"):
+                    out.append("s" + rest)
+                elif prefix in ("meng", "peng"):
+                    out.append("k" + rest)
+    return out[1:]
 
 
 @cache
@@ -323,6 +373,13 @@ class PersonNameRecognizer(EntityRecognizer):
             cue_end = self._cue_at(tokens, i, text)
             if cue_end is not None:
                 stop = self._extend(tokens, cue_end, text, cased, cued=True)
+                # "Pelapor: Budi Santoso" is a form; "CATATAN PENGASUH: Hari Anak Nasional"
+                # a heading. After a colon the name must stand on its own evidence.
+                labelled = ":" in text[tokens[cue_end - 1].end : tokens[cue_end].start]
+                if labelled and stop > cue_end:
+                    stop = self._extend(tokens, cue_end, text, cased, cued=False)
+                    if not self._uncued_is_name(tokens, cue_end, stop, cased):
+                        stop = cue_end
                 if stop > cue_end:
                     found.append((tokens[cue_end].start, tokens[stop - 1].end, 0.95))
                     i = stop
@@ -332,15 +389,11 @@ class PersonNameRecognizer(EntityRecognizer):
             nickname = tokens[i].end in nicknamed
             # "Om Budi, Gara Maheswara, datang": a capitalised pair right after a name and a
             # comma is that name's apposition, another name.
-            appositive = (
-                cased
-                and bool(found)
-                and tokens[i].capitalised
-                and text[found[-1][1] : tokens[i].start] == ", "
-            )
+            between = text[found[-1][1] : tokens[i].start] if found else ""
+            appositive = cased and tokens[i].capitalised and between in _NAME_JOINERS
             stop = self._extend(tokens, i, text, cased, cued=nickname or appositive)
-            if appositive and stop - i < 2:
-                appositive = False
+            if appositive and between == ", " and stop - i < 2:
+                appositive = False  # "Sleman, Bantul": a list, not an apposition
             if stop > i and (
                 nickname or appositive or self._uncued_is_name(tokens, i, stop, cased)
             ):
@@ -376,7 +429,9 @@ class PersonNameRecognizer(EntityRecognizer):
             lex = self._lexicon
             if cased and not t.capitalised:
                 # lower case in a cased note: a name word only if no dictionary knows it
-                return len(t.word) >= 3 and t.word not in lex.words and t.word not in _CALENDAR
+                return (
+                    len(t.word) >= 3 and not lex.in_dictionary(t.word) and t.word not in _CALENDAR
+                )
             return self._name_token(t, cased, cued=True)
 
         while (
@@ -403,19 +458,15 @@ class PersonNameRecognizer(EntityRecognizer):
         j = i + 1
         while j < len(tokens) and j - i <= 6:
             tok = tokens[j]
-            gap = self._gap(tokens, j - 1, j, text)
-            if gap != " " or tok.word in _HONORIFICS:
+            gap = text[tokens[j - 1].end : tok.start]
+            if gap != " " and not _NUMBER_GAP.fullmatch(gap):  # "SDN 6 Sukarame"
                 break
-            if tok.word in _ROLE_CUES:
+            if tok.word in _CUE_WORDS or tok.word in _FUNCTION_WORDS:
                 break
             if cased and not tok.capitalised and tok.word not in _NAME_LINKS:
                 break
-            if (
-                not cased
-                and tok.word not in _INSTITUTION_WORDS
-                and (tok.word in self._lexicon.words or self._lexicon.is_name(tok.word))
-            ):
-                break  # caseless: only words no dictionary or gazetteer knows ("pandeglang")
+            if not cased and self._lexicon.is_clear_name(tok.word):
+                break  # caseless: "di sekolah yosua berkelahi" — Yosua is a child, not a school
             j += 1
         return j
 
@@ -472,16 +523,16 @@ class PersonNameRecognizer(EntityRecognizer):
                 # "KTP-el", "PKSA", a heading in capitals: an acronym or a word unless it is
                 # a clear name ("BUDI SANTOSO lahir ...").
                 return (lex.is_name(word) and not lex.is_word(word)) or (
-                    cued and len(word) >= 3 and word not in lex.words
+                    cued and len(word) >= 3 and not lex.in_dictionary(word)
                 )
             if tok.capitalised:
                 return True
             # A lower-case word inside a cased note: a name only after a cue, never a word.
-            return cued and lex.is_name(word) and word not in lex.words
+            return cued and lex.is_name(word) and not lex.in_dictionary(word)
         # Capitals or lower case throughout: the gazetteer and the dictionary decide.
         if lex.is_name(word) and not lex.is_word(word):
             return True
-        return cued and word not in lex.words
+        return cued and not lex.in_dictionary(word)
 
     def _extend(self, tokens: list[_Token], i: int, text: str, cased: bool, cued: bool) -> int:
         """End (exclusive) of the name-like run starting at ``i``."""
@@ -502,10 +553,14 @@ class PersonNameRecognizer(EntityRecognizer):
                     break
             if tok.word in _INSTITUTION_WORDS and j > i:
                 return i  # "Yusuf Panti ..." is an institution name, not a person
-            if tok.word == "i" and not (
+            balinese = tok.word in ("i", "ni") and (
                 j + 1 < len(tokens) and tokens[j + 1].word in _BALINESE_ORDER
-            ):
+            )
+            if tok.word == "i" and not balinese:
                 break  # "I" opens a Balinese name only before Wayan, Made, Gusti ...
+            if balinese:
+                j += 1
+                continue
             if not self._name_token(tok, cased, cued or j > i) and not (
                 j == i and self._opens_name(tokens, i, text, cased)
             ):
@@ -525,7 +580,9 @@ class PersonNameRecognizer(EntityRecognizer):
         if (tok.word, nxt.word) in _BALINESE_TITLES:
             return True
         lex = self._lexicon
-        unknown = len(tok.word) >= 3 and tok.word not in lex.words and not lex.is_name(tok.word)
+        unknown = (
+            len(tok.word) >= 3 and not lex.in_dictionary(tok.word) and not lex.is_name(tok.word)
+        )
         if not unknown or (cased and not tok.capitalised):
             return False
         return lex.is_clear_name(nxt.word) and (nxt.capitalised or not cased)
@@ -537,10 +594,12 @@ class PersonNameRecognizer(EntityRecognizer):
         if any(w in lex.places for w in words) and not any(w in lex.given for w in words):
             return False
         clear = [w for w in words if lex.is_clear_name(w)]
+        if i > 0 and tokens[i - 1].word in _PRODUCT_WORDS:
+            return False  # "pasta gigi Pepsodent", "air minum Aqua", "kelompok Lokon"
         after_place_word = i > 0 and tokens[i - 1].word in _PLACE_PREPOSITIONS
         if after_place_word and not clear:
             return False  # "di Oesapa", "ke Tanjung Pinang": a place
-        unknown = [w for w in words if w not in lex.words and not lex.is_name(w)]
+        unknown = [w for w in words if not lex.in_dictionary(w) and not lex.is_name(w)]
         if len(words) >= 2 and (
             (words[0] in ("i", "ni") and words[1] in _BALINESE_ORDER)
             or (words[0], words[1]) in _BALINESE_TITLES
@@ -560,7 +619,7 @@ class PersonNameRecognizer(EntityRecognizer):
             if run[0].sentence_start or not cased:
                 # A sentence's first word, or a word in a caseless note: a frequent name that
                 # is no dictionary word ("Yusuf datang", not "Puji syukur").
-                return lex.count(word) >= 20 and word not in lex.words
+                return lex.count(word) >= 20 and not lex.in_dictionary(word)
             return True
         # One capitalised word that no dictionary or gazetteer knows, inside a sentence.
         return cased and bool(unknown) and not run[0].sentence_start and len(word) >= 3

@@ -31,10 +31,12 @@ _HEAD = (
     r"asrama|blok)"
 )
 _KEYWORD = rf"(?:{_HEAD}|(?i:no|nomor|nmr|rt|rw|kec|kab|kota))(?![\p{{L}}])"
-# A name word: capitalised, or a number, a Roman numeral, a block code ("C2"), an initial;
-# never the keyword that starts the next part ("Blok", "No.", "RT").
+# A name word: capitalised (an abbreviation may end in a dot: "H.", "Dr."), or a number, a
+# Roman numeral, a block code ("C2"); never the keyword that starts the next part ("Blok",
+# "No.", "RT"). A full stop after a longer word ends the sentence, not the word.
 _NAME_WORD = (
-    rf"(?!{_KEYWORD})(?:[A-Z][\p{{L}}'’\-]*\.?|\d{{1,4}}[A-Za-z]?|[IVX]{{1,5}}\b|[A-Z]\d{{0,3}})"
+    rf"(?!{_KEYWORD})(?:[A-Z][a-z]{{0,2}}\.|[A-Z][\p{{L}}'’\-]*|\d{{1,4}}[A-Za-z]?|[IVX]{{1,5}}\b"
+    rf"|[A-Z]\d{{0,3}})"
 )
 _LOWER_WORD = rf"(?!{_KEYWORD})(?:[a-z][\p{{L}}'’\-]*)"
 _NUMBER_PART = (
@@ -55,6 +57,9 @@ _ADDRESS = regex.compile(
     rf"|(?i:rt)\.?\s?\d{{1,3}}\s?/\s?(?:(?i:rw)\.?\s?)?\d{{1,3}}"
     rf"|(?i:blok)\s[A-Z0-9]{{1,3}}(?:[\-/]?\d{{1,3}})?{_PARTS}*"
     rf")(?![\p{{L}}\d])"
+)
+_VILLAGE_AS_INSTITUTION = frozenset(
+    {"balai", "kantor", "kepala", "aparat", "perangkat", "pasar", "pemerintah", "dana", "bumdes"}
 )
 _WEAK_HEADS = frozenset({"desa", "ds", "kampung", "lingkungan", "ling", "asrama", "banjar", "blok"})
 
@@ -98,6 +103,13 @@ class AddressRecognizer(EntityRecognizer):
             start, end = m.start(), _trim_full_stop(text, m.start(), m.end())
             head = regex.match(r"\p{L}+", m.group())
             words = text[start:end].split()
+            before = text[max(0, start - 12) : start].split()
+            if (
+                before
+                and before[-1].casefold() in _VILLAGE_AS_INSTITUTION
+                and not regex.search(r"\d", text[start:end])
+            ):
+                continue  # "balai Desa Sidomulyo", "pasar Kampung Baru": a hall, a market
             if (
                 head is not None
                 and head.group().casefold() in _WEAK_HEADS
