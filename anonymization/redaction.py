@@ -169,10 +169,12 @@ def link_names(results: Sequence[RecognizerResult], text: str) -> list[Recognize
     Rahmawati") is somebody else, or cannot be told apart: the whole span becomes
     ``[person]``, so that neither a wrong token nor the surname is left.
     """
-    lexicon = name_lexicon()
-    institutions = institution_spans(text)
-    cased = is_cased(text)
     known = [r for r in results if r.entity_type == _KNOWN_PERSON]
+    if not known:
+        return resolve_overlaps(results)  # nobody to link: names stay [person]
+    lexicon = name_lexicon()
+    institutions: list[tuple[int, int]] | None = None
+    cased = is_cased(text)
     whole_names = [r for r in known if not (r.recognition_metadata or {}).get("part")]
     known = [  # a word of a name found whole says nothing more
         r
@@ -199,6 +201,8 @@ def link_names(results: Sequence[RecognizerResult], text: str) -> list[Recognize
             and (word.casefold() in lexicon.collisions or len(word) < 3)
         ):
             continue  # "kasih sayang", "putri sulung": the word, not the person
+        if institutions is None:
+            institutions = institution_spans(text)
         if any(a <= k.start and k.end <= b for a, b in institutions):
             continue  # "Yayasan Mutiara Nusantara" is not the guardian Mutiara Sari
         shared = meta.get("canonical") == word.casefold()  # carried by several known people
