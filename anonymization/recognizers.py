@@ -45,12 +45,12 @@ from lakehouse.reference.nik import KK_LENGTH, NIK_LENGTH, digits_only, is_valid
 __all__ = [
     "ENTITY_DOMAINS",
     "LANGUAGE",
-    "DateRecognizer",
-    "EmailRecognizer",
+    "IdDateRecognizer",
+    "IdEmailRecognizer",
+    "IdPhoneRecognizer",
     "KkRecognizer",
     "KnownValuesRecognizer",
     "NikRecognizer",
-    "PhoneRecognizer",
     "TextRecognizer",
     "build_recognizers",
     "known_entity_type",
@@ -152,7 +152,7 @@ class KkRecognizer(EntityRecognizer):
         ]
 
 
-class PhoneRecognizer(EntityRecognizer):
+class IdPhoneRecognizer(EntityRecognizer):
     """Indonesian phones as people write them: mobiles and landlines, any grouping.
 
     ``0812-3456-7890``, ``(0812) 34567890``, ``+62 (812) 3456 7890``, ``0812.3456.7890``,
@@ -222,7 +222,7 @@ def national_phone_digits(written: str) -> str | None:
     return None
 
 
-class EmailRecognizer(RegexRecognizer):
+class IdEmailRecognizer(RegexRecognizer):
     """E-mail addresses (no TLD list look-up: that would need the network)."""
 
     def __init__(self) -> None:
@@ -249,7 +249,7 @@ _MONTH_NUM = r"(?:0?[1-9]|1[0-2])"
 _YEAR = r"(?:19|20)\d{2}"
 
 
-class DateRecognizer(RegexRecognizer):
+class IdDateRecognizer(RegexRecognizer):
     """Full dates: "12 Januari 2015", "3 Agt. 2020", 12/01/2015, 2015-01-12, "2-Feb-1977",
     "25 Nov '10", "16-01-08"."""
 
@@ -497,9 +497,9 @@ def build_recognizers(*, include_dates: bool = True) -> list[TextRecognizer]:
     recognizers: list[TextRecognizer] = [
         KkRecognizer(),
         NikRecognizer(),
-        PhoneRecognizer(),
-        EmailRecognizer(),
+        IdPhoneRecognizer(),
+        IdEmailRecognizer(),
     ]
     if include_dates:
-        recognizers.append(DateRecognizer())
+        recognizers.append(IdDateRecognizer())
     return recognizers

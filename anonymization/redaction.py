@@ -50,11 +50,11 @@ from anonymization.places import (
 )
 from anonymization.recognizers import (
     ENTITY_DOMAINS,
-    EmailRecognizer,
+    IdEmailRecognizer,
+    IdPhoneRecognizer,
     KkRecognizer,
     KnownValuesRecognizer,
     NikRecognizer,
-    PhoneRecognizer,
     TextRecognizer,
     build_recognizers,
     without_extension,
@@ -440,7 +440,7 @@ _OUR_IDS = re.compile(rf"(?<![0-9A-Za-z]){TIMESTAMP_ID}(?![0-9A-Za-z])")
 
 @lru_cache(maxsize=1)
 def _scan_recognizers() -> tuple[TextRecognizer, ...]:
-    return (KkRecognizer(), NikRecognizer(), PhoneRecognizer(), EmailRecognizer())
+    return (KkRecognizer(), NikRecognizer(), IdPhoneRecognizer(), IdEmailRecognizer())
 
 
 @lru_cache(maxsize=1)

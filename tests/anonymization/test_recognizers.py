@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from anonymization.recognizers import (
-    DateRecognizer,
-    EmailRecognizer,
+    IdDateRecognizer,
+    IdEmailRecognizer,
+    IdPhoneRecognizer,
     KkRecognizer,
     KnownValuesRecognizer,
     NikRecognizer,
-    PhoneRecognizer,
     TextRecognizer,
 )
 
@@ -41,7 +41,7 @@ def test_kk_only_with_context() -> None:
 
 
 def test_phone_formats() -> None:
-    rec = PhoneRecognizer()
+    rec = IdPhoneRecognizer()
     text = (
         "HP +62 812-3456-7890, WA 6281298765432, rumah 0813 1111 2222, "
         "kantor (021) 555-1234, kode 0812345678901234567, lainnya 08123."
@@ -68,14 +68,14 @@ def test_phone_formats() -> None:
 
 
 def test_email() -> None:
-    rec = EmailRecognizer()
+    rec = IdEmailRecognizer()
     assert _spans(rec, "kirim ke siti.aminah+lksa@dinsos.jabarprov.go.id ya") == [
         "siti.aminah+lksa@dinsos.jabarprov.go.id"
     ]
 
 
 def test_dates() -> None:
-    rec = DateRecognizer()
+    rec = IdDateRecognizer()
     text = "Lahir 12 Januari 2015, kunjungan 3 Agustus 2020 dan 03/08/2021, rapat 2024-02-29."
     assert _spans(rec, text) == ["12 Januari 2015", "3 Agustus 2020", "03/08/2021", "2024-02-29"]
     assert _spans(rec, "kelas 3 tahun 2020, 45 anak") == []
