@@ -76,7 +76,7 @@ _ROLE_CUES = _words(
     guru gurunya tetangga tetangganya pamannya bibinya kakaknya adiknya ayahnya ibunya
     neneknya kakeknya sepupunya sepupu temannya teman sahabatnya pacarnya suaminya istrinya
     walinya wali pengasuh pengasuhnya pendamping pendampingnya pelapor terlapor pelaku saksi
-    korban bernama bernamakan namanya nama kepsek omnya tantenya mbahnya ayah_tiri ibu_tiri
+    korban bernama bernamakan namanya nama keluarga kepsek omnya tantenya mbahnya ayah_tiri ibu_tiri
     kerabatnya anaknya
     """
 )
@@ -126,7 +126,8 @@ _INSTITUTION_WORDS = _words(
     "kks",
     "bansos",
     "bpjs",
-}  # names and programmes, not institutions
+    "keluarga",
+}  # names, families and programmes, not institutions
 _CALENDAR = _words(
     """
     januari februari pebruari maret april mei juni juli agustus september oktober november
@@ -143,7 +144,9 @@ _PLACE_PREPOSITIONS = _words(
     """
 )
 # Lower-case words allowed inside a name: "Siti binti Ahmad", "Rosa br. Sinaga".
-_NAME_LINKS = frozenset({"bin", "binti", "br", "boru", "van", "de", "da", "al", "el", "la"})
+_NAME_LINKS = frozenset(
+    {"bin", "binti", "br", "boru", "van", "de", "da", "al", "el", "la", "daeng", "dg"}
+)  # "Ramlah Daeng Sibali": a Makassar title inside a name
 # Function words that are never a name on their own, however written.
 _FUNCTION_WORDS = _words(
     """
@@ -172,7 +175,7 @@ _PRODUCT_WORDS = _words(
 _NAME_JOINERS = frozenset({", ", " dan ", " & ", " serta ", " atau "})
 _ATAS_NAMA = re.compile(r"a\.\s?n\.", re.IGNORECASE)  # "a.n." = atas nama, "in the name of"
 _WEEKDAYS = _words("senin selasa rabu kamis jumat sabtu minggu ahad")
-_PHRASE_BREAKS = frozenset('\n;()[]"“”?!_/=')
+_PHRASE_BREAKS = frozenset('\n;()[]"“”?!_/=@')
 # "Ucok (panggilan untuk Benny Pigai)", "Dodit alias ...": the word before is a nickname.
 _NICKNAME_MARK = re.compile(r"(?<=\w)\s*(?:\(\s*(?:nama\s+)?panggilan\b|alias\b)", re.IGNORECASE)
 
@@ -432,6 +435,14 @@ class PersonNameRecognizer(EntityRecognizer):
                 return (
                     len(t.word) >= 3 and not lex.in_dictionary(t.word) and t.word not in _CALENDAR
                 )
+            if (
+                (not cased or t.text.isupper())
+                and lex.is_name(t.word)
+                and t.word not in _FUNCTION_WORDS
+            ):
+                # In capitals or lower case a name token next to a name is a name even when it
+                # is also a word: "MEUTIA SARI RAHMATUN" is not the known "Darmawati Rahmatun".
+                return True
             return self._name_token(t, cased, cued=True)
 
         while (
@@ -522,7 +533,7 @@ class PersonNameRecognizer(EntityRecognizer):
             if len(word) > 1 and (tok.text.isupper() or any(c.isupper() for c in tok.text[1:])):
                 # "KTP-el", "PKSA", a heading in capitals: an acronym or a word unless it is
                 # a clear name ("BUDI SANTOSO lahir ...").
-                return (lex.is_name(word) and not lex.is_word(word)) or (
+                return (lex.is_name(word) and (cued or not lex.is_word(word))) or (
                     cued and len(word) >= 3 and not lex.in_dictionary(word)
                 )
             if tok.capitalised:
@@ -541,7 +552,7 @@ class PersonNameRecognizer(EntityRecognizer):
             tok = tokens[j]
             if j > i:
                 gap = self._gap(tokens, j - 1, j, text)
-                if gap is None or "," in gap or "." in gap:
+                if gap is None or "," in gap or "." in gap or ":" in gap:
                     break
                 if tok.word in _NAME_LINKS and j + 1 < len(tokens):
                     nxt = tokens[j + 1]

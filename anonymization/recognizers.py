@@ -186,7 +186,8 @@ class IdPhoneRecognizer(EntityRecognizer):
             start, end = m.span()
             while start < end and text[start] in " .-":
                 start += 1
-            if national_phone_digits(text[start:end]) is not None:
+            cued = _PHONE_CUE.search(text[max(0, start - 24) : start]) is not None
+            if national_phone_digits(text[start:end], cued=cued) is not None:
                 out.append(RecognizerResult("ID_PHONE", start, end, 0.7))
         return out
 
@@ -199,8 +200,17 @@ def without_extension(written: str) -> str:
     return _EXTENSION.sub("", written)
 
 
-def national_phone_digits(written: str) -> str | None:
-    """Digits of a written phone in national form (0...), or None if it is not a phone."""
+_PHONE_CUE = re.compile(
+    r"\b(?:telp|tlp|telepon|telpon|hp|wa|whatsapp|kantor|rumah|hubungi|dihubungi|kontak|fax)\b",
+    re.IGNORECASE,
+)
+
+
+def national_phone_digits(written: str, *, cued: bool = False) -> str | None:
+    """Digits of a written phone in national form (0...), or None if it is not a phone.
+
+    A landline written as one run of digits ("02188124430") counts only after a phone word
+    ("telp", "kantor", "hubungi"): alone it could be any number that starts with 0."""
     core = without_extension(written.strip())
     digits = digits_only(core)
     international = core.lstrip().startswith("+") or (
@@ -218,7 +228,7 @@ def national_phone_digits(written: str) -> str | None:
     # separated from the subscriber number when written nationally.
     if digits[1] in "234567" or digits[1] == "9":
         separated = bool(re.match(r"\s*(?:\+\s?62[ .\-]?)?\(?0?\d{2,4}\)?[ .\-)]", core))
-        return digits if 9 <= len(digits) <= 12 and (separated or international) else None
+        return digits if 9 <= len(digits) <= 12 and (separated or international or cued) else None
     return None
 
 
@@ -242,7 +252,8 @@ class IdEmailRecognizer(RegexRecognizer):
 _MONTHS = (
     "januari|februari|pebruari|maret|april|mei|juni|juli|agustus|september|oktober|"
     "november|nopember|desember|january|february|march|may|june|july|august|october|"
-    "december|sept|agus|jan|feb|mar|apr|jun|jul|agu|agt|aug|sep|okt|oct|nov|des|dec"
+    "december|agust|sept|agus|peb|nop|jan|feb|mar|apr|jun|jul|agu|agt|ags|aug|sep|okt|oct|nov|"
+    "des|dec"
 )
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MONTH_NUM = r"(?:0?[1-9]|1[0-2])"
@@ -261,7 +272,7 @@ class IdDateRecognizer(RegexRecognizer):
                 (rf"\b{_DAY}\s+(?:{_MONTHS})\.?,?\s+{_YEAR}\b", 0.8),
                 (
                     rf"\b{_DAY}(?:\s+|[\-/.])(?:{_MONTHS})\.?(?:\s+|[\-/.])"
-                    rf"(?:{_YEAR}\b|['’]\d{{2}}\b)",
+                    rf"(?:{_YEAR}\b|['’]?\d{{2}}\b)",
                     0.8,
                 ),
                 # day, month and a two-digit year

@@ -26,6 +26,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -81,6 +82,7 @@ _PLACEHOLDERS = {
     SCHOOL_ENTITY: "[school]",
 }
 _KNOWN_PERSON = "KNOWN_PERSON_NAME"
+_REMAINDER = "REDACTED"  # the part of a detection that sticks out of the one that won
 #: A single word of a known name links to that person only if it is this rare among names
 #: (KPU's 2024 candidate list, 257,208 people): "Siti" or "Agus" alone is anyone.
 _DISTINCTIVE_BELOW = 1000
@@ -131,11 +133,28 @@ def resolve_overlaps(results: Sequence[RecognizerResult]) -> list[RecognizerResu
 
 def _greedy(ordered: Sequence[RecognizerResult]) -> list[RecognizerResult]:
     kept: list[RecognizerResult] = []
+    dropped: list[RecognizerResult] = []
     for r in ordered:
         if all(r.end <= k.start or r.start >= k.end for k in kept):
             kept.append(r)
-    kept.sort(key=lambda r: r.start)
+        else:
+            dropped.append(r)
+    # A detection that lost to an overlapping longer one may stick out of it (".co.id" of an
+    # e-mail half inside a name span): what sticks out is redacted too, never left in clear.
+    for r in dropped:
+        position = r.start
+        for k in sorted((k for k in kept if k.start < r.end and r.start < k.end), key=_start):
+            if k.start > position:
+                kept.append(RecognizerResult(_REMAINDER, position, k.start, r.score))
+            position = max(position, k.end)
+        if position < r.end:
+            kept.append(RecognizerResult(_REMAINDER, position, r.end, r.score))
+    kept.sort(key=_start)
     return kept
+
+
+def _start(r: RecognizerResult) -> int:
+    return int(r.start)
 
 
 def _distinctive(written: str) -> bool:
@@ -339,6 +358,7 @@ class Redactor:
         self._analyzer = NoteAnalyzer(redact_dates=redact_dates)
         self._workers = workers if workers is not None else len(os.sched_getaffinity(0))
         self._replacement_cache: dict[tuple[str, str], str] = {}
+        self._pool: ProcessPoolExecutor | None = None
 
     def _replacement(self, domain: str, normalized: str) -> str:
         key = (domain, normalized)
@@ -414,18 +434,25 @@ class Redactor:
 
     def _spans_in_workers(self, notes: list[tuple[str, Known | None]]) -> Iterator[list[Span]]:
         chunks = [notes[k : k + _CHUNK] for k in range(0, len(notes), _CHUNK)]
-        # A fork server: workers are forked from a clean process that imported this module
-        # once (no fork of a threaded caller; no 3 s Presidio/spaCy import per worker).
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        with ProcessPoolExecutor(
-            max_workers=self._workers,
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=(self._redact_dates,),
-        ) as pool:
-            for chunk in pool.map(_spans_of_chunk, chunks):
-                yield from chunk
+        for chunk in self._worker_pool().map(_spans_of_chunk, chunks):
+            yield from chunk
+
+    def _worker_pool(self) -> ProcessPoolExecutor:
+        """Workers started once per redactor and kept (their gazetteer and per-record caches
+        with them) for every later batch; shut down when the redactor goes."""
+        if self._pool is None:
+            # A fork server: workers are forked from a clean process that imported this
+            # module once (no fork of a threaded caller; no 3 s Presidio/spaCy import each).
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(self._redact_dates,),
+            )
+            weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+        return self._pool
 
 
 # --- publish-gate scan -------------------------------------------------------

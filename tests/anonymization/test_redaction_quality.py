@@ -4,7 +4,10 @@ Thresholds of the issue's acceptance: recall ≥ 0.99 for NIK, KK, phones, e-mai
 birth and known persons, ≥ 0.95 for people the record does not hold, ≥ 0.90 for street
 addresses; precision ≥ 0.90 over every detection (identifier-free notes included); no wrong
 link. The tuning corpus is the one the rules were written against, on two seeds (other names,
-numbers and template draws); ``bench/redaction.py`` also reports the held-out corpus.
+numbers and template draws). The held-out corpus was written apart (other templates and
+names, by another author who did not read the rules); its first measurement is recorded in
+``docs/benchmarks.md``, and the classes of misses it showed were fixed after, so it now guards
+against regressions rather than measuring generalisation.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import pytest
 from anonymization.redaction import Redactor
 from anonymization.tokens import Tokenizer
 from tests.support.redaction_corpus import LabelledNote, build_corpus
+from tests.support.redaction_corpus_heldout import build_heldout_corpus
 from tests.support.redaction_scoring import KEY, RedactorDetector, Scores, score
 
 RECALL_FLOORS = {
@@ -36,9 +40,10 @@ def detector() -> RedactorDetector:
     return RedactorDetector(Redactor(tokenizer, workers=1), tokenizer)
 
 
-@pytest.fixture(scope="module", params=[20261204, 1])
+@pytest.fixture(scope="module", params=["tuning:20261204", "tuning:1", "held-out:7"])
 def corpus(request: pytest.FixtureRequest) -> list[LabelledNote]:
-    return build_corpus(request.param)
+    kind, seed = request.param.split(":")
+    return build_corpus(int(seed)) if kind == "tuning" else build_heldout_corpus(int(seed))
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +62,13 @@ def _precision(detector: RedactorDetector, notes: Sequence[LabelledNote]) -> flo
 
 @pytest.mark.parametrize(("label", "floor"), sorted(RECALL_FLOORS.items()))
 def test_recall_per_identifier_type(scores: Scores, label: str, floor: float) -> None:
-    assert scores.spans[label] >= 100
+    assert scores.spans[label] >= 50
     missed = [m.text for m in scores.missed if m.label == label][:10]
     assert scores.recall(label) >= floor, (scores.recall(label), missed)
 
 
 def test_no_wrong_link(scores: Scores) -> None:
-    assert scores.trap_spans >= 300
+    assert scores.trap_spans >= 250
     assert scores.total_wrong_links == 0, [(w.text, w.claimed) for w in scores.wrong[:10]]
 
 
