@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -28,7 +28,14 @@ from anonymization.redaction import Redactor
 from anonymization.tokens import Tokenizer
 from bench.report import machine, write_section
 from tests.support.redaction_corpus import LabelledNote, build_corpus
-from tests.support.redaction_scoring import KEY, Detection, RedactorDetector, Scores, score
+from tests.support.redaction_scoring import (
+    KEY,
+    Detection,
+    RedactorDetector,
+    Scores,
+    overall_precision,
+    score,
+)
 
 LABEL_COLUMNS = [
     ("KNOWN_PERSON", "known persons"),
@@ -60,16 +67,6 @@ def presidio_detector() -> Detector:
     return detect
 
 
-def _overall_precision(detect: Detector, notes: Sequence[LabelledNote]) -> float:
-    """Detections that overlap a labelled identifier, of all detections (clean notes too)."""
-    right = total = 0
-    for note in notes:
-        for d in detect(note.text, note.known):
-            total += 1
-            right += any(s.start < d.end and d.start < s.end for s in note.spans)
-    return right / total if total else float("nan")
-
-
 def _corpora() -> dict[str, list[LabelledNote]]:
     out = {"tuning corpus": build_corpus()}
     try:
@@ -96,7 +93,7 @@ def quality() -> list[dict[str, object]]:
                     "recall": {label: scores.recall(label) for label, _ in LABEL_COLUMNS},
                     "overall": scores.overall_recall,
                     "clean": scores.clean_precision,
-                    "precision": _overall_precision(detect, notes),
+                    "precision": overall_precision(detect, notes),
                     "wrong": scores.total_wrong_links,
                     "rate": scores.notes_per_second,
                 }

@@ -12,15 +12,19 @@ against regressions rather than measuring generalisation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
 from anonymization.redaction import Redactor
 from anonymization.tokens import Tokenizer
 from tests.support.redaction_corpus import LabelledNote, build_corpus
 from tests.support.redaction_corpus_heldout import build_heldout_corpus
-from tests.support.redaction_scoring import KEY, RedactorDetector, Scores, score
+from tests.support.redaction_scoring import (
+    KEY,
+    RedactorDetector,
+    Scores,
+    overall_precision,
+    score,
+)
 
 RECALL_FLOORS = {
     "NIK": 0.99,
@@ -51,15 +55,6 @@ def scores(detector: RedactorDetector, corpus: list[LabelledNote]) -> Scores:
     return score(detector, corpus)
 
 
-def _precision(detector: RedactorDetector, notes: Sequence[LabelledNote]) -> float:
-    right = total = 0
-    for note in notes:
-        for d in detector(note.text, note.known):
-            total += 1
-            right += any(s.start < d.end and d.start < s.end for s in note.spans)
-    return right / total
-
-
 @pytest.mark.parametrize(("label", "floor"), sorted(RECALL_FLOORS.items()))
 def test_recall_per_identifier_type(scores: Scores, label: str, floor: float) -> None:
     assert scores.spans[label] >= 50
@@ -76,7 +71,7 @@ def test_precision_over_every_detection_clean_notes_included(
     detector: RedactorDetector, corpus: list[LabelledNote]
 ) -> None:
     assert sum(n.kind == "clean" for n in corpus) >= 300
-    assert _precision(detector, corpus) >= 0.90
+    assert overall_precision(detector, corpus) >= 0.90
 
 
 def test_every_note_reads_back_from_its_redaction(

@@ -2113,25 +2113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"built in {built:.2f} s")
         return 0
     # imported here: building and testing the corpus must not need the redactor
-    from anonymization.redaction import Redactor
-    from anonymization.tokens import Tokenizer
-    from tests.support.redaction_scoring import KEY, RedactorDetector, score
+    from tests.support.redaction_scoring import report
 
-    tokenizer = Tokenizer(KEY)
-    detector = RedactorDetector(Redactor(tokenizer, workers=1), tokenizer)
-    detector("warm-up 0812 3456 7890", {"person_name": ["Warm Up"]})  # lazy loads off the clock
-    scores = score(detector, notes)
-    print(f"corpus B (held out), seed {args.seed}: {len(notes)} notes; detector: Redactor.redact")
-    print(scores.table())
-    print(f"notes whose redact() output could not be paired with its entities: {detector.unparsed}")
-    if args.examples:
-        for label in LABELS:
-            for miss in [m for m in scores.missed if m.label == label][: args.examples]:
-                print(f"missed  {label:<15} {miss.note_id} {miss.text!r}")
-        for wrong in scores.wrong[: args.examples]:
-            print(f"wrong   {wrong.label:<15} {wrong.note_id} {wrong.text!r} -> {wrong.claimed}")
-        for note_id, entity, text in scores.clean_examples[: args.examples]:
-            print(f"clean   {entity:<15} {note_id} {text!r}")
+    report(f"corpus B (held out), seed {args.seed}", notes, args.examples)
     return 0
 
 
