@@ -46,6 +46,7 @@ __all__ = [
     "institution_spans",
     "is_cased",
     "name_lexicon",
+    "note_is_cased",
     "shared_person_recognizer",
 ]
 
@@ -634,6 +635,11 @@ class PersonNameRecognizer(EntityRecognizer):
             return True
         # One capitalised word that no dictionary or gazetteer knows, inside a sentence.
         return cased and bool(unknown) and not run[0].sentence_start and len(word) >= 3
+
+
+def note_is_cased(text: str) -> bool:
+    """:func:`is_cased` of a note the recognizer has just read (cached with its tokens)."""
+    return _analysed(text)[1]
 
 
 def is_cased(text: str) -> bool:

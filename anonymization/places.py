@@ -67,6 +67,7 @@ _ANY_HEAD = re.compile(
     r"lingkungan|ling|asrama|blok|rt|rw|btn|perumnas)(?![^\W\d_])",
     re.IGNORECASE,
 )
+_ANY_CLASS = re.compile(r"kelas|kls", re.IGNORECASE)
 _VILLAGE_AS_INSTITUTION = frozenset(
     {"balai", "kantor", "kepala", "aparat", "perangkat", "pasar", "pemerintah", "dana", "bumdes"}
 )
@@ -153,6 +154,8 @@ class SchoolRecognizer(EntityRecognizer):
     def analyze(
         self, text: str, entities: list[str] | None = None, nlp_artifacts: Any = None
     ) -> list[RecognizerResult]:
+        if not _ANY_CLASS.search(text):
+            return []  # a school counts only with the child's class
         return [
             RecognizerResult(SCHOOL_ENTITY, m.start(), _trim_full_stop(text, *m.span()), 0.75)
             for m in _SCHOOL.finditer(text)

@@ -39,8 +39,8 @@ from anonymization.person_names import (
     PERSON_ENTITY,
     PersonNameRecognizer,
     institution_spans,
-    is_cased,
     name_lexicon,
+    note_is_cased,
     shared_person_recognizer,
 )
 from anonymization.places import (
@@ -193,7 +193,7 @@ def link_names(results: Sequence[RecognizerResult], text: str) -> list[Recognize
         return resolve_overlaps(results)  # nobody to link: names stay [person]
     lexicon = name_lexicon()
     institutions: list[tuple[int, int]] | None = None
-    cased = is_cased(text)
+    cased = note_is_cased(text)
     whole_names = [r for r in known if not (r.recognition_metadata or {}).get("part")]
     known = [  # a word of a name found whole says nothing more
         r
