@@ -9,7 +9,9 @@ bounded narrower than half the role's threshold; no small count may be shown; ev
 count is the true one (summed from the fixture's cells), or for a perturbed role (community,
 media) within the ``max_abs_error`` its row states. A breakdown wider than the role's bound is
 refused. The attacker of a perturbed role is handed the *true* value of every count it was
-shown: the proof holds for one who could see through the noise.
+shown: the proof holds for one who could see through the noise. The same cells, asked again
+in any dimension order, window or grain spelling, with another key or through Superset, get
+the same value.
 """
 
 from __future__ import annotations
@@ -191,6 +193,9 @@ def test_a_thousand_random_queries_pin_no_hidden_small_count(
     moved = 0
     # The targets: every hidden count of every answer whose true value is small.
     targets: dict[tuple[int, ...], float] = {}
+    # The same cells asked again (another dimension order, window, grain spelling, key or
+    # channel) get the same value: repeating or averaging gains nothing.
+    given: dict[tuple[int, ...], float] = {}
     for metric, body in bodies:
         assert body["perturbation"] is not None if perturbed else body["perturbation"] is None
         fields = list(COUNTS[metric])
@@ -199,6 +204,8 @@ def test_a_thousand_random_queries_pin_no_hidden_small_count(
             row = body["rows"][i // len(fields)]
             where = tuple(cells_of_row)
             true = float(truth[cells_of_row].sum())
+            if value is not None:
+                assert given.setdefault(where, value) == value, (where, given[where], value)
             if value is None:
                 if 1 <= true < threshold:
                     targets[where] = true
@@ -219,6 +226,9 @@ def test_a_thousand_random_queries_pin_no_hidden_small_count(
     assert bool(charts) is (role in ("government", "researcher"))  # the t=5 family
     for cells_of_row, value in answer_cells(cells, charts):
         true = float(truth[cells_of_row].sum())
+        where = tuple(cells_of_row)
+        if value is not None:
+            assert given.setdefault(where, value) == value, ("superset", where, given[where])
         assert value is None or value == true
         if value is not None:
             release.add(cells_of_row, true)
