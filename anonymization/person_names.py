@@ -36,8 +36,9 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 
+from anonymization.recognizers import ModelFreeRecognizer
 from lakehouse.reference.regions import PROVINCES
 
 __all__ = [
@@ -331,19 +332,12 @@ _ABBREVIATIONS = frozenset(
 )
 
 
-class PersonNameRecognizer(EntityRecognizer):
+class PersonNameRecognizer(ModelFreeRecognizer):
     """Spans of person names (``ID_PERSON``), whether or not the record knows the person."""
 
     def __init__(self, lexicon: NameLexicon | None = None) -> None:
         self._lexicon = lexicon or name_lexicon()
-        super().__init__(
-            supported_entities=[PERSON_ENTITY],
-            name="IdPersonNameRecognizer",
-            supported_language="id",
-        )
-
-    def load(self) -> None:
-        return None
+        super().__init__([PERSON_ENTITY], "IdPersonNameRecognizer")
 
     def analyze(
         self, text: str, entities: list[str] | None = None, nlp_artifacts: Any = None

@@ -19,7 +19,9 @@ import re
 from typing import Any
 
 import regex
-from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
+
+from anonymization.recognizers import ModelFreeRecognizer
 
 __all__ = ["ADDRESS_ENTITY", "SCHOOL_ENTITY", "AddressRecognizer", "SchoolRecognizer"]
 
@@ -92,18 +94,11 @@ _SCHOOL = regex.compile(
 )
 
 
-class AddressRecognizer(EntityRecognizer):
+class AddressRecognizer(ModelFreeRecognizer):
     """Street and village addresses (``ID_ADDRESS``)."""
 
     def __init__(self) -> None:
-        super().__init__(
-            supported_entities=[ADDRESS_ENTITY],
-            name="IdAddressRecognizer",
-            supported_language="id",
-        )
-
-    def load(self) -> None:
-        return None
+        super().__init__([ADDRESS_ENTITY], "IdAddressRecognizer")
 
     def analyze(
         self, text: str, entities: list[str] | None = None, nlp_artifacts: Any = None
@@ -140,16 +135,11 @@ def _trim_full_stop(text: str, start: int, end: int) -> int:
     return end
 
 
-class SchoolRecognizer(EntityRecognizer):
+class SchoolRecognizer(ModelFreeRecognizer):
     """A school written with the child's class (``ID_SCHOOL``)."""
 
     def __init__(self) -> None:
-        super().__init__(
-            supported_entities=[SCHOOL_ENTITY], name="IdSchoolRecognizer", supported_language="id"
-        )
-
-    def load(self) -> None:
-        return None
+        super().__init__([SCHOOL_ENTITY], "IdSchoolRecognizer")
 
     def analyze(
         self, text: str, entities: list[str] | None = None, nlp_artifacts: Any = None

@@ -50,6 +50,7 @@ __all__ = [
     "IdPhoneRecognizer",
     "KkRecognizer",
     "KnownValuesRecognizer",
+    "ModelFreeRecognizer",
     "NikRecognizer",
     "TextRecognizer",
     "build_recognizers",
@@ -81,7 +82,17 @@ class TextRecognizer(Protocol):
     ) -> list[RecognizerResult]: ...
 
 
-class RegexRecognizer(EntityRecognizer):
+class ModelFreeRecognizer(EntityRecognizer):
+    """A recognizer that needs no NLP model: nothing to load, Indonesian, called directly."""
+
+    def __init__(self, entities: list[str], name: str) -> None:
+        super().__init__(supported_entities=entities, name=name, supported_language=LANGUAGE)
+
+    def load(self) -> None:
+        return None
+
+
+class RegexRecognizer(ModelFreeRecognizer):
     """Compiled patterns called directly: Presidio's ``PatternRecognizer`` adds context
     scoring and result bookkeeping that cost more than the match itself on short notes."""
 
@@ -94,10 +105,7 @@ class RegexRecognizer(EntityRecognizer):
             (re.compile(p, re.IGNORECASE | re.MULTILINE | re.DOTALL), score)
             for p, score in patterns
         ]
-        super().__init__(supported_entities=[entity], name=name, supported_language=LANGUAGE)
-
-    def load(self) -> None:
-        return None
+        super().__init__([entity], name)
 
     def valid(self, matched: str) -> bool:
         """Whether a match is really the entity (a NIK's structure, for instance)."""
@@ -132,7 +140,7 @@ class NikRecognizer(RegexRecognizer):
         return is_valid_nik(digits_only(matched))
 
 
-class KkRecognizer(EntityRecognizer):
+class KkRecognizer(ModelFreeRecognizer):
     """Family-card numbers: 16 digits right after a "KK"/"kartu keluarga" cue."""
 
     _PATTERN = regex.compile(
@@ -141,12 +149,7 @@ class KkRecognizer(EntityRecognizer):
     )
 
     def __init__(self) -> None:
-        super().__init__(
-            supported_entities=["ID_KK"], name="IdKkRecognizer", supported_language=LANGUAGE
-        )
-
-    def load(self) -> None:
-        return None
+        super().__init__(["ID_KK"], "IdKkRecognizer")
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: Any = None
@@ -157,7 +160,7 @@ class KkRecognizer(EntityRecognizer):
         ]
 
 
-class IdPhoneRecognizer(EntityRecognizer):
+class IdPhoneRecognizer(ModelFreeRecognizer):
     """Indonesian phones as people write them: mobiles and landlines, any grouping.
 
     ``0812-3456-7890``, ``(0812) 34567890``, ``+62 (812) 3456 7890``, ``0812.3456.7890``,
@@ -176,12 +179,7 @@ class IdPhoneRecognizer(EntityRecognizer):
     )
 
     def __init__(self) -> None:
-        super().__init__(
-            supported_entities=["ID_PHONE"], name="IdPhoneRecognizer", supported_language=LANGUAGE
-        )
-
-    def load(self) -> None:
-        return None
+        super().__init__(["ID_PHONE"], "IdPhoneRecognizer")
 
     def analyze(
         self, text: str, entities: list[str] | None = None, nlp_artifacts: Any = None
@@ -396,7 +394,7 @@ def _alternatives(
     return words_alts, digit_alts
 
 
-class KnownValuesRecognizer(EntityRecognizer):
+class KnownValuesRecognizer(ModelFreeRecognizer):
     """Exact per-record values (names, phones, NIK ...) known from the tables.
 
     Built per record, so it must be cheap: no regex is compiled per record (that
@@ -418,14 +416,7 @@ class KnownValuesRecognizer(EntityRecognizer):
             for form in forms[0]:
                 self._first_forms.setdefault(form, []).append((alt, forms))
         domains = {a.domain for a in self._words_alts} | {a.domain for a in self._digit_alts}
-        super().__init__(
-            supported_entities=sorted(known_entity_type(d) for d in domains),
-            name="KnownValuesRecognizer",
-            supported_language=LANGUAGE,
-        )
-
-    def load(self) -> None:
-        return None
+        super().__init__(sorted(known_entity_type(d) for d in domains), "KnownValuesRecognizer")
 
     @staticmethod
     def _result(
