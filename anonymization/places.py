@@ -16,6 +16,7 @@ school alone ("SDN 2 Sukamaju mengadakan lomba") is an institution of hundreds o
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import regex
@@ -61,14 +62,16 @@ _ADDRESS = regex.compile(
     rf"|(?i:blok)\s[A-Z0-9]{{1,3}}(?:[\-/]?\d{{1,3}})?{_PARTS}*"
     rf")(?![\p{{L}}\d])"
 )
-# Every address starts at one of these words (or RT/RW, or Blok): a quick test before the
-# full pattern. Same words as _HEAD, for Python's faster ``re``.
-_ANY_HEAD = re.compile(
-    r"(?<![^\W\d_])(?:jl|jln|jalan|gg|gang|lr|lorong|komp|komplek|kompleks|perum|perumahan|"
+# Every address starts at one of these words (or RT/RW, or Blok): the full pattern is tried
+# only where one stands. Same words as _HEAD, for Python's faster ``re``, on the lower-cased
+# note (a case-insensitive scan was 2.5 times slower).
+_HEAD_WORDS = (
+    r"(?:jl|jln|jalan|gg|gang|lr|lorong|komp|komplek|kompleks|perum|perumahan|"
     r"kp|kampung|dusun|dsn|desa|ds|kelurahan|kel|dukuh|banjar|jorong|nagari|gampong|"
-    r"lingkungan|ling|asrama|blok|rt|rw|btn|perumnas)(?![^\W\d_])",
-    re.IGNORECASE,
+    r"lingkungan|ling|asrama|blok|rt|rw|btn|perumnas)"
 )
+_ANY_HEAD = re.compile(rf"(?=[abdgjklnpr])(?<![^\W\d_]){_HEAD_WORDS}(?![^\W\d_])")
+_ANY_HEAD_ANY_CASE = re.compile(rf"(?<![^\W\d_]){_HEAD_WORDS}(?![^\W\d_])", re.IGNORECASE)
 _ANY_CLASS = re.compile(r"kelas|kls", re.IGNORECASE)
 _VILLAGE_AS_INSTITUTION = frozenset(
     {"balai", "kantor", "kepala", "aparat", "perangkat", "pasar", "pemerintah", "dana", "bumdes"}
@@ -104,9 +107,7 @@ class AddressRecognizer(ModelFreeRecognizer):
         self, text: str, entities: list[str] | None = None, nlp_artifacts: Any = None
     ) -> list[RecognizerResult]:
         out: list[RecognizerResult] = []
-        if not _ANY_HEAD.search(text):
-            return out  # most notes name no street: one cheap scan instead of the full one
-        for m in _ADDRESS.finditer(text):
+        for m in self._matches(text):
             start, end = m.start(), _trim_full_stop(text, m.start(), m.end())
             head = regex.match(r"\p{L}+", m.group())
             words = text[start:end].split()
@@ -126,6 +127,24 @@ class AddressRecognizer(ModelFreeRecognizer):
                 continue  # "desa Sukamaju" in prose about villages: a place, not a home
             out.append(RecognizerResult(ADDRESS_ENTITY, start, end, 0.75))
         return out
+
+    @staticmethod
+    def _matches(text: str) -> Iterator[regex.Match[str]]:
+        """What ``_ADDRESS.finditer`` finds, tried only where a head word stands."""
+        lowered = text.lower()
+        heads = (
+            _ANY_HEAD.finditer(lowered)
+            if len(lowered) == len(text)
+            else _ANY_HEAD_ANY_CASE.finditer(text)  # lower-casing moved the positions
+        )
+        taken = 0
+        for head in heads:
+            if head.start() < taken:
+                continue  # inside the address just found
+            m = _ADDRESS.match(text, head.start())
+            if m is not None:
+                taken = m.end()
+                yield m
 
 
 def _trim_full_stop(text: str, start: int, end: int) -> int:

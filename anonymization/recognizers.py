@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 import regex
@@ -132,7 +133,11 @@ class NikRecognizer(RegexRecognizer):
 
     def __init__(self) -> None:
         super().__init__(
-            "ID_NIK", "IdNikRecognizer", [(r"(?<!\d)" + _SIXTEEN_DIGITS + r"(?!\d)", 0.5)]
+            # A digit first: the scan skips letters at once (a lookbehind first is tried at
+            # every position).
+            "ID_NIK",
+            "IdNikRecognizer",
+            [(r"(?=\d)(?<!\d)" + _SIXTEEN_DIGITS + r"(?!\d)", 0.5)],
         )
 
     def valid(self, matched: str) -> bool:
@@ -143,9 +148,11 @@ class NikRecognizer(RegexRecognizer):
 class KkRecognizer(ModelFreeRecognizer):
     """Family-card numbers: 16 digits right after a "KK"/"kartu keluarga" cue."""
 
-    _PATTERN = regex.compile(
-        r"(?:\bkk\b|\bkartu\s+keluarga\b)[^\d\n]{0,25}?(?<!\d)(" + _SIXTEEN_DIGITS + r")(?!\d)",
-        regex.IGNORECASE,
+    _PATTERN = re.compile(
+        r"(?=[kK])(?:\bkk\b|\bkartu\s+keluarga\b)[^\d\n]{0,25}?(?<!\d)("
+        + _SIXTEEN_DIGITS
+        + r")(?!\d)",
+        re.IGNORECASE,
     )
 
     def __init__(self) -> None:
@@ -172,7 +179,9 @@ class IdPhoneRecognizer(ModelFreeRecognizer):
     """
 
     _CANDIDATE = regex.compile(
-        r"(?<![\w+])(?:\+\s?62|62|0)?[ .\-]?(?:\(\s?0?\d{2,4}\s?\)|\d{2,4})"
+        # Starts at "+", "(" or a digit (the scan skips everything else); a separator only
+        # after a country or trunk prefix: "0 812", "+62-812".
+        r"(?=[+(\d])(?<![\w+])(?:(?:\+\s?62|62|0)[ .\-]?)?(?:\(\s?0?\d{2,4}\s?\)|\d{2,4})"
         r"(?:[ .\-]{0,2}\d{2,6}){1,4}(?!\d)"
         r"(?:\s?(?:ext|ext\.|x|psw|pes)\s?\d{1,5}(?!\d))?",
         regex.IGNORECASE,
@@ -320,7 +329,6 @@ class _DigitsAlternative:
 
 
 _DOUBLED = re.compile(r"(\w)\1+")
-_HAS_DOUBLE = re.compile(r"(\w)\1")
 
 
 def _collapse(word: str) -> str:
@@ -328,27 +336,29 @@ def _collapse(word: str) -> str:
     return _DOUBLED.sub(r"\1", word)
 
 
+@lru_cache(maxsize=1 << 12)
 def _accepted_forms(alt: _WordsAlternative) -> tuple[frozenset[str], ...]:
     """How each word of a known name may be written in a note: as it is, with a letter
     doubled or undoubled, or (words of five letters or more) with one letter dropped
     ("Petonela" for "Petronela"). Other domains (addresses) match exactly."""
     if alt.domain != "person_name":
-        return tuple(frozenset({w}) for w in alt.words)
-    out = []
-    for w in alt.words:
-        forms = {w, _collapse(w)}
-        if len(w) >= 5:
-            forms.update(w[:k] + w[k + 1 :] for k in range(len(w)))
-        out.append(frozenset(forms))
-    return tuple(out)
+        return tuple(frozenset((w,)) for w in alt.words)
+    return tuple(_typo_forms(w) for w in alt.words)
 
 
+@lru_cache(maxsize=1 << 16)
+def _typo_forms(word: str) -> frozenset[str]:
+    """Names recur from child to child ("Siti", "Hutapea"): their forms are made once."""
+    forms = {word, _collapse(word)}
+    if len(word) >= 5:
+        forms.update(word[:k] + word[k + 1 :] for k in range(len(word)))
+    return frozenset(forms)
+
+
+@lru_cache(maxsize=1 << 14)
 def _split_words(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(value)]
-    words = tuple(value[a:b].casefold() for a, b in spans)
-    gaps = tuple(
-        _WS.sub(" ", value[spans[i][1] : spans[i + 1][0]]).casefold() for i in range(len(spans) - 1)
-    )
+    words = tuple(w.casefold() for w in _WORD.findall(value))
+    gaps = tuple(_WS.sub(" ", g).casefold() for g in _WORD.split(value)[1:-1])
     return words, gaps
 
 
@@ -407,14 +417,14 @@ class KnownValuesRecognizer(ModelFreeRecognizer):
 
     def __init__(self, known: Mapping[str, Iterable[str]]) -> None:
         self._words_alts, self._digit_alts = _alternatives(known)
-        # Every way the first word of a value may be written -> the values it may start.
-        self._first_forms: dict[
-            str, list[tuple[_WordsAlternative, tuple[frozenset[str], ...]]]
-        ] = {}
+        # Every way the first word of a value may be written -> the values it may start. The
+        # forms of the other words are made only when a note has the first.
+        self._first_forms: dict[str, list[_WordsAlternative]] = {}
         for alt in self._words_alts:
-            forms = _accepted_forms(alt)
-            for form in forms[0]:
-                self._first_forms.setdefault(form, []).append((alt, forms))
+            first = alt.words[0]
+            forms = _typo_forms(first) if alt.domain == "person_name" else (first,)
+            for form in forms:
+                self._first_forms.setdefault(form, []).append(alt)
         domains = {a.domain for a in self._words_alts} | {a.domain for a in self._digit_alts}
         super().__init__(sorted(known_entity_type(d) for d in domains), "KnownValuesRecognizer")
 
@@ -441,28 +451,35 @@ class KnownValuesRecognizer(ModelFreeRecognizer):
         return results
 
     def _match_words(self, text: str) -> list[RecognizerResult]:
-        spans: list[tuple[int, int]] = []
-        words: list[str] = []
-        for m in _WORD.finditer(text):
-            spans.append(m.span())
-            words.append(m.group().casefold())
-        collapsed = [_collapse(w) if _HAS_DOUBLE.search(w) else w for w in words]
         starts = self._first_forms
+        lowered = text.casefold()
+        words = _WORD.findall(lowered)
+        # A doubled letter undone in the whole note at once: word for word the same words.
+        collapsed = _WORD.findall(_DOUBLED.sub(r"\1", lowered))
+        if len(collapsed) != len(words) or len(lowered) != len(text):
+            # Casefolding changed the note's length ("İ", "ß"): word by word instead.
+            words = [w.casefold() for w in _WORD.findall(text)]
+            collapsed = [_collapse(w) for w in words]
+        if starts.keys().isdisjoint(words) and starts.keys().isdisjoint(collapsed):
+            return []  # no value of the record starts anywhere in this note
+        spans = [m.span() for m in _WORD.finditer(text)]
         results = []
         for i, word in enumerate(words):
             candidates = starts.get(word) or starts.get(collapsed[i])
             if not candidates:
                 continue
-            for alt, forms in candidates:
+            for alt in candidates:
                 n = len(alt.words)
                 if i + n > len(words):
                     continue
                 exact = tuple(words[i : i + n]) == alt.words
-                if not exact and any(
-                    words[i + j] not in forms[j] and collapsed[i + j] not in forms[j]
-                    for j in range(n)
-                ):
-                    continue
+                if not exact:
+                    forms = _accepted_forms(alt)
+                    if any(
+                        words[i + j] not in forms[j] and collapsed[i + j] not in forms[j]
+                        for j in range(n)
+                    ):
+                        continue
                 if any(
                     _WS.sub(" ", text[spans[i + j][1] : spans[i + j + 1][0]]).casefold()
                     != alt.gaps[j]
@@ -482,6 +499,8 @@ class KnownValuesRecognizer(ModelFreeRecognizer):
     def _match_digits(self, text: str) -> list[RecognizerResult]:
         results = []
         for m in _DIGIT_RUN.finditer(text):
+            if m.end() - m.start() < _MIN_DIGITS:
+                continue  # a day, a house number: shorter than any number looked for
             run_start = m.start()
             positions = [run_start + k for k, ch in enumerate(m.group()) if ch.isdigit()]
             digits = "".join(text[p] for p in positions)

@@ -96,6 +96,24 @@ def test_known_values_match_words_case_insensitively() -> None:
     assert not any(span == "Budiman" for span, _ in found)
 
 
+def test_known_names_are_found_where_casefolding_changes_the_note_length() -> None:
+    """ "İ" and "ß" grow when casefolded: positions must still be the note's own."""
+    rec = KnownValuesRecognizer({"person_name": ["Budi Santoso"], "address": ["Jl. Straße 4"]})
+    text = "İbu İlham: BUDİ? Budi  Santoso ke jl. straße 4 lagi, ßudi."
+    found = sorted(text[r.start : r.end] for r in rec.analyze(text))
+    assert found == ["Budi", "Budi  Santoso", "Santoso", "jl. straße 4"]  # and its parts
+
+
+def test_known_names_with_a_typo_match_and_say_so() -> None:
+    rec = KnownValuesRecognizer({"person_name": ["Petronela Hutapea"]})
+    text = "Petonela Hutappea datang; Petronela juga."
+    found = {
+        (text[r.start : r.end], r.recognition_metadata.get("exact")) for r in rec.analyze(text)
+    }
+    assert ("Petonela Hutappea", False) in found
+    assert ("Petronela", None) in found
+
+
 def test_shared_family_name_is_not_attributed_to_one_person() -> None:
     rec = KnownValuesRecognizer({"person_name": ["Budi Santoso", "Rina Santoso"]})
     canonicals = {r.recognition_metadata["canonical"] for r in rec.analyze("Keluarga Santoso")}
@@ -113,3 +131,20 @@ def test_a_single_string_is_one_known_value() -> None:
     rec = KnownValuesRecognizer({"person_name": "Budi Santoso"})
     text = "Budi dan Santoso, bukan B atau u"
     assert [text[r.start : r.end] for r in rec.analyze(text)] == ["Budi", "Santoso"]
+
+
+def test_addresses_tried_at_head_words_are_what_a_full_scan_finds() -> None:
+    """The recognizer runs its pattern only where a head word stands (speed); on every note
+    of both corpora and on notes whose lower-casing moves positions it finds the same."""
+    from anonymization.places import _ADDRESS, AddressRecognizer
+    from tests.support.redaction_corpus import build_corpus
+    from tests.support.redaction_corpus_heldout import build_heldout_corpus
+
+    texts = [n.text for n in build_corpus()] + [n.text for n in build_heldout_corpus()]
+    texts += ["İbu tinggal di Jl. Merdeka No. 12 RT 03/RW 05, İstanbul Gg. Mawar"]
+    found = 0
+    for text in texts:
+        full = [m.span() for m in _ADDRESS.finditer(text)]
+        assert [m.span() for m in AddressRecognizer._matches(text)] == full, text
+        found += len(full)
+    assert found > 400
