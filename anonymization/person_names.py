@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import gzip
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -197,6 +197,10 @@ def _nickname_marks(text: str) -> set[int]:
     return out
 
 
+#: Bound on the words a lexicon remembers looking up (a few MB).
+_MEMO_WORDS = 100_000
+
+
 @dataclass(frozen=True)
 class NameLexicon:
     """Name tokens (given names, surnames) with counts, and the ones that are also words."""
@@ -206,6 +210,9 @@ class NameLexicon:
     collisions: frozenset[str]
     places: frozenset[str]
     words: frozenset[str]  # an Indonesian dictionary (public domain, 79,898 words)
+    #: Words already looked up: a case worker's vocabulary is small, and trying every affix
+    #: of a word again was a fifth of the name recognizer's time.
+    _in_dictionary: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def is_name(self, word: str) -> bool:
         return word in self.given or word in self.surnames
@@ -213,9 +220,13 @@ class NameLexicon:
     def in_dictionary(self, word: str) -> bool:
         """A dictionary word, or one made from a dictionary stem by Indonesian affixes
         ("melaporkan" from "lapor", "keluarganya" from "keluarga")."""
-        if word in self.words:
-            return True
-        return any(stem in self.words for stem in _stems(word))
+        known = self._in_dictionary.get(word)
+        if known is None:
+            known = word in self.words or any(stem in self.words for stem in _stems(word))
+            if len(self._in_dictionary) >= _MEMO_WORDS:
+                self._in_dictionary.clear()
+            self._in_dictionary[word] = known
+        return known
 
     def is_word(self, word: str) -> bool:
         """An ordinary word: in the dictionary and not a name token, or a known collision."""
@@ -544,7 +555,8 @@ class PersonNameRecognizer(ModelFreeRecognizer):
         if cued and word in _BALINESE_ORDER:
             return True  # "I GEDE Sudiarsa", "Ni Luh ...": after a name, a name
         if cased:
-            if len(word) > 1 and (tok.text.isupper() or any(c.isupper() for c in tok.text[1:])):
+            # (A token is ASCII letters, so "a capital after the first" is a lower() test.)
+            if len(word) > 1 and (tok.text.isupper() or tok.text[1:] != tok.text[1:].lower()):
                 # "KTP-el", "PKSA", a heading in capitals: an acronym or a word unless it is
                 # a clear name ("BUDI SANTOSO lahir ...").
                 return (lex.is_name(word) and (cued or not lex.is_word(word))) or (

@@ -33,9 +33,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
@@ -310,9 +309,11 @@ _MIN_NAME_PART = 2  # "Ai", "Uti": Sundanese and Papuan names are short
 _MIN_DIGITS = 6  # shorter "identifiers" would redact ordinary numbers
 
 
-@dataclass(frozen=True)
-class _WordsAlternative:
-    """A value as a word sequence plus the (whitespace-normalised) gaps between words."""
+class _WordsAlternative(NamedTuple):
+    """A value as a word sequence plus the (whitespace-normalised) gaps between words.
+
+    A tuple, not a frozen dataclass: a record makes a dozen, and a frozen dataclass costs
+    four times as much to make."""
 
     domain: str
     words: tuple[str, ...]
@@ -321,8 +322,7 @@ class _WordsAlternative:
     part: bool = False  # one word of a known name, not the whole value
 
 
-@dataclass(frozen=True)
-class _DigitsAlternative:
+class _DigitsAlternative(NamedTuple):
     domain: str
     variants: tuple[str, ...]  # digit strings that denote the value (e.g. 0812.. / 62812..)
     canonical: str
@@ -350,12 +350,20 @@ def _accepted_forms(alt: _WordsAlternative) -> tuple[frozenset[str], ...]:
 def _typo_forms(word: str) -> frozenset[str]:
     """Names recur from child to child ("Siti", "Hutapea"): their forms are made once."""
     forms = {word, _collapse(word)}
+    # One letter written twice ("Muhhtar"): looked up as written, so that a note's words are
+    # never collapsed one by one (that was a tenth of the redactor's time).
+    forms.update(word[: k + 1] + word[k:] for k in range(len(word)))
     if len(word) >= 5:
         forms.update(word[:k] + word[k + 1 :] for k in range(len(word)))
     return frozenset(forms)
 
 
-@lru_cache(maxsize=1 << 14)
+@lru_cache(maxsize=1 << 16)
+def _typo_index(word: str) -> dict[str, str]:
+    """Each way ``word`` may be written -> ``word``. Shared: never to be changed."""
+    return dict.fromkeys(_typo_forms(word), word)
+
+
 def _split_words(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     words = tuple(w.casefold() for w in _WORD.findall(value))
     gaps = tuple(_WS.sub(" ", g).casefold() for g in _WORD.split(value)[1:-1])
@@ -417,14 +425,26 @@ class KnownValuesRecognizer(ModelFreeRecognizer):
 
     def __init__(self, known: Mapping[str, Iterable[str]]) -> None:
         self._words_alts, self._digit_alts = _alternatives(known)
-        # Every way the first word of a value may be written -> the values it may start. The
-        # forms of the other words are made only when a note has the first.
-        self._first_forms: dict[str, list[_WordsAlternative]] = {}
+        # The values a word of a note may start: other values by their exact first word, names
+        # by every way their first word may be written. The forms of the other words are made
+        # only when a note has the first.
+        self._exact_first: dict[str, list[_WordsAlternative]] = {}
+        self._name_first: dict[str, list[_WordsAlternative]] = {}
         for alt in self._words_alts:
-            first = alt.words[0]
-            forms = _typo_forms(first) if alt.domain == "person_name" else (first,)
-            for form in forms:
-                self._first_forms.setdefault(form, []).append(alt)
+            by = self._name_first if alt.domain == "person_name" else self._exact_first
+            by.setdefault(alt.words[0], []).append(alt)
+        # Written form -> first word, merged from one cached mapping per name word (names
+        # recur from child to child); forms two first words share are merged one by one.
+        self._name_forms: dict[str, list[_WordsAlternative]] = {}
+        merged: dict[str, str] = {}
+        for first in self._name_first:
+            merged.update(_typo_index(first))
+        if len(merged) == sum(len(_typo_index(first)) for first in self._name_first):
+            self._name_forms = {form: self._name_first[first] for form, first in merged.items()}
+        else:
+            for first, alts in self._name_first.items():
+                for form in _typo_index(first):
+                    self._name_forms.setdefault(form, []).extend(alts)
         domains = {a.domain for a in self._words_alts} | {a.domain for a in self._digit_alts}
         super().__init__(sorted(known_entity_type(d) for d in domains), "KnownValuesRecognizer")
 
@@ -451,22 +471,22 @@ class KnownValuesRecognizer(ModelFreeRecognizer):
         return results
 
     def _match_words(self, text: str) -> list[RecognizerResult]:
-        starts = self._first_forms
         lowered = text.casefold()
-        words = _WORD.findall(lowered)
-        # A doubled letter undone in the whole note at once: word for word the same words.
-        collapsed = _WORD.findall(_DOUBLED.sub(r"\1", lowered))
-        if len(collapsed) != len(words) or len(lowered) != len(text):
-            # Casefolding changed the note's length ("İ", "ß"): word by word instead.
+        if len(lowered) == len(text):
+            words = _WORD.findall(lowered)
+        else:  # casefolding changed the note's length ("İ", "ß"): word by word instead
             words = [w.casefold() for w in _WORD.findall(text)]
-            collapsed = [_collapse(w) for w in words]
-        if starts.keys().isdisjoint(words) and starts.keys().isdisjoint(collapsed):
+        by_exact, by_name = self._exact_first, self._name_forms
+        if by_exact.keys().isdisjoint(words) and by_name.keys().isdisjoint(words):
             return []  # no value of the record starts anywhere in this note
         spans = [m.span() for m in _WORD.finditer(text)]
         results = []
         for i, word in enumerate(words):
-            candidates = starts.get(word) or starts.get(collapsed[i])
-            if not candidates:
+            candidates = by_exact.get(word)
+            named = by_name.get(word)
+            if named:
+                candidates = candidates + named if candidates else named
+            elif not candidates:
                 continue
             for alt in candidates:
                 n = len(alt.words)
@@ -476,8 +496,8 @@ class KnownValuesRecognizer(ModelFreeRecognizer):
                 if not exact:
                     forms = _accepted_forms(alt)
                     if any(
-                        words[i + j] not in forms[j] and collapsed[i + j] not in forms[j]
-                        for j in range(n)
+                        words[i + j] not in forms[j] and _collapse(words[i + j]) not in forms[j]
+                        for j in range(1, n)
                     ):
                         continue
                 if any(

@@ -15,6 +15,7 @@ date part is not a real date, so a stricter rule would reject real records.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 
 from lakehouse.reference.regions import PROVINCE_CODES
@@ -66,4 +67,9 @@ def make_nik(
 def digits_only(text: str) -> str:
     """The digits of a number as written in text, as ASCII ("3201 0102 ..." -> "32010102...",
     full-width or other Unicode decimal digits included: they spell the same number)."""
+    if text.isascii():  # the common case, without a Python step per character
+        return _NOT_ASCII_DIGIT.sub("", text)
     return "".join(str(unicodedata.decimal(c)) for c in text if c.isdecimal())
+
+
+_NOT_ASCII_DIGIT = re.compile(r"[^0-9]")
