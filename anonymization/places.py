@@ -72,7 +72,7 @@ _HEAD_WORDS = (
 )
 _ANY_HEAD = re.compile(rf"(?=[abdgjklnpr])(?<![^\W\d_]){_HEAD_WORDS}(?![^\W\d_])")
 _ANY_HEAD_ANY_CASE = re.compile(rf"(?<![^\W\d_]){_HEAD_WORDS}(?![^\W\d_])", re.IGNORECASE)
-_ANY_CLASS = re.compile(r"kelas|kls", re.IGNORECASE)
+_ANY_CLASS = re.compile(r"(?=[kK])(?i:kelas|kls)")
 _VILLAGE_AS_INSTITUTION = frozenset(
     {"balai", "kantor", "kepala", "aparat", "perangkat", "pasar", "pemerintah", "dana", "bumdes"}
 )

@@ -52,6 +52,7 @@ from anonymization.places import (
 )
 from anonymization.recognizers import (
     ENTITY_DOMAINS,
+    IdDateRecognizer,
     IdEmailRecognizer,
     IdPhoneRecognizer,
     KkRecognizer,
@@ -304,6 +305,9 @@ class RedactionResult:
 Span = tuple[str, int, int, str | None, str | None]
 
 
+_ANY_DIGIT = re.compile(r"\d")
+_NEED_A_DIGIT = (KkRecognizer, NikRecognizer, IdPhoneRecognizer, IdDateRecognizer)
+
 _long_lived_frozen = False
 
 
@@ -336,6 +340,9 @@ class NoteAnalyzer:
     def __init__(self, *, redact_dates: bool = True) -> None:
         self._recognizers: list[TextRecognizer] = build_recognizers(include_dates=redact_dates)
         self._recognizers += [PersonNameRecognizer(), AddressRecognizer(), SchoolRecognizer()]
+        self._no_digit_recognizers = [
+            r for r in self._recognizers if not isinstance(r, _NEED_A_DIGIT)
+        ]
         self._by_identity: dict[int, tuple[Known, KnownValuesRecognizer]] = {}
         _freeze_long_lived()
 
@@ -355,7 +362,9 @@ class NoteAnalyzer:
     def analyze(self, text: str, known: Known | None = None) -> list[RecognizerResult]:
         """All detections in ``text`` after linking names and resolving overlaps."""
         results: list[RecognizerResult] = []
-        for recognizer in self._recognizers:
+        # Numbers, phones and dates all need a digit: a third of notes have none.
+        recognizers = self._recognizers if _ANY_DIGIT.search(text) else self._no_digit_recognizers
+        for recognizer in recognizers:
             results.extend(recognizer.analyze(text, recognizer.supported_entities, None))
         if known:
             results.extend(self._for(known).analyze(text))
@@ -426,8 +435,11 @@ class Redactor:
         return self._splice(text, self._analyzer.spans(text, known))
 
     def _splice(self, text: str, spans: Sequence[Span]) -> RedactionResult:
+        return RedactionResult(self._spliced(text, spans), [(e, a, b) for e, a, b, _, _ in spans])
+
+    def _spliced(self, text: str, spans: Sequence[Span]) -> str:
         if not spans:
-            return RedactionResult(text, [])
+            return text
         # Spans do not overlap (link_names resolved them): splice the replacements in.
         pieces: list[str] = []
         position = 0
@@ -436,7 +448,7 @@ class Redactor:
             pieces.append(self._replace(entity, text[start:end], domain, canonical))
             position = end
         pieces.append(text[position:])
-        return RedactionResult("".join(pieces), [(e, a, b) for e, a, b, _, _ in spans])
+        return "".join(pieces)
 
     def _replace(self, entity: str, matched: str, domain: str | None, canonical: str | None) -> str:
         if entity.startswith("KNOWN_") and domain and canonical:
@@ -474,10 +486,10 @@ class Redactor:
             # Tokens go in here while the workers analyse the next chunks.
             spans = self._spans_in_workers([(text, known) for _, text, known in rows])
             for (i, text, _), found in zip(rows, spans, strict=True):
-                out[i] = self._splice(text, found).text
+                out[i] = self._spliced(text, found)
         else:
             for i, text, known in rows:
-                out[i] = self.redact(text, known).text
+                out[i] = self._spliced(text, self._analyzer.spans(text, known))
         return pd.Series(out, index=texts.index, name=texts.name, dtype=object)
 
     def _spans_in_workers(self, notes: list[tuple[str, Known | None]]) -> Iterator[list[Span]]:
