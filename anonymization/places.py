@@ -32,34 +32,52 @@ SCHOOL_ENTITY = "ID_SCHOOL"
 _HEAD = (
     r"(?i:jl|jln|jalan|gg|gang|lr|lorong|komp|komplek|kompleks|perum|perumahan|kp|kampung|"
     r"dusun|dsn|desa|ds|kelurahan|kel|dukuh|banjar|jorong|nagari|gampong|lingkungan|ling|"
-    r"asrama|blok|btn|perumnas)"
+    r"asrama|blok|btn|perumnas|huta|padukuhan|rusunawa|rusun|lembang)"
 )
-_KEYWORD = rf"(?:{_HEAD}|(?i:no|nomor|nmr|rt|rw|kec|kab|kota))(?![\p{{L}}])"
+# The word that opens the next part ("No.", "RT", "Kel."), not a word of this part's name;
+# a keyword before another name word is one of its words ("Kel. Kampung Tengah", "Kec. Kota
+# Baru", "kel. kota baru").
+_KEYWORD = (
+    rf"(?:(?i:no|nomor|nmr|rt|rw|blok)(?![\p{{L}}])"
+    rf"|(?:{_HEAD}|(?i:kec|kab|kota))(?![\p{{L}}])(?!\s[A-Z](?![A-Z]*\.?\s?\d)|\s[a-z]{{2}}))"
+)
 # A name word: capitalised (an abbreviation may end in a dot: "H.", "Dr."), or a number, a
 # Roman numeral, a block code ("C2"); never the keyword that starts the next part ("Blok",
 # "No.", "RT"). A full stop after a longer word ends the sentence, not the word.
 _NAME_WORD = (
-    rf"(?!{_KEYWORD})(?:[A-Z][a-z]{{0,2}}\.|[A-Z][\p{{L}}'’\-]*|\d{{1,4}}[A-Za-z]?|[IVX]{{1,5}}\b"
+    rf"(?!{_KEYWORD})(?:[A-Z][A-Za-z]{{0,3}}\.|[A-Z][\p{{L}}'’\-]*|\d{{1,4}}(?:-\d{{1,4}})?[A-Za-z]?"
+    rf"|[IVX]{{1,5}}\b"
     rf"|[A-Z]\d{{0,3}})"
 )
-_LOWER_WORD = rf"(?!{_KEYWORD})(?:[a-z][\p{{L}}'’\-]*)"
+_LOWER_WORD = rf"(?!{_KEYWORD}|(?:itu|ini|tersebut|sana|sini|yang|dan)\b)(?:[a-z][\p{{L}}'’\-]*)"
 _NUMBER_PART = (
     r"(?:(?i:no|nomor|nmr)\.?\s?\d{1,4}[A-Za-z]?(?:\s?/\s?\d{1,4})?"
     r"|(?i:rt)\.?\s?\d{1,3}(?:\s?/\s?(?:(?i:rw)\.?\s?)?\d{1,3})?"
     r"|(?i:rw)\.?\s?\d{1,3}"
-    r"|(?i:blok)\s[A-Z0-9]{1,3}(?:[\-/]?\d{1,3})?)"
+    r"|(?i:blok)\s(?:[A-Z0-9]{1,3}|[a-z]\d{0,3}(?![\p{L}]))(?:[\-/]?\d{1,3}[A-Za-z]?)?)"
 )
 _HEAD_SEP = r"(?:\.\s?|\s)"
-_PARTS = rf"(?:,?\s{_NUMBER_PART}|,?\s{_HEAD}{_HEAD_SEP}{_NAME_WORD}(?:\s{_NAME_WORD}){{0,3}})"
+# Wider areas that close an address ("..., Kel. Tenda, Kec. Sipatana", "Distrik Wamena",
+# "Negeri Rumah Tiga" in Maluku): parts of it after a head, never heads themselves.
+_AREA = r"(?i:kecamatan|kec|distrik|kabupaten|kab|negeri)"
+_LOWER_NAME = rf"{_LOWER_WORD}(?:\s{_LOWER_WORD}){{0,2}}"
+_PARTS = (
+    rf"(?:,?\s{_NUMBER_PART}"
+    rf"|,?\s(?:{_HEAD}|{_AREA}){_HEAD_SEP}{_NAME_WORD}(?:\s{_NAME_WORD}){{0,3}}"
+    rf"|,\s(?:{_HEAD}|{_AREA}){_HEAD_SEP}{_LOWER_NAME})"
+)
 _ADDRESS = regex.compile(
     rf"(?<![\p{{L}}\d\-])(?:"
     # head + proper name (+ parts): "Jl. Merdeka No. 12", "Dusun Krajan"
     rf"{_HEAD}{_HEAD_SEP}{_NAME_WORD}(?:\s{_NAME_WORD}){{0,4}}{_PARTS}*"
     # head + lower-case name + at least one number part: "jalan kenanga no. 7"
-    rf"|{_HEAD}{_HEAD_SEP}{_LOWER_WORD}(?:\s{_LOWER_WORD}){{0,3}}(?:,?\s{_NUMBER_PART})+{_PARTS}*"
+    rf"|{_HEAD}{_HEAD_SEP}{_LOWER_WORD}(?:\s{_LOWER_WORD}){{0,3}}"
+    rf"(?:,?\s{_NUMBER_PART}|,\s(?:{_HEAD}|{_AREA}){_HEAD_SEP}{_LOWER_NAME})+{_PARTS}*"
     # RT/RW alone, or a block and house number
     rf"|(?i:rt)\.?\s?\d{{1,3}}\s?/\s?(?:(?i:rw)\.?\s?)?\d{{1,3}}"
     rf"|(?i:blok)\s[A-Z0-9]{{1,3}}(?:[\-/]?\d{{1,3}})?{_PARTS}*"
+    # a Minahasa jaga is numbered: "Jaga III, Desa Kembes"
+    rf"|(?i:jaga)\s(?:(?i:[ivx]{{1,4}})|\d{{1,2}})(?![\p{{L}}\d]){_PARTS}*"
     rf")(?![\p{{L}}\d])"
 )
 # Every address starts at one of these words (or RT/RW, or Blok): the full pattern is tried
@@ -68,28 +86,31 @@ _ADDRESS = regex.compile(
 _HEAD_WORDS = (
     r"(?:jl|jln|jalan|gg|gang|lr|lorong|komp|komplek|kompleks|perum|perumahan|"
     r"kp|kampung|dusun|dsn|desa|ds|kelurahan|kel|dukuh|banjar|jorong|nagari|gampong|"
-    r"lingkungan|ling|asrama|blok|rt|rw|btn|perumnas)"
+    r"lingkungan|ling|asrama|blok|rt|rw|btn|perumnas|huta|padukuhan|rusunawa|rusun|lembang|jaga)"
 )
-_ANY_HEAD = re.compile(rf"(?=[abdgjklnpr])(?<![^\W\d_]){_HEAD_WORDS}(?![^\W\d_])")
+_ANY_HEAD = re.compile(rf"(?=[abdghjklnpr])(?<![^\W\d_]){_HEAD_WORDS}(?![^\W\d_])")
 _ANY_HEAD_ANY_CASE = re.compile(rf"(?<![^\W\d_]){_HEAD_WORDS}(?![^\W\d_])", re.IGNORECASE)
-_ANY_CLASS = re.compile(r"(?=[kK])(?i:kelas|kls)")
+_ANY_CLASS = re.compile(r"(?=[kKgGT])(?:(?i:kelas|kls|kelompok|grade)|TK [AB]\b)")
 _VILLAGE_AS_INSTITUTION = frozenset(
     {"balai", "kantor", "kepala", "aparat", "perangkat", "pasar", "pemerintah", "dana", "bumdes"}
 )
 _WEAK_HEADS = frozenset({"desa", "ds", "kampung", "lingkungan", "ling", "asrama", "banjar", "blok"})
 
 _SCHOOL_TYPES = (
-    r"(?i:sdn|sdit|sds|sd|smpn|smpit|smp|sman|smait|sma|smkn|smk|min|mis|mi|mtsn|mts|man|ma|slb|"
-    r"tk|paud|sekolah\sdasar|sekolah\smenengah\s(?:pertama|atas|kejuruan)|"
-    r"madrasah\s(?:ibtidaiyah|tsanawiyah|aliyah))"
+    r"(?:(?i:sdn|sdit|sdk|sds|sd|smpn|smpit|smpk|smp|sman|smait|smak|sma|smkn|smk|min|mis|mi|"
+    r"mtsn|mts|man|ma|slb|tk|paud|sekolah\sdasar|sekolah\smenengah\s(?:pertama|atas|kejuruan)|"
+    r"madrasah\s(?:ibtidaiyah|tsanawiyah|aliyah))|RA)"  # RA: a Raudhatul Athfal kindergarten
 )
 # What may follow the type: status, foundation, number, name ("Negeri 7", "GMIT Sukarame",
 # "YPPK Santa Theresia", "Al-Ma'arif", "MUHAMMADIYAH 7 AMBON").
-_SCHOOL_WORD = r"(?:[A-Z][\p{L}'’\-]*|\d{1,3}|(?i:negeri|swasta|inpres))"
+_SCHOOL_WORD = r"(?:[A-Z][a-z]?\.(?=\s[A-Z])|[A-Z][\p{L}'’\-]*|\d{1,6}|(?i:negeri|swasta|inpres))"
 _SCHOOL_NAME = rf"{_SCHOOL_TYPES}(?:\s{_SCHOOL_WORD}){{0,5}}"
 _CLASS = (
-    r"(?i:kelas|kls\.?)\s(?:\d{1,2}|[IVX]{1,4}|(?i:satu|dua|tiga|empat|lima|enam))"
-    r"(?:\s?[A-Fa-f](?![\p{L}]))?(?:\s(?i:ipa|ips|bahasa|agama)(?:\s\d)?)?"
+    # "kelas 4", "kls. VII-B", "kelas X TKJ 1", "kelas XI MIPA 3", "grade 6"
+    r"(?:(?i:kelas|kls\.?|grade)\s(?:\d{1,2}|[IVX]{1,4}|(?i:satu|dua|tiga|empat|lima|enam))"
+    r"(?:[\s\-]?[A-Fa-f](?![\p{L}]))?(?:\s(?:(?i:ipa|ips|bahasa|agama)|[A-Z]{2,4})(?:\s\d)?)?"
+    # a kindergarten's group: "kelompok A", "TK B"
+    r"|(?i:kelompok)\s[AB](?![\p{L}])|TK\s[AB](?![\p{L}]))"
 )
 _SCHOOL = regex.compile(
     rf"(?<![\p{{L}}\d])(?:{_CLASS},?\s(?:(?i:di)\s)?{_SCHOOL_NAME}|{_SCHOOL_NAME},?\s{_CLASS})"

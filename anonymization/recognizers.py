@@ -143,6 +143,24 @@ class NikRecognizer(RegexRecognizer):
         # Not a NIK's structure: an order number, an account number.
         return is_valid_nik(digits_only(matched))
 
+    def analyze(
+        self, text: str, entities: list[str] | None = None, nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]:
+        results = []
+        for m in self._patterns[0][0].finditer(text):
+            if self.valid(m.group()):
+                results.append(RecognizerResult("ID_NIK", m.start(), m.end(), 0.5))
+            elif _NIK_CUE.search(text, max(0, m.start() - 30), m.start()):
+                # After "NIK"/"KTP" any sixteen digits are one, even miswritten ("NIK anak
+                # tertulis 5104026221150068; yang benar ..."): a typo makes it no less personal.
+                results.append(RecognizerResult("ID_NIK", m.start(), m.end(), 0.8))
+        return results
+
+
+_NIK_CUE = re.compile(
+    r"(?:\bnik\b|\bktp\b|\bnomor\s+induk\s+kependudukan\b)[^\d\n]{0,25}$", re.IGNORECASE
+)
+
 
 class KkRecognizer(ModelFreeRecognizer):
     """Family-card numbers: 16 digits right after a "KK"/"kartu keluarga" cue."""
@@ -180,7 +198,8 @@ class IdPhoneRecognizer(ModelFreeRecognizer):
     _CANDIDATE = regex.compile(
         # Starts at "+", "(" or a digit (the scan skips everything else); a separator only
         # after a country or trunk prefix: "0 812", "+62-812".
-        r"(?=[+(\d])(?<![\w+])(?:(?:\+\s?62|62|0)[ .\-]?)?(?:\(\s?0?\d{2,4}\s?\)|\d{2,4})"
+        r"(?=[+(\d])(?<![\w+])(?:(?:\(\s?\+?\s?62\s?\)|\+\s?62|62|0)[ .\-]?)?"
+        r"(?:\(\s?0?\d{2,4}\s?\)|\d{2,4})"
         r"(?:[ .\-]{0,2}\d{2,6}){1,4}(?!\d)"
         r"(?:\s?(?:ext|ext\.|x|psw|pes)\s?\d{1,5}(?!\d))?",
         regex.IGNORECASE,
@@ -266,7 +285,7 @@ _MONTHS = (
     "januari|februari|pebruari|maret|april|mei|juni|juli|agustus|september|oktober|"
     "november|nopember|desember|january|february|march|may|june|july|august|october|"
     "december|agust|sept|agus|peb|nop|jan|feb|mar|apr|jun|jul|agu|agt|ags|aug|sep|okt|oct|nov|"
-    "des|dec"
+    "des|dec|mrt|agst|sept"
 )
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MONTH_NUM = r"(?:0?[1-9]|1[0-2])"
@@ -285,15 +304,39 @@ class IdDateRecognizer(RegexRecognizer):
         forms = [
             rf"\b{_DAY}\s+(?:{_MONTHS})\.?,?\s+{_YEAR}\b",
             rf"\b{_DAY}[/.\-]{_MONTH_NUM}[/.\-]{_YEAR}\b",
+            rf"\b{_DAY} ?[/.\-] ?{_MONTH_NUM} ?[/.\-] ?{_YEAR}\b",  # "2 - 04 - 2022"
+            # "tgl 29 bln 9 thn 2023"
+            rf"\b{_DAY}\s+(?:bln|bulan)\.?\s+{_MONTH_NUM}\s+(?:thn|tahun)\.?\s+{_YEAR}\b",
             rf"\b{_YEAR}-{_MONTH_NUM}-{_DAY}\b",
             rf"\b{_DAY}(?:\s+|[\-/.])(?:{_MONTHS})\.?(?:\s+|[\-/.])(?:{_YEAR}\b|['’]?\d{{2}}\b)",
             # day, month and a two-digit year
             rf"(?<![\d/.\-]){_DAY}[/.\-]{_MONTH_NUM}[/.\-]\d{{2}}(?![\d/\-]|\.\d)",
+            # the month first, as in English ("Oct 25, 2025"): the month is checked after
+            rf"(?<![\d/.\-])(?P<month_first>{_DAY},?\s+{_YEAR})\b",
         ]
         # Every form starts with a digit: the lookahead lets the scan skip letters at once
         # (17 -> 4 microseconds a note, the same matches).
         pattern = r"(?=\d)(?:" + "|".join(forms) + ")"
         super().__init__("ID_DATE", "IdDateRecognizer", [(pattern, 0.7)])
+
+    def analyze(
+        self, text: str, entities: list[str] | None = None, nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]:
+        results = []
+        for m in self._patterns[0][0].finditer(text):
+            start = m.start()
+            if m.lastgroup == "month_first":
+                # "Oct 25, 2025", "September 11, 2023": found from its digits (a scan from
+                # every letter would cost more than all the other forms together).
+                month = _MONTH_BEFORE.search(text, max(0, start - 12), start)
+                if month is None:
+                    continue
+                start = month.start()
+            results.append(RecognizerResult("ID_DATE", start, m.end(), 0.7))
+        return results
+
+
+_MONTH_BEFORE = re.compile(rf"\b(?:{_MONTHS})\.?\s+$", re.IGNORECASE)
 
 
 def known_entity_type(domain: str) -> str:
@@ -320,6 +363,9 @@ class _WordsAlternative(NamedTuple):
     gaps: tuple[str, ...]
     canonical: str  # normalised value whose token replaces the match
     part: bool = False  # one word of a known name, not the whole value
+    #: A whole name that may as well denote another person of the record: the same name
+    #: twice, or every word of it in another's name ("Faridah" beside "Mahani Faridah").
+    shared: bool = False
 
 
 class _DigitsAlternative(NamedTuple):
@@ -401,7 +447,13 @@ def _alternatives(
                 for word in words:
                     if len(word) >= _MIN_NAME_PART:
                         part_owners.setdefault(word, set()).add(canonical)
-    full_names = {a.canonical for a in words_alts if a.domain == "person_name"}
+    names = [a for a in words_alts if a.domain == "person_name"]
+    for i, alt in enumerate(words_alts):
+        if alt.domain == "person_name" and len(names) > 1:
+            mine = set(alt.words)
+            if any(o is not alt and mine <= set(o.words) for o in names):
+                words_alts[i] = alt._replace(shared=True)
+    full_names = {a.canonical for a in names}
     for word, owners in part_owners.items():
         if word in full_names:
             continue
@@ -450,14 +502,13 @@ class KnownValuesRecognizer(ModelFreeRecognizer):
 
     @staticmethod
     def _result(
-        domain: str, canonical: str, start: int, end: int, part: bool = False
+        domain: str, canonical: str, start: int, end: int, part: bool = False, shared: bool = False
     ) -> RecognizerResult:
+        meta = {"domain": domain, "canonical": canonical, "part": part}
+        if shared:
+            meta["shared"] = True
         return RecognizerResult(
-            known_entity_type(domain),
-            start,
-            end,
-            1.0,
-            recognition_metadata={"domain": domain, "canonical": canonical, "part": part},
+            known_entity_type(domain), start, end, 1.0, recognition_metadata=meta
         )
 
     def analyze(
@@ -507,7 +558,12 @@ class KnownValuesRecognizer(ModelFreeRecognizer):
                 ):
                     continue
                 result = self._result(
-                    alt.domain, alt.canonical, spans[i][0], spans[i + n - 1][1], alt.part
+                    alt.domain,
+                    alt.canonical,
+                    spans[i][0],
+                    spans[i + n - 1][1],
+                    alt.part,
+                    alt.shared,
                 )
                 if not exact:
                     # Written with a typo: certainly a name, but maybe another person's

@@ -213,7 +213,11 @@ def link_names(results: Sequence[RecognizerResult], text: str) -> list[Recognize
             unlinked.append(_generic(k.start, k.end))  # a typo: a person, not surely this one
             continue
         if not meta.get("part"):
-            kept_known.append(k)
+            if meta.get("shared"):
+                # "Faridah" when the record holds "Faridah" and "Mahani Faridah": either.
+                unlinked.append(_generic(k.start, k.end))
+            else:
+                kept_known.append(k)
             continue
         word = text[k.start : k.end]
         if (

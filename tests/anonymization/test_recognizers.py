@@ -148,3 +148,62 @@ def test_addresses_tried_at_head_words_are_what_a_full_scan_finds() -> None:
         assert [m.span() for m in AddressRecognizer._matches(text)] == full, text
         found += len(full)
     assert found > 400
+
+
+def test_dates_in_every_form_met_in_notes() -> None:
+    rec = IdDateRecognizer()
+    text = (
+        "lahir Oct 25, 2025; September 11, 2023; 2 - 04 - 2022; tgl 29 bln 9 thn 2023; "
+        "29 Mrt 2025; skor 25, 2025 (no month: not a date)"
+    )
+    assert _spans(rec, text) == [
+        "Oct 25, 2025",
+        "September 11, 2023",
+        "2 - 04 - 2022",
+        "29 bln 9 thn 2023",
+        "29 Mrt 2025",
+    ]
+
+
+def test_a_country_code_in_brackets_is_a_phone() -> None:
+    text = "hp (+62) 856 1278 67968 atau ( +62 ) 812-3456-7890"
+    assert _spans(IdPhoneRecognizer(), text) == ["(+62) 856 1278 67968", "( +62 ) 812-3456-7890"]
+
+
+def test_sixteen_digits_after_a_nik_cue_are_a_nik_even_when_miswritten() -> None:
+    text = "NIK anak tertulis 5371-0791-0107-0142; pesanan 5371079101070142."
+    assert _spans(NikRecognizer(), text) == ["5371-0791-0107-0142"]
+
+
+def test_schools_with_classes_as_written_across_indonesia() -> None:
+    from anonymization.places import SchoolRecognizer
+
+    rec = SchoolRecognizer()
+    for text in [
+        "MIN 1 Jakarta, Kelas VI-A",
+        "grade 6 SD Negeri 24 Mokdale",
+        "kelompok A RA Al-Hidayah",
+        "RA Darul Ulum, TK B",
+        "kelas X TKJ 1 SMKN 4 Maumere",
+        "SMP Katolik St. Theresia kelas IX-C",
+        "SD Negeri 107127 Kabanjahe kelas 2",
+    ]:
+        assert _spans(rec, f"Ia di {text}.") == [text]
+    assert _spans(rec, "SDN 2 Sukamaju mengadakan lomba; ia kelas 4.") == []
+
+
+def test_addresses_with_their_wider_areas_and_regional_heads() -> None:
+    from anonymization.places import AddressRecognizer
+
+    rec = AddressRecognizer()
+    for text in [
+        "Jl. Kebon Pala no 87 RT 13 RW 6, Kel. Kampung Tengah, Kec. Pasar Rebo",
+        "Kampung Jiwika, Distrik Wamena",
+        "dsn. buper, kel. asano, distrik heram",
+        "Jaga III, Desa Kembes",
+        "Rusun Tambora Blok E/101B, Kel. Tanah Sereal",
+        "Jalan Prof. M. Yamin no 3 RT.004/RW.004, Desa Masbagik Utara, Kec. Sakra",
+        "btn mooduto blok k4 no. 71b",
+    ]:
+        assert _spans(rec, f"Tinggal di {text}.") == [text]
+    assert _spans(rec, "Ia jaga malam; di desa itu, kec. apa; blok ini rusak.") == []

@@ -192,3 +192,20 @@ def test_large_batches_are_redacted_in_worker_processes_to_the_same_text(
     together = Redactor(tokenizer, workers=2).redact_series(texts, rows)
     assert together.equals(alone)
     assert together.index.equals(texts.index) and together.iloc[-1] is None
+
+
+def test_a_whole_name_that_may_be_another_persons_is_not_linked(
+    redactor: Redactor, tokenizer: Tokenizer
+) -> None:
+    """ "Faridah" when the record holds "Faridah" and "Mahani Faridah", or a name held twice:
+    either person may be meant, so neither token is shown (issue #9: no wrong link)."""
+    known = {
+        "person_name": ["Faridah", "Mahani Faridah", "Margarita Taneo", "Margarita Dina Taneo"]
+    }
+    text = "Faridah datang bersama Mahani Faridah; Margarita Taneo menelepon Margarita Dina Taneo."
+    out = redactor.redact(text, known).text
+    full = tokenizer.token("person_name", "Mahani Faridah")
+    dina = tokenizer.token("person_name", "Margarita Dina Taneo")
+    assert out == (
+        f"[person] datang bersama [person_name:{full}]; [person] menelepon [person_name:{dina}]."
+    )

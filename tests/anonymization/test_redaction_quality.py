@@ -81,3 +81,36 @@ def test_every_note_reads_back_from_its_redaction(
     or out of place."""
     score(detector, corpus[:200])
     assert detector.unparsed == 0
+
+
+#: Corpus C (``tests/support/redaction_corpus_third.py``), written after A and B without
+#: reading the redactor: its first contact is recorded in ``docs/redaction.md``. Classes of
+#: misses it showed were fixed by general rules; what remains below the issue's floors (people
+#: named once without a cue, nicknames the record does not hold) is open work, so these floors
+#: are today's level and guard against regressions, not the acceptance.
+THIRD_CORPUS_FLOORS = {
+    "NIK": 0.99,
+    "KK": 0.99,
+    "PHONE": 0.99,
+    "EMAIL": 0.99,
+    "DOB": 0.99,
+    "KNOWN_PERSON": 0.98,
+    "UNKNOWN_PERSON": 0.86,
+    "ADDRESS": 0.95,
+    "SCHOOL": 0.98,
+}
+
+
+def test_the_third_corpus_holds_its_level(detector: RedactorDetector) -> None:
+    from tests.support.redaction_corpus_third import build_third_corpus
+
+    notes = build_third_corpus()
+    scores = score(detector, notes)
+    below = {
+        label: scores.recall(label)
+        for label, floor in THIRD_CORPUS_FLOORS.items()
+        if scores.recall(label) < floor
+    }
+    assert not below, below
+    assert scores.total_wrong_links == 0, [(w.text, w.claimed) for w in scores.wrong[:10]]
+    assert overall_precision(detector, notes) >= 0.90
