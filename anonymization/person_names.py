@@ -69,7 +69,7 @@ _HONORIFICS = _words(
     encik koh koko ci cici cece teh teteh aa kang akang ceu bli mbok cak daeng opung ompung
     amang inang tulang nantulang uwak wak pakde bude budhe bulik paklik oma opa mama bapa
     pace mace abah umi ummi abi buya gus mak amak ayah ayahanda paman bibi datuk engku ajo
-    etek mamak
+    etek mamak dr drg ns bd yth dokter bidan perawat
     """
 )
 # Role or relation words that introduce a name, possibly after a comma: "gurunya, Yusuf".
@@ -80,6 +80,17 @@ _ROLE_CUES = _words(
     walinya wali pengasuh pengasuhnya pendamping pendampingnya pelapor terlapor pelaku saksi
     korban bernama bernamakan namanya nama keluarga kepsek omnya tantenya mbahnya ayah_tiri ibu_tiri
     kerabatnya anaknya
+    """
+)
+# Titles inside an institution's name ("RSUP Dr. Sardjito", "Universitas Prof. Dr. Hamka"):
+# the institution's, not a person in the case.
+_TITLES_IN_INSTITUTION_NAMES = frozenset({"dr", "drg", "prof", "ir", "haji", "hj", "kh"})
+# Form labels that introduce a person only as a label ("Termohon: Tukiyem", "Keluar:Hana"):
+# as words in a sentence they are ordinary ("masuk Jakarta", "calon guru").
+_LABEL_CUES = _words(
+    """
+    hadir masuk keluar calon kader supervisor termohon pemohon penelepon petugas relawan
+    pengirim penerima kontak penanggung pj narasumber responden informan
     """
 )
 # Two-word cues, matched on lower-cased words.
@@ -117,7 +128,7 @@ _INSTITUTION_WORDS = _words(
     pelabuhan gunung sungai kali danau pantai pulau teluk selat tanjung bukit lapangan taman alun
     alun hotel toko warung cv pt tbk ud koperasi kelompok forum karang taruna pkk rukun
     organisasi paud tk ra kb sanggar bimbel les santo santa st stadion gelora rsup rsia rsab
-    rsj lapas lpka bapas rehabilitasi lksa
+    rsj lapas lpka bapas rehabilitasi lksa rsupn rspad rsal rsau
     """
 ) - {
     "rumah",
@@ -314,7 +325,43 @@ def name_lexicon() -> NameLexicon:
 
 
 #: Words that may open a cue, written in any case.
-_CUE_WORDS = _HONORIFICS | _ROLE_CUES | {a for a, _ in _PHRASE_CUES} | {"a"}
+_CUE_WORDS = _HONORIFICS | _ROLE_CUES | _LABEL_CUES | {a for a, _ in _PHRASE_CUES} | {"a"}
+_QUOTES = frozenset('"“”')
+_SPEAKER = re.compile(r"^[ \t\-*•>]*([A-Za-z][A-Za-z'’\-]{2,}) ?:(?!\d)", re.MULTILINE)
+#: Labels of forms and messages, not speakers.
+_LABEL_WORDS = _words(
+    """
+    telp tlp telepon ttl email surel cc re fw fwd subject subjek perihal lampiran kepada
+    dari tempat lokasi waktu jam status uraian kronologi tindakan hasil catatan rencana
+    """
+)
+#: What follows a name: the person's role in brackets, or an academic degree.
+_POST_CUE = re.compile(
+    r"\s?\((?:"
+    + "|".join(
+        sorted(
+            (
+                _HONORIFICS
+                | _ROLE_CUES
+                | _LABEL_CUES
+                | _words(
+                    """
+                kepala ketua lurah camat sekretaris bendahara anggota staf pekerja wali
+                koordinator kakak adik anak cucu keponakan ipar mertua tetangga sepupu
+                """
+                )
+            )
+            - {"a"},
+            key=len,
+            reverse=True,
+        )
+    )
+    + r")\b"
+    + r"|,\s?(?:[SM]\.\s?[A-Z][A-Za-z]{0,4}\.|Sp\.\s?[A-Z]{1,3}\b|A\.?\s?Md\.?)",
+    re.IGNORECASE,
+)
+#: Words of a found name that say nothing when written again alone.
+_NOT_A_NAME_AGAIN = _FUNCTION_WORDS | _CALENDAR | _INSTITUTION_WORDS | _CUE_WORDS
 
 
 @dataclass(slots=True)
@@ -406,7 +453,7 @@ class PersonNameRecognizer(ModelFreeRecognizer):
                 labelled = ":" in text[tokens[cue_end - 1].end : tokens[cue_end].start]
                 if labelled and stop > cue_end:
                     stop = self._extend(tokens, cue_end, text, cased, cued=False)
-                    if not self._uncued_is_name(tokens, cue_end, stop, cased):
+                    if not self._uncued_is_name(tokens, cue_end, stop, cased, labelled=True):
                         stop = cue_end
                 if stop > cue_end:
                     found.append((tokens[cue_end].start, tokens[stop - 1].end, 0.95))
@@ -429,7 +476,109 @@ class PersonNameRecognizer(ModelFreeRecognizer):
                 i = stop
                 continue
             i += 1
+        if "\n" in text and ":" in text:
+            found = self._chat_speakers(text, found)
+        if cased:
+            found = self._post_cued(tokens, text, found)
+        if found and cased:
+            found = self._named_again(tokens, found)
         return found
+
+    def _chat_speakers(
+        self, text: str, found: list[tuple[int, int, float]]
+    ) -> list[tuple[int, int, float]]:
+        """A pasted chat ("natanael: td sdh ke rmh", "meiske: sdh lapor"): on lines that
+        open with a word and a colon, words no dictionary knows are the speakers' names.
+        Only where at least two lines are written so, not a lone form label."""
+        lines = list(_SPEAKER.finditer(text))
+        if len(lines) < 2:
+            return found
+        lex = self._lexicon
+        extra = []
+        for m in lines:
+            word = m.group(1).casefold()
+            parts = word.split("-")
+            if (
+                any(p in _CALENDAR or lex.in_dictionary(p) for p in parts if len(parts) > 1)
+                or word in _NOT_A_NAME_AGAIN
+                or word in _LABEL_WORDS
+                or (lex.in_dictionary(word) and not lex.is_clear_name(word))
+            ):
+                continue
+            start, end = m.span(1)
+            if not any(a < end and start < b for a, b, _ in found):
+                extra.append((start, end, 0.7))
+        return sorted(found + extra) if extra else found
+
+    def _post_cued(
+        self, tokens: list[_Token], text: str, found: list[tuple[int, int, float]]
+    ) -> list[tuple[int, int, float]]:
+        """Capitalised words with the person's role in brackets or a degree right after them
+        ("Maman (pekerja sosial)", "Kho Khiam Fo (ketua RT)", "Ratna, S.Psi."): a name, even
+        as a sentence's first word or one word no dictionary lacks."""
+        extra: list[tuple[int, int, float]] = []
+        taken = [(a, b) for a, b, _ in found]
+        lex = self._lexicon
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            if not tok.capitalised or tok.word in _NOT_A_NAME_AGAIN:
+                i += 1
+                continue
+            if (
+                tok.start > 0
+                and text[tok.start - 1] in _QUOTES
+                and text[tok.end : tok.end + 1] in _QUOTES
+                and (lex.is_clear_name(tok.word) or not lex.in_dictionary(tok.word))
+                and not any(a < tok.end and tok.start < b for a, b in taken)
+            ):
+                extra.append((tok.start, tok.end, 0.7))  # a name quoted: "Nengah", "Jeremy"
+                i += 1
+                continue
+            stop = self._extend(tokens, i, text, True, cued=True)
+            if stop > i and _POST_CUE.match(text, tokens[stop - 1].end):
+                start, end = tok.start, tokens[stop - 1].end
+                if not any(a < end and start < b for a, b in taken):
+                    extra.append((start, end, 0.8))
+                i = stop
+                continue
+            i += 1
+        return sorted(found + extra) if extra else found
+
+    def _named_again(
+        self, tokens: list[_Token], found: list[tuple[int, int, float]]
+    ) -> list[tuple[int, int, float]]:
+        """A word of a name found in this note, written again alone, is that name again
+        ("... antara Malem dan Hironimus Sogen. Hironimus mendorong"), even where a single
+        word would not count on its own (a sentence's first word)."""
+        lex = self._lexicon
+        named: set[str] = set()
+        k = 0
+        for start, end, _ in found:
+            while k < len(tokens) and tokens[k].start < start:
+                k += 1
+            while k < len(tokens) and tokens[k].end <= end:
+                word = tokens[k].word
+                if (
+                    len(word) >= 3
+                    and word not in _NOT_A_NAME_AGAIN
+                    and (lex.is_clear_name(word) or not lex.in_dictionary(word))
+                ):
+                    named.add(word)
+                k += 1
+        if not named:
+            return found
+        extra: list[tuple[int, int, float]] = []
+        spans = iter(found)
+        current = next(spans, None)
+        for tok in tokens:
+            while current is not None and current[1] <= tok.start:
+                current = next(spans, None)
+            if current is not None and current[0] <= tok.start:
+                continue  # inside a name found already
+            if tok.capitalised and tok.word in named:
+                extra.append((tok.start, tok.end, 0.6))
+        return sorted(found + extra) if extra else found
 
     def widen(
         self, text: str, start: int, end: int, barriers: list[tuple[int, int]]
@@ -497,9 +646,16 @@ class PersonNameRecognizer(ModelFreeRecognizer):
             gap = text[tokens[j - 1].end : tok.start]
             if gap != " " and not _NUMBER_GAP.fullmatch(gap):  # "SDN 6 Sukarame"
                 break
-            if tok.word in _CUE_WORDS or tok.word in _FUNCTION_WORDS:
+            if (
+                tok.word in _CUE_WORDS and tok.word not in _TITLES_IN_INSTITUTION_NAMES
+            ) or tok.word in _FUNCTION_WORDS:
                 break
-            if cased and not tok.capitalised and tok.word not in _NAME_LINKS:
+            if (
+                cased
+                and not tok.capitalised
+                and tok.word not in _NAME_LINKS
+                and tok.word not in _TITLES_IN_INSTITUTION_NAMES
+            ):
                 break
             if not cased and self._lexicon.is_clear_name(tok.word):
                 break  # caseless: "di sekolah yosua berkelahi" — Yosua is a child, not a school
@@ -511,7 +667,16 @@ class PersonNameRecognizer(ModelFreeRecognizer):
         word = tokens[i].word
         if i + 1 < len(tokens) and (word, tokens[i + 1].word) in _PHRASE_CUES:
             nxt = i + 2
-        elif word in _HONORIFICS or word in _ROLE_CUES:
+        elif (
+            word in _HONORIFICS
+            or word in _ROLE_CUES
+            # a form label is a cue only as a label: "Termohon: Tukiyem"
+            or (
+                word in _LABEL_CUES
+                and i + 1 < len(tokens)
+                and ":" in text[tokens[i].end : tokens[i + 1].start]
+            )
+        ):
             nxt = i + 1
         elif word == "a" and _ATAS_NAMA.match(text, tokens[i].start):
             nxt = i + 2 if i + 1 < len(tokens) and tokens[i + 1].word == "n" else i + 1
@@ -624,7 +789,11 @@ class PersonNameRecognizer(ModelFreeRecognizer):
             return False
         return lex.is_clear_name(nxt.word) and (nxt.capitalised or not cased)
 
-    def _uncued_is_name(self, tokens: list[_Token], i: int, stop: int, cased: bool) -> bool:
+    def _uncued_is_name(
+        self, tokens: list[_Token], i: int, stop: int, cased: bool, labelled: bool = False
+    ) -> bool:
+        """Whether a run found without a cue is a name. ``labelled``: it follows a person's
+        label and a colon ("Termohon: Tukiyem"), so its first word opens no sentence."""
         lex = self._lexicon
         run = tokens[i:stop]
         words = [t.word for t in run if t.word not in _NAME_LINKS]
@@ -652,14 +821,15 @@ class PersonNameRecognizer(ModelFreeRecognizer):
         word = words[0] if words else ""
         if i > 0 and tokens[i - 1].word == "hari":
             return False  # "Hari Kartini", "Hari Pahlawan": a day
+        opens = bool(run) and run[0].sentence_start and not labelled
         if clear:
-            if run[0].sentence_start or not cased:
+            if opens or not cased:
                 # A sentence's first word, or a word in a caseless note: a frequent name that
                 # is no dictionary word ("Yusuf datang", not "Puji syukur").
                 return lex.count(word) >= 20 and not lex.in_dictionary(word)
             return True
         # One capitalised word that no dictionary or gazetteer knows, inside a sentence.
-        return cased and bool(unknown) and not run[0].sentence_start and len(word) >= 3
+        return cased and bool(unknown) and not opens and len(word) >= 3
 
 
 def note_is_cased(text: str) -> bool:
