@@ -79,7 +79,7 @@ from pathlib import Path
 
 from lakehouse.reference.nik import make_nik
 from lakehouse.reference.regions import PROVINCES, Regency
-from tests.support.redaction_corpus import LabelledNote, Span
+from tests.support.redaction_corpus import LABELS, LabelledNote, Span
 
 __all__ = [
     "CLEAN_NOTES",
@@ -100,17 +100,6 @@ __all__ = [
     "stats",
 ]
 
-LABELS: tuple[str, ...] = (
-    "KNOWN_PERSON",
-    "UNKNOWN_PERSON",
-    "NIK",
-    "KK",
-    "PHONE",
-    "EMAIL",
-    "DOB",
-    "ADDRESS",
-    "SCHOOL",
-)
 DEFAULT_SEED = 7
 IDENTIFIER_NOTES = 800
 CLEAN_NOTES = 300

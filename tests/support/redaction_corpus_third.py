@@ -106,7 +106,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from tests.support.redaction_corpus import LabelledNote, Span
+from tests.support.redaction_corpus import LABELS, LabelledNote, Span
 
 __all__ = [
     "DEFAULT_SEED",
@@ -118,17 +118,6 @@ __all__ = [
     "trap_spans",
 ]
 
-LABELS: tuple[str, ...] = (
-    "KNOWN_PERSON",
-    "UNKNOWN_PERSON",
-    "NIK",
-    "KK",
-    "PHONE",
-    "EMAIL",
-    "DOB",
-    "ADDRESS",
-    "SCHOOL",
-)
 DEFAULT_SEED = 11
 IDENTIFIER_NOTES = 1100
 CLEAN_NOTES = 360
