@@ -336,7 +336,7 @@ _LABEL_WORDS = _words(
     """
 )
 #: What follows a name: the person's role in brackets, or an academic degree.
-_POST_CUE = re.compile(
+_ROLE_AFTER = re.compile(
     r"\s?\((?:"
     + "|".join(
         sorted(
@@ -356,9 +356,11 @@ _POST_CUE = re.compile(
             reverse=True,
         )
     )
-    + r")\b"
-    + r"|,\s?(?:[SM]\.\s?[A-Z][A-Za-z]{0,4}\.|Sp\.\s?[A-Z]{1,3}\b|A\.?\s?Md\.?)",
+    + r")\b",
     re.IGNORECASE,
+)
+_DEGREE_AFTER = re.compile(
+    r",\s?(?:[SM]\.\s?[A-Z][A-Za-z]{0,4}\.|Sp\.\s?[A-Z]{1,3}\b|A\.?\s?Md\.?)"
 )
 #: Words of a found name that say nothing when written again alone.
 _NOT_A_NAME_AGAIN = _FUNCTION_WORDS | _CALENDAR | _INSTITUTION_WORDS | _CUE_WORDS
@@ -466,6 +468,9 @@ class PersonNameRecognizer(ModelFreeRecognizer):
             # comma is that name's apposition, another name.
             between = text[found[-1][1] : tokens[i].start] if found else ""
             appositive = cased and tokens[i].capitalised and between in _NAME_JOINERS
+            if not (nickname or appositive) and tok.word in _NEVER_OPENS_A_NAME:
+                i += 1  # "Anak", "Setelah" opening a sentence: no name starts here
+                continue
             stop = self._extend(tokens, i, text, cased, cued=nickname or appositive)
             if appositive and between == ", " and stop - i < 2:
                 appositive = False  # "Sleman, Bantul": a list, not an apposition
@@ -516,6 +521,11 @@ class PersonNameRecognizer(ModelFreeRecognizer):
         """Capitalised words with the person's role in brackets or a degree right after them
         ("Maman (pekerja sosial)", "Kho Khiam Fo (ketua RT)", "Ratna, S.Psi."): a name, even
         as a sentence's first word or one word no dictionary lacks."""
+        cued_at = {m.start() for m in _DEGREE_AFTER.finditer(text)}
+        if "(" in text:
+            cued_at.update(m.start() for m in _ROLE_AFTER.finditer(text))
+        if not cued_at and not _QUOTES.intersection(text):
+            return found  # most notes: nothing to look at again
         extra: list[tuple[int, int, float]] = []
         taken = [(a, b) for a, b, _ in found]
         lex = self._lexicon
@@ -535,8 +545,11 @@ class PersonNameRecognizer(ModelFreeRecognizer):
                 extra.append((tok.start, tok.end, 0.7))  # a name quoted: "Nengah", "Jeremy"
                 i += 1
                 continue
+            if not cued_at:
+                i += 1
+                continue
             stop = self._extend(tokens, i, text, True, cued=True)
-            if stop > i and _POST_CUE.match(text, tokens[stop - 1].end):
+            if stop > i and tokens[stop - 1].end in cued_at:
                 start, end = tok.start, tokens[stop - 1].end
                 if not any(a < end and start < b for a, b in taken):
                     extra.append((start, end, 0.8))
@@ -849,6 +862,9 @@ _LOWER = re.compile(r"[a-z]")
 
 
 _BALINESE_TITLES = frozenset({("anak", "agung"), ("ida", "bagus"), ("ida", "ayu"), ("i", "gusti")})
+#: Function words that, uncued, cannot open a name (``_extend`` would stop at once): all of
+#: them but the first words of Balinese titles ("Anak Agung", "Ida Bagus", "I Gusti").
+_NEVER_OPENS_A_NAME = _FUNCTION_WORDS - {a for a, _ in _BALINESE_TITLES} - {"i", "ni"}
 _BALINESE_ORDER = _words(
     """
     wayan made nyoman ketut putu kadek komang gede gde gusti ngurah luh ayu nengah agung

@@ -423,8 +423,10 @@ def _alternatives(
     digit_alts: list[_DigitsAlternative] = []
     part_owners: dict[str, set[str]] = {}
     for domain, values in known.items():
-        if domain == "birth_date" or domain.endswith("_date"):
-            continue  # every full date is already replaced by ``[date]``
+        if domain == "birth_date" or domain.endswith("_date") or domain == "email":
+            # Every full date is already replaced by ``[date]``, and every e-mail by the
+            # token of its value, the record's or not.
+            continue
         if isinstance(values, str):  # {"person_name": "Budi"} must not iterate characters
             values = [values]
         for raw in values:
@@ -487,16 +489,17 @@ class KnownValuesRecognizer(ModelFreeRecognizer):
             by.setdefault(alt.words[0], []).append(alt)
         # Written form -> first word, merged from one cached mapping per name word (names
         # recur from child to child); forms two first words share are merged one by one.
-        self._name_forms: dict[str, list[_WordsAlternative]] = {}
         merged: dict[str, str] = {}
         for first in self._name_first:
             merged.update(_typo_index(first))
-        if len(merged) == sum(len(_typo_index(first)) for first in self._name_first):
-            self._name_forms = {form: self._name_first[first] for form, first in merged.items()}
-        else:
+        self._name_forms: dict[str, str] = merged  # written form -> key of self._name_alts
+        self._name_alts = self._name_first
+        if len(merged) != sum(len(_typo_index(first)) for first in self._name_first):
+            self._name_alts = {}
             for first, alts in self._name_first.items():
                 for form in _typo_index(first):
-                    self._name_forms.setdefault(form, []).extend(alts)
+                    self._name_alts.setdefault(form, []).extend(alts)
+            self._name_forms = {form: form for form in self._name_alts}
         domains = {a.domain for a in self._words_alts} | {a.domain for a in self._digit_alts}
         super().__init__(sorted(known_entity_type(d) for d in domains), "KnownValuesRecognizer")
 
@@ -534,7 +537,8 @@ class KnownValuesRecognizer(ModelFreeRecognizer):
         results = []
         for i, word in enumerate(words):
             candidates = by_exact.get(word)
-            named = by_name.get(word)
+            key = by_name.get(word)
+            named = self._name_alts[key] if key is not None else None
             if named:
                 candidates = candidates + named if candidates else named
             elif not candidates:

@@ -277,26 +277,6 @@ def link_names(results: Sequence[RecognizerResult], text: str) -> list[Recognize
     return resolve_overlaps([*others, *linked, *generic, *unlinked])
 
 
-def _known_key(known: Known) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    return tuple(
-        sorted(
-            (domain, (values,) if isinstance(values, str) else tuple(values))
-            for domain, values in known.items()
-            if domain not in _NOT_MATCHED_IN_NOTES
-        )
-    )
-
-
-@lru_cache(maxsize=256)
-def _known_recognizer(key: tuple[tuple[str, tuple[str, ...]], ...]) -> KnownValuesRecognizer:
-    """One recognizer per record: a child's notes share it (built once, not per note).
-
-    Few are kept: a batch's notes come grouped by child (``redact_series``), and every kept
-    recognizer is ~60 objects that each full collection of the garbage collector walks
-    (4,096 kept cost 10% of the time)."""
-    return KnownValuesRecognizer(dict(key))
-
-
 @dataclass(frozen=True)
 class RedactionResult:
     """Redacted text and the (entity_type, start, end) spans in the ORIGINAL text."""
@@ -352,14 +332,18 @@ class NoteAnalyzer:
 
     def _for(self, known: Known) -> KnownValuesRecognizer:
         """The record's recognizer. Ingestion hands every note of a child the same mapping
-        object (and a pickled chunk keeps that sharing), so identity finds it without
-        sorting the record into a key for every note."""
+        object (and a pickled chunk keeps that sharing), and ``redact_series`` puts a child's
+        notes side by side, so the last few records, by identity, are all that is kept: every
+        kept recognizer is objects that each full collection of the garbage collector walks
+        (4,096 kept by value cost 10% of the time)."""
         entry = self._by_identity.get(id(known))
         if entry is not None and entry[0] is known:
             return entry[1]
         if len(self._by_identity) >= _RECORDS_BY_IDENTITY:
             self._by_identity.clear()
-        recognizer = _known_recognizer(_known_key(known))
+        recognizer = KnownValuesRecognizer(
+            {d: v for d, v in known.items() if d not in _NOT_MATCHED_IN_NOTES}
+        )
         self._by_identity[id(known)] = (known, recognizer)  # the mapping kept: id stays its
         return recognizer
 
