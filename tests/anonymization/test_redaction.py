@@ -209,3 +209,13 @@ def test_a_whole_name_that_may_be_another_persons_is_not_linked(
     assert out == (
         f"[person] datang bersama [person_name:{full}]; [person] menelepon [person_name:{dina}]."
     )
+
+
+def test_a_batch_leaves_the_callers_collector_thresholds_as_they_were(
+    redactor: Redactor,
+) -> None:
+    import gc
+
+    before = gc.get_threshold()
+    redactor.redact_series(pd.Series(["Pak Budi, HP 0812 3456 7890", None]), None)
+    assert gc.get_threshold() == before
