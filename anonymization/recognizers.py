@@ -410,9 +410,15 @@ def _typo_index(word: str) -> dict[str, str]:
     return dict.fromkeys(_typo_forms(word), word)
 
 
+def _gap_differs(written: str, expected: str) -> bool:
+    """Whether the characters between two words differ from the value's (any whitespace
+    counts as one space; most gaps are one space and need no more)."""
+    return written != expected and _WS.sub(" ", written).casefold() != expected
+
+
 def _split_words(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     words = tuple(w.casefold() for w in _WORD.findall(value))
-    gaps = tuple(_WS.sub(" ", g).casefold() for g in _WORD.split(value)[1:-1])
+    gaps = tuple(g if g == " " else _WS.sub(" ", g).casefold() for g in _WORD.split(value)[1:-1])
     return words, gaps
 
 
@@ -556,8 +562,7 @@ class KnownValuesRecognizer(ModelFreeRecognizer):
                     ):
                         continue
                 if any(
-                    _WS.sub(" ", text[spans[i + j][1] : spans[i + j + 1][0]]).casefold()
-                    != alt.gaps[j]
+                    _gap_differs(text[spans[i + j][1] : spans[i + j + 1][0]], alt.gaps[j])
                     for j in range(n - 1)
                 ):
                     continue

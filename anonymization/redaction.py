@@ -33,6 +33,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 
 import pandas as pd
 from presidio_analyzer import RecognizerResult
@@ -128,6 +129,9 @@ def resolve_overlaps(results: Sequence[RecognizerResult]) -> list[RecognizerResu
 
     Greedy over a sorted list; n is tiny per note, so O(n^2) is irrelevant.
     """
+    by_start = sorted(results, key=_start)
+    if all(a.end <= b.start for a, b in pairwise(by_start)):
+        return by_start  # nothing overlaps (most notes): nothing to choose
     ordered = sorted(
         results, key=lambda r: (-(r.end - r.start), -r.score, _priority(r.entity_type), r.start)
     )
