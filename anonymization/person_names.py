@@ -79,7 +79,8 @@ _ROLE_CUES = _words(
     neneknya kakeknya sepupunya sepupu temannya teman sahabatnya pacarnya suaminya istrinya
     walinya wali pengasuh pengasuhnya pendamping pendampingnya pelapor terlapor pelaku saksi
     korban bernama bernamakan namanya nama keluarga kepsek omnya tantenya mbahnya ayah_tiri ibu_tiri
-    kerabatnya anaknya
+    kerabatnya anaknya lurah camat kades kadus sekdes bupati walikota gubernur babinsa
+    bhabinkamtibmas kapolsek kapolres danramil dandim kanit kasat satpam
     """
 )
 # Titles inside an institution's name ("RSUP Dr. Sardjito", "Universitas Prof. Dr. Hamka"):
@@ -182,6 +183,20 @@ _PRODUCT_WORDS = _words(
     gigi rokok minum mineral susu goreng teh kopi mie mi sabun sampo shampo biskuit roti dus
     kardus merek merk produk membeli beli dibelikan kelompok regu tim karyawan sponsor toko
     minimarket snack jajan permen obat vitamin kamar asrama
+    """
+)
+# Words that are never a person named on their own: offices a note names instead of a person
+# ("Pak Lurah", "Babinsa"), programmes and registers (KIA, Jampersal, Dapodik, DTKS), time
+# zones, and the retail chains, brands and carriers of donation and expense lists.
+_NOT_PEOPLE = _words(
+    """
+    lurah camat kades kadus sekdes bupati walikota gubernur babinsa bhabinkamtibmas kapolsek
+    kapolres danramil dandim kanit kasat bidan kader posyandu satpam
+    kia jampersal jkn dtks dapodik pbi prolanis sktm wib wita wit
+    indomaret alfamart alfamidi indomie sarimi supermi bimoli sunco filma pampers mamypoko
+    sweety zwitsal sunlight rinso lifebuoy pepsodent ciptadent aqua sgm dancow lactogen
+    frisian ultra milo bebelac gojek grab maxim citilink garuda lion batik wings tokopedia
+    shopee lazada
     """
 )
 # "Om Budi, Gara Maheswara, datang", "Meiliana dan Lanny": what joins a name to another.
@@ -457,6 +472,8 @@ class PersonNameRecognizer(ModelFreeRecognizer):
                     stop = self._extend(tokens, cue_end, text, cased, cued=False)
                     if not self._uncued_is_name(tokens, cue_end, stop, cased, labelled=True):
                         stop = cue_end
+                if all(t.word in _NOT_PEOPLE for t in tokens[cue_end:stop]):
+                    stop = cue_end  # "Pak Lurah", "Bu Bidan": the office, not a name
                 if stop > cue_end:
                     found.append((tokens[cue_end].start, tokens[stop - 1].end, 0.95))
                     i = stop
@@ -812,6 +829,8 @@ class PersonNameRecognizer(ModelFreeRecognizer):
         words = [t.word for t in run if t.word not in _NAME_LINKS]
         if any(w in lex.places for w in words) and not any(w in lex.given for w in words):
             return False
+        if any(w in _NOT_PEOPLE for w in words):
+            return False  # "Bhabinkamtibmas", "Ultra Milk", "KIA": an office, a brand
         clear = [w for w in words if lex.is_clear_name(w)]
         if i > 0 and tokens[i - 1].word in _PRODUCT_WORDS:
             return False  # "pasta gigi Pepsodent", "air minum Aqua", "kelompok Lokon"

@@ -58,3 +58,12 @@ def test_labels_days_and_institutions_named_after_people_are_not_people(text: st
     assert not any(
         w in n for n in names for w in ("Senin", "Kamis", "Slamet", "Wahidin", "Jakarta")
     )
+
+
+def test_offices_programmes_and_brands_are_not_people() -> None:
+    text = (
+        "Hadir perwakilan Puskesmas, Babinsa, dan Bhabinkamtibmas. Pak Lurah mengirim "
+        "sambutan. Keluarga yang belum punya KIA diarahkan ke Disdukcapil. Bantuan: Indomie, "
+        "Zwitsal, selimut; tiba 09.40 WITA dengan Citilink. Pak Lurah Yohanes Kolo hadir."
+    )
+    assert _names(text) == ["Yohanes Kolo"]
