@@ -6,7 +6,7 @@ addresses; precision ≥ 0.90 over every detection (identifier-free notes includ
 link. The tuning corpus is the one the rules were written against, on two seeds (other names,
 numbers and template draws). The held-out corpus was written apart (other templates and
 names, by another author who did not read the rules); its first measurement is recorded in
-``docs/benchmarks.md``, and the classes of misses it showed were fixed after, so it now guards
+``docs/redaction.md``, and the classes of misses it showed were fixed after, so it now guards
 against regressions rather than measuring generalisation.
 """
 
