@@ -521,16 +521,14 @@ class PersonNameRecognizer(ModelFreeRecognizer):
             word = m.group(1).casefold()
             parts = word.split("-")
             if (
-                any(p in _CALENDAR or lex.in_dictionary(p) for p in parts if len(parts) > 1)
+                (len(parts) > 1 and any(p in _CALENDAR or lex.in_dictionary(p) for p in parts))
                 or word in _NOT_A_NAME_AGAIN
                 or word in _LABEL_WORDS
                 or (lex.in_dictionary(word) and not lex.is_clear_name(word))
             ):
                 continue
-            start, end = m.span(1)
-            if not any(a < end and start < b for a, b, _ in found):
-                extra.append((start, end, 0.7))
-        return sorted(found + extra) if extra else found
+            extra.append((*m.span(1), 0.7))
+        return _with_new(found, extra)
 
     def _post_cued(
         self, tokens: list[_Token], text: str, found: list[tuple[int, int, float]]
@@ -544,7 +542,6 @@ class PersonNameRecognizer(ModelFreeRecognizer):
         if not cued_at and not _QUOTES.intersection(text):
             return found  # most notes: nothing to look at again
         extra: list[tuple[int, int, float]] = []
-        taken = [(a, b) for a, b, _ in found]
         lex = self._lexicon
         i = 0
         while i < len(tokens):
@@ -557,7 +554,6 @@ class PersonNameRecognizer(ModelFreeRecognizer):
                 and text[tok.start - 1] in _QUOTES
                 and text[tok.end : tok.end + 1] in _QUOTES
                 and (lex.is_clear_name(tok.word) or not lex.in_dictionary(tok.word))
-                and not any(a < tok.end and tok.start < b for a, b in taken)
             ):
                 extra.append((tok.start, tok.end, 0.7))  # a name quoted: "Nengah", "Jeremy"
                 i += 1
@@ -567,13 +563,11 @@ class PersonNameRecognizer(ModelFreeRecognizer):
                 continue
             stop = self._extend(tokens, i, text, True, cued=True)
             if stop > i and tokens[stop - 1].end in cued_at:
-                start, end = tok.start, tokens[stop - 1].end
-                if not any(a < end and start < b for a, b in taken):
-                    extra.append((start, end, 0.8))
+                extra.append((tok.start, tokens[stop - 1].end, 0.8))
                 i = stop
                 continue
             i += 1
-        return sorted(found + extra) if extra else found
+        return _with_new(found, extra)
 
     def _named_again(
         self, tokens: list[_Token], found: list[tuple[int, int, float]]
@@ -596,19 +590,10 @@ class PersonNameRecognizer(ModelFreeRecognizer):
                 ):
                     named.add(word)
                 k += 1
-        if not named:
-            return found
-        extra: list[tuple[int, int, float]] = []
-        spans = iter(found)
-        current = next(spans, None)
-        for tok in tokens:
-            while current is not None and current[1] <= tok.start:
-                current = next(spans, None)
-            if current is not None and current[0] <= tok.start:
-                continue  # inside a name found already
-            if tok.capitalised and tok.word in named:
-                extra.append((tok.start, tok.end, 0.6))
-        return sorted(found + extra) if extra else found
+        return _with_new(
+            found,
+            [(t.start, t.end, 0.6) for t in tokens if t.capitalised and t.word in named],
+        )
 
     def widen(
         self, text: str, start: int, end: int, barriers: list[tuple[int, int]]
@@ -862,6 +847,15 @@ class PersonNameRecognizer(ModelFreeRecognizer):
             return True
         # One capitalised word that no dictionary or gazetteer knows, inside a sentence.
         return cased and bool(unknown) and not opens and len(word) >= 3
+
+
+def _with_new(
+    found: list[tuple[int, int, float]], extra: list[tuple[int, int, float]]
+) -> list[tuple[int, int, float]]:
+    """``found`` and the spans of ``extra`` that overlap none of it, in order: what a later
+    pass adds never cuts into a name already found."""
+    new = [e for e in extra if not any(a < e[1] and e[0] < b for a, b, _ in found)]
+    return sorted(found + new) if new else found
 
 
 def note_is_cased(text: str) -> bool:

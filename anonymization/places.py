@@ -29,11 +29,13 @@ __all__ = ["ADDRESS_ENTITY", "SCHOOL_ENTITY", "AddressRecognizer", "SchoolRecogn
 ADDRESS_ENTITY = "ID_ADDRESS"
 SCHOOL_ENTITY = "ID_SCHOOL"
 
-_HEAD = (
-    r"(?i:jl|jln|jalan|gg|gang|lr|lorong|komp|komplek|kompleks|perum|perumahan|kp|kampung|"
+#: The words an address part opens with, once for both patterns below.
+_HEAD_NAMES = (
+    r"jl|jln|jalan|gg|gang|lr|lorong|komp|komplek|kompleks|perum|perumahan|kp|kampung|"
     r"dusun|dsn|desa|ds|kelurahan|kel|dukuh|banjar|jorong|nagari|gampong|lingkungan|ling|"
-    r"asrama|blok|btn|perumnas|huta|padukuhan|rusunawa|rusun|lembang)"
+    r"asrama|blok|btn|perumnas|huta|padukuhan|rusunawa|rusun|lembang"
 )
+_HEAD = rf"(?i:{_HEAD_NAMES})"
 # The word that opens the next part ("No.", "RT", "Kel."), not a word of this part's name;
 # a keyword before another name word is one of its words ("Kel. Kampung Tengah", "Kec. Kota
 # Baru", "kel. kota baru").
@@ -81,13 +83,10 @@ _ADDRESS = regex.compile(
     rf")(?![\p{{L}}\d])"
 )
 # Every address starts at one of these words (or RT/RW, or Blok): the full pattern is tried
-# only where one stands. Same words as _HEAD, for Python's faster ``re``, on the lower-cased
-# note (a case-insensitive scan was 2.5 times slower).
-_HEAD_WORDS = (
-    r"(?:jl|jln|jalan|gg|gang|lr|lorong|komp|komplek|kompleks|perum|perumahan|"
-    r"kp|kampung|dusun|dsn|desa|ds|kelurahan|kel|dukuh|banjar|jorong|nagari|gampong|"
-    r"lingkungan|ling|asrama|blok|rt|rw|btn|perumnas|huta|padukuhan|rusunawa|rusun|lembang|jaga)"
-)
+# only where one stands: _HEAD's words and RT/RW and Jaga, which open the pattern's other
+# forms, for Python's faster ``re``, on the lower-cased note (a case-insensitive scan was 2.5
+# times slower).
+_HEAD_WORDS = rf"(?:{_HEAD_NAMES}|rt|rw|jaga)"
 _ANY_HEAD = re.compile(rf"(?=[abdghjklnpr])(?<![^\W\d_]){_HEAD_WORDS}(?![^\W\d_])")
 _ANY_HEAD_ANY_CASE = re.compile(rf"(?<![^\W\d_]){_HEAD_WORDS}(?![^\W\d_])", re.IGNORECASE)
 _ANY_CLASS = re.compile(r"(?=[kKgGT])(?:(?i:kelas|kls|kelompok|grade)|TK [AB]\b)")

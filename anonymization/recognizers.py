@@ -456,10 +456,11 @@ def _alternatives(
                     if len(word) >= _MIN_NAME_PART:
                         part_owners.setdefault(word, set()).add(canonical)
     names = [a for a in words_alts if a.domain == "person_name"]
-    for i, alt in enumerate(words_alts):
-        if alt.domain == "person_name" and len(names) > 1:
-            mine = set(alt.words)
-            if any(o is not alt and mine <= set(o.words) for o in names):
+    if len(names) > 1:
+        for i, alt in enumerate(words_alts):
+            if alt.domain == "person_name" and any(
+                o is not alt and set(alt.words) <= set(o.words) for o in names
+            ):
                 words_alts[i] = alt._replace(shared=True)
     full_names = {a.canonical for a in names}
     for word, owners in part_owners.items():
