@@ -68,6 +68,9 @@ DOMAIN_PREFIXES: dict[str, str] = {
     "address": "ad",
     "birth_date": "dob",
     "kk_number": "kk",
+    # A data subject (a child) as the restricted zone names them: tombstones, restrictions,
+    # the vault's per-subject keys. Never written to the lake's public zones.
+    "data_subject": "sub",
 }
 
 _DOMAIN_LABEL = b"merajut-token-domain:"

@@ -47,6 +47,7 @@ class ColumnContract:
     references: tuple[str, str, str] | None = None  # (source, table, column)
     derived_from: str | None = None
     derive: str | None = None
+    description: str = ""
 
     @property
     def is_tokenized(self) -> bool:
@@ -131,6 +132,7 @@ def _column(raw: dict[str, Any], where: str) -> ColumnContract:
         references=references,
         derived_from=meta.get("derived_from"),
         derive=meta.get("derive"),
+        description=" ".join(str(raw.get("description") or "").split()),
     )
 
 

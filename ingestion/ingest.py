@@ -31,8 +31,14 @@ from ingestion.extract import (
     read_columns_where_in,
     read_drop,
 )
-from ingestion.lake import IngestionState, discard_uncommitted, known_keys
-from ingestion.protect import KnownIdentifiers, protect_batch
+from ingestion.lake import (
+    HELD_QUARANTINE_PREFIX,
+    IngestionState,
+    discard_uncommitted,
+    known_keys,
+)
+from ingestion.protect import KnownIdentifiers, ProtectedBatch, protect_batch
+from ingestion.subjects import SUBJECT_COLUMN, SubjectRules
 from ingestion.validation import validate_batch
 from lakehouse.files import write_parquet_atomic
 from lakehouse.layout import LakeLayout
@@ -49,6 +55,8 @@ class IngestionContext:
     vault: TokenVault
     as_of: datetime
     batch_id: str
+    #: Erased and restricted subjects (lakehouse.subject_register); None: nobody is.
+    subjects: SubjectRules | None = None
 
 
 @dataclass
@@ -64,6 +72,10 @@ class TableIngestReport:
     rejected_drops: list[dict[str, str]] = field(default_factory=list)
     #: Batch files of a run that died before committing them, deleted before extracting.
     discarded: list[str] = field(default_factory=list)
+    #: Rows of erased subjects the source still holds: not written anywhere.
+    skipped_erased: int = 0
+    #: Rows of restricted subjects: kept in the restricted zone, out of bronze.
+    held_restricted: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -171,6 +183,68 @@ def _quarantine_frame(
     )
 
 
+def _subject_of_value(
+    ctx: IngestionContext, contract: TableContract, frame: pd.DataFrame
+) -> tuple[str, dict[str, str]] | None:
+    """(column, value -> subject ref) for a table whose rows lead to a child by a platform id
+    (the child id, or a key of a table that has it); None for other tables."""
+    rules = ctx.subjects
+    if rules is None or frame.empty:
+        return None
+    link = rules.links.get(contract.qualified_name)
+    if link is None or link.identifier or link.column not in frame.columns:
+        return None
+    values = sorted({str(v) for v in frame[link.column].dropna()})
+    if link.via is None:
+        children = dict(zip(values, values, strict=True))
+    else:
+        parent = ctx.contracts[link.via]
+        assert link.via_key is not None
+        children = lookup_column(
+            _source_url(ctx, parent), parent.name, link.via_key, SUBJECT_COLUMN, values
+        )
+    refs = rules.refs(pd.Series(list(children.values()), dtype=object))
+    return link.column, dict(zip(children, refs, strict=True))
+
+
+def _owners(
+    ctx: IngestionContext,
+    contract: TableContract,
+    protected: ProtectedBatch,
+    subject_of: tuple[str, dict[str, str]] | None,
+) -> dict[str, dict[str, set[str]]]:
+    """domain -> token -> the subjects whose data key encrypts its original in the vault."""
+    owners: dict[str, dict[str, set[str]]] = {}
+    frame = protected.frame
+    if frame.empty or not protected.vault_entries:
+        return owners
+    if subject_of is not None:
+        column, ref_of = subject_of
+        refs = frame[column].map(lambda v: None if v is None else ref_of.get(str(v)))
+        for col in contract.tokenized_columns:
+            if col.name not in frame.columns or col.token_domain is None:
+                continue
+            by_token = owners.setdefault(col.token_domain, {})
+            for token, ref in zip(frame[col.name], refs, strict=True):
+                if token is not None and ref is not None:
+                    by_token.setdefault(token, set()).add(ref)
+        return owners
+    # No platform id (the registry's verifications): the subjects who hold its unique identifier.
+    rules = ctx.subjects
+    link = rules.links.get(contract.qualified_name) if rules is not None else None
+    if link is None or not link.identifier or link.column not in frame.columns:
+        return owners
+    holders = ctx.vault.owners_of(t for t in frame[link.column] if t is not None)
+    for col in contract.tokenized_columns:
+        if col.name not in frame.columns or col.token_domain is None:
+            continue
+        by_token = owners.setdefault(col.token_domain, {})
+        for token, key in zip(frame[col.name], frame[link.column], strict=True):
+            if token is not None and key in holders:
+                by_token.setdefault(token, set()).update(holders[key])
+    return owners
+
+
 def _process_batch(
     ctx: IngestionContext,
     contract: TableContract,
@@ -178,6 +252,41 @@ def _process_batch(
     batch_id: str,
     report: TableIngestReport,
 ) -> None:
+    report.extracted += len(frame)
+    rules = ctx.subjects
+    if rules is not None and rules.active and not frame.empty:
+        fates = rules.fates(
+            contract.qualified_name,
+            frame,
+            tokenized=False,
+            parent_subjects=lambda table, key, keys: lookup_column(
+                _source_url(ctx, ctx.contracts[table]),
+                ctx.contracts[table].name,
+                key,
+                SUBJECT_COLUMN,
+                keys,
+            ),
+        )
+        report.skipped_erased += int((fates == "erased").sum())
+        held = frame[(fates == "restricted").to_numpy()].reset_index(drop=True)
+        if len(held):
+            report.held_restricted += len(held)
+            _write_batch(ctx, contract, held, batch_id, report, held=True)
+        frame = frame[(fates == "keep").to_numpy()].reset_index(drop=True)
+    _write_batch(ctx, contract, frame, batch_id, report, held=False)
+
+
+def _write_batch(
+    ctx: IngestionContext,
+    contract: TableContract,
+    frame: pd.DataFrame,
+    batch_id: str,
+    report: TableIngestReport,
+    *,
+    held: bool,
+) -> None:
+    """Validate, pseudonymize and write one batch: to bronze and quarantine, or (``held``: rows
+    of restricted subjects) to the restricted zone's held files."""
     now = datetime.now(UTC)
     result = validate_batch(
         frame, contract, as_of=ctx.as_of, known_parent_keys=_parent_keys(ctx, contract)
@@ -197,21 +306,28 @@ def _process_batch(
         _known_per_row(ctx, contract, result.quarantined),
     )
     # Vault first: a token in the lake must always be resolvable by the audited reveal command.
-    for entries in (valid.vault_entries, bad.vault_entries):
-        for domain, mapping in entries.items():
-            ctx.vault.put_many(domain, mapping)
+    for protected, source in ((valid, result.valid), (bad, result.quarantined)):
+        owners = _owners(ctx, contract, protected, _subject_of_value(ctx, contract, source))
+        for domain, mapping in protected.vault_entries.items():
+            ctx.vault.put_many(domain, mapping, owners.get(domain))
+    bronze_path = ctx.layout.bronze_file(contract, batch_id)
+    quarantine_path = ctx.layout.quarantine_file(contract, batch_id)
+    if held:
+        bronze_path = ctx.layout.held_dir(contract) / f"{batch_id}.parquet"
+        quarantine_path = (
+            ctx.layout.held_dir(contract) / f"{HELD_QUARANTINE_PREFIX}{batch_id}.parquet"
+        )
     if len(valid.frame):
         bronze = valid.frame[[c.name for c in contract.columns]].copy()
         bronze["_batch_id"] = batch_id
         bronze["_extracted_at"] = pd.Timestamp(now).tz_localize(None)
-        path = ctx.layout.bronze_file(contract, batch_id)
-        write_parquet_atomic(bronze, path)
-        report.files.append(str(path))
+        write_parquet_atomic(bronze, bronze_path)
+        report.files.append(str(bronze_path))
     if len(bad.frame):
-        path = ctx.layout.quarantine_file(contract, batch_id)
-        write_parquet_atomic(_quarantine_frame(bad.frame, contract, batch_id, now), path)
-        report.files.append(str(path))
-    report.extracted += len(frame)
+        write_parquet_atomic(_quarantine_frame(bad.frame, contract, batch_id, now), quarantine_path)
+        report.files.append(str(quarantine_path))
+    if held:
+        return
     report.loaded += len(valid.frame)
     report.quarantined += len(bad.frame)
     counts = Counter(result.quarantined["_reason"]) if len(result.quarantined) else Counter()
@@ -263,13 +379,14 @@ def _reject_drop(
     )  # fmt: skip
     state.drops.append(drop.sha256)
     state.rejected_drops.append(drop.sha256)
-    _commit(state, batch_id)
+    _commit(state, batch_id, report)
     drop.path.unlink(missing_ok=True)  # after the commit: a crash before leaves it, skipped
 
 
-def _commit(state: IngestionState, batch_id: str) -> None:
+def _commit(state: IngestionState, batch_id: str, report: TableIngestReport) -> None:
     assert state.batches is not None
     state.batches.append(batch_id)
+    state.skipped_erased, state.held_restricted = report.skipped_erased, report.held_restricted
     state.save()
 
 
@@ -287,6 +404,16 @@ def _finish_moves(ctx: IngestionContext, contract: TableContract, state: Ingesti
 def ingest_table(ctx: IngestionContext, contract: TableContract) -> TableIngestReport:
     report = TableIngestReport(table=contract.qualified_name)
     state = IngestionState.load(ctx.layout.ingestion_state(contract))
+    state.skipped_erased = state.held_restricted = 0
+    return _ingest_table(ctx, contract, state, report)
+
+
+def _ingest_table(
+    ctx: IngestionContext,
+    contract: TableContract,
+    state: IngestionState,
+    report: TableIngestReport,
+) -> TableIngestReport:
     report.discarded = [str(p) for p in discard_uncommitted(ctx.layout, contract, state)]
     if contract.kind == "file_drop":
         assert contract.drop_glob is not None
@@ -300,7 +427,7 @@ def ingest_table(ctx: IngestionContext, contract: TableContract) -> TableIngestR
                 continue
             _process_batch(ctx, contract, frame, batch_id, report)
             state.drops.append(drop.sha256)
-            _commit(state, batch_id)
+            _commit(state, batch_id, report)
         return report
     watermark = state.watermark
     frame = extract_since(_source_url(ctx, contract), contract, watermark)
@@ -313,7 +440,7 @@ def ingest_table(ctx: IngestionContext, contract: TableContract) -> TableIngestR
     if new_mark is not None:
         state.watermark_value = new_mark.isoformat()
         report.watermark = new_mark.isoformat()
-    _commit(state, ctx.batch_id)
+    _commit(state, ctx.batch_id, report)
     return report
 
 

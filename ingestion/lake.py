@@ -35,6 +35,9 @@ class IngestionState:
     batches: list[str] | None = field(default_factory=list)
     #: Hashes of drop files that could not be read and were moved to the restricted zone.
     rejected_drops: list[str] = field(default_factory=list)
+    #: Rows of erased subjects skipped, and of restricted subjects held, by the last run.
+    skipped_erased: int = 0
+    held_restricted: int = 0
 
     @classmethod
     def load(cls, path: Path) -> IngestionState:
@@ -48,6 +51,8 @@ class IngestionState:
             list(data.get("drops", [])),
             list(batches) if batches is not None else None,
             list(data.get("rejected_drops", [])),
+            int(data.get("skipped_erased", 0)),
+            int(data.get("held_restricted", 0)),
         )
 
     @property
@@ -62,6 +67,8 @@ class IngestionState:
                 "drops": self.drops,
                 "batches": self.batches if self.batches is not None else [],
                 "rejected_drops": self.rejected_drops,
+                "skipped_erased": self.skipped_erased,
+                "held_restricted": self.held_restricted,
             },
         )
 
@@ -78,14 +85,31 @@ def discard_uncommitted(
         return []
     committed = set(state.batches)
     orphans = [f for f in files if f.stem not in committed]
+    orphans += [f for f in held_files(layout, contract) if held_batch_id(f) not in committed]
     for path in orphans:
         path.unlink()
     return orphans
 
 
+HELD_QUARANTINE_PREFIX = "quarantine-"
+
+
+def held_files(layout: LakeLayout, contract: TableContract) -> list[Path]:
+    """Files of restricted subjects' rows held out of bronze (valid rows and quarantined)."""
+    return sorted(layout.held_dir(contract).glob("*.parquet"))
+
+
+def held_batch_id(path: Path) -> str:
+    return path.stem.removeprefix(HELD_QUARANTINE_PREFIX)
+
+
 def known_keys(layout: LakeLayout, contract: TableContract) -> set[str]:
-    """Primary keys already in bronze: the parents a new child row may reference."""
-    files = layout.bronze_files(contract)
+    """Primary keys already ingested (bronze, and rows held for restricted subjects): the
+    parents a new child row may reference."""
+    files = [
+        *layout.bronze_files(contract),
+        *(f for f in held_files(layout, contract) if not f.stem.startswith(HELD_QUARANTINE_PREFIX)),
+    ]
     if not files:
         return set()
     import duckdb

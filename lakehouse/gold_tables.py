@@ -105,6 +105,23 @@ def drop_snapshot(client: Any, snapshot_id: str, marts: Iterable[str]) -> None:
         client.command(f"drop table if exists {gold_table(mart, snapshot_id)}")
 
 
+def drop_withdrawn(client: Any, snapshot_ids: Iterable[str]) -> list[str]:
+    """Drop every table of withdrawn snapshots at once (SYNC: no part file stays behind)."""
+    wanted = {s for s in snapshot_ids if _SNAPSHOT_ID.match(s)}
+    if not wanted:
+        return []
+    tables = client.query(
+        f"select name from system.tables where database = '{GOLD_DATABASE}'"
+    ).result_rows
+    dropped = []
+    for (name,) in tables:
+        _, _, sid = name.rpartition("__")
+        if sid in wanted and _NAME.match(name):
+            client.command(f"drop table if exists {GOLD_DATABASE}.`{name}` sync")
+            dropped.append(name)
+    return dropped
+
+
 def mark_current(client: Any, manifest: SnapshotManifest) -> None:
     """Make the published snapshot of ``manifest`` the one readers see, then drop snapshots
     older than the last few."""

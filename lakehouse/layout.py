@@ -109,6 +109,26 @@ class LakeLayout:
         return self.restricted / "vault" / "reidentification_audit.jsonl"
 
     @property
+    def subjects(self) -> Path:
+        """Data-subject rights (lakehouse.subject_register): tombstones of erased children,
+        restrictions, and the rows of restricted children held out of bronze."""
+        return self.restricted / "subjects"
+
+    @property
+    def subject_register(self) -> Path:
+        return self.subjects / "register.sqlite"
+
+    def held_dir(self, table: TableRef) -> Path:
+        """Rows of restricted subjects taken out of bronze (and quarantine) until lifted."""
+        return self.subjects / "held" / table.source / table.name
+
+    @property
+    def release_members(self) -> Path:
+        """Which subjects each research release holds (keyed refs), so that an erasure can
+        withdraw exactly the releases that contain the subject."""
+        return self.subjects / "release_members"
+
+    @property
     def ledger(self) -> Path:
         """What each audience was given (lakehouse.disclosure_ledger): restricted, like the
         audit logs it sits beside."""

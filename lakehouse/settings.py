@@ -143,6 +143,11 @@ class Settings(BaseSettings):
     token_key: SecretStr | None = None
     vault_key: SecretStr | None = None
     release_key: SecretStr | None = None
+    dpo_key: SecretStr | None = Field(
+        default=None,
+        description="The data protection officer's key (`merajut subject key create`), for "
+        "every `merajut subject` and `merajut vault` command",
+    )
     as_of: date | None = Field(
         default=None,
         description="Reporting date (ages, 'future' dates, synthetic data); today when unset. "
@@ -217,6 +222,11 @@ class Settings(BaseSettings):
     @property
     def api_key_store(self) -> Path:
         return (self.api.key_store or self.home / "api" / "api_keys.json").resolve()
+
+    @property
+    def dpo_key_store(self) -> Path:
+        """Hashes of the data protection officer's keys (restricted home, like API keys)."""
+        return self.home.resolve() / "dpo" / "dpo_keys.json"
 
     @property
     def api_audit_log(self) -> Path:

@@ -13,6 +13,7 @@ from orchestration.load import definitions as load
 from orchestration.publish import definitions as publish
 from orchestration.release import definitions as release
 from orchestration.sources import definitions as sources
+from orchestration.subjects import definitions as subjects
 from orchestration.transform import definitions as transform
 
 
@@ -25,6 +26,7 @@ def defs() -> dg.Definitions:
             jobs=[PIPELINE_JOB],
             schedules=[daily_pipeline],
         ),
+        subjects.defs(),
         sources.defs(),
         load.defs(),
         transform.defs(),

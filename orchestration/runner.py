@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 
 from lakehouse.settings import Settings
-from orchestration.core.assets import GOLD_SNAPSHOT, RESEARCH_RELEASE
+from orchestration.core.assets import GOLD_SNAPSHOT, RESEARCH_RELEASE, SUBJECT_REQUESTS
 from orchestration.core.dbt import parse_manifest
 from orchestration.core.jobs import PIPELINE_JOB
 
@@ -97,6 +97,11 @@ def _materializable(defs: dg.Definitions, keep: Callable[[dg.AssetKey], bool]) -
 
 
 PIPELINE_STEPS = (
+    Step(
+        "subjects",
+        "data-subject requests (erasure, restriction)",
+        lambda d: _materializable(d, lambda k: k == SUBJECT_REQUESTS),
+    ),
     Step(
         "ingest",
         "ingest sources → bronze",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from ingestion.contracts import load_contracts
+from ingestion.contracts import TableContract, load_contracts
 from ingestion.extract import DROP_REASONS
+from ingestion.lake import IngestionState
 from lakehouse.gold_snapshot import GoldSnapshots
 from lakehouse.layout import LakeLayout
 from lakehouse.research_release import ResearchReleases
@@ -26,6 +28,8 @@ class LakeSummary:
     privacy: dict[str, Any] = field(default_factory=dict)
     #: Drop files rejected whole (unreadable): table, reason, detail (names the file).
     rejected_drops: list[dict[str, str]] = field(default_factory=list)
+    #: What the last run carried out of the DPO's requests (ingestion/subject_requests.py).
+    subject_requests: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -61,6 +65,12 @@ def _rejected_drops(
     return [{"table": table, "reason": r[0], "detail": r[1]} for r in rows]
 
 
+def _subject_counts(layout: LakeLayout, contract: TableContract) -> dict[str, int]:
+    """Rows the last ingest of the table skipped (erased subjects) or held (restricted)."""
+    state = IngestionState.load(layout.ingestion_state(contract))
+    return {"skipped_erased": state.skipped_erased, "held_restricted": state.held_restricted}
+
+
 def summarize(layout: LakeLayout) -> LakeSummary:
     out = LakeSummary()
     con = duckdb.connect()
@@ -74,11 +84,15 @@ def summarize(layout: LakeLayout) -> LakeSummary:
                     "ingested": _count(con, bronze),
                     "quarantined": _count(con, quarantine),
                     "reasons": _reasons(con, quarantine),
+                    **_subject_counts(layout, contract),
                 }
             )
             out.rejected_drops += _rejected_drops(con, contract.qualified_name, quarantine)
     finally:
         con.close()
+    requests = layout.state / "subject_requests.json"
+    if requests.exists():
+        out.subject_requests = json.loads(requests.read_text(encoding="utf-8"))
     snapshot = GoldSnapshots(layout.gold).open_current()
     if snapshot is not None:
         out.snapshot_id = snapshot.id

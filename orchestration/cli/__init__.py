@@ -4,7 +4,8 @@ merajut demo | generate | run [--step ...] | summary     the pipeline and the la
 merajut api key create|list|revoke, merajut api serve    the metrics API
 merajut audit verify --log vault|api                     the hash-chained audit logs
 merajut audit ledger [--role R] [--csv PATH]             what each role has been served
-merajut vault reveal TOKEN --actor --reason              audited re-identification
+merajut vault reveal TOKEN --reason                      audited re-identification (DPO key)
+merajut subject key|erase|restrict|unrestrict|export|verify|status   data-subject rights (DPO)
 merajut reference seeds [--check]                        dbt seeds from reference data
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import typer
 
-from orchestration.cli import api, audit, pipeline, reference, vault
+from orchestration.cli import api, audit, pipeline, reference, subject, vault
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="MerajutASA Lakehouse")
 app.command()(pipeline.demo)
@@ -22,6 +23,7 @@ app.command()(pipeline.summary)
 app.add_typer(api.app, name="api")
 app.add_typer(audit.app, name="audit")
 app.add_typer(vault.app, name="vault")
+app.add_typer(subject.app, name="subject")
 app.add_typer(reference.app, name="reference")
 
 __all__ = ["app"]

@@ -156,6 +156,31 @@ def _run_steps(
     return ok
 
 
+def _print_subject_requests(done: dict[str, Any], tables: list[dict[str, Any]]) -> None:
+    """The DPO's requests the last run carried out, and the rows ingestion kept out."""
+    skipped = {t["table"]: t["skipped_erased"] for t in tables if t.get("skipped_erased")}
+    held = {t["table"]: t["held_restricted"] for t in tables if t.get("held_restricted")}
+    if done.get("requests"):
+        removed = sum(done.get("erased_rows", {}).values())
+        moved = sum(done.get("held_rows", {}).values())
+        back = sum(done.get("returned_rows", {}).values())
+        console.print(
+            f"data-subject requests carried out: {done.get('erased', 0)} erased "
+            f"({removed:,} rows removed from the lake), {done.get('restricted', 0)} restricted "
+            f"({moved:,} rows held out), {done.get('lifted', 0)} lifted ({back:,} rows back); "
+            f"releases withdrawn: {', '.join(done.get('releases_withdrawn', [])) or 'none'}; "
+            f"snapshots withdrawn once this one was live: "
+            f"{', '.join(done.get('snapshots_to_withdraw_after_publish', [])) or 'none'}"
+        )
+    if skipped or held:
+        console.print(
+            "rows kept out by the last ingest: "
+            + ", ".join(f"{t} {n:,} of erased subjects" for t, n in skipped.items())
+            + ("; " if skipped and held else "")
+            + ", ".join(f"{t} {n:,} held (restricted)" for t, n in held.items())
+        )
+
+
 def _print_summary(settings: Settings) -> None:
     from orchestration.summary import summarize
 
@@ -184,6 +209,7 @@ def _print_summary(settings: Settings) -> None:
     for name, rows in summary.published.items():
         published.add_row(name, f"{rows:,}")
     console.print(published)
+    _print_subject_requests(summary.subject_requests, summary.tables)
     console.print(f"checks passed: {', '.join(summary.checks_passed)}")
     console.print(f"gold snapshot: {summary.snapshot_path}")
     console.print(f"CURRENT:       {settings.layout.gold / 'CURRENT'} -> {summary.snapshot_id}")
@@ -203,7 +229,8 @@ def _print_summary(settings: Settings) -> None:
 
 def run(
     step: Annotated[
-        str | None, typer.Option(help="Run only one step: ingest, load, dbt, release or publish")
+        str | None,
+        typer.Option(help="Run only one step: subjects, ingest, load, dbt, release or publish"),
     ] = None,
     wait: WaitOption = True,
 ) -> None:

@@ -15,6 +15,7 @@ from ingestion.contracts import TableContract
 __all__ = [
     "GOLD_SNAPSHOT",
     "RESEARCH_RELEASE",
+    "SUBJECT_REQUESTS",
     "WAREHOUSE_POOL",
     "bronze_key",
     "dbt_model_key",
@@ -27,6 +28,8 @@ WAREHOUSE_POOL = "warehouse"
 
 RESEARCH_RELEASE = dg.AssetKey(["release", "research_child_cases"])
 GOLD_SNAPSHOT = dg.AssetKey(["gold", "snapshot"])
+#: Data-subject requests carried out at the start of a run: every bronze asset depends on it.
+SUBJECT_REQUESTS = dg.AssetKey(["data_subjects", "requests"])
 
 
 def bronze_key(contract: TableContract) -> dg.AssetKey:

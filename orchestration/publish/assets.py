@@ -17,6 +17,7 @@ from lakehouse.reference.audiences import audience_thresholds
 from lakehouse.research_release import Release, ResearchReleases
 from lakehouse.settings import Settings
 from lakehouse.warehouse import session
+from lakehouse.withdrawals import withdraw_marked_snapshots
 from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
 from metrics_api.protected import SnapshotProtection, protect_snapshot
 from orchestration.core.assets import GOLD_SNAPSHOT, RESEARCH_RELEASE, WAREHOUSE_POOL
@@ -156,10 +157,14 @@ def build_publish_asset() -> dg.AssetsDefinition:
             research_release=release.id if release else None,
             warehouse=settings.warehouse_target.describe(),
         )
+        withdrawn: list[str] = []
         with session(settings.warehouse_target, purpose="publish") as client:
             if result.published:
                 gold_tables.stage_frames(client, snapshot_id, protection.frames)
                 gold_tables.mark_current(client, result.manifest)
+                # Snapshots that counted an erased or restricted subject go once this one is live.
+                withdrawn = withdraw_marked_snapshots(settings.layout, snapshot_id)
+                gold_tables.drop_withdrawn(client, withdrawn)
             else:
                 gold_tables.drop_snapshot(client, snapshot_id, relations)
         if not result.published:
@@ -175,6 +180,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
                 "snapshot_id": result.snapshot_id,
                 "path": str(result.path),
                 "superset_catalog": str(catalog),
+                "snapshots_withdrawn": dg.MetadataValue.json(withdrawn),
                 "rows": dg.MetadataValue.json({k: len(v) for k, v in published.items()}),
             },
         )

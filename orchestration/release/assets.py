@@ -5,7 +5,10 @@ from typing import Any
 
 import dagster as dg
 
+from anonymization.tokens import Tokenizer
+from ingestion.subjects import SUBJECT_COLUMN, SUBJECT_DOMAIN
 from lakehouse.warehouse import session
+from lakehouse.withdrawals import record_release_members
 from orchestration.core.assets import RESEARCH_RELEASE, WAREHOUSE_POOL
 from orchestration.core.dbt import dbt_project
 from orchestration.core.resources import LakehouseResource
@@ -47,6 +50,11 @@ def build_release_asset() -> dg.AssetsDefinition:
                 passed=bool(check and check["passed"]),
                 metadata={"detail": check["detail"] if check else "not evaluated"},
             )
+        if result.path is not None:  # which subjects it holds: an erasure withdraws it
+            refs = Tokenizer(settings.keys.token_key).tokenize_series(
+                SUBJECT_DOMAIN, frame[SUBJECT_COLUMN].astype(str)
+            )
+            record_release_members(settings.layout, manifest.release_id, refs.dropna())
         if result.path is None:
             raise dg.Failure(
                 description=f"research release {manifest.release_id} failed its checks"

@@ -12,8 +12,10 @@ import dagster as dg
 
 from ingestion.contracts import TableContract, load_contracts
 from ingestion.ingest import IngestionContext, ingest_table
+from ingestion.subjects import rules_from_register
 from lakehouse.ids import timestamp_id
-from orchestration.core.assets import bronze_key
+from lakehouse.subject_register import SubjectRegister
+from orchestration.core.assets import SUBJECT_REQUESTS, bronze_key
 from orchestration.core.resources import LakehouseResource
 
 DROPS_READABLE = "drops_readable"
@@ -46,7 +48,7 @@ def _build_bronze_asset(
         key=key,
         check_specs=checks if drops else None,
         group_name=f"source_{contract.source}",
-        deps=[bronze_key(contracts[p]) for p in parents],
+        deps=[SUBJECT_REQUESTS, *(bronze_key(contracts[p]) for p in parents)],
         description=contract.description
         or f"Pseudonymized bronze batches of {contract.qualified_name}.",
         kinds={"parquet", "python"},
@@ -57,6 +59,8 @@ def _build_bronze_asset(
         context: dg.AssetExecutionContext, lakehouse: LakehouseResource
     ) -> dg.MaterializeResult:
         settings = lakehouse.settings
+        with SubjectRegister(settings.layout.subject_register) as register:
+            subjects = rules_from_register(register, lakehouse.tokenizer, lakehouse.contracts)
         ctx = IngestionContext(
             layout=settings.layout,
             contracts=lakehouse.contracts,
@@ -72,11 +76,13 @@ def _build_bronze_asset(
                 else datetime.now(UTC).replace(tzinfo=None)
             ),
             batch_id=timestamp_id(),
+            subjects=subjects,
         )
         report = ingest_table(ctx, contract)
         context.log.info(
             f"{contract.qualified_name}: extracted {report.extracted}, loaded {report.loaded}, "
-            f"quarantined {report.quarantined} {report.reasons}"
+            f"quarantined {report.quarantined} {report.reasons}; rows of erased subjects "
+            f"skipped {report.skipped_erased}, of restricted subjects held {report.held_restricted}"
         )
         if report.discarded:
             context.log.warning(
@@ -92,6 +98,8 @@ def _build_bronze_asset(
                 "loaded": report.loaded,
                 "quarantined": report.quarantined,
                 "quarantine_reasons": dg.MetadataValue.json(report.reasons),
+                "skipped_erased_subjects": report.skipped_erased,
+                "held_restricted_subjects": report.held_restricted,
                 "watermark": report.watermark or "",
                 "files": dg.MetadataValue.json(report.files),
                 "discarded_uncommitted": dg.MetadataValue.json(report.discarded),

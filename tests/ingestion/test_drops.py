@@ -153,7 +153,9 @@ def test_a_write_error_leaves_nothing_half_written_and_the_next_run_ingests_once
         monkeypatch.setattr(ingest, "write_parquet_atomic", full)
     else:
 
-        def vault_full(self: TokenVault, domain: str, mapping: dict[str, str]) -> int:
+        def vault_full(
+            self: TokenVault, domain: str, mapping: dict[str, str], owners: object = None
+        ) -> int:
             raise sqlite3.OperationalError("database or disk is full")
 
         monkeypatch.setattr(TokenVault, "put_many", vault_full)

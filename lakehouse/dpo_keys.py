@@ -1,0 +1,59 @@
+"""The data protection officer's credentials: who may re-identify, erase, restrict or export.
+
+Without them, whoever can run the CLI is "the data protection officer" and the audit log
+records whatever name they type. A DPO key is created once (``merajut subject key create``),
+printed once, and kept only as a peppered hash (:mod:`lakehouse.key_store`); every subject and
+vault command takes it from ``MERAJUT_DPO_KEY``, and the actor in the audit log is the key's
+owner, never a free-text option.
+
+The pepper is derived from the vault key: a DPO key is worth exactly as much as the vault it
+opens, so it cannot be created or checked where the vault key is absent (in production the
+vault key comes only from the environment).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from lakehouse.key_store import HashedKeyStore, KeyStoreError, StoredKey, now_utc
+
+__all__ = ["DPO_ROLE", "DpoKey", "DpoKeyStore", "KeyStoreError", "dpo_pepper"]
+
+DPO_ROLE = "dpo"
+_PEPPER_LABEL = b"merajut-dpo-key-pepper-v1"
+
+
+def dpo_pepper(vault_key: bytes) -> bytes:
+    return hmac.new(vault_key, _PEPPER_LABEL, hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class DpoKey(StoredKey):
+    @property
+    def actor(self) -> str:
+        """How the audit log names the holder: owner and key id (names need not be unique)."""
+        return f"{self.name} (dpo key {self.id})"
+
+
+class DpoKeyStore(HashedKeyStore[DpoKey]):
+    prefix = "dpo"
+    hash_label = b"merajut-dpo-key-v1\x00"
+    record_type = DpoKey
+    what = "DPO key"
+
+    def create(self, name: str) -> tuple[DpoKey, str]:
+        """Create a key of role ``dpo``; returns (record, plaintext key), the plaintext once."""
+        name = self.checked_name(name)
+        return self._add(
+            lambda key_id, digest: DpoKey(
+                id=key_id,
+                name=name,
+                role=DPO_ROLE,
+                created_at=now_utc(),
+                revoked=False,
+                revoked_at=None,
+                hash=digest,
+            )
+        )

@@ -1,0 +1,62 @@
+"""The data protection officer's credential, as every ``merajut subject`` and ``merajut vault``
+command checks it: from ``MERAJUT_DPO_KEY``, against the hashed store, refusals audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from lakehouse.audit_log import AuditLogError, HashChainedLog
+from lakehouse.dpo_keys import DpoKey, DpoKeyStore, dpo_pepper
+from lakehouse.settings import Settings
+from orchestration.cli.common import console
+
+UNAUTHENTICATED = "(no valid DPO key)"
+
+
+def dpo_store(settings: Settings) -> DpoKeyStore:
+    """The store of DPO key hashes; its pepper needs the vault key (required in production)."""
+    return DpoKeyStore(settings.dpo_key_store, dpo_pepper(settings.keys.vault_key))
+
+
+def dpo_log(settings: Settings) -> HashChainedLog:
+    """The hash-chained log of re-identifications and data-subject requests."""
+    return HashChainedLog(settings.layout.vault_audit_log)
+
+
+def audit(settings: Settings, event: dict[str, Any]) -> None:
+    """Append to the DPO log; fail closed (exit 1) when it cannot be written."""
+    try:
+        dpo_log(settings).append(event)
+    except AuditLogError as exc:
+        console.print(f"[red]refused: the audit log cannot be written ({exc}); nothing done[/]")
+        raise typer.Exit(1) from exc
+
+
+def require_dpo(settings: Settings, action: str, about: dict[str, Any]) -> DpoKey:
+    """The DPO key's record, or exit 2 after an audited refusal."""
+    presented = settings.dpo_key.get_secret_value() if settings.dpo_key is not None else ""
+    store = dpo_store(settings)
+    record = store.authenticate(presented) if presented else None
+    if record is not None and not record.revoked:
+        return record
+    if not presented:
+        outcome, message = (
+            "refused_no_key",
+            "set MERAJUT_DPO_KEY to your data protection officer key",
+        )
+    elif record is None:
+        outcome, message = "refused_invalid_key", "MERAJUT_DPO_KEY is not a valid DPO key"
+    else:
+        outcome, message = "refused_revoked_key", f"DPO key {record.id} has been revoked"
+    key_id = store.parse_id(presented) if presented else None
+    audit(
+        settings,
+        {"actor": UNAUTHENTICATED, "action": action, "key_id": key_id, **about, "outcome": outcome},
+    )
+    console.print(
+        f"[red]refused:[/] {message} (create one with `merajut subject key create --name NAME`); "
+        "the refusal is recorded in the audit log"
+    )
+    raise typer.Exit(2)

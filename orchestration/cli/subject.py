@@ -1,0 +1,419 @@
+"""``merajut subject ...``: the data protection officer's data-subject rights.
+
+key create|list|revoke     the DPO credentials (shown once, kept as peppered hashes)
+erase SUBJECT_ID           tombstone + crypto-shred now; every zone at the next run
+restrict / unrestrict      hold the subject out of every output (from the next run) / lift it
+export SUBJECT_ID          everything held about the subject, decrypted, JSON + data dictionary
+verify SUBJECT_ID          search every zone for the subject's ids, tokens and clear values
+status                     the requests in the register and whether a run carried them out
+
+Every command but ``key`` needs ``MERAJUT_DPO_KEY``; every call, refused or not, is recorded in
+the hash-chained audit log with the key's owner as the actor. A subject is named by the child
+registry's id; the register and the audit log keep only its keyed reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from lakehouse.settings import Settings
+from orchestration.cli.common import console, pipeline_settings
+from orchestration.cli.dpo import audit, dpo_store, require_dpo
+
+if TYPE_CHECKING:
+    from anonymization.vault import TokenVault
+    from ingestion.subjects import SubjectRules
+    from lakehouse.subject_register import SubjectRegister
+
+app = typer.Typer(no_args_is_help=True, help="Data-subject rights (data protection officer only)")
+key_app = typer.Typer(no_args_is_help=True, help="DPO keys (stored only as peppered hashes)")
+app.add_typer(key_app, name="key")
+
+SubjectId = Annotated[str, typer.Argument(help="The child registry's id of the child")]
+Reason = Annotated[str, typer.Option(help="Why (request number, legal basis; recorded)")]
+
+
+# -- keys -----------------------------------------------------------------------------------------
+
+
+@key_app.command("create")
+def key_create(
+    name: Annotated[str, typer.Option(help="Who holds the key (the actor in audit records)")],
+) -> None:
+    """Create a DPO key and print it once (needs the vault key: in production, from the env)."""
+    from lakehouse.key_store import KeyStoreError
+
+    settings = pipeline_settings()
+    try:
+        record, plaintext = dpo_store(settings).create(name)
+    except KeyStoreError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    audit(settings, {"actor": record.actor, "action": "dpo_key_created", "outcome": "created"})
+    console.print(f"created DPO key [bold]{record.id}[/] for {record.name}")
+    console.print("store it now; it cannot be shown again (give it as MERAJUT_DPO_KEY):")
+    console.print(plaintext, markup=False, highlight=False, soft_wrap=True)
+
+
+@key_app.command("list")
+def key_list() -> None:
+    """The DPO keys (never their secrets)."""
+    table = Table("id", "name", "created", "revoked")
+    for k in dpo_store(pipeline_settings()).list():
+        table.add_row(k.id, k.name, k.created_at, k.revoked_at or "")
+    console.print(table)
+
+
+@key_app.command("revoke")
+def key_revoke(key_id: Annotated[str, typer.Argument(help="The key's public id")]) -> None:
+    """Revoke a DPO key at once."""
+    from lakehouse.key_store import KeyStoreError
+
+    settings = pipeline_settings()
+    try:
+        record = dpo_store(settings).revoke(key_id)
+    except KeyStoreError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    audit(settings, {"actor": record.actor, "action": "dpo_key_revoked", "outcome": "revoked"})
+    console.print(f"revoked DPO key {record.id} ({record.name})")
+
+
+# -- shared ---------------------------------------------------------------------------------------
+
+
+class _Subject:
+    """The tools one subject command uses, opened once and closed together."""
+
+    def __init__(self, settings: Settings, stack: ExitStack) -> None:
+        from anonymization.tokens import Tokenizer
+        from anonymization.vault import TokenVault
+        from ingestion.contracts import load_contracts
+        from lakehouse.subject_register import SubjectRegister
+
+        layout = settings.layout
+        self.settings = settings
+        self.tokenizer = Tokenizer(settings.keys.token_key)
+        self.contracts = load_contracts()
+        self.register: SubjectRegister = stack.enter_context(
+            SubjectRegister(layout.subject_register)
+        )
+        self.vault: TokenVault = stack.enter_context(
+            TokenVault(layout.vault, settings.keys.vault_key, layout.vault_audit_log)
+        )
+
+    def ref(self, subject_id: str) -> str:
+        from ingestion.subjects import SUBJECT_DOMAIN
+
+        token = self.tokenizer.token(SUBJECT_DOMAIN, subject_id.strip())
+        if token is None:
+            console.print("[red]a subject id must be non-empty[/]")
+            raise typer.Exit(2)
+        return token
+
+    def in_lake(self, subject_id: str) -> bool:
+        """Whether the child's registry row is in bronze or held (a lake older than the
+        vault's subject keys has no key to tell)."""
+        import duckdb
+
+        from ingestion.lake import HELD_QUARANTINE_PREFIX, held_files
+        from ingestion.subjects import SUBJECT_COLUMN, SUBJECT_TABLE
+
+        contract = self.contracts[SUBJECT_TABLE]
+        layout = self.settings.layout
+        files = [
+            *layout.bronze_files(contract),
+            *(
+                f
+                for f in held_files(layout, contract)
+                if not f.stem.startswith(HELD_QUARANTINE_PREFIX)
+            ),
+        ]
+        if not files:
+            return False
+        row = (
+            duckdb.connect()
+            .execute(
+                f"select count(*) from read_parquet(?) where {SUBJECT_COLUMN} = ?",
+                [[str(f) for f in files], subject_id],
+            )
+            .fetchone()
+        )
+        return bool(row and row[0])
+
+    def known(self, subject_id: str, ref: str) -> bool:
+        return self.vault.has_subject(ref) or self.in_lake(subject_id)
+
+    def unique_identifiers(self, ref: str) -> list[str]:
+        """The subject's NIK tokens (theirs and their guardians') no other subject holds."""
+        from ingestion.subjects import UNIQUE_IDENTIFIER_DOMAINS
+
+        mine = [t for d, t in self.vault.subject_tokens(ref) if d in UNIQUE_IDENTIFIER_DOMAINS]
+        owners = self.vault.owners_of(mine)
+        return sorted(t for t in mine if owners.get(t, set()) <= {ref})
+
+    def rules_for(self, ref: str, identifiers: list[str]) -> SubjectRules:
+        from ingestion.subjects import SubjectRules, subject_links
+
+        return SubjectRules(
+            self.tokenizer,
+            restricted=frozenset({ref}),
+            restricted_identifiers=frozenset(identifiers),
+            links=subject_links(self.contracts),
+        )
+
+
+def _unknown(settings: Settings, key_actor: str, action: str, ref: str, subject_id: str) -> None:
+    audit(
+        settings,
+        {"actor": key_actor, "action": action, "subject": ref, "outcome": "unknown_subject"},
+    )
+    console.print(f"[red]no data subject {subject_id!r} in this lakehouse[/] (nothing done)")
+    raise typer.Exit(1)
+
+
+def _reason(reason: str) -> str:
+    if not reason.strip():
+        console.print("[red]--reason must say why (request number, legal basis)[/]")
+        raise typer.Exit(2)
+    return reason.strip()
+
+
+# -- requests -------------------------------------------------------------------------------------
+
+
+@app.command()
+def erase(subject_id: SubjectId, reason: Reason) -> None:
+    """Erase a child and everything derived from them (guardians, cases, notes, placements,
+    consents, access events). The vault's originals are crypto-shredded now; the next run
+    removes them from every zone and withdraws the releases and snapshots that hold them."""
+    settings = pipeline_settings()
+    with ExitStack() as stack:
+        s = _Subject(settings, stack)
+        ref = s.ref(subject_id)
+        key = require_dpo(settings, "erase", {"subject": ref, "reason": reason})
+        reason = _reason(reason)
+        current = s.register.get(ref)
+        if current is not None and current.status == "erased":
+            audit(settings, {"actor": key.actor, "action": "erase", "subject": ref,
+                             "reason": reason, "outcome": "no_op_already_erased"})  # fmt: skip
+            state = (
+                "carried out " + current.applied_at
+                if current.applied_at
+                else "pending the next run"
+            )
+            console.print(
+                f"[yellow]no-op:[/] {subject_id} was already erased on {current.requested_at} "
+                f"({state}); nothing changed"
+            )
+            return
+        if current is None and not s.known(subject_id, ref):
+            _unknown(settings, key.actor, "erase", ref, subject_id)
+        identifiers = s.unique_identifiers(ref)
+        audit(settings, {"actor": key.actor, "action": "erase", "subject": ref, "reason": reason,
+                         "outcome": "requested"})  # fmt: skip
+        s.register.erase(ref, actor=key.actor, reason=reason, identifier_tokens=identifiers)
+        shredded = s.vault.shred_subject(ref, actor=key.actor, reason=reason)
+    console.print(
+        f"[green]erased[/] {subject_id}: tombstoned, and {shredded} vault value(s) crypto-shredded "
+        "(their data key is destroyed: no copy or backup of the vault can reveal them). The next "
+        "run (`merajut run`) removes the child from bronze, quarantine, the warehouse, new "
+        "snapshots and releases, withdraws earlier ones, and skips them in every later ingest."
+    )
+
+
+@app.command()
+def restrict(subject_id: SubjectId, reason: Reason) -> None:
+    """Restrict processing: from the next run the child is in no output (the vault keeps them)."""
+    settings = pipeline_settings()
+    with ExitStack() as stack:
+        s = _Subject(settings, stack)
+        ref = s.ref(subject_id)
+        key = require_dpo(settings, "restrict", {"subject": ref, "reason": reason})
+        reason = _reason(reason)
+        current = s.register.get(ref)
+        if current is None and not s.known(subject_id, ref):
+            _unknown(settings, key.actor, "restrict", ref, subject_id)
+        if current is not None and current.status == "erased":
+            audit(settings, {"actor": key.actor, "action": "restrict", "subject": ref,
+                             "reason": reason, "outcome": "refused_erased"})  # fmt: skip
+            console.print(f"[red]{subject_id} is erased; there is nothing left to restrict[/]")
+            raise typer.Exit(1)
+        changed = s.register.restrict(
+            ref, actor=key.actor, reason=reason, identifier_tokens=s.unique_identifiers(ref)
+        )
+        audit(settings, {"actor": key.actor, "action": "restrict", "subject": ref, "reason": reason,
+                         "outcome": "requested" if changed else "no_op_already_restricted"})  # fmt: skip
+    if changed:
+        console.print(f"[green]restricted[/] {subject_id}: out of every output from the next run")
+    else:
+        console.print(f"[yellow]no-op:[/] {subject_id} is already restricted")
+
+
+@app.command()
+def unrestrict(subject_id: SubjectId, reason: Reason) -> None:
+    """Lift a restriction: the next run brings the child's held rows back."""
+    settings = pipeline_settings()
+    with ExitStack() as stack:
+        s = _Subject(settings, stack)
+        ref = s.ref(subject_id)
+        key = require_dpo(settings, "unrestrict", {"subject": ref, "reason": reason})
+        reason = _reason(reason)
+        changed = s.register.lift(ref, actor=key.actor, reason=reason)
+        audit(settings, {"actor": key.actor, "action": "unrestrict", "subject": ref, "reason": reason,
+                         "outcome": "requested" if changed else "no_op_not_restricted"})  # fmt: skip
+    if changed:
+        console.print(
+            f"[green]lifted[/] the restriction of {subject_id}: back in outputs from the next run"
+        )
+    else:
+        console.print(f"[yellow]no-op:[/] {subject_id} is not restricted")
+
+
+@app.command()
+def export(
+    subject_id: SubjectId,
+    reason: Reason,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the JSON (mode 0600); default <home>/exports/"),
+    ] = None,
+) -> None:
+    """Everything held about the child, decrypted, as JSON with a data dictionary (audited)."""
+    from ingestion.subject_access import export_subject, write_export
+
+    settings = pipeline_settings()
+    with ExitStack() as stack:
+        s = _Subject(settings, stack)
+        ref = s.ref(subject_id)
+        key = require_dpo(settings, "export", {"subject": ref, "reason": reason})
+        reason = _reason(reason)
+        current = s.register.get(ref)
+        if current is not None and current.status == "erased":
+            audit(settings, {"actor": key.actor, "action": "export", "subject": ref,
+                             "reason": reason, "outcome": "refused_erased"})  # fmt: skip
+            console.print(f"[red]{subject_id} is erased: nothing is held about them any more[/]")
+            raise typer.Exit(1)
+        if not s.known(subject_id, ref):
+            _unknown(settings, key.actor, "export", ref, subject_id)
+        status = (
+            "restricted" if current is not None and current.status == "restricted" else "active"
+        )
+        document = export_subject(
+            settings.layout,
+            s.contracts,
+            s.rules_for(ref, s.unique_identifiers(ref)),
+            s.vault,
+            subject_id=subject_id,
+            status=status,
+            actor=key.actor,
+            reason=reason,
+        )
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = out or settings.home.resolve() / "exports" / f"subject-{ref}-{stamp}.json"
+        write_export(document, path)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        audit(settings, {"actor": key.actor, "action": "export", "subject": ref, "reason": reason,
+                         "sha256": digest, "outcome": "exported"})  # fmt: skip
+    rows = sum(len(v) for v in document["records"].values())
+    console.print(
+        f"exported {rows} record(s) of {len(document['records'])} table(s) to {path} (mode 0600)"
+    )
+
+
+@app.command()
+def verify(
+    subject_id: SubjectId,
+    superset_db: Annotated[
+        Path | None, typer.Option(help="Superset's metadata database to search too")
+    ] = None,
+) -> None:
+    """Search every zone for the child's ids, tokens and clear values; exit 1 if an erased or
+    restricted child is found anywhere they must not be."""
+    from ingestion.subject_footprint import scan_lake, scan_sqlite, scan_warehouse, subject_needles
+    from lakehouse.research_release import ResearchReleases
+    from lakehouse.warehouse import session
+    from orchestration.cli.pipeline import pipeline_lock
+    from orchestration.release.build import release_key
+
+    settings = pipeline_settings()
+    layout = settings.layout
+    with ExitStack() as stack:
+        s = _Subject(settings, stack)
+        ref = s.ref(subject_id)
+        key = require_dpo(settings, "verify", {"subject": ref})
+        entry = s.register.get(ref)
+        needles = subject_needles(
+            settings.resolved_source_urls, s.contracts, s.tokenizer, subject_id
+        )
+        releases = {
+            r.id: release_key(settings.keys.release_key, r.id)
+            for r in ResearchReleases(layout.releases).list()
+        }
+        record_ids = needles.release_ids(releases)
+        skip = [layout.warehouse, layout.restricted / "vault", layout.subjects / "register.sqlite",
+                layout.api_audit_log, layout.restricted / "ledger"]  # fmt: skip
+        findings = scan_lake(layout.root, needles, record_ids, skip=skip)
+        findings += scan_sqlite(layout.vault, needles, "restricted/vault")
+        findings += scan_sqlite(layout.served_ledger, needles, "restricted/ledger")
+        superset = superset_db or settings.home.resolve() / "superset" / "superset.db"
+        findings += scan_sqlite(superset, needles, "superset")
+        with (
+            pipeline_lock(settings, "merajut subject verify", wait=True),
+            session(settings.warehouse_target, purpose="subject verify") as client,
+        ):
+            findings += scan_warehouse(client, needles, record_ids)
+        key_left = s.vault.has_subject(ref)
+    table = Table("zone", "where", "what", "count")
+    for f in findings:
+        table.add_row(f.zone, f.location, f.kind, str(f.count))
+    if key_left:
+        table.add_row("restricted/vault", "subject_keys", "the subject's data key", "1")
+    status = entry.status if entry else "active"
+    must_be_gone = status in ("erased", "restricted")
+    held_ok = [f for f in findings if status == "restricted" and f.zone == "restricted/subjects"]
+    bad = len([f for f in findings if f not in held_ok]) if must_be_gone else 0
+    bad += int(status == "erased" and key_left)
+    searched = (
+        f"searched for {len(needles.exact)} value(s) of {subject_id} ({sum(needles.rows.values())} "
+        f"source rows in {len(needles.rows)} table(s); {sum(needles.shared.values())} value(s) "
+        "other people share were not searched)"
+    )
+    outcome = ("clean" if not bad else "found") if must_be_gone else "present"
+    audit(settings, {"actor": key.actor, "action": "verify", "subject": ref, "status": status,
+                     "findings": len(findings), "outcome": outcome})  # fmt: skip
+    if findings or key_left:
+        console.print(table)
+    console.print(searched)
+    if not must_be_gone:
+        console.print(f"{subject_id} is {status}: {len(findings)} place(s) hold them, as expected")
+        return
+    if bad:
+        console.print(f"[red]{subject_id} is {status} but {bad} place(s) above still hold them[/]")
+        raise typer.Exit(1)
+    kept = " (held in the restricted zone)" if held_ok else ""
+    console.print(f"[green]clean:[/] {subject_id} is {status} and no output holds them{kept}")
+
+
+@app.command()
+def status() -> None:
+    """The register: requests by keyed reference, who asked, and whether a run carried them out."""
+    from lakehouse.subject_register import SubjectRegister
+
+    settings = pipeline_settings()
+    key = require_dpo(settings, "status", {})
+    table = Table("subject (keyed ref)", "status", "requested", "by", "carried out")
+    with SubjectRegister(settings.layout.subject_register) as register:
+        for e in register.entries():
+            table.add_row(
+                e.subject_ref, e.status, e.requested_at, e.requested_by, e.applied_at or "pending"
+            )
+    audit(settings, {"actor": key.actor, "action": "status", "outcome": "listed"})
+    console.print(table)

@@ -1,0 +1,1 @@
+"""Data-subject requests (erasure, restriction) carried out at the start of every run."""
