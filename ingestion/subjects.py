@@ -113,7 +113,9 @@ class SubjectRules:
 
     @property
     def active(self) -> bool:
-        return bool(self.erased or self.restricted)
+        return bool(
+            self.erased or self.restricted or self.erased_identifiers or self.restricted_identifiers
+        )
 
     def ref(self, subject_id: str) -> str:
         token = self.tokenizer.token(SUBJECT_DOMAIN, subject_id)

@@ -378,7 +378,12 @@ def verify(
         table.add_row("restricted/vault", "subject_keys", "the subject's data key", "1")
     status = entry.status if entry else "active"
     must_be_gone = status in ("erased", "restricted")
-    held_ok = [f for f in findings if status == "restricted" and f.zone == "restricted/subjects"]
+    # A restricted subject stays in the vault and in the held files; nowhere else.
+    held_ok = [
+        f
+        for f in findings
+        if status == "restricted" and f.zone in ("restricted/subjects", "restricted/vault")
+    ]
     bad = len([f for f in findings if f not in held_ok]) if must_be_gone else 0
     bad += int(status == "erased" and key_left)
     searched = (
@@ -398,7 +403,7 @@ def verify(
     if bad:
         console.print(f"[red]{subject_id} is {status} but {bad} place(s) above still hold them[/]")
         raise typer.Exit(1)
-    kept = " (held in the restricted zone)" if held_ok else ""
+    kept = " (kept in the vault and held in the restricted zone)" if held_ok else ""
     console.print(f"[green]clean:[/] {subject_id} is {status} and no output holds them{kept}")
 
 

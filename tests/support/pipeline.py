@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -44,6 +45,16 @@ class PipelineRun:
         if check and proc.returncode != 0:
             raise AssertionError(f"merajut {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
         return proc
+
+    def dpo(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """``merajut`` with a data protection officer's key (created once per run)."""
+        key = self.env.get("MERAJUT_DPO_KEY")
+        if key is None:
+            out = self.merajut("subject", "key", "create", "--name", "Test DPO").stdout
+            match = re.search(r"dpo_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", out)
+            assert match is not None, out
+            key = self.env["MERAJUT_DPO_KEY"] = match.group(0)
+        return self.merajut(*args, check=check)
 
     def current_snapshot(self) -> Path:
         snapshot_id = (self.lake / "gold" / "CURRENT").read_text().strip()
@@ -121,6 +132,16 @@ class PipelineRun:
         if proc.returncode != 0:
             raise AssertionError(proc.stderr[-2000:])
         return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def copy_run(run: PipelineRun, tmp: Path) -> PipelineRun:
+    """An independent copy of a finished run (home, lake, Dagster home), for tests that change
+    what the run holds (erasure, restriction) without touching the session's run."""
+    source = run.home.parent
+    shutil.copytree(source, tmp, symlinks=True, dirs_exist_ok=True)
+    env = {k: v.replace(str(source), str(tmp)) for k, v in run.env.items()}
+    env.pop("MERAJUT_DPO_KEY", None)
+    return PipelineRun(tmp / "home", tmp / "lake", env, run.stdout, run.returncode)
 
 
 def pipeline_env(tmp: Path) -> dict[str, str]:
