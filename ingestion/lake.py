@@ -99,6 +99,14 @@ def held_files(layout: LakeLayout, contract: TableContract) -> list[Path]:
     return sorted(layout.held_dir(contract).glob("*.parquet"))
 
 
+def bronze_and_held_files(layout: LakeLayout, contract: TableContract) -> list[Path]:
+    """Every ingested valid row's file: bronze, and the held rows of restricted subjects."""
+    held = [
+        f for f in held_files(layout, contract) if not f.stem.startswith(HELD_QUARANTINE_PREFIX)
+    ]
+    return [*layout.bronze_files(contract), *held]
+
+
 def held_batch_id(path: Path) -> str:
     return path.stem.removeprefix(HELD_QUARANTINE_PREFIX)
 
@@ -106,10 +114,7 @@ def held_batch_id(path: Path) -> str:
 def known_keys(layout: LakeLayout, contract: TableContract) -> set[str]:
     """Primary keys already ingested (bronze, and rows held for restricted subjects): the
     parents a new child row may reference."""
-    files = [
-        *layout.bronze_files(contract),
-        *(f for f in held_files(layout, contract) if not f.stem.startswith(HELD_QUARANTINE_PREFIX)),
-    ]
+    files = bronze_and_held_files(layout, contract)
     if not files:
         return set()
     import duckdb

@@ -23,8 +23,8 @@ import pandas as pd
 
 from anonymization.vault import TokenVault
 from ingestion.contracts import TableContract
-from ingestion.lake import HELD_QUARANTINE_PREFIX, held_files
-from ingestion.subjects import SubjectRules, bronze_parent_subjects, quarantine_records
+from ingestion.lake import HELD_QUARANTINE_PREFIX, bronze_and_held_files, held_files
+from ingestion.subjects import SubjectRules, lake_parent_subjects, quarantine_records
 from lakehouse.layout import LakeLayout
 
 __all__ = ["export_subject"]
@@ -84,21 +84,14 @@ def export_subject(
         token: value for _, token, value in vault.subject_entries(ref, actor=actor, reason=reason)
     }
 
-    def files_of(table: str) -> list[Path]:
-        contract = contracts[table]
-        held = [
-            f for f in held_files(layout, contract) if not f.stem.startswith(HELD_QUARANTINE_PREFIX)
-        ]
-        return [*layout.bronze_files(contract), *held]
-
-    parent_subjects = bronze_parent_subjects(files_of)
+    parent_subjects = lake_parent_subjects(layout, contracts, rules.links)
     records: dict[str, list[dict[str, Any]]] = {}
     quarantined: dict[str, list[dict[str, Any]]] = {}
     for name, contract in contracts.items():
         if name not in rules.links:
             continue
         hidden = {c.name for c in contract.columns if c.sensitivity == "perturbation_key"}
-        for path in files_of(name):
+        for path in bronze_and_held_files(layout, contract):
             frame = pd.read_parquet(path)
             mine = rules.fates(name, frame, tokenized=True, parent_subjects=parent_subjects)
             for row in frame[(mine == "restricted").to_numpy()].to_dict("records"):

@@ -37,7 +37,7 @@ from ingestion.lake import (
 from ingestion.raw_load import QUARANTINE_TABLE, RAW_DATABASE
 from ingestion.subjects import (
     SubjectRules,
-    bronze_parent_subjects,
+    lake_parent_subjects,
     quarantine_records,
 )
 from lakehouse.files import write_parquet_atomic
@@ -91,17 +91,7 @@ def scrub_lake(
     if not rules.active:
         return out
 
-    def files_of(table: str) -> list[Path]:
-        contract = contracts[table]
-        held = [
-            f for f in held_files(layout, contract) if not f.stem.startswith(HELD_QUARANTINE_PREFIX)
-        ]
-        return [*layout.bronze_files(contract), *held]
-
-    parent_subjects = bronze_parent_subjects(files_of)
-    for link in rules.links.values():  # read every parent before a file is rewritten
-        if link.via is not None and link.via_key is not None:
-            parent_subjects(link.via, link.via_key, [])
+    parent_subjects = lake_parent_subjects(layout, contracts, rules.links)
 
     erased_tokens: set[str] = set()
     kept_token_frames: list[pd.Series] = []
@@ -210,17 +200,7 @@ def return_lifted(
     if not rules.restricted and not rules.restricted_identifiers:
         return returned
 
-    def files_of(table: str) -> list[Path]:
-        contract = contracts[table]
-        held = [
-            f for f in held_files(layout, contract) if not f.stem.startswith(HELD_QUARANTINE_PREFIX)
-        ]
-        return [*layout.bronze_files(contract), *held]
-
-    parent_subjects = bronze_parent_subjects(files_of)
-    for link in rules.links.values():
-        if link.via is not None and link.via_key is not None:
-            parent_subjects(link.via, link.via_key, [])
+    parent_subjects = lake_parent_subjects(layout, contracts, rules.links)
     for name, contract in contracts.items():
         if name not in rules.links:
             continue

@@ -19,9 +19,8 @@ until the restriction is lifted.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -29,6 +28,8 @@ import pandas as pd
 
 from anonymization.tokens import Tokenizer
 from ingestion.contracts import TableContract
+from ingestion.lake import bronze_and_held_files
+from lakehouse.layout import LakeLayout
 from lakehouse.subject_register import SubjectRegister
 
 __all__ = [
@@ -126,19 +127,21 @@ class SubjectRules:
     def refs(self, ids: pd.Series) -> pd.Series:
         return _refs(self.tokenizer, ids)
 
+    @staticmethod
+    def _fates_of(
+        values: pd.Series, restricted: frozenset[str], erased: frozenset[str]
+    ) -> pd.Series:
+        fates = np.full(len(values), "keep", dtype=object)
+        array = values.to_numpy(dtype=object)
+        fates[np.isin(array, list(restricted))] = "restricted"
+        fates[np.isin(array, list(erased))] = "erased"
+        return pd.Series(fates, index=values.index, dtype=object)
+
     def _fates_of_refs(self, refs: pd.Series) -> pd.Series:
-        fates = np.full(len(refs), "keep", dtype=object)
-        values = refs.to_numpy(dtype=object)
-        fates[np.isin(values, list(self.restricted))] = "restricted"
-        fates[np.isin(values, list(self.erased))] = "erased"
-        return pd.Series(fates, index=refs.index, dtype=object)
+        return self._fates_of(refs, self.restricted, self.erased)
 
     def _fates_of_identifiers(self, tokens: pd.Series) -> pd.Series:
-        fates = np.full(len(tokens), "keep", dtype=object)
-        values = tokens.to_numpy(dtype=object)
-        fates[np.isin(values, list(self.restricted_identifiers))] = "restricted"
-        fates[np.isin(values, list(self.erased_identifiers))] = "erased"
-        return pd.Series(fates, index=tokens.index, dtype=object)
+        return self._fates_of(tokens, self.restricted_identifiers, self.erased_identifiers)
 
     def fates(
         self,
@@ -199,24 +202,26 @@ def _text(value: object) -> str | None:
 # -- subjects of rows already in the lake ---------------------------------------------------------
 
 
-def bronze_parent_subjects(
-    files_of: Callable[[str], Iterable[Path]],
+def lake_parent_subjects(
+    layout: LakeLayout, contracts: Mapping[str, TableContract], links: Mapping[str, SubjectLink]
 ) -> Callable[[str, str, list[str]], Mapping[str, str]]:
     """``parent_subjects`` for rows already in the lake: parents' keys -> child ids, read from
-    the parent table's bronze (and held) files."""
+    the parent table's bronze and held files. Every parent is read at once, before a caller
+    rewrites any file (a note finds its child through its case, whose row may be going)."""
     cache: dict[tuple[str, str], dict[str, str]] = {}
+    for link in links.values():
+        if link.via is None or link.via_key is None or (link.via, link.via_key) in cache:
+            continue
+        mapping: dict[str, str] = {}
+        for path in bronze_and_held_files(layout, contracts[link.via]):
+            frame = pd.read_parquet(path, columns=[link.via_key, SUBJECT_COLUMN]).dropna()
+            mapping.update(
+                zip(frame[link.via_key].astype(str), frame[SUBJECT_COLUMN].astype(str), strict=True)
+            )
+        cache[(link.via, link.via_key)] = mapping
 
     def lookup(table: str, key: str, keys: list[str]) -> Mapping[str, str]:
-        if (table, key) not in cache:
-            mapping: dict[str, str] = {}
-            for path in files_of(table):
-                frame = pd.read_parquet(path, columns=[key, SUBJECT_COLUMN])
-                frame = frame.dropna()
-                mapping.update(
-                    zip(frame[key].astype(str), frame[SUBJECT_COLUMN].astype(str), strict=True)
-                )
-            cache[(table, key)] = mapping
-        found = cache[(table, key)]
+        found = cache.get((table, key), {})
         return {k: found[k] for k in keys if k in found}
 
     return lookup

@@ -15,10 +15,11 @@ registry's id; the register and the audit log keep only its keyed reference.
 from __future__ import annotations
 
 import hashlib
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.table import Table
@@ -123,19 +124,10 @@ class _Subject:
         vault's subject keys has no key to tell)."""
         import duckdb
 
-        from ingestion.lake import HELD_QUARANTINE_PREFIX, held_files
+        from ingestion.lake import bronze_and_held_files
         from ingestion.subjects import SUBJECT_COLUMN, SUBJECT_TABLE
 
-        contract = self.contracts[SUBJECT_TABLE]
-        layout = self.settings.layout
-        files = [
-            *layout.bronze_files(contract),
-            *(
-                f
-                for f in held_files(layout, contract)
-                if not f.stem.startswith(HELD_QUARANTINE_PREFIX)
-            ),
-        ]
+        files = bronze_and_held_files(self.settings.layout, self.contracts[SUBJECT_TABLE])
         if not files:
             return False
         row = (
@@ -170,13 +162,49 @@ class _Subject:
         )
 
 
-def _unknown(settings: Settings, key_actor: str, action: str, ref: str, subject_id: str) -> None:
-    audit(
-        settings,
-        {"actor": key_actor, "action": action, "subject": ref, "outcome": "unknown_subject"},
-    )
-    console.print(f"[red]no data subject {subject_id!r} in this lakehouse[/] (nothing done)")
-    raise typer.Exit(1)
+class _Request:
+    """One DPO request about one subject: the tools, the key that asked, what the register
+    says of the subject; every outcome is audited through :meth:`record`."""
+
+    def __init__(self, s: _Subject, action: str, subject_id: str, reason: str | None) -> None:
+        self.s = s
+        self.action = action
+        self.subject_id = subject_id
+        self.ref = s.ref(subject_id)
+        about = {"subject": self.ref, **({"reason": reason} if reason is not None else {})}
+        self.key = require_dpo(s.settings, action, about)
+        self.reason = _reason(reason) if reason is not None else ""
+        self.current = s.register.get(self.ref)
+
+    @property
+    def status(self) -> str:
+        return self.current.status if self.current is not None else "active"
+
+    def record(self, outcome: str, **extra: object) -> None:
+        event = {"actor": self.key.actor, "action": self.action, "subject": self.ref}
+        if self.reason:
+            event["reason"] = self.reason
+        audit(self.s.settings, {**event, **extra, "outcome": outcome})
+
+    def refuse(self, outcome: str, message: str) -> NoReturn:
+        self.record(outcome)
+        console.print(f"[red]{message}[/] (nothing done)")
+        raise typer.Exit(1)
+
+    def require_known(self) -> None:
+        if self.current is None and not self.s.known(self.subject_id, self.ref):
+            self.refuse("unknown_subject", f"no data subject {self.subject_id!r} in this lakehouse")
+
+    def refuse_if_erased(self, what: str) -> None:
+        if self.status == "erased":
+            self.refuse("refused_erased", f"{self.subject_id} is erased: {what}")
+
+
+@contextmanager
+def _request(action: str, subject_id: str, reason: str | None) -> Iterator[_Request]:
+    settings = pipeline_settings()
+    with ExitStack() as stack:
+        yield _Request(_Subject(settings, stack), action, subject_id, reason)
 
 
 def _reason(reason: str) -> str:
@@ -194,33 +222,21 @@ def erase(subject_id: SubjectId, reason: Reason) -> None:
     """Erase a child and everything derived from them (guardians, cases, notes, placements,
     consents, access events). The vault's originals are crypto-shredded now; the next run
     removes them from every zone and withdraws the releases and snapshots that hold them."""
-    settings = pipeline_settings()
-    with ExitStack() as stack:
-        s = _Subject(settings, stack)
-        ref = s.ref(subject_id)
-        key = require_dpo(settings, "erase", {"subject": ref, "reason": reason})
-        reason = _reason(reason)
-        current = s.register.get(ref)
-        if current is not None and current.status == "erased":
-            audit(settings, {"actor": key.actor, "action": "erase", "subject": ref,
-                             "reason": reason, "outcome": "no_op_already_erased"})  # fmt: skip
-            state = (
-                "carried out " + current.applied_at
-                if current.applied_at
-                else "pending the next run"
-            )
+    with _request("erase", subject_id, reason) as r:
+        if r.current is not None and r.current.status == "erased":
+            r.record("no_op_already_erased")
+            applied = r.current.applied_at
+            state = f"carried out {applied}" if applied else "pending the next run"
             console.print(
-                f"[yellow]no-op:[/] {subject_id} was already erased on {current.requested_at} "
-                f"({state}); nothing changed"
+                f"[yellow]no-op:[/] {subject_id} was already erased on "
+                f"{r.current.requested_at} ({state}); nothing changed"
             )
             return
-        if current is None and not s.known(subject_id, ref):
-            _unknown(settings, key.actor, "erase", ref, subject_id)
-        identifiers = s.unique_identifiers(ref)
-        audit(settings, {"actor": key.actor, "action": "erase", "subject": ref, "reason": reason,
-                         "outcome": "requested"})  # fmt: skip
-        s.register.erase(ref, actor=key.actor, reason=reason, identifier_tokens=identifiers)
-        shredded = s.vault.shred_subject(ref, actor=key.actor, reason=reason)
+        r.require_known()
+        identifiers = r.s.unique_identifiers(r.ref)
+        r.record("requested")
+        r.s.register.erase(r.ref, actor=r.key.actor, reason=r.reason, identifier_tokens=identifiers)
+        shredded = r.s.vault.shred_subject(r.ref, actor=r.key.actor, reason=r.reason)
     console.print(
         f"[green]erased[/] {subject_id}: tombstoned, and {shredded} vault value(s) crypto-shredded "
         "(their data key is destroyed: no copy or backup of the vault can reveal them). The next "
@@ -232,25 +248,14 @@ def erase(subject_id: SubjectId, reason: Reason) -> None:
 @app.command()
 def restrict(subject_id: SubjectId, reason: Reason) -> None:
     """Restrict processing: from the next run the child is in no output (the vault keeps them)."""
-    settings = pipeline_settings()
-    with ExitStack() as stack:
-        s = _Subject(settings, stack)
-        ref = s.ref(subject_id)
-        key = require_dpo(settings, "restrict", {"subject": ref, "reason": reason})
-        reason = _reason(reason)
-        current = s.register.get(ref)
-        if current is None and not s.known(subject_id, ref):
-            _unknown(settings, key.actor, "restrict", ref, subject_id)
-        if current is not None and current.status == "erased":
-            audit(settings, {"actor": key.actor, "action": "restrict", "subject": ref,
-                             "reason": reason, "outcome": "refused_erased"})  # fmt: skip
-            console.print(f"[red]{subject_id} is erased; there is nothing left to restrict[/]")
-            raise typer.Exit(1)
-        changed = s.register.restrict(
-            ref, actor=key.actor, reason=reason, identifier_tokens=s.unique_identifiers(ref)
+    with _request("restrict", subject_id, reason) as r:
+        r.require_known()
+        r.refuse_if_erased("there is nothing left to restrict")
+        identifiers = r.s.unique_identifiers(r.ref)
+        changed = r.s.register.restrict(
+            r.ref, actor=r.key.actor, reason=r.reason, identifier_tokens=identifiers
         )
-        audit(settings, {"actor": key.actor, "action": "restrict", "subject": ref, "reason": reason,
-                         "outcome": "requested" if changed else "no_op_already_restricted"})  # fmt: skip
+        r.record("requested" if changed else "no_op_already_restricted")
     if changed:
         console.print(f"[green]restricted[/] {subject_id}: out of every output from the next run")
     else:
@@ -260,15 +265,9 @@ def restrict(subject_id: SubjectId, reason: Reason) -> None:
 @app.command()
 def unrestrict(subject_id: SubjectId, reason: Reason) -> None:
     """Lift a restriction: the next run brings the child's held rows back."""
-    settings = pipeline_settings()
-    with ExitStack() as stack:
-        s = _Subject(settings, stack)
-        ref = s.ref(subject_id)
-        key = require_dpo(settings, "unrestrict", {"subject": ref, "reason": reason})
-        reason = _reason(reason)
-        changed = s.register.lift(ref, actor=key.actor, reason=reason)
-        audit(settings, {"actor": key.actor, "action": "unrestrict", "subject": ref, "reason": reason,
-                         "outcome": "requested" if changed else "no_op_not_restricted"})  # fmt: skip
+    with _request("unrestrict", subject_id, reason) as r:
+        changed = r.s.register.lift(r.ref, actor=r.key.actor, reason=r.reason)
+        r.record("requested" if changed else "no_op_not_restricted")
     if changed:
         console.print(
             f"[green]lifted[/] the restriction of {subject_id}: back in outputs from the next run"
@@ -289,39 +288,23 @@ def export(
     """Everything held about the child, decrypted, as JSON with a data dictionary (audited)."""
     from ingestion.subject_access import export_subject, write_export
 
-    settings = pipeline_settings()
-    with ExitStack() as stack:
-        s = _Subject(settings, stack)
-        ref = s.ref(subject_id)
-        key = require_dpo(settings, "export", {"subject": ref, "reason": reason})
-        reason = _reason(reason)
-        current = s.register.get(ref)
-        if current is not None and current.status == "erased":
-            audit(settings, {"actor": key.actor, "action": "export", "subject": ref,
-                             "reason": reason, "outcome": "refused_erased"})  # fmt: skip
-            console.print(f"[red]{subject_id} is erased: nothing is held about them any more[/]")
-            raise typer.Exit(1)
-        if not s.known(subject_id, ref):
-            _unknown(settings, key.actor, "export", ref, subject_id)
-        status = (
-            "restricted" if current is not None and current.status == "restricted" else "active"
-        )
+    with _request("export", subject_id, reason) as r:
+        r.refuse_if_erased("nothing is held about them any more")
+        r.require_known()
         document = export_subject(
-            settings.layout,
-            s.contracts,
-            s.rules_for(ref, s.unique_identifiers(ref)),
-            s.vault,
+            r.s.settings.layout,
+            r.s.contracts,
+            r.s.rules_for(r.ref, r.s.unique_identifiers(r.ref)),
+            r.s.vault,
             subject_id=subject_id,
-            status=status,
-            actor=key.actor,
-            reason=reason,
+            status=r.status,
+            actor=r.key.actor,
+            reason=r.reason,
         )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        path = out or settings.home.resolve() / "exports" / f"subject-{ref}-{stamp}.json"
+        path = out or r.s.settings.home.resolve() / "exports" / f"subject-{r.ref}-{stamp}.json"
         write_export(document, path)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        audit(settings, {"actor": key.actor, "action": "export", "subject": ref, "reason": reason,
-                         "sha256": digest, "outcome": "exported"})  # fmt: skip
+        r.record("exported", sha256=hashlib.sha256(path.read_bytes()).hexdigest())
     rows = sum(len(v) for v in document["records"].values())
     console.print(
         f"exported {rows} record(s) of {len(document['records'])} table(s) to {path} (mode 0600)"
@@ -343,13 +326,9 @@ def verify(
     from orchestration.cli.pipeline import pipeline_lock
     from orchestration.release.build import release_key
 
-    settings = pipeline_settings()
-    layout = settings.layout
-    with ExitStack() as stack:
-        s = _Subject(settings, stack)
-        ref = s.ref(subject_id)
-        key = require_dpo(settings, "verify", {"subject": ref})
-        entry = s.register.get(ref)
+    with _request("verify", subject_id, None) as r:
+        s, settings, ref = r.s, r.s.settings, r.ref
+        layout = settings.layout
         needles = subject_needles(
             settings.resolved_source_urls, s.contracts, s.tokenizer, subject_id
         )
@@ -371,29 +350,28 @@ def verify(
         ):
             findings += scan_warehouse(client, needles, record_ids)
         key_left = s.vault.has_subject(ref)
+        status = r.status
+        must_be_gone = status in ("erased", "restricted")
+        # A restricted subject stays in the vault and in the held files; nowhere else.
+        held_ok = [
+            f
+            for f in findings
+            if status == "restricted" and f.zone in ("restricted/subjects", "restricted/vault")
+        ]
+        bad = len([f for f in findings if f not in held_ok]) if must_be_gone else 0
+        bad += int(status == "erased" and key_left)
+        outcome = ("clean" if not bad else "found") if must_be_gone else "present"
+        r.record(outcome, status=status, findings=len(findings))
     table = Table("zone", "where", "what", "count")
     for f in findings:
         table.add_row(f.zone, f.location, f.kind, str(f.count))
     if key_left:
         table.add_row("restricted/vault", "subject_keys", "the subject's data key", "1")
-    status = entry.status if entry else "active"
-    must_be_gone = status in ("erased", "restricted")
-    # A restricted subject stays in the vault and in the held files; nowhere else.
-    held_ok = [
-        f
-        for f in findings
-        if status == "restricted" and f.zone in ("restricted/subjects", "restricted/vault")
-    ]
-    bad = len([f for f in findings if f not in held_ok]) if must_be_gone else 0
-    bad += int(status == "erased" and key_left)
     searched = (
         f"searched for {len(needles.exact)} value(s) of {subject_id} ({sum(needles.rows.values())} "
         f"source rows in {len(needles.rows)} table(s); {sum(needles.shared.values())} value(s) "
         "other people share were not searched)"
     )
-    outcome = ("clean" if not bad else "found") if must_be_gone else "present"
-    audit(settings, {"actor": key.actor, "action": "verify", "subject": ref, "status": status,
-                     "findings": len(findings), "outcome": outcome})  # fmt: skip
     if findings or key_left:
         console.print(table)
     console.print(searched)
