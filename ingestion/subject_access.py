@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from anonymization.vault import TokenVault
-from ingestion.contracts import TableContract
+from ingestion.contracts import STAGING_DIR, ColumnContract, TableContract
 from ingestion.lake import HELD_QUARANTINE_PREFIX, bronze_and_held_files, held_files
 from ingestion.subjects import SubjectRules, lake_parent_subjects, quarantine_records
 from lakehouse.layout import LakeLayout
@@ -50,14 +51,54 @@ def _detokenize(value: Any, originals: Mapping[str, str]) -> Any:
     return _TOKEN_IN_TEXT.sub(lambda m: originals.get(m.group("token"), m.group(0)), value)
 
 
+_DOMAIN_WORDS = {
+    "person_name": "full name",
+    "nik": "NIK (national identity number)",
+    "phone": "phone number",
+    "address": "address",
+    "birth_date": "date of birth",
+    "place": "place",
+}
+
+
+def _staging_descriptions(contract: TableContract) -> dict[str, str]:
+    """Column descriptions of the table's staging model (same names for columns that are not
+    identifiers), so the dictionary says what the analysts' documentation says."""
+    path = STAGING_DIR / contract.source / f"stg_{contract.source}__{contract.name}.yml"
+    if not path.exists():
+        return {}
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {
+        c["name"]: " ".join(str(c.get("description") or "").split())
+        for model in doc.get("models", [])
+        for c in model.get("columns", [])
+        if c.get("description")
+    }
+
+
+def _describe(
+    contract: TableContract, column: ColumnContract, staged: Mapping[str, str]
+) -> str | None:
+    if column.description:
+        return column.description
+    if column.token_domain is not None:
+        what = _DOMAIN_WORDS.get(column.token_domain, column.token_domain.replace("_", " "))
+        return (
+            f"The {what} as the {contract.source.replace('_', ' ')} service holds it, restored "
+            "from the encrypted vault for this export (the lake keeps only a keyed token of it)."
+        )
+    return staged.get(column.name)
+
+
 def _dictionary(contract: TableContract) -> dict[str, Any]:
+    staged = _staging_descriptions(contract)
     return {
         "description": " ".join(contract.description.split()),
         "columns": {
             c.name: {
                 "type": c.data_type,
                 "sensitivity": c.sensitivity,
-                "description": c.description or None,
+                "description": _describe(contract, c, staged),
                 **({"identifier_kind": c.token_domain} if c.token_domain else {}),
                 **({"derived_from": c.derived_from} if c.derived_from else {}),
             }

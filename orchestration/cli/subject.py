@@ -342,8 +342,12 @@ def verify(
         findings = scan_lake(layout.root, needles, record_ids, skip=skip)
         findings += scan_sqlite(layout.vault, needles, "restricted/vault")
         findings += scan_sqlite(layout.served_ledger, needles, "restricted/ledger")
-        superset = superset_db or settings.home.resolve() / "superset" / "superset.db"
-        findings += scan_sqlite(superset, needles, "superset")
+        # Superset's metadata: the one named, or the dev server's (README: --home .superset).
+        candidates = [superset_db] if superset_db else [
+            settings.home.resolve() / "superset" / "superset.db", Path(".superset/superset.db")
+        ]  # fmt: skip
+        for superset in candidates:
+            findings += scan_sqlite(superset.resolve(), needles, "superset")
         with (
             pipeline_lock(settings, "merajut subject verify", wait=True),
             session(settings.warehouse_target, purpose="subject verify") as client,
