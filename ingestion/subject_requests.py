@@ -20,6 +20,7 @@ among those removed.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from ingestion.lake import (
 )
 from ingestion.raw_load import QUARANTINE_TABLE, RAW_DATABASE
 from ingestion.subjects import (
+    UNIQUE_IDENTIFIER_DOMAINS,
     SubjectRules,
     lake_parent_subjects,
     quarantine_records,
@@ -60,6 +62,8 @@ class LakeScrub:
     quarantine_rows: set[tuple[str, str, int]] = field(default_factory=set)
     #: Tokens in the erased rows that no kept row holds (their vault copies of no subject go).
     orphaned_tokens: set[str] = field(default_factory=set)
+    #: Unreadable drop files (kept as delivered, clear text) that held an erased subject's NIK.
+    rejected_drops_removed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +71,7 @@ class LakeScrub:
             "held_rows": dict(self.held_rows),
             "returned_rows": dict(self.returned_rows),
             "files_rewritten": len(self.files_rewritten),
+            "rejected_drops_removed": len(self.rejected_drops_removed),
         }
 
 
@@ -149,7 +154,29 @@ def scrub_lake(
         else set()
     )
     out.orphaned_tokens = erased_tokens - kept
+    out.rejected_drops_removed = _remove_rejected_drops(layout, rules)
     return out
+
+
+_NIK_CANDIDATE = re.compile(rb"(?<!\d)\d{16}(?!\d)")
+
+
+def _remove_rejected_drops(layout: LakeLayout, rules: SubjectRules) -> list[str]:
+    """Delete the unreadable drop files kept as delivered (``restricted/rejected_drops``) that
+    hold an erased subject's NIK: they are clear text, and nothing can be read out of them
+    row by row. Their quarantine rows (file name, sha256, reason) stay."""
+    if not rules.erased_identifiers:
+        return []
+    removed = []
+    for path in sorted((layout.restricted / "rejected_drops").rglob("*")):
+        if not path.is_file():
+            continue
+        numbers = {m.decode() for m in _NIK_CANDIDATE.findall(path.read_bytes())}
+        tokens = {rules.tokenizer.token(UNIQUE_IDENTIFIER_DOMAINS[0], n) for n in numbers}
+        if tokens & rules.erased_identifiers:
+            path.unlink()
+            removed.append(str(path))
+    return removed
 
 
 def _scrub_held(

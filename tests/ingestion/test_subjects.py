@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from anonymization.tokens import Tokenizer
@@ -63,3 +65,23 @@ def test_fates_by_child_id_case_and_identifier() -> None:
     assert rules.fates("gov_registry.verifications", drop.assign(nik=[nik, "nik_x"]), tokenized=True).tolist() == [
         "erased", "keep",
     ]  # fmt: skip
+
+
+def test_an_unreadable_drop_holding_an_erased_nik_is_removed(tmp_path: Path) -> None:
+    from ingestion.subject_requests import scrub_lake
+    from lakehouse.layout import LakeLayout
+
+    layout = LakeLayout(tmp_path / "lake")
+    folder = layout.restricted / "rejected_drops" / "gov_registry" / "verifications"
+    folder.mkdir(parents=True)
+    theirs = folder / "ab12-registry_2026-10.csv"
+    theirs.write_bytes(
+        b"\xff\xfenik;nama\n3276015503150001;Ayu\xe9\n"
+    )  # not UTF-8: why it was rejected
+    others = folder / "cd34-registry_2026-11.csv"
+    others.write_bytes(b"nik;nama\n3276015503150002;Bayu\n")
+    nik = TOKENIZER.token("nik", "3276015503150001")
+    assert nik is not None
+    scrub = scrub_lake(layout, load_contracts(), _rules(erased_identifiers=frozenset({nik})))
+    assert scrub.rejected_drops_removed == [str(theirs)]
+    assert not theirs.exists() and others.exists()
