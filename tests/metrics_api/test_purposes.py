@@ -52,6 +52,23 @@ def test_an_exact_role_is_answered_from_its_own_population(
         assert any(v != everyone[p] for p, v in shown.items())
 
 
+@pytest.mark.parametrize(
+    ("role", "purpose", "population"),
+    [
+        ("community", "community", "children_with_community_consent"),
+        ("researcher", "research", "children_with_research_consent"),
+        ("government", "service", "all_registered_children"),
+    ],
+)
+def test_answers_and_the_metric_list_name_the_purpose_and_population(
+    client: TestClient, auth: Auth, role: str, purpose: str, population: str
+) -> None:
+    body = client.get("/v1/metrics/placements", headers=auth(role)).json()
+    assert (body["purpose"], body["population"]) == (purpose, population)
+    listed = client.get("/v1/metrics", headers=auth(role)).json()["metrics"]
+    assert {(m["purpose"], m["population"]) for m in listed} == {(purpose, population)}
+
+
 @pytest.mark.parametrize("role", ["community", "media"])
 def test_a_public_role_is_answered_from_its_consented_cube(
     client: TestClient, auth: Auth, cube: pd.DataFrame, role: str
