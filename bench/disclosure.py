@@ -30,7 +30,9 @@ from anonymization.disclosure_audit import LinearRelease, audit_intervals, relea
 from anonymization.joint_suppression import CellFamily, protect_jointly
 from bench.common import REPO, api_key, demo_lake, serving
 from bench.report import machine, write_section
+from lakehouse.gold_snapshot import GoldSnapshots
 from lakehouse.reference.audiences import audience_thresholds
+from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
 from metrics_api.disclosure import published_answer
 from metrics_api.windows import period_start
 
@@ -67,6 +69,22 @@ def _finest_cells(finest: dict[str, Any]) -> pd.DataFrame:
     cells["year"] = cells["quarter"].str[:4]
     cells["period_start"] = cells["quarter"].map(lambda label: period_start(label, "quarter"))
     return cells
+
+
+def _true_finest(env: dict[str, str], role: str, dims: tuple[str, ...]) -> dict[tuple, int]:
+    """The true placements of every finest cell (``dims`` × quarter) of the population the
+    role is served: its purpose's consented cube where the snapshot has one (consent by
+    purpose), else every child's cube (a checkout from before it)."""
+    gold = GoldSnapshots(Path(env["MERAJUT_LAKE_ROOT"]) / "gold")
+    snapshot = gold.open_current()
+    assert snapshot is not None
+    rule = load_catalog(PACKAGED_CATALOG).metrics["placements"].rule_for(role)
+    assert rule is not None
+    source = rule.source if snapshot.mart(rule.source) else "metrics_placements_cube"
+    cube = pd.read_parquet(gold.mart_file(snapshot, source))
+    columns = [{"province": "province_code"}.get(d, d) for d in dims]
+    sums = cube.groupby([*columns, "quarter"])["placements"].sum()
+    return {tuple(str(v) for v in key): int(value) for key, value in sums.items()}
 
 
 def attack(base: str, env: dict[str, str], role: str, checkout: Path) -> Attack:
@@ -109,11 +127,7 @@ def attack(base: str, env: dict[str, str], role: str, checkout: Path) -> Attack:
     intervals = audit_intervals(release, hidden)
     seconds = time.perf_counter() - started
     threshold = audience_thresholds()[role]
-    truth = httpx.get(
-        f"{base}/v1/metrics/placements", params={"dimensions": ",".join([*dims, "quarter"])},
-        headers={"X-API-Key": api_key(env, "admin", checkout)}, timeout=60,
-    ).json()  # fmt: skip
-    exact_of = {tuple(r["dimensions"].values()): r["value"] for r in truth["rows"]}
+    exact_of = _true_finest(env, role, dims)
     true = [exact_of[tuple(finest["rows"][int(h[0])]["dimensions"].values())] for h in hidden]
     small = [1 <= v < threshold for v in true]
     return Attack(

@@ -3,7 +3,8 @@
 Layout::
 
     gold/snapshots/<id>/<mart>.parquet   the published marts (immutable once renamed in)
-    gold/snapshots/<id>/manifest.json    checks, per-mart rows, columns, sha256, audience
+    gold/snapshots/<id>/manifest.json    checks, per-mart rows, columns, sha256, audience,
+                                         purpose and population; each purpose's population
     gold/CURRENT                         the id of the live snapshot (one line)
     gold/rejected/<id>.json              manifest of a snapshot the publish gate refused (no data)
 
@@ -41,6 +42,7 @@ __all__ = [
     "GoldSnapshots",
     "MartEntry",
     "MartOrigin",
+    "PopulationEntry",
     "PublishResult",
     "Snapshot",
     "SnapshotError",
@@ -78,6 +80,33 @@ class MartEntry(BaseModel):
     relation: str | None = Field(default=None, description="the warehouse table it came from")
     dbt_unique_id: str | None = None
     audience: list[str] = Field(default_factory=list, description="who may be served it")
+    purpose: str | None = Field(
+        default=None, description="what it is served for (lakehouse.reference.purposes)"
+    )
+    population: str | None = Field(
+        default=None, description="the children it counts (the purpose's population)"
+    )
+
+
+class PopulationEntry(BaseModel):
+    """One purpose's population at publish: who the snapshot's outputs for it may count."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    population: str
+    requires_consent: bool
+    legal_basis: str
+    audiences: list[str]
+    children: int = Field(description="children in the population at build time")
+    joined: int | None = Field(
+        default=None, description="children in it now and not at the snapshot compared with"
+    )
+    left: int | None = Field(
+        default=None, description="children in it at the snapshot compared with and not now"
+    )
+    compared_with: str | None = Field(
+        default=None, description="the published snapshot joined / left are counted against"
+    )
 
 
 class SnapshotManifest(BaseModel):
@@ -93,15 +122,20 @@ class SnapshotManifest(BaseModel):
     research_release: str | None = None
     warehouse: str | None = None
     marts: dict[str, MartEntry] = Field(default_factory=dict)
+    #: Purpose -> its population (lakehouse.reference.purposes); empty in snapshots published
+    #: before purposes were recorded.
+    populations: dict[str, PopulationEntry] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class MartOrigin:
-    """Where a mart about to be published comes from, and who it is for (from dbt meta)."""
+    """Where a mart about to be published comes from, who it is for and why (from dbt meta)."""
 
     relation: str | None = None
     dbt_unique_id: str | None = None
     audience: Sequence[str] = ()
+    purpose: str | None = None
+    population: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +165,7 @@ def publish_snapshot(
     *,
     research_release: str | None = None,
     warehouse: str | None = None,
+    populations: Mapping[str, PopulationEntry] | None = None,
 ) -> PublishResult:
     """Publish ``marts`` as snapshot ``snapshot_id`` if every check passed, else record the
     rejection (checks only, no data). ``CURRENT`` moves only after the snapshot is complete."""
@@ -149,6 +184,7 @@ def publish_snapshot(
         "all_checks_passed": passed,
         "research_release": research_release,
         "warehouse": warehouse,
+        "populations": dict(populations or {}),
     }
     if not passed:
         manifest = SnapshotManifest(**header, published=False)
@@ -172,6 +208,8 @@ def publish_snapshot(
                 relation=origin.relation,
                 dbt_unique_id=origin.dbt_unique_id,
                 audience=list(origin.audience),
+                purpose=origin.purpose,
+                population=origin.population,
             )
         manifest = SnapshotManifest(**header, published=True, marts=entries)
         write_json_atomic(staging / MANIFEST_FILE, manifest.model_dump(mode="json"))

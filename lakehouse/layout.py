@@ -129,6 +129,12 @@ class LakeLayout:
         return self.subjects / "release_members"
 
     @property
+    def populations(self) -> Path:
+        """Each purpose's population at each publish, as keyed member hashes
+        (lakehouse.populations)."""
+        return self.restricted / "populations"
+
+    @property
     def ledger(self) -> Path:
         """What each audience was given (lakehouse.disclosure_ledger): restricted, like the
         audit logs it sits beside."""

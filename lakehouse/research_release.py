@@ -5,7 +5,7 @@ Layout::
     releases/research-<id>/data.parquet, data.csv   the records (k-anonymous, l-diverse)
     releases/research-<id>/data_dictionary.json     what each column means
     releases/research-<id>/privacy_report.json      what protects the records, information loss
-    releases/research-<id>/manifest.json            checks, purpose, rows, sha256 of every file
+    releases/research-<id>/manifest.json            checks, purpose and population, rows, sha256
     releases/rejected/research-<id>.json            manifest of a release that failed its checks
 
 A release is written to a hidden staging directory and renamed into place only after its own
@@ -79,6 +79,12 @@ class ReleaseManifest(BaseModel):
     release_id: str
     created_at: str
     purpose: str
+    #: The children the release may hold (lakehouse.reference.purposes), its legal basis and
+    #: how many children were in it at build time; None in releases built before they were
+    #: recorded.
+    population: str | None = None
+    legal_basis: str | None = None
+    population_children: int | None = None
     rows: int
     checks: list[dict[str, Any]]
     checks_passed: list[str]
@@ -103,6 +109,9 @@ def publish_release(
     privacy_report: Mapping[str, Any],
     purpose: str,
     checks: Sequence[CheckOutcome],
+    population: str | None = None,
+    legal_basis: str | None = None,
+    population_children: int | None = None,
 ) -> ReleaseResult:
     """Write the release if every check passed; otherwise record only its manifest."""
     if not _RELEASE_ID.match(release_id):
@@ -111,6 +120,9 @@ def publish_release(
         release_id=release_id,
         created_at=datetime.now(UTC).isoformat(),
         purpose=purpose,
+        population=population,
+        legal_basis=legal_basis,
+        population_children=population_children,
         rows=len(data),
         checks=[c.to_dict() for c in checks],
         checks_passed=[c.name for c in checks if c.passed],

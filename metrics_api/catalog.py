@@ -5,6 +5,13 @@ small-cell threshold) must be defined once, so that the API, documentation and t
 drift apart. The loader is strict on purpose — a typo in a role name or a threshold below the
 audience default must stop the API at startup, not silently publish small cells.
 
+Consent by purpose: every role is served for one purpose (:mod:`lakehouse.reference.purposes`).
+A metric's ``source`` is the mart of every registered child, served for the service purpose; a
+role served for a consent purpose (research, community, media) is served from the mart that
+``consented_sources`` names for that purpose — a mart dbt builds from the children whose
+guardians' consent for it is in force — and a metric that offers such a role no consented mart
+is refused. The publish gate and the API check the mart's declared purpose too.
+
 The catalog also holds each role's request limits (``limits:``, applied by
 :mod:`metrics_api.limits`): every role is listed, limits are positive integers, and only the
 admin may be unlimited, by writing ``null`` — a role left out is an error, never "no limit".
@@ -27,6 +34,7 @@ from lakehouse.reference.audiences import (
     Role,
     audience_thresholds,
 )
+from lakehouse.reference.purposes import ConsentPurpose, purpose_of
 
 __all__ = [
     "DEFAULT_MAX_DIMENSIONS",
@@ -117,6 +125,11 @@ class AudienceRule(_Frozen):
 class ResolvedRule(_Frozen):
     """An audience rule with its defaults filled in (what the API actually applies)."""
 
+    #: The mart the role is answered from: the metric's ``source`` for the service purpose,
+    #: the purpose's consented mart for a consent purpose.
+    source: str
+    #: What the role is served for (lakehouse.reference.purposes).
+    purpose: str
     threshold: int
     finest_geography: Geography
     #: None: any combination (only an audience without suppression, the admin).
@@ -161,6 +174,9 @@ class Metric(_Frozen):
     #: Mart count column -> the mart column holding the sum of its records' perturbation keys
     #: (anonymization.cell_key); needed by every count a perturbed audience is served.
     cell_keys: dict[str, str] = Field(default_factory=dict)
+    #: Consent purpose -> the mart of the children with that consent in force (the same
+    #: columns as ``source``); a role served for a consent purpose is answered from it only.
+    consented_sources: dict[ConsentPurpose, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> Metric:
@@ -180,8 +196,24 @@ class Metric(_Frozen):
         for column in (*self.cell_keys, *self.cell_keys.values()):
             if not _IDENTIFIER.match(column):
                 raise ValueError(f"cell_keys column {column!r} is not a plain identifier")
+        for mart in (self.source, *self.consented_sources.values()):
+            if not _IDENTIFIER.match(mart):
+                raise ValueError(f"source {mart!r} is not a plain identifier")
+        if self.source in self.consented_sources.values():
+            raise ValueError(
+                f"{self.source} counts every registered child: it cannot be a consented source"
+            )
+        if len(set(self.consented_sources.values())) != len(self.consented_sources):
+            raise ValueError("each consent purpose needs a mart of its own")
         defaults = audience_thresholds()
         for role, rule in self.audiences.items():
+            purpose = purpose_of(role)
+            if purpose.requires_consent and purpose.name not in self.consented_sources:
+                raise ValueError(
+                    f"audience {role} is served for the {purpose.name} purpose: only children "
+                    f"with {purpose.name} consent in force may be counted; name the mart of "
+                    f"{purpose.population} in consented_sources.{purpose.name}"
+                )
             if rule.threshold is not None and rule.threshold < defaults[role]:
                 raise ValueError(
                     f"audience {role}: threshold {rule.threshold} is below the default "
@@ -232,8 +264,14 @@ class Metric(_Frozen):
         return {"numerator": self.numerator, "denominator": self.denominator}
 
     @property
+    def sources(self) -> list[str]:
+        """Every mart the metric may be answered from (all children first)."""
+        return [self.source, *self.consented_sources.values()]
+
+    @property
     def columns_used(self) -> set[str]:
-        """Mart columns the metric reads; checked against the snapshot manifest per query."""
+        """Mart columns the metric reads (in each of its sources); checked against the snapshot
+        manifest per query."""
         used = {d.column for d in self.dimensions.values()} | {self.time.column}
         for expression in self.count_expressions.values():
             column = _measure_column(expression)
@@ -263,7 +301,14 @@ class Metric(_Frozen):
         if limit is None and threshold > 1:
             limit = DEFAULT_MAX_DIMENSIONS
         perturbed = rule.perturbed if rule.perturbed is not None else role in PERTURBED_AUDIENCES
+        purpose = purpose_of(role)
+        source = self.source
+        if purpose.requires_consent:
+            # Validated: every consent-purpose audience of the metric has its mart.
+            source = self.consented_sources[purpose.name]  # type: ignore[index]
         return ResolvedRule(
+            source=source,
+            purpose=purpose.name,
             threshold=threshold,
             finest_geography=rule.finest_geography,
             max_dimensions=limit,

@@ -60,6 +60,11 @@ class MetricInfo(BaseModel):
     stock: bool = Field(description="A level per period: always broken down by its finest grain")
     threshold: int = Field(description="Your small-cell threshold for this metric")
     finest_geography: str = Field(description="national: no province breakdown or filter")
+    purpose: str = Field(description="What your role is served for (research, community, ...)")
+    population: str = Field(
+        description="The children the counts include, e.g. children_with_community_consent: "
+        "only those whose guardians' consent for your purpose is in force at build time"
+    )
 
 
 class MetricCatalog(BaseModel):
@@ -118,6 +123,8 @@ class MetricResult(BaseModel):
     snapshot_id: str = Field(description="The gold snapshot the numbers come from")
     role: str
     threshold: int = Field(description="Counts 1..threshold-1 are never shown to this role")
+    purpose: str = Field(description="What this role is served for")
+    population: str = Field(description="The children the counts include")
     dimensions: list[str]
     grain: str | None
     filters: QueryFilters

@@ -11,7 +11,9 @@ number computed from the mart — so whatever a reader combines is a combination
 auditor has seen.
 
 A *family* is one source mart × one audience rule (threshold, finest geography, dimension
-bound): the roles that share a rule share its tables. Its counts are every mart column the
+bound): the roles that share a rule share its tables. The source is the one the rule names for
+the role's purpose (:mod:`lakehouse.reference.purposes`): a consent purpose's roles get tables
+computed from its consented mart only, so a family never mixes populations. Its counts are every mart column the
 audience's metrics sum; a ratio metric tells the attacker (and so the protector) that its
 numerator never exceeds its denominator: every ratio of the catalog is a share.
 
@@ -90,6 +92,7 @@ class _RuleKey(NamedTuple):
     grains: tuple[str, ...]
     geography: str | None
     perturbed: bool
+    purpose: str
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,9 @@ class ProtectedFamily:
     geography: str | None
     #: Shown counts carry cell-key noise (anonymization.cell_key), keyed by ``cell_keys``.
     perturbed: bool
+    #: What its roles are served for: the source mart must declare the same purpose (the
+    #: publish gate checks it).
+    purpose: str
     counts: tuple[str, ...]
     bounded_by: tuple[tuple[str, str], ...]
     roles: tuple[str, ...]
@@ -161,9 +167,9 @@ def _rule_key(metric: Metric, rule: ResolvedRule) -> _RuleKey:
     )
     assert rule.max_dimensions is not None  # every suppressed rule has a bound
     return _RuleKey(
-        metric.source, rule.threshold, rule.finest_geography, rule.max_dimensions, dims,
+        rule.source, rule.threshold, rule.finest_geography, rule.max_dimensions, dims,
         metric.time.column, tuple(metric.time.grains),
-        None if national else metric.geography_dimension, rule.perturbed,
+        None if national else metric.geography_dimension, rule.perturbed, rule.purpose,
     )  # fmt: skip
 
 
@@ -527,12 +533,23 @@ class SnapshotProtection:
     outcomes: list[CheckOutcome]
     #: The frames as the publish ledger keeps them (with true counts: restricted).
     ledger: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Family name -> (its source mart, the purpose its roles are served for).
+    sources: dict[str, tuple[str, str]] = field(default_factory=dict)
 
-    @property
-    def origins(self) -> dict[str, MartOrigin]:
+    def origins(self, marts: Mapping[str, MartOrigin]) -> dict[str, MartOrigin]:
         """How the snapshot records each frame: computed at publish (no warehouse relation),
-        for the roles of its rule only."""
-        return {name: MartOrigin(audience=self.audiences[name]) for name in self.frames}
+        for the roles of its rule only, with the purpose and population of its source mart
+        (``marts``: the source marts' origins, from dbt meta)."""
+        out = {}
+        for name in self.frames:
+            source, purpose = self.sources.get(name, (None, None))
+            origin = marts.get(source) if source else None
+            out[name] = MartOrigin(
+                audience=self.audiences[name],
+                purpose=origin.purpose if origin else purpose,
+                population=origin.population if origin else None,
+            )
+        return out
 
 
 def protect_snapshot(
@@ -571,4 +588,10 @@ def protect_snapshot(
         if outcome.passed:
             frames[family.name] = frame
             ledger[family.name] = kept
-    return SnapshotProtection(frames, {f.name: f.roles for f in todo}, outcomes, ledger)
+    return SnapshotProtection(
+        frames,
+        {f.name: f.roles for f in todo},
+        outcomes,
+        ledger,
+        {f.name: (f.source, f.purpose) for f in todo},
+    )

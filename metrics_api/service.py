@@ -272,7 +272,7 @@ class MetricService:
         family = self.check_breadth(caller, metric, rule, dims, grain, province)
         window = self.window_for(metric, grain, request)
         snapshot = self.current_snapshot()
-        self._check_snapshot(snapshot, metric, caller.role, family)
+        self._check_snapshot(snapshot, metric, rule, caller.role, family)
         if family is not None and self.ledger is not None:
             self.ledger.check(caller.role, snapshot, family.name)
         key = (
@@ -309,11 +309,23 @@ class MetricService:
 
     @staticmethod
     def _check_snapshot(
-        snapshot: Snapshot, metric: Metric, role: str, family: ProtectedFamily | None
+        snapshot: Snapshot,
+        metric: Metric,
+        rule: ResolvedRule,
+        role: str,
+        family: ProtectedFamily | None,
     ) -> None:
-        entry = snapshot.mart(metric.source)
+        source = rule.source
+        entry = snapshot.mart(source)
         if entry is None:
-            raise Unavailable(f"snapshot {snapshot.id} does not publish {metric.source!r}")
+            raise Unavailable(f"snapshot {snapshot.id} does not publish {source!r}")
+        # Consent by purpose: the role is answered only from tables made for its purpose (the
+        # mart's purpose is its dbt meta, recorded in the manifest by the gated publish).
+        if entry.purpose != rule.purpose:
+            raise Unavailable(
+                f"snapshot {snapshot.id}: {source!r} is published for purpose "
+                f"{entry.purpose!r}, not {rule.purpose!r} (role {role!r})"
+            )
         if family is not None:
             tables = snapshot.mart(family.name)
             if tables is None:
@@ -323,14 +335,19 @@ class MetricService:
                 )
             if role not in tables.audience:
                 raise Forbidden(f"{family.name!r} is not published for role {role!r}")
+            if tables.purpose != rule.purpose:
+                raise Unavailable(
+                    f"snapshot {snapshot.id}: {family.name!r} is published for purpose "
+                    f"{tables.purpose!r}, not {rule.purpose!r}"
+                )
         # Defence in depth: the mart's own audience (from dbt meta) must admit the caller too.
         audience = entry.audience
         if "metrics_api" not in audience and role not in audience:
-            raise Forbidden(f"mart {metric.source!r} is not published for role {role!r}")
+            raise Forbidden(f"mart {source!r} is not published for role {role!r}")
         missing = metric.columns_used - set(entry.columns)
         if missing:
             raise Unavailable(
-                f"snapshot {snapshot.id}: {metric.source} lacks columns {sorted(missing)} "
+                f"snapshot {snapshot.id}: {source} lacks columns {sorted(missing)} "
                 "that the catalog uses"
             )
 
@@ -398,11 +415,12 @@ class MetricService:
     ) -> pd.DataFrame:
         """The metric by ``table_dims`` (catalog order) and ``grain`` over all periods, with the
         audience's protection applied; cached per snapshot like the answers."""
-        key = (snapshot.id, metric.name, table_dims, grain, rule.threshold)
+        # The source too: two roles at one threshold may be served different populations.
+        key = (snapshot.id, metric.name, rule.source, table_dims, grain, rule.threshold)
         table = self.tables.get(key)
         if table is None:
             if family is None:
-                table = self._mart_cells(snapshot, metric, table_dims, grain)
+                table = self._mart_cells(snapshot, metric, rule, table_dims, grain)
             else:
                 assert grain is not None  # _compute gives suppressed answers a period column
                 table = self._published_cells(snapshot, metric, family, table_dims, grain)
@@ -410,11 +428,16 @@ class MetricService:
         return table
 
     def _mart_cells(
-        self, snapshot: Snapshot, metric: Metric, table_dims: tuple[str, ...], grain: str | None
+        self,
+        snapshot: Snapshot,
+        metric: Metric,
+        rule: ResolvedRule,
+        table_dims: tuple[str, ...],
+        grain: str | None,
     ) -> pd.DataFrame:
         """The admin's table: computed from the mart, exact (threshold 1 hides nothing)."""
         query = AggregateQuery(
-            mart=metric.source,
+            mart=rule.source,
             time_column=metric.time.column,
             counts=tuple(metric.count_expressions.items()),
             group_by=tuple((d, metric.dimensions[d].column) for d in table_dims),

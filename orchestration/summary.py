@@ -1,4 +1,5 @@
-"""What the lake holds now: rows ingested, quarantined and published per table."""
+"""What the lake holds now: rows ingested, quarantined and published per table, and each
+purpose's population (with the children who left or joined it at the last publish)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ class LakeSummary:
     rejected_drops: list[dict[str, str]] = field(default_factory=list)
     #: What the last run carried out of the DPO's requests (ingestion/subject_requests.py).
     subject_requests: dict[str, Any] = field(default_factory=dict)
+    #: Purpose -> its population in the CURRENT snapshot's manifest: population, children,
+    #: joined, left, compared_with (the snapshot before), audiences, legal basis.
+    populations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The latest research release's purpose, population and its size at build time.
+    release_population: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -99,6 +105,9 @@ def summarize(layout: LakeLayout) -> LakeSummary:
         out.snapshot_path = snapshot.path
         out.published = {name: entry.rows for name, entry in snapshot.manifest.marts.items()}
         out.checks_passed = list(snapshot.manifest.checks_passed)
+        out.populations = {
+            purpose: entry.model_dump() for purpose, entry in snapshot.manifest.populations.items()
+        }
     releases = ResearchReleases(layout.releases)
     release = releases.latest()
     if release is not None:
@@ -107,5 +116,11 @@ def summarize(layout: LakeLayout) -> LakeSummary:
         out.privacy = {
             k: report.get(k)
             for k in ("k", "l", "quasi_identifiers", "released_rows", "suppressed_rows")
+        }
+        out.release_population = {
+            "purpose": release.manifest.purpose,
+            "population": release.manifest.population,
+            "children": release.manifest.population_children,
+            "rows": release.manifest.rows,
         }
     return out

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lakehouse.reference.audiences import AUDIENCE_THRESHOLDS
+from lakehouse.reference.purposes import PURPOSES
 from lakehouse.reference.regions import PROVINCES
 
 __all__ = ["SEEDS", "render_seed", "stale_seeds", "write_seeds"]
@@ -31,10 +32,18 @@ def _audience_thresholds() -> Rows:
     return (("audience", "threshold"), [(a, t) for a, t in AUDIENCE_THRESHOLDS.items()])
 
 
+def _purposes() -> Rows:
+    return (
+        ("purpose", "population", "requires_consent"),
+        [(p.name, p.population, str(p.requires_consent).lower()) for p in PURPOSES.values()],
+    )
+
+
 #: Seed name -> its header and rows.
 SEEDS: dict[str, Callable[[], Rows]] = {
     "bps_provinces": _provinces,
     "audience_thresholds": _audience_thresholds,
+    "purposes": _purposes,
 }
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -19,6 +19,9 @@ from lakehouse.ids import timestamp_id
 from lakehouse.locks import LockBusy, exclusive_lock
 from lakehouse.settings import Settings
 from orchestration.cli.common import console, load_settings, pipeline_settings, progress
+
+if TYPE_CHECKING:
+    from orchestration.summary import LakeSummary
 
 WaitOption = Annotated[
     bool,
@@ -210,12 +213,19 @@ def _print_summary(settings: Settings) -> None:
         published.add_row(name, f"{rows:,}")
     console.print(published)
     _print_subject_requests(summary.subject_requests, summary.tables)
+    _print_populations(summary)
     console.print(f"checks passed: {', '.join(summary.checks_passed)}")
     console.print(f"gold snapshot: {summary.snapshot_path}")
     console.print(f"CURRENT:       {settings.layout.gold / 'CURRENT'} -> {summary.snapshot_id}")
     console.print(
         f"research release: {summary.release_path}  (privacy: {json.dumps(summary.privacy)})"
     )
+    if summary.release_population:
+        p = summary.release_population
+        console.print(
+            f"research release purpose: {p['purpose']}, population {p['population']} "
+            f"({p['children']} children at build time; {p['rows']} records released)"
+        )
     console.print(
         "Dagster UI:    "
         f"DAGSTER_HOME={settings.dagster_home} .venv/bin/dagster dev -m orchestration.definitions"
@@ -225,6 +235,35 @@ def _print_summary(settings: Settings) -> None:
     (settings.layout.reports / "last_summary.json").write_text(
         json.dumps(summary.to_dict(), indent=2, default=str)
     )
+
+
+def _print_populations(summary: LakeSummary) -> None:
+    """Who each purpose's outputs count, and who left or joined since the snapshot before."""
+    if not summary.populations:
+        return
+    compared = {p["compared_with"] for p in summary.populations.values()} - {None}
+    since = f"since {', '.join(sorted(compared))}" if compared else "nothing to compare with"
+    table = Table(title=f"populations per purpose ({since})")
+    for column in ("purpose", "population", "audiences"):
+        table.add_column(column)
+    for column in ("children", "joined", "left"):
+        table.add_column(column, justify="right")
+    for purpose, p in summary.populations.items():
+        table.add_row(
+            purpose,
+            p["population"],
+            ", ".join(p["audiences"]),
+            f"{p['children']:,}",
+            "-" if p["joined"] is None else f"{p['joined']:,}",
+            "-" if p["left"] is None else f"{p['left']:,}",
+        )
+    console.print(table)
+    left = {k: p["left"] for k, p in summary.populations.items() if p["left"]}
+    if left:
+        console.print(
+            "children leaving a population (revoked consent, erasure, left the registry): "
+            + ", ".join(f"{k} {v:,}" for k, v in left.items())
+        )
 
 
 def run(

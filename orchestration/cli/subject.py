@@ -31,6 +31,7 @@ from orchestration.cli.dpo import audit, dpo_store, require_dpo
 if TYPE_CHECKING:
     from anonymization.vault import TokenVault
     from ingestion.subjects import SubjectRules
+    from lakehouse.populations import PopulationMembers
     from lakehouse.subject_register import SubjectRegister
 
 app = typer.Typer(no_args_is_help=True, help="Data-subject rights (data protection officer only)")
@@ -109,6 +110,17 @@ class _Subject:
         self.vault: TokenVault = stack.enter_context(
             TokenVault(layout.vault, settings.keys.vault_key, layout.vault_audit_log)
         )
+
+    def populations(self) -> PopulationMembers:
+        from lakehouse.populations import PopulationMembers
+
+        return PopulationMembers(self.settings.layout.populations)
+
+    def member(self, subject_id: str) -> bytes:
+        """The child's hash in the population files (lakehouse.populations)."""
+        from lakehouse.populations import member_key, member_of
+
+        return member_of(member_key(self.settings.keys.token_key), subject_id)
 
     def ref(self, subject_id: str) -> str:
         from ingestion.subjects import SUBJECT_DOMAIN
@@ -237,6 +249,8 @@ def erase(subject_id: SubjectId, reason: Reason) -> None:
         r.record("requested")
         r.s.register.erase(r.ref, actor=r.key.actor, reason=r.reason, identifier_tokens=identifiers)
         shredded = r.s.vault.shred_subject(r.ref, actor=r.key.actor, reason=r.reason)
+        forgotten = r.s.populations().forget(r.s.member(subject_id))
+        r.record("population_members_removed", snapshots=len(forgotten))
     console.print(
         f"[green]erased[/] {subject_id}: tombstoned, and {shredded} vault value(s) crypto-shredded "
         "(their data key is destroyed: no copy or backup of the vault can reveal them). The next "
@@ -320,7 +334,13 @@ def verify(
 ) -> None:
     """Search every zone for the child's ids, tokens and clear values; exit 1 if an erased or
     restricted child is found anywhere they must not be."""
-    from ingestion.subject_footprint import scan_lake, scan_sqlite, scan_warehouse, subject_needles
+    from ingestion.subject_footprint import (
+        Finding,
+        scan_lake,
+        scan_sqlite,
+        scan_warehouse,
+        subject_needles,
+    )
     from lakehouse.research_release import ResearchReleases
     from lakehouse.warehouse import session
     from orchestration.cli.pipeline import pipeline_lock
@@ -353,6 +373,12 @@ def verify(
             session(settings.warehouse_target, purpose="subject verify") as client,
         ):
             findings += scan_warehouse(client, needles, record_ids)
+        findings += [
+            Finding(
+                "restricted/populations", f"populations/{snapshot_id}.parquet", "member hash", 1
+            )
+            for snapshot_id in s.populations().holding(s.member(subject_id))
+        ]
         key_left = s.vault.has_subject(ref)
         status = r.status
         must_be_gone = status in ("erased", "restricted")
@@ -360,7 +386,8 @@ def verify(
         held_ok = [
             f
             for f in findings
-            if status == "restricted" and f.zone in ("restricted/subjects", "restricted/vault")
+            if status == "restricted"
+            and f.zone in ("restricted/subjects", "restricted/vault", "restricted/populations")
         ]
         bad = len([f for f in findings if f not in held_ok]) if must_be_gone else 0
         bad += int(status == "erased" and key_left)

@@ -1,4 +1,8 @@
-"""The publish step: gate every served mart and the research release, then move CURRENT."""
+"""The publish step: gate every served mart and the research release, then move CURRENT.
+
+Every published output carries its purpose and population (dbt meta, lakehouse.reference
+.purposes); the manifest records each purpose's population, with the children who left or
+joined it since the live snapshot (lakehouse.populations keeps the hashed members)."""
 
 import json
 from collections.abc import Iterator
@@ -13,21 +17,31 @@ from lakehouse import gold_tables
 from lakehouse.checks import CheckOutcome, all_passed
 from lakehouse.disclosure_ledger import ReleasedCells
 from lakehouse.gold_snapshot import GoldSnapshots, MartOrigin, new_snapshot_id, publish_snapshot
+from lakehouse.populations import PopulationMembers, member_key
 from lakehouse.reference.audiences import audience_thresholds
+from lakehouse.reference.purposes import PURPOSES
 from lakehouse.research_release import Release, ResearchReleases
 from lakehouse.settings import Settings
 from lakehouse.warehouse import session
 from lakehouse.withdrawals import withdraw_marked_snapshots
-from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
+from metrics_api.catalog import PACKAGED_CATALOG, Catalog, load_catalog
 from metrics_api.protected import SnapshotProtection, protect_snapshot
 from orchestration.core.assets import GOLD_SNAPSHOT, RESEARCH_RELEASE, WAREHOUSE_POOL
 from orchestration.core.dbt import dbt_project
 from orchestration.core.resources import LakehouseResource
-from orchestration.core.served import DbtModel, served_marts
-from orchestration.publish.gate import check_dbt_build
+from orchestration.core.served import DbtModel, population_members, served_marts
+from orchestration.publish.gate import check_dbt_build, check_purposes
 from orchestration.publish.ledger import enter_earlier_snapshots
+from orchestration.publish.populations import population_entries, read_members
 
-GATE_CHECKS = ("dbt_build", "small_cells", "disclosure", "pii_scan", "research_release")
+GATE_CHECKS = (
+    "dbt_build",
+    "small_cells",
+    "disclosure",
+    "purposes",
+    "pii_scan",
+    "research_release",
+)
 
 
 def read_marts(client: Any, marts: list[DbtModel]) -> dict[str, pd.DataFrame]:
@@ -62,9 +76,29 @@ def small_cell_outcomes(
     return outcomes
 
 
+def mart_origins(marts: list[DbtModel]) -> dict[str, MartOrigin]:
+    """Each mart's warehouse relation, audience, purpose and the purpose's population (the
+    population is the reference's, never a second copy in dbt meta)."""
+    out = {}
+    for m in marts:
+        declared = PURPOSES.get(m.purpose or "")
+        out[m.name] = MartOrigin(
+            m.relation,
+            m.unique_id,
+            tuple(m.audience),
+            m.purpose,
+            declared.population if declared else None,
+        )
+    return out
+
+
 def _dbt_build_summary(settings: Settings) -> dict[str, Any] | None:
     path = settings.layout.dbt_last_build
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _catalog(settings: Settings) -> Catalog:
+    return load_catalog(settings.api.catalog_path or PACKAGED_CATALOG)
 
 
 def protect(settings: Settings, frames: dict[str, pd.DataFrame]) -> SnapshotProtection:
@@ -73,8 +107,7 @@ def protect(settings: Settings, frames: dict[str, pd.DataFrame]) -> SnapshotProt
     against everything earlier snapshots released to the same audiences (the publish ledger)."""
     released = ReleasedCells(settings.layout.ledger)
     enter_earlier_snapshots(released, GoldSnapshots(settings.layout.gold))
-    catalog = load_catalog(settings.api.catalog_path or PACKAGED_CATALOG)
-    return protect_snapshot(catalog, frames, history=released.history)
+    return protect_snapshot(_catalog(settings), frames, history=released.history)
 
 
 def gate(
@@ -86,6 +119,14 @@ def gate(
     outcomes = [check_dbt_build(_dbt_build_summary(settings))]
     outcomes += small_cell_outcomes(marts, frames)
     outcomes += protection.outcomes
+    origins = mart_origins(marts)
+    outcomes.append(
+        check_purposes(
+            _catalog(settings),
+            {**origins, **protection.origins(origins)},
+            {name: purpose for name, (_, purpose) in protection.sources.items()},
+        )
+    )
     release = ResearchReleases(settings.layout.releases).latest()
     texts: dict[str, str] = {}
     if release is None:
@@ -109,10 +150,11 @@ def gate(
 
 def build_publish_asset() -> dg.AssetsDefinition:
     marts = served_marts(dbt_project().manifest_path)
+    populations = population_members(dbt_project().manifest_path)
 
     @dg.asset(
         key=GOLD_SNAPSHOT,
-        deps=[m.asset_key for m in marts] + [RESEARCH_RELEASE],
+        deps=[m.asset_key for m in marts] + [populations.asset_key, RESEARCH_RELEASE],
         group_name="publish",
         pool=WAREHOUSE_POOL,
         kinds={"parquet"},
@@ -131,7 +173,13 @@ def build_publish_asset() -> dg.AssetsDefinition:
         # checked is exactly the data server-mode readers will get.
         with session(settings.warehouse_target, purpose="publish") as client:
             frames = read_marts(client, marts)
+            members = read_members(client, populations, member_key(settings.keys.token_key))
             gold_tables.stage_snapshot(client, snapshot_id, relations)
+        # Who left or joined each purpose's population since the live snapshot.
+        kept = PopulationMembers(settings.layout.populations)
+        live = GoldSnapshots(settings.layout.gold).current_id()
+        before = kept.read(live)
+        population = population_entries(members, before, live)
         protection = protect(settings, frames)
         outcomes, release = gate(settings, marts, frames, protection)
         for name in GATE_CHECKS:
@@ -142,20 +190,22 @@ def build_publish_asset() -> dg.AssetsDefinition:
                 passed=bool(mine) and all(o.passed for o in mine),
                 metadata={"detail": "; ".join(o.detail for o in mine) or "not evaluated"},
             )
-        origins = {m.name: MartOrigin(m.relation, m.unique_id, tuple(m.audience)) for m in marts}
+        origins = mart_origins(marts)
         published = {**frames, **protection.frames}
         if all_passed(outcomes):
             # Entered before CURRENT moves: a publish that fails after this leaves an entry
             # too many (harmless), never a released table the next publish does not know.
             ReleasedCells(settings.layout.ledger).record(snapshot_id, protection.ledger)
+            kept.write(snapshot_id, members)
         result = publish_snapshot(
             settings.layout.gold,
             snapshot_id,
             published,
-            {**origins, **protection.origins},
+            {**origins, **protection.origins(origins)},
             outcomes,
             research_release=release.id if release else None,
             warehouse=settings.warehouse_target.describe(),
+            populations=population,
         )
         withdrawn: list[str] = []
         with session(settings.warehouse_target, purpose="publish") as client:
@@ -167,6 +217,8 @@ def build_publish_asset() -> dg.AssetsDefinition:
                 gold_tables.drop_withdrawn(client, withdrawn)
             else:
                 gold_tables.drop_snapshot(client, snapshot_id, relations)
+        if result.published:
+            kept.prune()
         if not result.published:
             raise dg.Failure(
                 description=f"publish gate failed ({', '.join(result.failed_checks)}); CURRENT unchanged",
@@ -182,6 +234,9 @@ def build_publish_asset() -> dg.AssetsDefinition:
                 "superset_catalog": str(catalog),
                 "snapshots_withdrawn": dg.MetadataValue.json(withdrawn),
                 "rows": dg.MetadataValue.json({k: len(v) for k, v in published.items()}),
+                "populations": dg.MetadataValue.json(
+                    {k: v.model_dump() for k, v in result.manifest.populations.items()}
+                ),
             },
         )
 

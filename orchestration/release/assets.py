@@ -7,13 +7,14 @@ import dagster as dg
 
 from anonymization.tokens import Tokenizer
 from ingestion.subjects import SUBJECT_COLUMN, SUBJECT_DOMAIN
+from lakehouse.reference.purposes import PURPOSES
 from lakehouse.warehouse import session
 from lakehouse.withdrawals import record_release_members
 from orchestration.core.assets import RESEARCH_RELEASE, WAREHOUSE_POOL
 from orchestration.core.dbt import dbt_project
 from orchestration.core.resources import LakehouseResource
-from orchestration.core.served import release_inputs
-from orchestration.release.build import build_release
+from orchestration.core.served import population_members, release_inputs
+from orchestration.release.build import ReleasePolicy, build_release
 
 RELEASE_CHECKS = ("k_anonymity", "l_diversity", "pii_scan")
 
@@ -21,10 +22,13 @@ RELEASE_CHECKS = ("k_anonymity", "l_diversity", "pii_scan")
 def build_release_asset() -> dg.AssetsDefinition:
     inputs = release_inputs(dbt_project().manifest_path)
     source = next(m for m in inputs if m.name == "research_child_cases")
+    populations = population_members(dbt_project().manifest_path)
+    policy = ReleasePolicy()
+    purpose = PURPOSES[policy.purpose].name  # a declared purpose: safe inside the SQL
 
     @dg.asset(
         key=RESEARCH_RELEASE,
-        deps=[source.asset_key],
+        deps=[source.asset_key, populations.asset_key],
         group_name="release",
         pool=WAREHOUSE_POOL,
         kinds={"parquet", "csv"},
@@ -39,7 +43,18 @@ def build_release_asset() -> dg.AssetsDefinition:
         settings = lakehouse.settings
         with session(settings.warehouse_target, purpose="research release") as client:
             frame = client.query_df(f"select * from {source.relation}")
-        result = build_release(frame, settings.layout.releases, settings.keys.release_key)
+            # The same build's population: the manifest says how many children it held.
+            counted = client.query(
+                f"select count() from {populations.relation} where purpose = '{purpose}'"
+            )
+            population = int(counted.result_rows[0][0])
+        result = build_release(
+            frame,
+            settings.layout.releases,
+            settings.keys.release_key,
+            policy,
+            population_children=population,
+        )
         manifest = result.manifest
         by_name = {c["name"]: c for c in manifest.checks}
         for name in RELEASE_CHECKS:
@@ -65,6 +80,8 @@ def build_release_asset() -> dg.AssetsDefinition:
                 "release_id": manifest.release_id,
                 "path": str(result.path),
                 "rows": manifest.rows,
+                "purpose": manifest.purpose,
+                "population": f"{manifest.population} ({manifest.population_children} children)",
             },
         )
 

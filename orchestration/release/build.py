@@ -24,6 +24,7 @@ from anonymization.kanonymity import anonymize
 from anonymization.output_checks import check_k_anonymity, check_l_diversity, check_pii_scan
 from anonymization.tokens import retokenize
 from lakehouse.checks import CheckOutcome
+from lakehouse.reference.purposes import PURPOSES
 from lakehouse.research_release import ReleaseResult, new_release_id, publish_release
 
 
@@ -65,10 +66,17 @@ def release_key(master: bytes, release_id: str) -> bytes:
 
 
 def build_release(
-    source: pd.DataFrame, releases_dir: Path, master_key: bytes, policy: ReleasePolicy | None = None
+    source: pd.DataFrame,
+    releases_dir: Path,
+    master_key: bytes,
+    policy: ReleasePolicy | None = None,
+    population_children: int | None = None,
 ) -> ReleaseResult:
-    """Anonymize ``source``, check the result, publish it if every check passed."""
+    """Anonymize ``source``, check the result, publish it if every check passed.
+    ``population_children``: how many children the purpose's population held at build time
+    (``source`` is already limited to them), stated in the manifest."""
     policy = policy or ReleasePolicy()
+    purpose = PURPOSES[policy.purpose]
     release_id = new_release_id()
     frame = source.copy()
     frame["age_years"] = frame["age_years"].astype("Int64")
@@ -118,4 +126,7 @@ def build_release(
         privacy_report=privacy_report,
         purpose=policy.purpose,
         checks=checks,
+        population=purpose.population,
+        legal_basis=purpose.legal_basis,
+        population_children=population_children,
     )

@@ -27,11 +27,14 @@ def test_current_names_a_snapshot_whose_manifest_lists_passed_checks(
     assert manifest["published"] is True
     assert manifest["all_checks_passed"] is True
     passed = set(manifest["checks_passed"])
-    assert {"dbt_build", "pii_scan", "research_release"} <= passed
+    assert {"dbt_build", "pii_scan", "research_release", "purposes"} <= passed
     assert any(name.startswith("small_cells:") for name in passed)
     snapshot = pipeline_run.current_snapshot()
     for name, entry in manifest["marts"].items():
         assert (snapshot / entry["file"]).exists(), name
+        # Consent by purpose: every output says what it is for and whom it counts.
+        assert entry["purpose"] and entry["population"], name
+    assert set(manifest["populations"]) == {"research", "community", "media", "service"}
     assert {
         "impact_placement_outcomes_by_province_quarter",
         "gov_placement_outcomes_by_province_quarter",

@@ -13,6 +13,7 @@ from lakehouse.checks import CheckOutcome
 from lakehouse.gold_snapshot import (
     GoldSnapshots,
     MartOrigin,
+    PopulationEntry,
     SnapshotError,
     SnapshotManifest,
     new_snapshot_id,
@@ -176,3 +177,41 @@ def test_a_full_disk_during_publish_leaves_current_and_gold_as_they_were(
     assert (tmp_path / "CURRENT").read_text().strip() == "20260101T000000000000Z"
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
     assert GoldSnapshots(tmp_path).open_current().id == "20260101T000000000000Z"  # type: ignore[union-attr]
+
+
+def test_the_manifest_states_each_outputs_purpose_and_each_population(tmp_path: Path) -> None:
+    origins = {
+        "m": MartOrigin(
+            "marts.m", None, ("community",), "community", "children_with_community_consent"
+        )
+    }
+    community = PopulationEntry(
+        population="children_with_community_consent",
+        requires_consent=True,
+        legal_basis="consent",
+        audiences=["community"],
+        children=40,
+        joined=1,
+        left=3,
+        compared_with="20260101T000000000000Z",
+    )
+    result = publish_snapshot(
+        tmp_path, "20260102T000000000000Z", _frames(), origins, PASSED,
+        populations={"community": community},
+    )  # fmt: skip
+    manifest = json.loads((result.path / "manifest.json").read_text())
+    entry = manifest["marts"]["m"]
+    assert (entry["purpose"], entry["population"]) == (
+        "community",
+        "children_with_community_consent",
+    )
+    assert manifest["populations"]["community"]["left"] == 3
+    snapshot = GoldSnapshots(tmp_path).open_current()
+    assert snapshot is not None and snapshot.manifest.populations["community"] == community
+    # A manifest written before purposes were recorded still reads (no purpose, no population).
+    raw = json.loads((result.path / "manifest.json").read_text())
+    del raw["populations"]
+    for mart in raw["marts"].values():
+        del mart["purpose"], mart["population"]
+    old = SnapshotManifest.model_validate(raw)
+    assert old.populations == {} and old.marts["m"].purpose is None

@@ -43,6 +43,7 @@ def test_a_release_is_written_with_hashes_of_every_file(tmp_path: Path) -> None:
     manifest = json.loads((result.path / "manifest.json").read_text())
     assert set(manifest["sha256"]) == set(FILES) and manifest["rows"] == 2
     assert manifest["all_checks_passed"] and manifest["purpose"] == "research"
+    assert manifest["population"] is None  # not given: releases built before it was recorded
     assert not list(tmp_path.glob(".staging-*"))
 
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from lakehouse.reference.audiences import ROLES, audience_thresholds
+from lakehouse.reference.purposes import purpose_of
 from metrics_api.catalog import PACKAGED_CATALOG, CatalogError, load_catalog, parse_catalog
 
 CUBE = "metrics_placements_cube"
@@ -65,12 +66,53 @@ def test_audience_rules() -> None:
         assert community.threshold == 11
 
 
+def test_consent_purpose_roles_are_answered_from_their_consented_cube_only() -> None:
+    catalog = load_catalog(PACKAGED_CATALOG)
+    for name in ("placements", "successful_placements", "placement_success_rate"):
+        metric = catalog.metrics[name]
+        sources = {}
+        for role in ROLES:
+            rule = metric.rule_for(role)
+            assert rule is not None and rule.purpose == purpose_of(role).name
+            sources[role] = rule.source
+        assert sources == {
+            "admin": CUBE,
+            "government": CUBE,
+            "business": CUBE,
+            "researcher": f"{CUBE}_research",
+            "community": f"{CUBE}_community",
+            "media": f"{CUBE}_media",
+        }
+    for name in ("children_in_care", "research_consent_coverage", "record_access_events"):
+        rule = catalog.metrics[name].rule_for("government")
+        assert rule is not None and (rule.source, rule.purpose) == (COMPLIANCE, "service")
+
+
+@pytest.mark.parametrize(
+    ("consented", "message"),
+    [
+        ({}, "audience researcher is served for the research purpose"),
+        ({"research": f"{CUBE}_research", "media": f"{CUBE}_media"}, "consented_sources.community"),
+        ({"research": CUBE, "community": "c", "media": "m"}, "cannot be a consented source"),
+        ({"research": "x", "community": "x", "media": "m"}, "a mart of its own"),
+        ({"research": "r", "community": "c", "media": "m; drop"}, "identifier"),
+        ({"research": "r", "community": "c", "media": "m", "service": "s"}, "consented_sources"),
+    ],
+)
+def test_a_consent_purpose_audience_needs_its_consented_mart(
+    consented: dict[str, str], message: str
+) -> None:
+    with pytest.raises(CatalogError, match=message):
+        parse_catalog(_mutated(["metrics", "placements", "consented_sources"], consented))
+
+
 def test_catalog_columns_exist_in_the_published_marts(lake: Path) -> None:
     current = (lake / "gold" / "CURRENT").read_text().strip()
     manifest = json.loads((lake / "gold" / "snapshots" / current / "manifest.json").read_text())
     for metric in load_catalog(PACKAGED_CATALOG).metrics.values():
-        columns = set(manifest["marts"][metric.source]["columns"])
-        assert metric.columns_used <= columns, (metric.name, metric.columns_used - columns)
+        for source in metric.sources:
+            columns = set(manifest["marts"][source]["columns"])
+            assert metric.columns_used <= columns, (metric.name, metric.columns_used - columns)
 
 
 def _mutated(path: list[str], value: Any) -> dict[str, Any]:

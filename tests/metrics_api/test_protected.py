@@ -44,7 +44,7 @@ def _family(
         grains=("quarter", "year"), geography="province" if "province" in dims else None,
         counts=("placements", "successful"), bounded_by=(("successful", "placements"),),
         roles=("community",) if perturbed else ("government",), perturbed=perturbed,
-        cell_keys=_KEYS if perturbed else (),
+        purpose="community" if perturbed else "service", cell_keys=_KEYS if perturbed else (),
     )  # fmt: skip
 
 
@@ -64,16 +64,22 @@ def test_the_packaged_catalog_declares_one_family_per_source_and_rule() -> None:
     assert set(by_name) == {
         "protected__metrics_placements_cube__t5_province_d2",
         "protected__metrics_placements_cube__t10_province_d2",
-        "protected__metrics_placements_cube__t11_province_d2_ck",
-        "protected__metrics_placements_cube__t11_national_d2_ck",
+        "protected__metrics_placements_cube_research__t5_province_d2",
+        "protected__metrics_placements_cube_community__t11_province_d2_ck",
+        "protected__metrics_placements_cube_media__t11_national_d2_ck",
         "protected__compliance_consent_access_by_institution_month__t5_province_d2",
     }
     shared = by_name["protected__metrics_placements_cube__t5_province_d2"]
-    assert shared.roles == ("government", "researcher")
+    # Researchers share the government's rule but not its population: research consent only.
+    assert shared.roles == ("government",) and shared.purpose == "service"
+    research = by_name["protected__metrics_placements_cube_research__t5_province_d2"]
+    assert research.roles == ("researcher",) and research.purpose == "research"
+    assert research.source == "metrics_placements_cube_research"
     assert shared.counts == ("placements", "successful")
     # The success rate is a share: the attacker knows successes never exceed placements.
     assert shared.bounded_by == (("successful", "placements"),)
-    media = by_name["protected__metrics_placements_cube__t11_national_d2_ck"]
+    media = by_name["protected__metrics_placements_cube_media__t11_national_d2_ck"]
+    assert media.source == "metrics_placements_cube_media" and media.purpose == "media"
     assert "province" not in dict(media.dimensions)
     # Public audiences are perturbed, keyed by the cube's record-key sums; the others exact.
     assert media.perturbed and dict(media.cell_keys) == {
@@ -84,8 +90,10 @@ def test_the_packaged_catalog_declares_one_family_per_source_and_rule() -> None:
     # Every subset of at most two of the four national dimensions, by quarter and by year.
     assert len(media.shapes) == (1 + 4 + 6) * 2
     metric = catalog.metrics["placements"]
-    rule = metric.rule_for("researcher")
+    rule = metric.rule_for("government")
     assert rule is not None and family_for(catalog, metric, rule) == shared
+    rule = metric.rule_for("researcher")
+    assert rule is not None and family_for(catalog, metric, rule) == research
     admin = metric.rule_for("admin")
     assert admin is not None and not admin.suppressed and admin.max_dimensions is None
 
@@ -202,14 +210,16 @@ def test_a_snapshot_protects_only_families_that_pass(small_cube: pd.DataFrame) -
     catalog = _catalog_with(
         {"government": {"max_dimensions": 1}, "media": {"finest_geography": "national"}}
     )
-    result = protect_snapshot(catalog, {CUBE: small_cube}, workers=2)  # type: ignore[arg-type]
+    # Media is answered from its consented cube (here the same cells: the test is protection).
+    marts = {CUBE: small_cube, f"{CUBE}_media": small_cube}
+    result = protect_snapshot(catalog, marts, workers=2)  # type: ignore[arg-type]
     assert sorted(result.frames) == [
-        "protected__metrics_placements_cube__t11_national_d2_ck",
         "protected__metrics_placements_cube__t5_province_d1",
+        "protected__metrics_placements_cube_media__t11_national_d2_ck",
     ]
     assert all(o.passed for o in result.outcomes), [o.detail for o in result.outcomes]
     assert result.audiences["protected__metrics_placements_cube__t5_province_d1"] == ("government",)
-    again = protect_snapshot(catalog, {CUBE: small_cube}, workers=1)  # type: ignore[arg-type]
+    again = protect_snapshot(catalog, marts, workers=1)  # type: ignore[arg-type]
     for name, frame in result.frames.items():
         pd.testing.assert_frame_equal(frame, again.frames[name])
     missing = protect_snapshot(catalog, {}, workers=1)  # type: ignore[arg-type]

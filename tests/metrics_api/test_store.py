@@ -17,7 +17,7 @@ from metrics_api.errors import Unavailable
 from metrics_api.protected import PREFIX
 from metrics_api.service import Caller, MetricRequest, MetricService, ResultCache
 from metrics_api.store import AggregateQuery, LakeSnapshotStore, WarehouseSnapshotStore
-from tests.support.api_fixtures import CUBE, SNAPSHOT_ID
+from tests.support.api_fixtures import CONSENTED, CUBE, SNAPSHOT_ID
 
 QUERIES = [
     AggregateQuery(CUBE, "quarter_start", (("value", "sum(placements)"),)),
@@ -113,18 +113,20 @@ def warehouse_gold(
     """The lake's snapshot published into the warehouse the way the publish step does it."""
     snapshot = GoldSnapshots(lake / "gold").open_current()
     assert snapshot is not None
-    relation = f"{chdb_database}.{CUBE}"
-    frame = pd.read_parquet(GoldSnapshots(lake / "gold").mart_file(snapshot, CUBE))
-    chdb_client.command(
-        f"create table {relation} (province_code String, province_name String, "
-        "quarter_start Date, quarter String, sex String, age_band String, "
-        "placement_type String, institution_type String, placements UInt64, "
-        "ended_placements UInt64, successful UInt64, placements_record_key_sum UInt64, "
-        "successful_record_key_sum UInt64) engine = MergeTree order by tuple()"
-    )
-    chdb_client.insert_df(relation, frame)
+    cubes = [CUBE, *CONSENTED.values()]
+    relations = {name: f"{chdb_database}.{name}" for name in cubes}
+    for name, relation in relations.items():
+        frame = pd.read_parquet(GoldSnapshots(lake / "gold").mart_file(snapshot, name))
+        chdb_client.command(
+            f"create table {relation} (province_code String, province_name String, "
+            "quarter_start Date, quarter String, sex String, age_band String, "
+            "placement_type String, institution_type String, placements UInt64, "
+            "ended_placements UInt64, successful UInt64, placements_record_key_sum UInt64, "
+            "successful_record_key_sum UInt64) engine = MergeTree order by tuple()"
+        )
+        chdb_client.insert_df(relation, frame)
     chdb_client.command("drop database if exists gold")
-    gold_tables.stage_snapshot(chdb_client, snapshot.id, {CUBE: relation})
+    gold_tables.stage_snapshot(chdb_client, snapshot.id, relations)
     # The protected tables are computed at publish, not by dbt: written from their frames.
     protected = {
         name: pd.read_parquet(GoldSnapshots(lake / "gold").mart_file(snapshot, name))
@@ -132,7 +134,7 @@ def warehouse_gold(
         if name.startswith(PREFIX)
     }
     gold_tables.stage_frames(chdb_client, snapshot.id, protected)
-    served = {n: m for n, m in snapshot.manifest.marts.items() if n == CUBE or n in protected}
+    served = {n: m for n, m in snapshot.manifest.marts.items() if n in relations or n in protected}
     gold_tables.mark_current(chdb_client, snapshot.manifest.model_copy(update={"marts": served}))
     yield WarehouseSnapshotStore(chdb_target)
     chdb_client.command("drop database if exists gold")

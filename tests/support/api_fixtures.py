@@ -4,11 +4,13 @@ The snapshot is written by the one gold writer (``lakehouse.gold_snapshot.publis
 and the research release by the pipeline's own ``build_release``, so the files, manifest and
 CURRENT pointer have exactly the published format without running the pipeline. The data are derived from individual synthetic placements
 (seeded), so the cube has the shape of the real one: many cells of 1-4 at the finest grain,
-large totals at coarse grains.
+large totals at coarse grains. Each consent purpose's cube (what its audience is served from)
+is a part of it: :func:`consented_cube`, :func:`role_cube`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import warnings
@@ -24,6 +26,7 @@ from anonymization.cell_key import record_keys
 from lakehouse.checks import CheckOutcome
 from lakehouse.disclosure_ledger import ReleasedCells
 from lakehouse.gold_snapshot import MartOrigin, publish_snapshot
+from lakehouse.reference.purposes import CONSENT_PURPOSES, PURPOSES, purpose_of
 from lakehouse.settings import ApiSettings, Settings
 from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
 from metrics_api.keys import KeyStore
@@ -48,9 +51,22 @@ PROVINCES = {
     "52": "Nusa Tenggara Barat",
     "91": "Papua",
 }
+#: Consent purpose -> the cube of the children with that consent (the catalog's
+#: ``consented_sources``).
+CONSENTED = {purpose: f"{CUBE}_{purpose}" for purpose in CONSENT_PURPOSES}
+#: The share of the cube's cells whose children hold each consent in the fixture.
+CONSENT_SHARE = {"research": 0.8, "community": 0.6, "media": 0.5}
+
+
+def _origin(name: str, audience: tuple[str, ...], purpose: str) -> MartOrigin:
+    population = PURPOSES[purpose].population
+    return MartOrigin(f"marts.{name}", None, audience, purpose, population)
+
+
 MART_ORIGINS = {
-    CUBE: MartOrigin(relation=f"marts.{CUBE}", audience=("metrics_api",)),
-    COMPLIANCE: MartOrigin(relation=f"marts.{COMPLIANCE}", audience=("admin", "government")),
+    CUBE: _origin(CUBE, ("metrics_api",), "service"),
+    **{name: _origin(name, ("metrics_api",), purpose) for purpose, name in CONSENTED.items()},
+    COMPLIANCE: _origin(COMPLIANCE, ("admin", "government"), "service"),
 }
 
 
@@ -115,6 +131,22 @@ def make_cube(seed: int, placements: int = 400) -> pd.DataFrame:
     ):  # fmt: skip
         cube[column] = cube[column].astype("uint64")
     return cube
+
+
+def consented_cube(cube: pd.DataFrame, purpose: str) -> pd.DataFrame:
+    """The cube of the children with ``purpose`` consent in force, as dbt builds it from the
+    same placements: here whole cells are in or out (chosen by a hash of the cell and the
+    purpose), so a changed cube gives the changed consented cube."""
+    dims = ["province_code", "quarter", "sex", "age_band", "placement_type", "institution_type"]
+    labels = cube[dims].astype(str).agg("|".join, axis=1) + f"|{purpose}"
+    share = labels.map(lambda s: int(hashlib.sha256(s.encode()).hexdigest()[:8], 16) / 2**32)
+    return cube[share < CONSENT_SHARE[purpose]].reset_index(drop=True)
+
+
+def role_cube(cube: pd.DataFrame, role: str) -> pd.DataFrame:
+    """The cube ``role`` is answered from: its purpose's consented cube, or every child's."""
+    purpose = purpose_of(role)
+    return consented_cube(cube, purpose.name) if purpose.requires_consent else cube
 
 
 def make_compliance(seed: int) -> pd.DataFrame:
@@ -211,7 +243,8 @@ def publish_gold(
 ) -> Path:
     """Publish as the pipeline's gold step does: the marts, the protected tables computed
     from them, and the disclosure audit among the gate's checks."""
-    marts = {CUBE: cube, COMPLIANCE: compliance}
+    consented = {name: consented_cube(cube, purpose) for purpose, name in CONSENTED.items()}
+    marts = {CUBE: cube, **consented, COMPLIANCE: compliance}
     released = ReleasedCells(lake / "restricted" / "ledger")
     protection = _protection(marts, released)
     released.record(snapshot_id, protection.ledger)  # before CURRENT moves, as the pipeline
@@ -219,7 +252,7 @@ def publish_gold(
         lake / "gold",
         snapshot_id,
         {**marts, **protection.frames},
-        {**MART_ORIGINS, **protection.origins},
+        {**MART_ORIGINS, **protection.origins(MART_ORIGINS)},
         [CheckOutcome("dbt_build", True, "test fixture"), *protection.outcomes],
         warehouse="test fixture",
     )

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from lakehouse.reference.purposes import PURPOSES
 from metrics_api.api.deps import (
     Audit,
     CurrentKey,
@@ -90,6 +91,8 @@ def list_metrics(
                 stock=metric.stock,
                 threshold=rule.threshold,
                 finest_geography=rule.finest_geography,
+                purpose=rule.purpose,
+                population=PURPOSES[rule.purpose].population,
             )
         )
     return MetricCatalog(
@@ -248,6 +251,8 @@ def query_metric(
         snapshot_id=answer.snapshot_id,
         role=caller.role,
         threshold=answer.rule.threshold,
+        purpose=answer.rule.purpose,
+        population=PURPOSES[answer.rule.purpose].population,
         dimensions=answer.dimensions,
         grain=answer.grain,
         filters=QueryFilters(

@@ -42,6 +42,14 @@ def test_a_release_meets_its_policy_independently_verified(tmp_path: Path) -> No
     assert set(releases.dictionary(release)) == set(data.columns)
 
 
+def test_the_manifest_states_the_purpose_population_and_its_size(tmp_path: Path) -> None:
+    result = build_release(make_release_source(5, children=400), tmp_path, KEY, None, 412)
+    manifest = result.manifest
+    assert (manifest.purpose, manifest.population) == ("research", "children_with_research_consent")
+    assert manifest.population_children == 412 and manifest.legal_basis is not None
+    assert "consent" in manifest.legal_basis
+
+
 def test_two_releases_of_the_same_children_cannot_be_joined(tmp_path: Path) -> None:
     source = make_release_source(5, children=400)
     first = build_release(source, tmp_path, KEY)

@@ -10,18 +10,19 @@ children as (
     select * from {{ ref('int_children_joined_to_institutions') }}
 ),
 
-consents as (
-    select * from {{ ref('int_consents_resolved') }}
+populations as (
+    select * from {{ ref('int_purpose_populations') }}
 ),
 
 cases as (
     select * from {{ ref('stg_case_management__cases') }}
 ),
 
+-- The research purpose's population: research consent in force at build time.
 research_consenting as (
     select child_id
-    from consents
-    where purpose = 'research' and is_active
+    from populations
+    where purpose = 'research'
 ),
 
 -- The child's most recently opened case is the one a researcher sees.
