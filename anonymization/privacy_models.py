@@ -60,11 +60,18 @@ class CriterionResult:
     holds: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-safe: an unbounded value (a class that can never meet the criterion) is "inf"."""
+        out = asdict(self)
+        out["achieved"] = {
+            k: "inf" if isinstance(v, float) and math.isinf(v) else v
+            for k, v in self.achieved.items()
+        }
+        return out
 
 
 class Criterion(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def evaluate(
         self, data: pd.DataFrame, quasi_identifiers: Sequence[str], sensitive: str

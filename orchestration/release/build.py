@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,16 @@ import pandas as pd
 from anonymization import hierarchies as h
 from anonymization.kanonymity import anonymize
 from anonymization.output_checks import check_k_anonymity, check_l_diversity, check_pii_scan
+from anonymization.privacy_models import (
+    Criterion,
+    DistinctLDiversity,
+    EntropyLDiversity,
+    KAnonymity,
+    ProsecutorRisk,
+    RecursiveCLDiversity,
+    TCloseness,
+    evaluate_criteria,
+)
 from anonymization.tokens import retokenize
 from lakehouse.checks import CheckOutcome
 from lakehouse.reference.purposes import PURPOSES
@@ -35,6 +45,21 @@ class ReleasePolicy:
     max_suppression: float = 0.05
     sensitive: str = "case_type"
     purpose: str = "research"
+    #: Measured on every release and reported with the value achieved; enforced are k and
+    #: distinct l (the search guarantees them, the checks gate on them).
+    measured: tuple[Criterion, ...] = field(
+        default_factory=lambda: (
+            EntropyLDiversity(2),
+            RecursiveCLDiversity(c=3, l=2),
+            TCloseness(0.35),
+            ProsecutorRisk(max_risk=0.2, average_risk=0.05, threshold=0.2),
+        )
+    )
+
+    def criteria(self) -> list[tuple[Criterion, bool]]:
+        """Every criterion of the release and whether it is enforced (True) or measured."""
+        enforced: list[Criterion] = [KAnonymity(self.k), DistinctLDiversity(self.l_diversity)]
+        return [(c, True) for c in enforced] + [(c, False) for c in self.measured]
 
 
 QUASI_IDENTIFIERS = ("age_years", "sex", "regency_code", "disability", "admission_year")
@@ -100,7 +125,22 @@ def build_release(
         released[column] = released[column].astype(str)
 
     privacy_report = report.to_dict()
+    declared = policy.criteria()
+    results = evaluate_criteria(
+        released, QUASI_IDENTIFIERS, policy.sensitive, [c for c, _ in declared]
+    )
+    risk = next(r for r in results if r.name == "prosecutor_risk").achieved
     privacy_report.update(
+        criteria=[
+            {**r.to_dict(), "enforced": enforced}
+            for r, (_, enforced) in zip(results, declared, strict=True)
+        ],
+        risk={
+            "prosecutor": {k: risk[k] for k in ("highest", "average", "share_above_threshold")},
+            "marketer": risk["marketer"],
+            "journalist": None,
+            "journalist_note": "not estimated yet: needs the population's class frequencies",
+        },
         release_id=release_id,
         purpose=policy.purpose,
         population="children whose guardians' research consent is in force at build time",

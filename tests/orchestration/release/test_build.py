@@ -88,3 +88,45 @@ def test_an_identifier_in_the_output_rejects_the_release(tmp_path: Path) -> None
     assert result.path is None and "pii_scan" not in result.manifest.checks_passed
     assert ResearchReleases(tmp_path).list() == []
     assert (tmp_path / "rejected" / f"{result.manifest.release_id}.json").exists()
+
+
+def test_the_report_states_every_criterion_and_the_risk_as_achieved(tmp_path: Path) -> None:
+    """Each declared criterion with its parameters, whether it is enforced, the value achieved
+    (recomputed here by plain groupbys on the released file) and the prosecutor risk."""
+    import math
+
+    result = build_release(make_release_source(5, children=400), tmp_path, KEY)
+    assert result.path is not None
+    releases = ResearchReleases(tmp_path)
+    release = releases.get(result.manifest.release_id)
+    assert release is not None
+    data = pd.read_parquet(releases.data_file(release, "parquet"))
+    report = releases.privacy_report(release)
+    by_name = {c["name"]: c for c in report["criteria"]}
+    assert [c["name"] for c in report["criteria"] if c["enforced"]] == [
+        "k_anonymity",
+        "distinct_l_diversity",
+    ]
+    assert by_name["k_anonymity"]["holds"] and by_name["distinct_l_diversity"]["holds"]
+    classes = data.groupby(list(QUASI_IDENTIFIERS))
+    sizes = classes.size()
+    assert by_name["k_anonymity"]["achieved"]["smallest_class"] == sizes.min() == report["k"]
+    shares = classes["case_type"].value_counts(normalize=True)
+    entropy = (
+        (-shares * shares.map(math.log)).groupby(level=list(range(len(QUASI_IDENTIFIERS)))).sum()
+    )
+    assert by_name["entropy_l_diversity"]["achieved"]["lowest_entropy_l"] == pytest.approx(
+        math.exp(entropy.min()), abs=1e-5
+    )
+    overall = data["case_type"].value_counts(normalize=True)
+    emd = classes["case_type"].apply(
+        lambda s: (
+            0.5
+            * (s.value_counts(normalize=True).reindex(overall.index, fill_value=0) - overall)
+            .abs()
+            .sum()
+        )
+    )
+    assert by_name["t_closeness"]["achieved"]["largest_emd"] == pytest.approx(emd.max(), abs=1e-5)
+    assert report["risk"]["prosecutor"]["highest"] == pytest.approx(1 / sizes.min(), abs=1e-6)
+    assert report["risk"]["marketer"] == pytest.approx(len(sizes) / len(data), abs=1e-6)
