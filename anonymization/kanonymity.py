@@ -26,9 +26,13 @@ quasi-identifier, a value generalised to a group covering ``m`` of the ``M``
 distinct original values costs ``(m - 1) / (M - 1)`` ("*" costs 1); a
 suppressed record costs 1 for every quasi-identifier. LM is the mean cost.
 
-Not covered (by design, documented): distinct l-diversity does not bound
-skewed distributions (entropy/recursive l-diversity, t-closeness), and
-k-anonymity does not protect against attackers with knowledge of
+Further criteria (:class:`ClassCriteria`): distinct l-diversity does not bound
+skewed distributions, so the search can also require, of every released class,
+entropy l-diversity, recursive (c,l)-diversity and t-closeness (equal distance,
+against the input's distribution). Each is monotone under generalisation
+(entropy is concave, the distance convex, in the mixture of merged classes), so
+the pruning stays sound; the tests compare the chosen node with an exhaustive
+search. k-anonymity does not protect against attackers with knowledge of
 non-quasi-identifier columns. Columns that are not quasi-identifiers or the
 sensitive attribute are passed through unchanged: drop direct identifiers first.
 """
@@ -45,7 +49,7 @@ import pandas as pd
 
 from anonymization.hierarchies import SUPPRESSED, Hierarchy
 
-__all__ = ["LOSS_METRIC", "AnonymizationError", "PrivacyReport", "anonymize"]
+__all__ = ["LOSS_METRIC", "AnonymizationError", "ClassCriteria", "PrivacyReport", "anonymize"]
 
 LOSS_METRIC = "loss_metric"
 _KEY_LIMIT = 2**62
@@ -162,11 +166,64 @@ def _class_ids(qis: list[_Qi], node: Node) -> np.ndarray:
     return pd.factorize(key)[0].astype(np.int64)
 
 
+@dataclass(frozen=True)
+class ClassCriteria:
+    """Criteria on each class's distribution of the sensitive value, beyond distinct l, that
+    the search enforces together with k and l (each monotone under generalisation, so the
+    lattice pruning stays sound): entropy l-diversity, recursive (c,l)-diversity, and
+    t-closeness with the equal ground distance against the input's distribution. Definitions
+    and references: :mod:`anonymization.privacy_models` (which measures them independently)."""
+
+    entropy_l: float | None = None
+    recursive_c: float | None = None
+    recursive_l: int | None = None
+    t: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.recursive_c is None) != (self.recursive_l is None):
+            raise ValueError("recursive (c,l)-diversity needs both c and l")
+        if self.entropy_l is not None and self.entropy_l < 1:
+            raise ValueError("entropy l must be >= 1")
+        if self.t is not None and not 0 <= self.t <= 1:
+            raise ValueError("t must be in [0, 1]")
+
+    @property
+    def any(self) -> bool:
+        return self.entropy_l is not None or self.recursive_c is not None or self.t is not None
+
+    def class_ok(self, table: np.ndarray, overall: np.ndarray) -> np.ndarray:
+        """Which classes (rows of ``table``: counts per sensitive value) meet every criterion."""
+        sizes = table.sum(axis=1, keepdims=True)
+        shares = table / np.maximum(sizes, 1)
+        ok = np.ones(len(table), dtype=bool)
+        if self.entropy_l is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                entropy = -np.where(shares > 0, shares * np.log(shares), 0.0).sum(axis=1)
+            ok &= entropy >= np.log(self.entropy_l) - 1e-12
+        if self.recursive_c is not None and self.recursive_l is not None:
+            ordered = -np.sort(-table, axis=1)
+            lv = self.recursive_l
+            if ordered.shape[1] < lv:
+                ok &= False
+            else:
+                tail = ordered[:, lv - 1 :].sum(axis=1)
+                ok &= (tail > 0) & (ordered[:, 0] < self.recursive_c * tail)
+        if self.t is not None:
+            ok &= 0.5 * np.abs(shares - overall).sum(axis=1) <= self.t + 1e-12
+        return ok
+
+
 class _Search:
     """Holds the precomputed columns and evaluates lattice nodes."""
 
     def __init__(
-        self, qis: list[_Qi], sensitive: np.ndarray, n_sensitive: int, k: int, l_req: int
+        self,
+        qis: list[_Qi],
+        sensitive: np.ndarray,
+        n_sensitive: int,
+        k: int,
+        l_req: int,
+        criteria: ClassCriteria | None = None,
     ) -> None:
         self.qis = qis
         self.sensitive = sensitive
@@ -175,6 +232,8 @@ class _Search:
         self.l_req = l_req
         self.n = len(sensitive)
         self.evaluated = 0
+        self.criteria = criteria if criteria is not None and criteria.any else None
+        self.overall = np.bincount(sensitive, minlength=self.n_sensitive) / max(self.n, 1)
 
     def lower_bound(self, node: Node) -> float:
         """LM of the node if nothing were suppressed: a lower bound of its LM."""
@@ -188,6 +247,11 @@ class _Search:
         pairs = pd.unique(ids * self.n_sensitive + self.sensitive)
         distinct = np.bincount(pairs // self.n_sensitive, minlength=m)
         class_ok = (sizes >= self.k) & (distinct >= self.l_req)
+        if self.criteria is not None and m:
+            table = np.bincount(
+                ids * self.n_sensitive + self.sensitive, minlength=m * self.n_sensitive
+            ).reshape(m, self.n_sensitive)
+            class_ok &= self.criteria.class_ok(table, self.overall)
         released = class_ok[ids]
         suppressed = int(self.n - released.sum())
         ev = _Evaluation(
@@ -241,6 +305,7 @@ def anonymize(
     k: int,
     l: int,  # noqa: E741 - the standard name of the l-diversity parameter
     max_suppression: float,
+    criteria: ClassCriteria | None = None,
 ) -> tuple[pd.DataFrame, PrivacyReport]:
     """Generalise + suppress ``df`` to k-anonymity and distinct l-diversity.
 
@@ -248,12 +313,14 @@ def anonymize(
     quasi-identifiers as strings with "*" for fully generalised values) and a
     :class:`PrivacyReport`. Raises :class:`AnonymizationError` if no node of the
     lattice satisfies k and l with at most ``max_suppression`` suppressed rows.
+    ``criteria``: further per-class criteria (entropy / recursive l-diversity, t-closeness)
+    every released class must meet as well.
     """
     _validate(df, quasi_identifiers, sensitive, k, l, max_suppression)
     n = len(df)
     qis = [_prepare_qi(name, h, df[name]) for name, h in quasi_identifiers.items()]
     sens_codes, sens_uniques = pd.factorize(df[sensitive], use_na_sentinel=False)
-    search = _Search(qis, sens_codes.astype(np.int64), len(sens_uniques), k, l)
+    search = _Search(qis, sens_codes.astype(np.int64), len(sens_uniques), k, l, criteria)
     max_suppressed = int(np.floor(max_suppression * n + 1e-9))
 
     nodes = sorted(itertools.product(*(range(qi.height) for qi in qis)), key=lambda x: sum(x))
@@ -271,7 +338,7 @@ def anonymize(
             candidates.append(ev)
     if not satisfied:
         raise AnonymizationError(
-            f"no generalisation satisfies k={k}, l={l} with at most {max_suppression:.1%} "
+            f"no generalisation satisfies k={k}, l={l}{_describe(criteria)} with at most {max_suppression:.1%} "
             f"suppressed rows ({max_suppressed} of {n}); the fully generalised table fails "
             "(too few rows or too few distinct sensitive values)"
         )
@@ -290,6 +357,19 @@ def anonymize(
     return _release(df, qis, best), _report(
         qis, sensitive, k, l, max_suppression, n, best, search.evaluated
     )
+
+
+def _describe(criteria: ClassCriteria | None) -> str:
+    if criteria is None or not criteria.any:
+        return ""
+    parts = []
+    if criteria.entropy_l is not None:
+        parts.append(f"entropy l={criteria.entropy_l}")
+    if criteria.recursive_c is not None:
+        parts.append(f"recursive (c={criteria.recursive_c}, l={criteria.recursive_l})")
+    if criteria.t is not None:
+        parts.append(f"t={criteria.t}")
+    return ", " + ", ".join(parts)
 
 
 def _release(df: pd.DataFrame, qis: list[_Qi], best: _Evaluation) -> pd.DataFrame:

@@ -20,7 +20,13 @@ from anonymization.hierarchies import (
     sex_hierarchy,
     year_hierarchy,
 )
-from anonymization.kanonymity import AnonymizationError, anonymize
+from anonymization.kanonymity import AnonymizationError, ClassCriteria, anonymize
+from anonymization.privacy_models import (
+    EntropyLDiversity,
+    RecursiveCLDiversity,
+    TCloseness,
+    evaluate_criteria,
+)
 
 SENSITIVE = "case_type"
 CASE_TYPES = ["neglect", "abuse", "trafficking", "child_labour", "exploitation", "other"]
@@ -247,3 +253,106 @@ def test_100k_rows_in_a_few_seconds() -> None:
     assert report.k >= 5 and report.l >= 2
     assert out.groupby(list(_qis()))[SENSITIVE].size().min() >= 5
     assert elapsed < 10.0, f"{elapsed:.2f}s"
+
+
+# -- further criteria enforced by the search ----------------------------------------------------
+
+
+def _brute_force_with(df: pd.DataFrame, qis: dict[str, Hierarchy], k: int, limit: float,
+                      criteria: list) -> float:  # type: ignore[type-arg]  # fmt: skip
+    """Least loss over every node whose classes, after suppressing the failing ones, meet k
+    and ``criteria`` (entropy l, t-closeness), each recomputed here with plain groupbys."""
+    n = len(df)
+    best = np.inf
+    overall = df[SENSITIVE].value_counts(normalize=True)
+    for node in itertools.product(*(range(h.height) for h in qis.values())):
+        pairs = list(zip(qis.items(), node, strict=True))
+        gen = pd.DataFrame({name: h.generalize(df[name], lv) for (name, h), lv in pairs})
+        gen[SENSITIVE] = df[SENSITIVE].to_numpy()
+        keys = list(qis)
+        ok = gen.groupby(keys)[SENSITIVE].transform("size") >= k
+        for kind, value in criteria:
+            shares = gen.groupby(keys)[SENSITIVE].value_counts(normalize=True)
+            if kind == "entropy":
+                per = (-shares * np.log(shares)).groupby(level=list(range(len(keys)))).sum()
+                good = per >= np.log(value) - 1e-12
+            else:
+                per = shares.unstack(fill_value=0.0).reindex(columns=overall.index, fill_value=0.0)
+                good = 0.5 * (per - overall).abs().sum(axis=1) <= value + 1e-12
+            ok &= pd.Series(
+                good.reindex(pd.MultiIndex.from_frame(gen[keys])).to_numpy(), index=gen.index
+            )
+        if (~ok).sum() > int(np.floor(limit * n + 1e-9)):
+            continue
+        cost = 0.0
+        for name, h in qis.items():
+            original = h.generalize(df[name], 0)
+            covered = original.groupby(gen[name]).nunique()
+            per_row = (gen[name].map(covered) - 1) / max(original.nunique() - 1, 1)
+            cost += per_row[ok].sum() + (~ok).sum()
+        best = min(best, cost / (n * len(qis)))
+    return best
+
+
+@pytest.mark.parametrize(
+    ("criteria", "spec"),
+    [
+        (ClassCriteria(entropy_l=2.5), [("entropy", 2.5)]),
+        (ClassCriteria(t=0.15), [("t", 0.15)]),
+        (ClassCriteria(entropy_l=2.0, t=0.2), [("entropy", 2.0), ("t", 0.2)]),
+    ],
+)
+def test_further_criteria_hold_on_the_output_and_the_node_is_still_optimal(
+    criteria: ClassCriteria, spec: list
+) -> None:  # type: ignore[type-arg]
+    df = _children(600, seed=4)
+    qis = {
+        "age": age_hierarchy(),
+        "sex": sex_hierarchy(),
+        "regency": province_hierarchy(),
+        "disability": disability_hierarchy(),
+    }
+    released, report = anonymize(df, qis, SENSITIVE, 4, 1, 0.05, criteria)
+    data = released.reset_index(drop=True)
+    measured = evaluate_criteria(
+        data,
+        list(qis),
+        SENSITIVE,
+        [
+            EntropyLDiversity(criteria.entropy_l or 1),
+            TCloseness(1.0 if criteria.t is None else criteria.t + 0.05),
+        ],
+    )
+    assert measured[0].holds
+    if criteria.t is not None:
+        # Against the input's distribution (the engine's reference): recomputed here.
+        overall = df[SENSITIVE].value_counts(normalize=True)
+        per = (
+            data.groupby(list(qis))[SENSITIVE].value_counts(normalize=True).unstack(fill_value=0.0)
+        )
+        per = per.reindex(columns=overall.index, fill_value=0.0)
+        assert (0.5 * (per - overall).abs().sum(axis=1)).max() <= criteria.t + 1e-9
+    assert report.information_loss["value"] == pytest.approx(
+        _brute_force_with(df, qis, 4, 0.05, spec), abs=1e-6
+    )
+
+
+def test_recursive_c_l_diversity_is_enforced() -> None:
+    df = _children(600, seed=5)
+    qis = {"age": age_hierarchy(), "sex": sex_hierarchy(), "regency": province_hierarchy()}
+    released, _ = anonymize(
+        df, qis, SENSITIVE, 4, 2, 0.05, ClassCriteria(recursive_c=2.0, recursive_l=2)
+    )
+    result = RecursiveCLDiversity(c=2.0, l=2).evaluate(
+        released.reset_index(drop=True), list(qis), SENSITIVE
+    )
+    assert result.holds, result
+
+
+def test_criteria_that_cannot_be_met_say_so() -> None:
+    df = _children(200, seed=6)
+    # Six case types: no class can be as mixed as ten equally frequent values.
+    with pytest.raises(AnonymizationError, match=r"entropy l=10"):
+        anonymize(df, {"age": age_hierarchy()}, SENSITIVE, 2, 1, 0.0, ClassCriteria(entropy_l=10))
+    with pytest.raises(ValueError, match=r"both c and l"):
+        ClassCriteria(recursive_c=2.0)
