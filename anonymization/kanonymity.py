@@ -139,6 +139,11 @@ def _prepare_qi(name: str, hierarchy: Hierarchy, column: pd.Series) -> _Qi:
     return _Qi(name, hierarchy, codes, labels, record_loss, mean_loss)
 
 
+#: The precomputed columns of one quasi-identifier, shared with local recoding.
+QuasiIdentifier = _Qi
+prepare_quasi_identifier = _prepare_qi
+
+
 def _check_nesting(name: str, lower: np.ndarray, upper: np.ndarray, n_lower: int) -> None:
     if len(lower) == 0:
         return
