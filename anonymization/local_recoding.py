@@ -132,7 +132,8 @@ def local_recode(
             stack.append(_Cell(cell.rows[group == g], lower_levels))
         if (~kept).any():
             stack.append(_Cell(cell.rows[~kept], cell.levels))
-    return _release(df, qis, final), _report(qis, sensitive, k, l, n, final)
+    released = _release(df, qis, final)
+    return released, _report(qis, sensitive, k, l, n, final, released)
 
 
 def _free_descent(cell: _Cell, qis: list[QuasiIdentifier]) -> _Cell:
@@ -163,7 +164,11 @@ def _report(
     l_req: int,
     n: int,
     cells: list[_Cell],
+    released: pd.DataFrame,
 ) -> PrivacyReport:
+    """k, l and the classes as the released table shows them (two cells may show the same
+    values; their union is then one class)."""
+    classes = released.groupby([qi.name for qi in qis], dropna=False)[sensitive]
     loss = 0.0
     share: dict[str, dict[str, float]] = {}
     for j, qi in enumerate(qis):
@@ -183,15 +188,15 @@ def _report(
         quasi_identifiers=[qi.name for qi in qis],
         sensitive_attribute=sensitive,
         k_required=k,
-        k=min(len(c.rows) for c in cells),
+        k=int(classes.size().min()),
         l_required=l_req,
-        l=l_req,  # every cell met it; the release's own check re-derives the value
+        l=int(classes.nunique().min()),
         generalization=generalization,
         input_rows=n,
         released_rows=n,
         suppressed_rows=0,
         suppression_limit=0.0,
         information_loss={"metric": LOSS_METRIC, "value": round(loss / (n * len(qis)), 6)},
-        equivalence_classes=len(cells),
+        equivalence_classes=int(classes.ngroups),
         lattice_nodes_evaluated=0,
     )

@@ -20,7 +20,8 @@ from typing import Any
 import pandas as pd
 
 from anonymization import hierarchies as h
-from anonymization.kanonymity import anonymize
+from anonymization.kanonymity import LOSS_METRIC, AnonymizationError, PrivacyReport, anonymize
+from anonymization.local_recoding import local_recode
 from anonymization.output_checks import check_k_anonymity, check_l_diversity, check_pii_scan
 from anonymization.privacy_models import (
     Criterion,
@@ -90,6 +91,55 @@ def release_key(master: bytes, release_id: str) -> bytes:
     return hmac.new(master, f"merajut-release:{release_id}".encode(), hashlib.sha256).digest()
 
 
+def _transform(
+    frame: pd.DataFrame, policy: ReleasePolicy
+) -> tuple[pd.DataFrame, PrivacyReport, dict[str, Any]]:
+    """Both transformations, the one with the lower loss published (full-domain on a tie):
+    full-domain generalisation (one level per quasi-identifier, records suppressed within the
+    limit, the exact optimum) and local recoding (each cell its own levels along the
+    hierarchies, nothing suppressed, a greedy optimum)."""
+    columns = frame[[*QUASI_IDENTIFIERS, policy.sensitive, "institution_type", "child_id"]]
+    qis = {q: hierarchies()[q] for q in QUASI_IDENTIFIERS}
+    candidates: dict[str, tuple[pd.DataFrame, PrivacyReport]] = {}
+    errors: dict[str, str] = {}
+    try:
+        candidates["full_domain"] = anonymize(
+            columns, qis, policy.sensitive, policy.k, policy.l_diversity, policy.max_suppression
+        )
+    except AnonymizationError as exc:
+        errors["full_domain"] = str(exc)
+    try:
+        candidates["local_recoding"] = local_recode(
+            columns, qis, policy.sensitive, policy.k, policy.l_diversity
+        )
+    except AnonymizationError as exc:
+        errors["local_recoding"] = str(exc)
+    if not candidates:
+        raise AnonymizationError("; ".join(f"{k}: {v}" for k, v in errors.items()))
+    loss = {name: r.information_loss["value"] for name, (_, r) in candidates.items()}
+    chosen = min(loss, key=lambda name: (loss[name], name != "full_domain"))
+    others = ", ".join(f"{n} {v:.4f}" for n, v in loss.items() if n != chosen)
+    why = f"lowest information loss ({LOSS_METRIC} {loss[chosen]:.4f}" + (
+        f" against {others})" if others else ")"
+    )
+    transformation = {
+        "chosen": chosen,
+        "why": why,
+        "candidates": {
+            name: {
+                "information_loss": r.information_loss["value"],
+                "suppressed_rows": r.suppressed_rows,
+                "equivalence_classes": r.equivalence_classes,
+                "generalization": r.generalization,
+            }
+            for name, (_, r) in candidates.items()
+        },
+        "not_possible": errors,
+    }
+    released, report = candidates[chosen]
+    return released, report, transformation
+
+
 def build_release(
     source: pd.DataFrame,
     releases_dir: Path,
@@ -107,14 +157,7 @@ def build_release(
     frame["age_years"] = frame["age_years"].astype("Int64")
     frame["admission_year"] = frame["admission_year"].astype("Int64")
     frame = frame.dropna(subset=[*QUASI_IDENTIFIERS, policy.sensitive]).reset_index(drop=True)
-    released, report = anonymize(
-        frame[[*QUASI_IDENTIFIERS, policy.sensitive, "institution_type", "child_id"]],
-        quasi_identifiers={q: hierarchies()[q] for q in QUASI_IDENTIFIERS},
-        sensitive=policy.sensitive,
-        k=policy.k,
-        l=policy.l_diversity,
-        max_suppression=policy.max_suppression,
-    )
+    released, report, transformation = _transform(frame, policy)
     key = release_key(master_key, release_id)
     released = released.reset_index(drop=True)
     released.insert(0, "record_id", [retokenize(str(v), key) for v in released.pop("child_id")])
@@ -131,6 +174,7 @@ def build_release(
     )
     risk = next(r for r in results if r.name == "prosecutor_risk").achieved
     privacy_report.update(
+        transformation=transformation,
         criteria=[
             {**r.to_dict(), "enforced": enforced}
             for r, (_, enforced) in zip(results, declared, strict=True)

@@ -130,3 +130,21 @@ def test_the_report_states_every_criterion_and_the_risk_as_achieved(tmp_path: Pa
     assert by_name["t_closeness"]["achieved"]["largest_emd"] == pytest.approx(emd.max(), abs=1e-5)
     assert report["risk"]["prosecutor"]["highest"] == pytest.approx(1 / sizes.min(), abs=1e-6)
     assert report["risk"]["marketer"] == pytest.approx(len(sizes) / len(data), abs=1e-6)
+
+
+def test_the_transformation_with_the_lower_loss_is_published_and_the_report_says_why(
+    tmp_path: Path,
+) -> None:
+    result = build_release(make_release_source(5, children=400), tmp_path, KEY)
+    assert result.path is not None
+    report = ResearchReleases(tmp_path).privacy_report(
+        ResearchReleases(tmp_path).get(result.manifest.release_id)  # type: ignore[arg-type]
+    )
+    transformation = report["transformation"]
+    candidates = transformation["candidates"]
+    assert set(candidates) == {"full_domain", "local_recoding"}
+    losses = {name: c["information_loss"] for name, c in candidates.items()}
+    assert transformation["chosen"] == min(losses, key=losses.__getitem__)
+    assert report["information_loss"]["value"] == losses[transformation["chosen"]]
+    assert "lowest information loss" in transformation["why"]
+    assert candidates["local_recoding"]["suppressed_rows"] == 0
