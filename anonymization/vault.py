@@ -37,9 +37,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -181,6 +182,22 @@ class TokenVault:
     def _wrap_aad(self, subject_ref: str) -> bytes:
         return _WRAP_AAD_LABEL + subject_ref.encode()
 
+    def _unwrap(self, subject_ref: str, nonce: bytes, wrapped: bytes) -> AESGCM:
+        """The AEAD of a subject's data key, unwrapped with the vault key and kept."""
+        try:
+            data_key = self._aead.decrypt(nonce, wrapped, self._wrap_aad(subject_ref))
+        except InvalidTag as exc:
+            raise VaultIntegrityError("a subject key failed authentication") from exc
+        aead = self._subject_aeads[subject_ref] = AESGCM(data_key)
+        return aead
+
+    def _select_in(self, query: str, values: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        """Rows of ``query`` (one ``{marks}`` placeholder list) for many values, 500 at a time
+        (SQLite's limit on bound parameters)."""
+        for i in range(0, len(values), 500):
+            chunk = values[i : i + 500]
+            yield from self._conn.execute(query.format(marks=",".join("?" * len(chunk))), chunk)
+
     def _subject_aead(self, subject_ref: str) -> AESGCM | None:
         """The AEAD of a subject's data key (unwrapped once per vault object); None when the
         subject has no key (never seen, or shredded)."""
@@ -190,49 +207,24 @@ class TokenVault:
         row = self._conn.execute(
             "SELECT nonce, wrapped_key FROM ring.subject_keys WHERE subject_ref = ?", (subject_ref,)
         ).fetchone()
-        if row is None:
-            return None
-        try:
-            data_key = self._aead.decrypt(bytes(row[0]), bytes(row[1]), self._wrap_aad(subject_ref))
-        except InvalidTag as exc:
-            raise VaultIntegrityError("a subject key failed authentication") from exc
-        aead = self._subject_aeads[subject_ref] = AESGCM(data_key)
-        return aead
+        return None if row is None else self._unwrap(subject_ref, bytes(row[0]), bytes(row[1]))
 
     def _create_subject_keys(self, refs: Iterable[str]) -> None:
         """Create the missing data keys of many subjects in one transaction."""
         wanted = sorted({r for r in refs if r != NO_SUBJECT} - set(self._subject_aeads))
         if not wanted:
             return
-        known: dict[str, tuple[bytes, bytes]] = {}
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for ref, nonce, wrapped in self._conn.execute(
-                f"SELECT subject_ref, nonce, wrapped_key FROM ring.subject_keys "
-                f"WHERE subject_ref IN ({marks})",
-                chunk,
-            ):
-                known[str(ref)] = (bytes(nonce), bytes(wrapped))
+        query = "SELECT subject_ref, nonce, wrapped_key FROM ring.subject_keys WHERE subject_ref IN ({marks})"
+        for ref, nonce, wrapped in self._select_in(query, wanted):
+            self._unwrap(str(ref), bytes(nonce), bytes(wrapped))
         new_rows = []
         for ref in wanted:
-            if ref in known:
-                nonce, wrapped = known[ref]
-                try:
-                    data_key = self._aead.decrypt(nonce, wrapped, self._wrap_aad(ref))
-                except InvalidTag as exc:
-                    raise VaultIntegrityError("a subject key failed authentication") from exc
-            else:
-                data_key = AESGCM.generate_key(bit_length=256)
-                nonce = os.urandom(_NONCE_BYTES)
-                new_rows.append(
-                    (
-                        ref,
-                        nonce,
-                        self._aead.encrypt(nonce, data_key, self._wrap_aad(ref)),
-                        _utc_now(),
-                    )
-                )
+            if ref in self._subject_aeads:
+                continue
+            data_key = AESGCM.generate_key(bit_length=256)
+            nonce = os.urandom(_NONCE_BYTES)
+            wrapped = self._aead.encrypt(nonce, data_key, self._wrap_aad(ref))
+            new_rows.append((ref, nonce, wrapped, _utc_now()))
             self._subject_aeads[ref] = AESGCM(data_key)
         if new_rows:
             with self._conn:
@@ -242,17 +234,12 @@ class TokenVault:
 
     def owners_of(self, tokens: Iterable[str]) -> dict[str, set[str]]:
         """token -> the subjects holding an entry of it (tokens nobody holds are left out)."""
-        wanted = sorted(set(tokens))
+        query = (
+            "SELECT token, subject_ref FROM entries WHERE subject_ref != '' AND token IN ({marks})"
+        )
         found: dict[str, set[str]] = {}
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for token, ref in self._conn.execute(
-                f"SELECT token, subject_ref FROM entries WHERE subject_ref != '' "
-                f"AND token IN ({marks})",
-                chunk,
-            ):
-                found.setdefault(str(token), set()).add(str(ref))
+        for token, ref in self._select_in(query, sorted(set(tokens))):
+            found.setdefault(str(token), set()).add(str(ref))
         return found
 
     def has_subject(self, subject_ref: str) -> bool:

@@ -211,37 +211,37 @@ def _owners(
     ctx: IngestionContext,
     contract: TableContract,
     protected: ProtectedBatch,
-    subject_of: tuple[str, dict[str, str]] | None,
+    source: pd.DataFrame,
 ) -> dict[str, dict[str, set[str]]]:
-    """domain -> token -> the subjects whose data key encrypts its original in the vault."""
+    """domain -> token -> the subjects whose data key encrypts its original in the vault.
+
+    A row's subjects: the child its platform id leads to (``source`` holds the clear ids), or,
+    for a table without one (the registry's verifications), the subjects who hold its unique
+    identifier. Worked out only for a batch that has vault entries at all."""
     owners: dict[str, dict[str, set[str]]] = {}
     frame = protected.frame
     if frame.empty or not protected.vault_entries:
         return owners
+    subject_of = _subject_of_value(ctx, contract, source)
     if subject_of is not None:
         column, ref_of = subject_of
-        refs = frame[column].map(lambda v: None if v is None else ref_of.get(str(v)))
-        for col in contract.tokenized_columns:
-            if col.name not in frame.columns or col.token_domain is None:
-                continue
-            by_token = owners.setdefault(col.token_domain, {})
-            for token, ref in zip(frame[col.name], refs, strict=True):
-                if token is not None and ref is not None:
-                    by_token.setdefault(token, set()).add(ref)
-        return owners
-    # No platform id (the registry's verifications): the subjects who hold its unique identifier.
-    rules = ctx.subjects
-    link = rules.links.get(contract.qualified_name) if rules is not None else None
-    if link is None or not link.identifier or link.column not in frame.columns:
-        return owners
-    holders = ctx.vault.owners_of(t for t in frame[link.column] if t is not None)
+        row_owners = [
+            {ref_of[str(v)]} if v is not None and str(v) in ref_of else set() for v in frame[column]
+        ]
+    else:
+        rules = ctx.subjects
+        link = rules.links.get(contract.qualified_name) if rules is not None else None
+        if link is None or not link.identifier or link.column not in frame.columns:
+            return owners
+        holders = ctx.vault.owners_of(t for t in frame[link.column] if t is not None)
+        row_owners = [holders.get(t, set()) for t in frame[link.column]]
     for col in contract.tokenized_columns:
         if col.name not in frame.columns or col.token_domain is None:
             continue
         by_token = owners.setdefault(col.token_domain, {})
-        for token, key in zip(frame[col.name], frame[link.column], strict=True):
-            if token is not None and key in holders:
-                by_token.setdefault(token, set()).update(holders[key])
+        for token, refs in zip(frame[col.name], row_owners, strict=True):
+            if token is not None and refs:
+                by_token.setdefault(token, set()).update(refs)
     return owners
 
 
@@ -307,7 +307,7 @@ def _write_batch(
     )
     # Vault first: a token in the lake must always be resolvable by the audited reveal command.
     for protected, source in ((valid, result.valid), (bad, result.quarantined)):
-        owners = _owners(ctx, contract, protected, _subject_of_value(ctx, contract, source))
+        owners = _owners(ctx, contract, protected, source)
         for domain, mapping in protected.vault_entries.items():
             ctx.vault.put_many(domain, mapping, owners.get(domain))
     bronze_path = ctx.layout.bronze_file(contract, batch_id)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,15 +99,11 @@ def _rows_of(
     return rows
 
 
-def _held_by_others(url: str, contract: TableContract, column: str, value: str, own: int) -> bool:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            query = sa.text(f'select count(*) from "{contract.name}" where "{column}" = :v')
-            total = int(conn.execute(query, {"v": value}).scalar() or 0)
-    finally:
-        engine.dispose()
-    return total > own
+def _held_by_others(
+    conn: sa.Connection, contract: TableContract, column: str, value: str, own: int
+) -> bool:
+    query = sa.text(f'select count(*) from "{contract.name}" where "{column}" = :v')
+    return int(conn.execute(query, {"v": value}).scalar() or 0) > own
 
 
 def subject_needles(
@@ -119,28 +116,39 @@ def subject_needles(
     links = subject_links(contracts)
     needles = Needles(subject_id)
     needles.add(subject_id, "child id", contained=False)
-    for table, frame in _rows_of(urls, contracts, links, subject_id).items():
-        contract = contracts[table]
-        needles.rows[table] = len(frame)
-        for key in frame[contract.primary_key].dropna().astype(str):
-            needles.add(key, f"key of {table}", contained=False)
-        for col in contract.tokenized_columns:
-            if col.name not in frame.columns or col.token_domain is None:
-                continue
-            values = frame[col.name].dropna()
-            if pd.api.types.is_datetime64_any_dtype(values):
-                values = values.dt.strftime("%Y-%m-%d")
-            for value, own in values.astype(str).value_counts().items():
-                kind = f"{col.token_domain} ({table}.{col.name})"
-                if _held_by_others(urls[contract.source], contract, col.name, str(value), int(own)):
-                    needles.shared[kind] = needles.shared.get(kind, 0) + 1
+    with ExitStack() as stack:
+        connections: dict[str, sa.Connection] = {}
+
+        def connection(url: str) -> sa.Connection:
+            if url not in connections:
+                engine = sa.create_engine(url)
+                stack.callback(engine.dispose)
+                connections[url] = stack.enter_context(engine.connect())
+            return connections[url]
+
+        for table, frame in _rows_of(urls, contracts, links, subject_id).items():
+            contract = contracts[table]
+            needles.rows[table] = len(frame)
+            for key in frame[contract.primary_key].dropna().astype(str):
+                needles.add(key, f"key of {table}", contained=False)
+            for col in contract.tokenized_columns:
+                if col.name not in frame.columns or col.token_domain is None:
                     continue
-                token = tokenizer.token(col.token_domain, value)
-                if token is not None:
-                    needles.add(token, f"token of {kind}", contained=True)
-                clear = str(value).strip()
-                if len(clear) >= 6 and normalize(col.token_domain, clear):
-                    needles.add(clear, f"clear {kind}", contained=True)
+                values = frame[col.name].dropna()
+                if pd.api.types.is_datetime64_any_dtype(values):
+                    values = values.dt.strftime("%Y-%m-%d")
+                conn = connection(urls[contract.source])
+                for value, own in values.astype(str).value_counts().items():
+                    kind = f"{col.token_domain} ({table}.{col.name})"
+                    if _held_by_others(conn, contract, col.name, str(value), int(own)):
+                        needles.shared[kind] = needles.shared.get(kind, 0) + 1
+                        continue
+                    token = tokenizer.token(col.token_domain, value)
+                    if token is not None:
+                        needles.add(token, f"token of {kind}", contained=True)
+                    clear = str(value).strip()
+                    if len(clear) >= 6 and normalize(col.token_domain, clear):
+                        needles.add(clear, f"clear {kind}", contained=True)
     return needles
 
 
@@ -158,20 +166,40 @@ def _string_columns(table: pa.Table) -> Iterator[tuple[str, pa.ChunkedArray]]:
             yield name, column.cast(pa.string())
 
 
-def _scan_parquet(path: Path, needles: Needles, extra: Mapping[str, str]) -> Counter_:
+@dataclass(frozen=True)
+class _Haystack:
+    """What every file is searched for, built once per scan: value -> what it is, the same
+    values as an Arrow set, and one boundary-aware pattern per value for text files."""
+
+    kinds: dict[str, str]
+    contained: dict[str, str]
+    exact: pa.Array
+    patterns: list[tuple[re.Pattern[str], str]]
+
+    @classmethod
+    def of(cls, needles: Needles, extra: Mapping[str, str]) -> _Haystack:
+        kinds = {**extra, **needles.exact}  # a subject's own value names itself first
+        return cls(
+            kinds,
+            needles.contained,
+            pa.array(sorted(kinds), type=pa.string()),
+            [(re.compile(rf"(?<![\w-]){re.escape(v)}(?![\w-])"), k) for v, k in kinds.items()],
+        )
+
+
+def _scan_parquet(path: Path, hay: _Haystack) -> Counter_:
     found: Counter_ = {}
     table = pq.read_table(path)
-    exact = pa.array(sorted({**needles.exact, **extra}), type=pa.string())
     for _name, column in _string_columns(table):
-        hits = pc.is_in(column, value_set=exact)
+        hits = pc.is_in(column, value_set=hay.exact)
         if pc.any(hits).as_py():
             for value in pc.filter(column, hits).to_pylist():
-                kind = needles.exact.get(value) or extra[value]
+                kind = hay.kinds[value]
                 found[kind] = found.get(kind, 0) + 1
         lengths = pc.utf8_length(column)
         if (pc.max(lengths).as_py() or 0) <= _TEXT_LENGTH:
             continue
-        for value, kind in needles.contained.items():
+        for value, kind in hay.contained.items():
             inside = pc.and_(pc.match_substring(column, value), pc.invert(hits))
             count = pc.sum(inside).as_py() or 0
             if count:
@@ -179,12 +207,11 @@ def _scan_parquet(path: Path, needles: Needles, extra: Mapping[str, str]) -> Cou
     return found
 
 
-def _scan_text(path: Path, needles: Needles, extra: Mapping[str, str]) -> Counter_:
+def _scan_text(path: Path, hay: _Haystack) -> Counter_:
     text = path.read_text(encoding="utf-8", errors="replace")
     found: Counter_ = {}
-    for value, kind in {**needles.exact, **extra}.items():
-        pattern = rf"(?<![\w-]){re.escape(value)}(?![\w-])"
-        count = len(re.findall(pattern, text))
+    for pattern, kind in hay.patterns:
+        count = len(pattern.findall(text))
         if count:
             found[kind] = found.get(kind, 0) + count
     return found
@@ -196,16 +223,18 @@ def scan_lake(
     """Every Parquet, JSON and CSV file under ``root`` (the warehouse's own files, the vault and
     the audit logs excepted: they are searched by their own means or keep only references)."""
     skipped = [p.resolve() for p in skip]
-    extra = {record: f"record id in {rid}" for rid, record in release_ids.items()}
+    hay = _Haystack.of(
+        needles, {record: f"record id in {rid}" for rid, record in release_ids.items()}
+    )
     findings = []
     for path in sorted(root.rglob("*")):
         if not path.is_file() or any(path.resolve().is_relative_to(s) for s in skipped):
             continue
         suffix = path.suffix.lower()
         if suffix == ".parquet":
-            found = _scan_parquet(path, needles, extra)
+            found = _scan_parquet(path, hay)
         elif suffix in (".json", ".csv", ".jsonl"):
-            found = _scan_text(path, needles, extra)
+            found = _scan_text(path, hay)
         else:
             continue
         findings += [

@@ -65,6 +65,18 @@ class LakeScrub:
     #: Unreadable drop files (kept as delivered, clear text) that held an erased subject's NIK.
     rejected_drops_removed: list[str] = field(default_factory=list)
 
+    def split(
+        self, table: str, path: Path, frame: pd.DataFrame, fates: pd.Series, held: Path
+    ) -> None:
+        """Rewrite ``path`` with the rows kept, the restricted ones appended to ``held``."""
+        restricted = (fates == "restricted").to_numpy()
+        if restricted.any():
+            _append_held(held, frame[restricted])
+        write_parquet_atomic(frame[(fates == "keep").to_numpy()].reset_index(drop=True), path)
+        self.files_rewritten.append(str(path))
+        self.erased_rows[table] += int((fates == "erased").sum())
+        self.held_rows[table] += int(restricted.sum())
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "erased_rows": dict(self.erased_rows),
@@ -77,6 +89,12 @@ class LakeScrub:
 
 def _tokenized(contract: TableContract) -> list[str]:
     return [c.name for c in contract.tokenized_columns]
+
+
+def _held_subject_rows(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose subject a held file's row is: the records of a held quarantine file, the
+    rows themselves otherwise."""
+    return quarantine_records(frame) if path.stem.startswith(HELD_QUARANTINE_PREFIX) else frame
 
 
 def _append_held(path: Path, rows: pd.DataFrame) -> None:
@@ -112,18 +130,12 @@ def scrub_lake(
                 kept_token_frames += [frame[c].dropna() for c in tokenized]
                 continue
             erased = (fates == "erased").to_numpy()
-            restricted = (fates == "restricted").to_numpy()
             for col in tokenized:
                 erased_tokens.update(frame.loc[erased, col].dropna())
                 kept_token_frames.append(frame.loc[keep, col].dropna())
             removed = frame.loc[~keep, contract.primary_key].dropna().astype(str)
             out.raw_keys.setdefault(contract.identifier, set()).update(removed)
-            if restricted.any():
-                _append_held(layout.held_dir(contract) / path.name, frame[restricted])
-            write_parquet_atomic(frame[keep].reset_index(drop=True), path)
-            out.files_rewritten.append(str(path))
-            out.erased_rows[name] += int(erased.sum())
-            out.held_rows[name] += int(restricted.sum())
+            out.split(name, path, frame, fates, layout.held_dir(contract) / path.name)
         for path in layout.quarantine_files(contract):
             frame = pd.read_parquet(path)
             records = quarantine_records(frame)
@@ -132,7 +144,6 @@ def scrub_lake(
             if keep.all():
                 continue
             erased = (fates == "erased").to_numpy()
-            restricted = (fates == "restricted").to_numpy()
             for col in tokenized:
                 if col in records.columns:
                     erased_tokens.update(records.loc[erased, col].dropna())
@@ -140,13 +151,8 @@ def scrub_lake(
                 (str(r.source_table), str(r.batch_id), int(r.row_number))
                 for r in frame.loc[~keep].itertuples(index=False)
             )
-            if restricted.any():
-                held = layout.held_dir(contract) / f"{HELD_QUARANTINE_PREFIX}{path.name}"
-                _append_held(held, frame[restricted])
-            write_parquet_atomic(frame[keep].reset_index(drop=True), path)
-            out.files_rewritten.append(str(path))
-            out.erased_rows[name] += int(erased.sum())
-            out.held_rows[name] += int(restricted.sum())
+            held = layout.held_dir(contract) / f"{HELD_QUARANTINE_PREFIX}{path.name}"
+            out.split(name, path, frame, fates, held)
         _scrub_held(layout, contract, rules, parent_subjects, out, erased_tokens)
     kept = (
         set(pd.concat(kept_token_frames, ignore_index=True).unique())
@@ -196,8 +202,7 @@ def _scrub_held(
     )
     for path in held_files(layout, contract):
         frame = pd.read_parquet(path)
-        quarantine = path.stem.startswith(HELD_QUARANTINE_PREFIX)
-        subject_rows = quarantine_records(frame) if quarantine else frame
+        subject_rows = _held_subject_rows(path, frame)
         fates = erasing.fates(
             contract.qualified_name, subject_rows, tokenized=True, parent_subjects=parent_subjects
         )
@@ -237,7 +242,7 @@ def return_lifted(
         for path in held_files(layout, contract):
             frame = pd.read_parquet(path)
             quarantine = path.stem.startswith(HELD_QUARANTINE_PREFIX)
-            subject_rows = quarantine_records(frame) if quarantine else frame
+            subject_rows = _held_subject_rows(path, frame)
             fates = rules.fates(name, subject_rows, tokenized=True, parent_subjects=parent_subjects)
             lifted = (fates == "restricted").to_numpy()
             if not lifted.any():

@@ -19,7 +19,7 @@ until the restriction is lifted.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -30,7 +30,7 @@ from anonymization.tokens import Tokenizer
 from ingestion.contracts import TableContract
 from ingestion.lake import bronze_and_held_files
 from lakehouse.layout import LakeLayout
-from lakehouse.subject_register import SubjectRegister
+from lakehouse.subject_register import SubjectEntry, SubjectRegister
 
 __all__ = [
     "SUBJECT_COLUMN",
@@ -112,6 +112,33 @@ class SubjectRules:
     restricted_identifiers: frozenset[str] = frozenset()
     links: Mapping[str, SubjectLink] = field(default_factory=dict)
 
+    @classmethod
+    def of(
+        cls,
+        tokenizer: Tokenizer,
+        links: Mapping[str, SubjectLink],
+        entries: Iterable[SubjectEntry],
+        *,
+        erased: Collection[str],
+        restricted: Collection[str],
+    ) -> SubjectRules:
+        """The rules of register entries: those of the ``erased`` statuses are erased, those
+        of the ``restricted`` statuses held (their references and unique identifiers)."""
+        entries = list(entries)
+
+        def refs(statuses: Collection[str]) -> frozenset[str]:
+            return frozenset(e.subject_ref for e in entries if e.status in statuses)
+
+        def identifiers(statuses: Collection[str]) -> frozenset[str]:
+            return frozenset(
+                t for e in entries if e.status in statuses for t in e.identifier_tokens
+            )
+
+        return cls(
+            tokenizer, refs(erased), refs(restricted), identifiers(erased),
+            identifiers(restricted), links,
+        )  # fmt: skip
+
     @property
     def active(self) -> bool:
         return bool(
@@ -183,13 +210,12 @@ def rules_from_register(
 ) -> SubjectRules:
     """What ingestion applies: every erased subject is skipped; every restricted one (and one
     whose lifting is still to be carried out) is held."""
-    return SubjectRules(
+    return SubjectRules.of(
         tokenizer,
-        erased=register.refs("erased"),
-        restricted=register.refs("restricted", "lifted"),
-        erased_identifiers=register.identifiers("erased"),
-        restricted_identifiers=register.identifiers("restricted", "lifted"),
-        links=subject_links(contracts),
+        subject_links(contracts),
+        register.entries(),
+        erased=("erased",),
+        restricted=("restricted", "lifted"),
     )
 
 

@@ -20,6 +20,7 @@ store subclass that says how a record is created (:meth:`HashedKeyStore._new_rec
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import hmac
 import json
@@ -81,7 +82,9 @@ class StoredKey:
 R = TypeVar("R", bound=StoredKey)
 
 
+@functools.cache
 def _pattern(prefix: str) -> re.Pattern[str]:
+    """Compiled once per kind of key: every API request parses its key."""
     return re.compile(
         rf"^{re.escape(prefix)}_(?P<id>[0-9a-f]{{12}})_(?P<secret>[A-Za-z0-9_-]{{43}})$"
     )

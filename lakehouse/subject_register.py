@@ -105,14 +105,6 @@ class SubjectRegister:
     def pending(self) -> list[SubjectEntry]:
         return [e for e in self.entries() if e.pending]
 
-    def refs(self, *statuses: SubjectStatus) -> frozenset[str]:
-        return frozenset(e.subject_ref for e in self.entries() if e.status in statuses)
-
-    def identifiers(self, *statuses: SubjectStatus) -> frozenset[str]:
-        return frozenset(
-            t for e in self.entries() if e.status in statuses for t in e.identifier_tokens
-        )
-
     @staticmethod
     def _entry(row: tuple[object, ...]) -> SubjectEntry:
         ref, status, at, by, reason, applied, identifiers = row

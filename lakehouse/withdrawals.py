@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lakehouse.files import write_json_atomic
-from lakehouse.gold_snapshot import SNAPSHOT_ID_PATTERN
+from lakehouse.gold_snapshot import SNAPSHOT_ID_PATTERN, GoldSnapshots
 from lakehouse.layout import LakeLayout
 from lakehouse.research_release import RELEASE_ID_PATTERN
 
@@ -101,12 +101,7 @@ def _marked_file(layout: LakeLayout) -> Path:
 
 def mark_snapshots_for_withdrawal(layout: LakeLayout, reason: str) -> list[str]:
     """Mark every snapshot now on disk for withdrawal after the next successful publish."""
-    folder = layout.gold / "snapshots"
-    ids = (
-        sorted(p.name for p in folder.iterdir() if _SNAPSHOT_ID.match(p.name))
-        if folder.is_dir()
-        else []
-    )
+    ids = GoldSnapshots(layout.gold).published_ids()
     path = _marked_file(layout)
     marked: dict[str, str] = {}
     if path.exists():

@@ -57,48 +57,27 @@ def build_subject_requests_asset() -> dg.AssetsDefinition:
             if not pending:
                 write_json_atomic(layout.state / "subject_requests.json", summary)
                 return dg.MaterializeResult(metadata={"pending": 0})
-            by_status = {
-                s: frozenset(e.subject_ref for e in pending if e.status == s)
-                for s in ("erased", "restricted", "lifted")
-            }
-            identifiers = {
-                s: frozenset(t for e in pending if e.status == s for t in e.identifier_tokens)
-                for s in ("erased", "restricted", "lifted")
-            }
             links = subject_links(lakehouse.contracts)
             tokenizer = lakehouse.tokenizer
-            leaving = by_status["erased"] | by_status["restricted"]
+            leaving_rules = SubjectRules.of(
+                tokenizer, links, pending, erased=("erased",), restricted=("restricted",)
+            )
+            lifted_rules = SubjectRules.of(
+                tokenizer, links, pending, erased=(), restricted=("lifted",)
+            )
+            erased, restricted = leaving_rules.erased, leaving_rules.restricted
             withdrawn = [
                 withdraw_release(
                     layout, release_id, "held a subject whose data was erased or restricted"
                 )
-                for release_id in releases_holding(layout, leaving)
+                for release_id in releases_holding(layout, erased | restricted)
             ]
-            scrub = scrub_lake(
-                layout,
-                lakehouse.contracts,
-                SubjectRules(
-                    tokenizer,
-                    erased=by_status["erased"],
-                    restricted=by_status["restricted"],
-                    erased_identifiers=identifiers["erased"],
-                    restricted_identifiers=identifiers["restricted"],
-                    links=links,
-                ),
-            )
+            scrub = scrub_lake(layout, lakehouse.contracts, leaving_rules)
             returned = return_lifted(
-                layout,
-                lakehouse.contracts,
-                SubjectRules(
-                    tokenizer,
-                    restricted=by_status["lifted"],
-                    restricted_identifiers=identifiers["lifted"],
-                    links=links,
-                ),
-                batch_id=f"{timestamp_id()}-lifted",
+                layout, lakehouse.contracts, lifted_rules, batch_id=f"{timestamp_id()}-lifted"
             )
             vault = lakehouse.vault
-            for ref in sorted(by_status["erased"]):
+            for ref in sorted(erased):
                 vault.shred_subject(ref, actor=run, reason="carrying out an erasure request")
             orphaned = scrub.orphaned_tokens - set(vault.owners_of(scrub.orphaned_tokens))
             vault.delete_unowned(orphaned, actor=run, reason="carrying out an erasure request")
@@ -108,7 +87,7 @@ def build_subject_requests_asset() -> dg.AssetsDefinition:
                 mark_snapshots_for_withdrawal(
                     layout, "counted a subject whose data was erased or restricted"
                 )
-                if leaving
+                if erased or restricted
                 else []
             )
             for entry in pending:
@@ -130,9 +109,9 @@ def build_subject_requests_asset() -> dg.AssetsDefinition:
         summary = {
             "carried_out_at": summary["carried_out_at"],
             "requests": len(pending),
-            "erased": len(by_status["erased"]),
-            "restricted": len(by_status["restricted"]),
-            "lifted": len(by_status["lifted"]),
+            "erased": len(erased),
+            "restricted": len(restricted),
+            "lifted": len(lifted_rules.restricted),
             **scrub.to_dict(),
             "returned_rows": dict(returned),
             "raw_rows_removed": raw_removed,
