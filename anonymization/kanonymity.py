@@ -40,7 +40,7 @@ sensitive attribute are passed through unchanged: drop direct identifiers first.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from anonymization.hierarchies import SUPPRESSED, Hierarchy
+from anonymization.privacy_models import Distance, TCloseness
 
 __all__ = ["LOSS_METRIC", "AnonymizationError", "ClassCriteria", "PrivacyReport", "anonymize"]
 
@@ -183,6 +184,13 @@ class ClassCriteria:
     recursive_c: float | None = None
     recursive_l: int | None = None
     t: float | None = None
+    #: The ground distance of t-closeness: "equal" (categorical), "ordered" (``t_order``: the
+    #: values in order) or "hierarchical" (``t_hierarchy``: value -> its ancestors up to the
+    #: root). EMD is convex in the class's distribution under any ground distance, so a merged
+    #: class is never farther than its worst part and the pruning stays sound.
+    t_distance: Distance = "equal"
+    t_order: tuple[str, ...] = ()
+    t_hierarchy: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if (self.recursive_c is None) != (self.recursive_l is None):
@@ -191,13 +199,24 @@ class ClassCriteria:
             raise ValueError("entropy l must be >= 1")
         if self.t is not None and not 0 <= self.t <= 1:
             raise ValueError("t must be in [0, 1]")
+        if self.t_distance == "ordered" and not self.t_order:
+            raise ValueError("ordered t-closeness needs the values' order (t_order)")
+        if self.t_distance == "hierarchical" and not self.t_hierarchy:
+            raise ValueError("hierarchical t-closeness needs the values' hierarchy (t_hierarchy)")
+
+    @property
+    def closeness(self) -> TCloseness | None:
+        if self.t is None:
+            return None
+        return TCloseness(self.t, self.t_distance, self.t_order, self.t_hierarchy)
 
     @property
     def any(self) -> bool:
         return self.entropy_l is not None or self.recursive_c is not None or self.t is not None
 
-    def class_ok(self, table: np.ndarray, overall: np.ndarray) -> np.ndarray:
-        """Which classes (rows of ``table``: counts per sensitive value) meet every criterion."""
+    def class_ok(self, table: np.ndarray, overall: np.ndarray, values: Sequence[Any]) -> np.ndarray:
+        """Which classes (rows of ``table``: counts per sensitive value, columns in ``values``'
+        order) meet every criterion."""
         sizes = table.sum(axis=1, keepdims=True)
         shares = table / np.maximum(sizes, 1)
         ok = np.ones(len(table), dtype=bool)
@@ -213,8 +232,9 @@ class ClassCriteria:
             else:
                 tail = ordered[:, lv - 1 :].sum(axis=1)
                 ok &= (tail > 0) & (ordered[:, 0] < self.recursive_c * tail)
-        if self.t is not None:
-            ok &= 0.5 * np.abs(shares - overall).sum(axis=1) <= self.t + 1e-12
+        closeness = self.closeness
+        if closeness is not None:
+            ok &= closeness.distances(shares, overall, values) <= closeness.t + 1e-12
         return ok
 
 
@@ -225,14 +245,15 @@ class _Search:
         self,
         qis: list[_Qi],
         sensitive: np.ndarray,
-        n_sensitive: int,
+        values: Sequence[Any],
         k: int,
         l_req: int,
         criteria: ClassCriteria | None = None,
     ) -> None:
         self.qis = qis
         self.sensitive = sensitive
-        self.n_sensitive = max(n_sensitive, 1)
+        self.values = list(values)
+        self.n_sensitive = max(len(self.values), 1)
         self.k = k
         self.l_req = l_req
         self.n = len(sensitive)
@@ -256,7 +277,7 @@ class _Search:
             table = np.bincount(
                 ids * self.n_sensitive + self.sensitive, minlength=m * self.n_sensitive
             ).reshape(m, self.n_sensitive)
-            class_ok &= self.criteria.class_ok(table, self.overall)
+            class_ok &= self.criteria.class_ok(table, self.overall, self.values)
         released = class_ok[ids]
         suppressed = int(self.n - released.sum())
         ev = _Evaluation(
@@ -325,7 +346,7 @@ def anonymize(
     n = len(df)
     qis = [_prepare_qi(name, h, df[name]) for name, h in quasi_identifiers.items()]
     sens_codes, sens_uniques = pd.factorize(df[sensitive], use_na_sentinel=False)
-    search = _Search(qis, sens_codes.astype(np.int64), len(sens_uniques), k, l, criteria)
+    search = _Search(qis, sens_codes.astype(np.int64), list(sens_uniques), k, l, criteria)
     max_suppressed = int(np.floor(max_suppression * n + 1e-9))
 
     nodes = sorted(itertools.product(*(range(qi.height) for qi in qis)), key=lambda x: sum(x))
@@ -373,7 +394,8 @@ def _describe(criteria: ClassCriteria | None) -> str:
     if criteria.recursive_c is not None:
         parts.append(f"recursive (c={criteria.recursive_c}, l={criteria.recursive_l})")
     if criteria.t is not None:
-        parts.append(f"t={criteria.t}")
+        distance = "" if criteria.t_distance == "equal" else f" ({criteria.t_distance})"
+        parts.append(f"t={criteria.t}{distance}")
     return ", " + ", ".join(parts)
 
 

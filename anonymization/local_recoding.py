@@ -85,7 +85,7 @@ def local_recode(
         sizes = table.sum(axis=1)
         ok = (sizes >= k) & ((table > 0).sum(axis=1) >= l)
         if extra is not None:
-            ok &= extra.class_ok(table, overall)
+            ok &= extra.class_ok(table, overall, list(uniques))
         return ok
 
     top = tuple(qi.height - 1 for qi in qis)

@@ -205,20 +205,37 @@ class TCloseness:
         counts = class_counts(data, quasi_identifiers, sensitive)
         if counts.empty:
             return CriterionResult(self.name, {"t": self.t}, {"largest_emd": 1.0}, False)
-        values = self._values(counts["value"].unique().tolist())
+        values = counts["value"].unique().tolist()
         index = {v: i for i, v in enumerate(values)}
         table = np.zeros((int(counts["cls"].max()) + 1, len(values)))
         table[counts["cls"].to_numpy(), counts["value"].map(index).to_numpy()] = counts["n"]
         overall = table.sum(axis=0) / table.sum()
         per_class = table / table.sum(axis=1, keepdims=True)
-        emd = self._emd(per_class - overall, values)
-        largest = float(emd.max())
+        largest = float(self.distances(per_class, overall, values).max())
         return CriterionResult(
             self.name,
             {"t": self.t, "distance": self.distance, "sensitive": sensitive},
             {"largest_emd": _round(largest)},
             largest <= self.t + 1e-12,
         )
+
+    def distances(
+        self, shares: np.ndarray, overall: np.ndarray, values: Sequence[Any]
+    ) -> np.ndarray:
+        """EMD of each row of ``shares`` (a class's distribution over ``values``, columns in
+        ``values``' order) from ``overall``, with this criterion's ground distance. Used by
+        the measurement above and by the search (:class:`anonymization.kanonymity.
+        ClassCriteria`), which enforces it."""
+        order = self._values(list(values))
+        position = {v: i for i, v in enumerate(values)}
+        columns = [position.get(v, -1) for v in order]
+        present = np.array([c >= 0 for c in columns])
+        full_shares = np.zeros((shares.shape[0], len(order)))
+        full_overall = np.zeros(len(order))
+        take = np.array([c for c in columns if c >= 0], dtype=np.int64)
+        full_shares[:, present] = shares[:, take]
+        full_overall[present] = overall[take]
+        return self._emd(full_shares - full_overall, order)
 
     def _values(self, present: list[Any]) -> list[Any]:
         if self.distance == "ordered":

@@ -81,3 +81,22 @@ def test_the_same_input_gives_the_same_output() -> None:
     b, _ = local_recode(df.copy(), QIS, SENSITIVE, 5, 2)
     pd.testing.assert_frame_equal(a, b)
     assert np.array_equal(a.index, df.index)
+
+
+def test_hierarchical_t_closeness_holds_in_every_cell() -> None:
+    groups = {
+        "neglect": ("care", "*"),
+        "child_labour": ("care", "*"),
+        "other": ("care", "*"),
+        "abuse": ("harm", "*"),
+        "exploitation": ("harm", "*"),
+        "trafficking": ("harm", "*"),
+    }
+    df = _children(1500, seed=13)
+    criteria = ClassCriteria(t=0.15, t_distance="hierarchical", t_hierarchy=groups)
+    released, _ = local_recode(df, QIS, SENSITIVE, 5, 2, criteria)
+    data = released.reset_index(drop=True)
+    measured = TCloseness(0.15, "hierarchical", hierarchy=groups)
+    assert measured.evaluate(data, list(QIS), SENSITIVE).holds
+    # The equal distance at the same t is stricter here: some cell breaks it.
+    assert not TCloseness(0.15).evaluate(data, list(QIS), SENSITIVE).holds
