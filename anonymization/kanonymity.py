@@ -50,7 +50,14 @@ import pandas as pd
 from anonymization.hierarchies import SUPPRESSED, Hierarchy
 from anonymization.privacy_models import Distance, TCloseness
 
-__all__ = ["LOSS_METRIC", "AnonymizationError", "ClassCriteria", "PrivacyReport", "anonymize"]
+__all__ = [
+    "LOSS_METRIC",
+    "AnonymizationError",
+    "ClassCriteria",
+    "PrivacyReport",
+    "anonymize",
+    "lowest_level_per_qi",
+]
 
 LOSS_METRIC = "loss_metric"
 _KEY_LIMIT = 2**62
@@ -301,6 +308,20 @@ def _predecessors(node: Node) -> list[Node]:
     return [(*node[:i], lv - 1, *node[i + 1 :]) for i, lv in enumerate(node) if lv > 0]
 
 
+def lowest_level_per_qi(
+    quasi_identifiers: Mapping[str, Hierarchy], lowest_levels: Mapping[str, int] | None
+) -> tuple[int, ...]:
+    """The lowest level allowed per quasi-identifier, in order (0 where none is declared)."""
+    lowest = dict(lowest_levels or {})
+    unknown = set(lowest) - set(quasi_identifiers)
+    if unknown:
+        raise ValueError(f"lowest levels for columns that are not quasi-identifiers: {unknown}")
+    for name, level in lowest.items():
+        if not 0 <= level < quasi_identifiers[name].height:
+            raise ValueError(f"lowest level {level} of {name!r} is not a level of its hierarchy")
+    return tuple(lowest.get(name, 0) for name in quasi_identifiers)
+
+
 def _validate(
     df: pd.DataFrame,
     quasi_identifiers: Mapping[str, Hierarchy],
@@ -332,6 +353,7 @@ def anonymize(
     l: int,  # noqa: E741 - the standard name of the l-diversity parameter
     max_suppression: float,
     criteria: ClassCriteria | None = None,
+    lowest_levels: Mapping[str, int] | None = None,
 ) -> tuple[pd.DataFrame, PrivacyReport]:
     """Generalise + suppress ``df`` to k-anonymity and distinct l-diversity.
 
@@ -340,16 +362,22 @@ def anonymize(
     :class:`PrivacyReport`. Raises :class:`AnonymizationError` if no node of the
     lattice satisfies k and l with at most ``max_suppression`` suppressed rows.
     ``criteria``: further per-class criteria (entropy / recursive l-diversity, t-closeness)
-    every released class must meet as well.
+    every released class must meet as well. ``lowest_levels``: per quasi-identifier the most
+    detailed level a release may show (a public-use file shows no geography below province);
+    the loss is still measured against the original values.
     """
     _validate(df, quasi_identifiers, sensitive, k, l, max_suppression)
     n = len(df)
     qis = [_prepare_qi(name, h, df[name]) for name, h in quasi_identifiers.items()]
+    lowest = lowest_level_per_qi(quasi_identifiers, lowest_levels)
     sens_codes, sens_uniques = pd.factorize(df[sensitive], use_na_sentinel=False)
     search = _Search(qis, sens_codes.astype(np.int64), list(sens_uniques), k, l, criteria)
     max_suppressed = int(np.floor(max_suppression * n + 1e-9))
 
-    nodes = sorted(itertools.product(*(range(qi.height) for qi in qis)), key=lambda x: sum(x))
+    nodes = sorted(
+        itertools.product(*(range(lo, qi.height) for lo, qi in zip(lowest, qis, strict=True))),
+        key=lambda x: sum(x),
+    )
     satisfied: set[Node] = set()
     implied: list[Node] = []
     candidates: list[_Evaluation] = []

@@ -42,6 +42,7 @@ from anonymization.kanonymity import (
     ClassCriteria,
     PrivacyReport,
     QuasiIdentifier,
+    lowest_level_per_qi,
     prepare_quasi_identifier,
 )
 
@@ -61,15 +62,18 @@ def local_recode(
     k: int,
     l: int,  # noqa: E741 - the standard name of the l-diversity parameter
     criteria: ClassCriteria | None = None,
+    lowest_levels: Mapping[str, int] | None = None,
 ) -> tuple[pd.DataFrame, PrivacyReport]:
     """Locally recode ``df``; returns the released rows (all of them, original index) with the
-    quasi-identifiers as strings, and a report in the full-domain search's shape."""
+    quasi-identifiers as strings, and a report in the full-domain search's shape.
+    ``lowest_levels``: per quasi-identifier the most detailed level a cell may reach."""
     if k < 1 or l < 1:
         raise ValueError("k and l must be >= 1")
     n = len(df)
     if n == 0:
         raise AnonymizationError("no input rows: nothing to anonymise")
     qis = [prepare_quasi_identifier(name, h, df[name]) for name, h in quasi_identifiers.items()]
+    lowest = lowest_level_per_qi(quasi_identifiers, lowest_levels)
     codes, uniques = pd.factorize(df[sensitive], use_na_sentinel=False)
     sensitive_codes = codes.astype(np.int64)
     n_values = max(len(uniques), 1)
@@ -100,7 +104,7 @@ def local_recode(
         best: tuple[float, int, np.ndarray, np.ndarray, np.ndarray] | None = None
         for j, qi in enumerate(qis):
             level = cell.levels[j]
-            if level == 0:
+            if level <= lowest[j]:
                 continue
             lower = qi.codes[level - 1][cell.rows]
             group_values, group = np.unique(lower, return_inverse=True)
@@ -124,7 +128,7 @@ def local_recode(
         if best is None:
             # A level whose values are all one below (no real split) can still come down for
             # free; otherwise the cell is final.
-            final.append(_free_descent(cell, qis))
+            final.append(_free_descent(cell, qis, lowest))
             continue
         _, j, group, ok, kept = best
         lower_levels = (*cell.levels[:j], cell.levels[j] - 1, *cell.levels[j + 1 :])
@@ -136,12 +140,12 @@ def local_recode(
     return released, _report(qis, sensitive, k, l, n, final, released)
 
 
-def _free_descent(cell: _Cell, qis: list[QuasiIdentifier]) -> _Cell:
+def _free_descent(cell: _Cell, qis: list[QuasiIdentifier], lowest: tuple[int, ...]) -> _Cell:
     """Lower every quasi-identifier whose lower level holds a single value in the cell: the
-    class stays the same, the values get more precise."""
+    class stays the same, the values get more precise (never below the lowest level)."""
     levels = list(cell.levels)
     for j, qi in enumerate(qis):
-        while levels[j] > 0 and len(np.unique(qi.codes[levels[j] - 1][cell.rows])) == 1:
+        while levels[j] > lowest[j] and len(np.unique(qi.codes[levels[j] - 1][cell.rows])) == 1:
             levels[j] -= 1
     return _Cell(cell.rows, tuple(levels))
 

@@ -458,3 +458,18 @@ def test_a_t_distance_without_its_order_or_hierarchy_is_refused() -> None:
     with pytest.raises(ValueError, match="outside the declared order"):
         anonymize(df, {"age": age_hierarchy()}, SENSITIVE, 2, 1, 0.0,
                   ClassCriteria(t=0.5, t_distance="ordered", t_order=("low",)))  # fmt: skip
+
+
+def test_a_lowest_level_keeps_every_value_at_or_above_it() -> None:
+    """A public-use file shows no geography below province: the search starts there."""
+    df = _children(600, seed=22)
+    qis = {"age": age_hierarchy(), "sex": sex_hierarchy(), "regency": province_hierarchy()}
+    free, _ = anonymize(df, qis, SENSITIVE, 3, 1, 0.05)
+    assert free["regency"].str.fullmatch(r"\d{4}").any()  # unconstrained, regencies show
+    released, report = anonymize(df, qis, SENSITIVE, 3, 1, 0.05, lowest_levels={"regency": 1})
+    assert not released["regency"].str.fullmatch(r"\d{4}").any()
+    assert report.generalization["regency"] != "regency"
+    with pytest.raises(ValueError, match="not a level"):
+        anonymize(df, qis, SENSITIVE, 3, 1, 0.05, lowest_levels={"regency": 9})
+    with pytest.raises(ValueError, match="not quasi-identifiers"):
+        anonymize(df, qis, SENSITIVE, 3, 1, 0.05, lowest_levels={"case_type": 1})

@@ -100,3 +100,14 @@ def test_hierarchical_t_closeness_holds_in_every_cell() -> None:
     assert measured.evaluate(data, list(QIS), SENSITIVE).holds
     # The equal distance at the same t is stricter here: some cell breaks it.
     assert not TCloseness(0.15).evaluate(data, list(QIS), SENSITIVE).holds
+
+
+def test_no_cell_goes_below_a_lowest_level() -> None:
+    df = _children(2000, seed=14)
+    free, _ = local_recode(df, QIS, SENSITIVE, 5, 2)
+    assert free["regency"].str.fullmatch(r"\d{4}").any()
+    released, report = local_recode(df, QIS, SENSITIVE, 5, 2, lowest_levels={"regency": 1})
+    assert not released["regency"].str.fullmatch(r"\d{4}").any()
+    assert released["regency"].str.fullmatch(r"\d{2}").any()  # provinces still show
+    assert released.groupby(list(QIS)).size().min() >= 5
+    assert "regency" not in report.generalization["regency"].split(":")[1]
