@@ -354,6 +354,7 @@ def anonymize(
     max_suppression: float,
     criteria: ClassCriteria | None = None,
     lowest_levels: Mapping[str, int] | None = None,
+    at_levels: Mapping[str, int] | None = None,
 ) -> tuple[pd.DataFrame, PrivacyReport]:
     """Generalise + suppress ``df`` to k-anonymity and distinct l-diversity.
 
@@ -364,7 +365,9 @@ def anonymize(
     ``criteria``: further per-class criteria (entropy / recursive l-diversity, t-closeness)
     every released class must meet as well. ``lowest_levels``: per quasi-identifier the most
     detailed level a release may show (a public-use file shows no geography below province);
-    the loss is still measured against the original values.
+    the loss is still measured against the original values. ``at_levels``: no search, the
+    one node given (every quasi-identifier's level): how a release keeps the scheme of an
+    earlier release of its tier, so the two cannot be intersected.
     """
     _validate(df, quasi_identifiers, sensitive, k, l, max_suppression)
     n = len(df)
@@ -374,6 +377,17 @@ def anonymize(
     search = _Search(qis, sens_codes.astype(np.int64), list(sens_uniques), k, l, criteria)
     max_suppressed = int(np.floor(max_suppression * n + 1e-9))
 
+    if at_levels is not None:
+        node = tuple(at_levels[name] for name in quasi_identifiers)
+        fixed = search.evaluate(node, max_suppressed)
+        if not fixed.satisfied:
+            raise AnonymizationError(
+                f"the node {dict(at_levels)} does not satisfy k={k}, l={l}"
+                f"{_describe(criteria)} with at most {max_suppression:.1%} suppressed rows"
+            )
+        return _release(df, qis, fixed), _report(
+            qis, sensitive, k, l, max_suppression, n, fixed, search.evaluated
+        )
     nodes = sorted(
         itertools.product(*(range(lo, qi.height) for lo, qi in zip(lowest, qis, strict=True))),
         key=lambda x: sum(x),

@@ -14,10 +14,17 @@ from typing import Any
 import pandas as pd
 
 from anonymization.redaction import scan_for_pii
+from anonymization.release_intersection import EarlierRelease
 from anonymization.small_cells import singly_hidden_lines
 from lakehouse.checks import CheckOutcome
 
-__all__ = ["check_k_anonymity", "check_l_diversity", "check_pii_scan", "check_small_cells"]
+__all__ = [
+    "check_intersections",
+    "check_k_anonymity",
+    "check_l_diversity",
+    "check_pii_scan",
+    "check_small_cells",
+]
 
 
 def check_small_cells(
@@ -126,3 +133,43 @@ def check_l_diversity(
         f"fewest distinct {sensitive} values in a class: {achieved} (required {l_required})",
         {"l": achieved, "l_required": l_required},
     )
+
+
+def check_intersections(
+    frame: pd.DataFrame,
+    quasi_identifiers: Sequence[str],
+    sensitive: str,
+    k: int,
+    l_required: int,
+    earlier: Sequence[EarlierRelease],
+) -> CheckOutcome:
+    """Against each earlier release: the children both hold, grouped by their class in each,
+    are at least min(k) per group with at least min(l) distinct sensitive values. Read from
+    the two files and the tokens alone (not from the guard that suppressed records)."""
+    problems: list[str] = []
+    smallest: dict[str, int] = {}
+    for old in earlier:
+        mine = frame[[*quasi_identifiers, sensitive]].assign(record_id=old.tokens[frame.index])
+        theirs = old.records[["record_id", *quasi_identifiers]].rename(
+            columns={q: f"earlier:{q}" for q in quasi_identifiers}
+        )
+        both = mine.merge(theirs, on="record_id", how="inner")
+        if both.empty:
+            smallest[old.release_id] = 0
+            continue
+        keys = [*quasi_identifiers, *(f"earlier:{q}" for q in quasi_identifiers)]
+        groups = both.groupby(keys, dropna=False)[sensitive]
+        size, distinct = int(groups.size().min()), int(groups.nunique().min())
+        smallest[old.release_id] = size
+        k_req, l_req = min(k, old.k), min(l_required, old.l)
+        if size < k_req or distinct < l_req:
+            problems.append(
+                f"{old.release_id}: smallest joint class {size} (required {k_req}), "
+                f"fewest distinct {sensitive} {distinct} (required {l_req})"
+            )
+    detail = "; ".join(problems) or (
+        f"no joint class below k or l with {len(earlier)} earlier release(s)"
+        if earlier
+        else "no earlier release of this population to combine with"
+    )
+    return CheckOutcome("intersection", not problems, detail, {"smallest_joint_class": smallest})

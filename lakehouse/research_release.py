@@ -45,6 +45,7 @@ from lakehouse.ids import TIMESTAMP_ID, timestamp_id
 __all__ = [
     "RELEASE_ID_PATTERN",
     "DownloadFormat",
+    "NotDownloadable",
     "Release",
     "ReleaseError",
     "ReleaseManifest",
@@ -69,6 +70,10 @@ class ReleaseError(RuntimeError):
     """A release file that does not match its manifest."""
 
 
+class NotDownloadable(ReleaseError):
+    """A release whose tier keeps its records inside the enclave."""
+
+
 def new_release_id() -> str:
     return RELEASE_PREFIX + timestamp_id()
 
@@ -85,6 +90,10 @@ class ReleaseManifest(BaseModel):
     population: str | None = None
     legal_basis: str | None = None
     population_children: int | None = None
+    #: The release tier (lakehouse.reference.release_tiers) and whether its records may leave
+    #: as a file; releases built before tiers were licensed files.
+    tier: str = "licensed"
+    downloadable: bool = True
     rows: int
     checks: list[dict[str, Any]]
     checks_passed: list[str]
@@ -112,6 +121,8 @@ def publish_release(
     population: str | None = None,
     legal_basis: str | None = None,
     population_children: int | None = None,
+    tier: str = "licensed",
+    downloadable: bool = True,
 ) -> ReleaseResult:
     """Write the release if every check passed; otherwise record only its manifest."""
     if not _RELEASE_ID.match(release_id):
@@ -123,6 +134,8 @@ def publish_release(
         population=population,
         legal_basis=legal_basis,
         population_children=population_children,
+        tier=tier,
+        downloadable=downloadable,
         rows=len(data),
         checks=[c.to_dict() for c in checks],
         checks_passed=[c.name for c in checks if c.passed],
@@ -184,15 +197,15 @@ class ResearchReleases:
             return None
         return Release(release_id, path, manifest)
 
-    def list(self) -> list[Release]:
-        """Servable releases, newest first (ids sort by creation time)."""
+    def list(self, tier: str | None = None) -> list[Release]:
+        """Servable releases (of ``tier``, or all), newest first (ids sort by creation time)."""
         if not self.root.is_dir():
             return []
         found = (self.get(p.name) for p in sorted(self.root.iterdir(), reverse=True) if p.is_dir())
-        return [r for r in found if r is not None]
+        return [r for r in found if r is not None and tier in (None, r.manifest.tier)]
 
-    def latest(self) -> Release | None:
-        releases = self.list()
+    def latest(self, tier: str | None = None) -> Release | None:
+        releases = self.list(tier)
         return releases[0] if releases else None
 
     def _verified_file(self, release: Release, name: str) -> Path:
@@ -211,6 +224,16 @@ class ResearchReleases:
     def data_file(self, release: Release, fmt: DownloadFormat) -> Path:
         """The records file, after checking its sha256 against the manifest."""
         return self._verified_file(release, DATA_FILES[fmt])
+
+    def download_file(self, release: Release, fmt: DownloadFormat) -> Path:
+        """The records file for someone outside the enclave: refused for a release whose tier
+        keeps its records inside (query-only)."""
+        if not release.manifest.downloadable:
+            raise NotDownloadable(
+                f"release {release.id} is a {release.manifest.tier} release: its records are "
+                "queried inside the enclave, never downloaded"
+            )
+        return self.data_file(release, fmt)
 
     def dictionary(self, release: Release) -> dict[str, Any]:
         return _read_json(self._verified_file(release, DICTIONARY_FILE)) or {}

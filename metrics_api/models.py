@@ -141,6 +141,11 @@ class ReleaseSummary(BaseModel):
     release_id: str
     created_at: str | None = None
     purpose: str | None = None
+    tier: str = Field(
+        "licensed",
+        description="public_use, licensed or enclave (lakehouse.reference.release_tiers)",
+    )
+    downloadable: bool = Field(True, description="False: query-only inside the enclave")
     rows: int | None = None
     checks_passed: list[str] = []
     all_checks_passed: bool

@@ -15,6 +15,7 @@ from ingestion.extract import DROP_REASONS
 from ingestion.lake import IngestionState
 from lakehouse.gold_snapshot import GoldSnapshots
 from lakehouse.layout import LakeLayout
+from lakehouse.reference.release_tiers import TIERS
 from lakehouse.research_release import ResearchReleases
 
 
@@ -36,6 +37,8 @@ class LakeSummary:
     populations: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The latest research release's purpose, population and its size at build time.
     release_population: dict[str, Any] = field(default_factory=dict)
+    #: The latest release of each tier: id, rows, whether downloadable, k and l.
+    tiers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -109,7 +112,17 @@ def summarize(layout: LakeLayout) -> LakeSummary:
             purpose: entry.model_dump() for purpose, entry in snapshot.manifest.populations.items()
         }
     releases = ResearchReleases(layout.releases)
-    release = releases.latest()
+    for tier in TIERS:
+        latest = releases.latest(tier)
+        if latest is not None:
+            tier_report = releases.privacy_report(latest)
+            out.tiers[tier] = {
+                "release_id": latest.id,
+                "rows": latest.manifest.rows,
+                "downloadable": latest.manifest.downloadable,
+                **{k: tier_report[k] for k in ("k", "l") if k in tier_report},
+            }
+    release = releases.latest("licensed")
     if release is not None:
         out.release_path = release.path
         report = releases.privacy_report(release)

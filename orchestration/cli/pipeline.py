@@ -226,6 +226,12 @@ def _print_summary(settings: Settings) -> None:
             f"research release purpose: {p['purpose']}, population {p['population']} "
             f"({p['children']} children at build time; {p['rows']} records released)"
         )
+    for tier, t in summary.tiers.items():
+        protection = f"k={t['k']}, l={t['l']}" if "l" in t else "pseudonymised, query-only"
+        console.print(
+            f"  {tier:<11} {t['release_id']}: {t['rows']} records, {protection}"
+            + ("" if t["downloadable"] else " (never downloadable)")
+        )
     console.print(
         "Dagster UI:    "
         f"DAGSTER_HOME={settings.dagster_home} .venv/bin/dagster dev -m orchestration.definitions"

@@ -20,6 +20,7 @@ from lakehouse.gold_snapshot import GoldSnapshots, MartOrigin, new_snapshot_id, 
 from lakehouse.populations import PopulationMembers, member_key
 from lakehouse.reference.audiences import audience_thresholds
 from lakehouse.reference.purposes import PURPOSES
+from lakehouse.reference.release_tiers import TIERS
 from lakehouse.research_release import Release, ResearchReleases
 from lakehouse.settings import Settings
 from lakehouse.warehouse import session
@@ -127,23 +128,27 @@ def gate(
             {name: purpose for name, (_, purpose) in protection.sources.items()},
         )
     )
-    release = ResearchReleases(settings.layout.releases).latest()
+    reader = ResearchReleases(settings.layout.releases)
     texts: dict[str, str] = {}
-    if release is None:
-        outcomes.append(
-            CheckOutcome("research_release", False, "no research release has been built")
+    missing, passed, details = [], True, []
+    for tier in TIERS:
+        latest = reader.latest(tier)
+        if latest is None:
+            missing.append(tier)
+            continue
+        passed &= latest.manifest.all_checks_passed
+        details.append(f"{tier} {latest.id}: " + ", ".join(latest.manifest.checks_passed))
+        for f in latest.path.glob("*.json"):
+            texts[f"release/{tier}/{f.name}"] = f.read_text(encoding="utf-8")
+    release = reader.latest("licensed")
+    outcomes.append(
+        CheckOutcome(
+            "research_release",
+            passed and not missing,
+            "; ".join(details + [f"no {tier} release has been built" for tier in missing]),
+            {"release_id": release.id} if release else {},
         )
-    else:
-        outcomes.append(
-            CheckOutcome(
-                "research_release",
-                release.manifest.all_checks_passed,
-                f"release {release.id}: " + ", ".join(release.manifest.checks_passed),
-                {"release_id": release.id},
-            )
-        )
-        for f in release.path.glob("*.json"):
-            texts[f"release/{f.name}"] = f.read_text(encoding="utf-8")
+    )
     outcomes.append(check_pii_scan({**frames, **protection.frames}, texts))
     return outcomes, release
 

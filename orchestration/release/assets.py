@@ -1,4 +1,4 @@
-"""The research release as a Dagster asset, with its privacy checks."""
+"""The research releases as a Dagster asset, one per tier, with their privacy checks."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -8,6 +8,7 @@ import dagster as dg
 from anonymization.tokens import Tokenizer
 from ingestion.subjects import SUBJECT_COLUMN, SUBJECT_DOMAIN
 from lakehouse.reference.purposes import PURPOSES
+from lakehouse.reference.release_tiers import TIERS
 from lakehouse.warehouse import session
 from lakehouse.withdrawals import record_release_members
 from orchestration.core.assets import RESEARCH_RELEASE, WAREHOUSE_POOL
@@ -16,15 +17,19 @@ from orchestration.core.resources import LakehouseResource
 from orchestration.core.served import population_members, release_inputs
 from orchestration.release.build import ReleasePolicy, build_release
 
-RELEASE_CHECKS = ("k_anonymity", "l_diversity", "pii_scan")
+RELEASE_CHECKS = ("k_anonymity", "l_diversity", "intersection", "pii_scan")
+#: Built in this order: the licensed file first (the most detail), then the public-use file,
+#: which is checked against it (and every earlier file) so that the two held together reveal no
+#: class below k, then the enclave extract.
+TIER_ORDER = ("licensed", "public_use", "enclave")
 
 
 def build_release_asset() -> dg.AssetsDefinition:
     inputs = release_inputs(dbt_project().manifest_path)
     source = next(m for m in inputs if m.name == "research_child_cases")
     populations = population_members(dbt_project().manifest_path)
-    policy = ReleasePolicy()
-    purpose = PURPOSES[policy.purpose].name  # a declared purpose: safe inside the SQL
+    policies = [ReleasePolicy(tier=TIERS[name]) for name in TIER_ORDER]
+    purpose = PURPOSES[policies[0].purpose].name  # a declared purpose: safe inside the SQL
 
     @dg.asset(
         key=RESEARCH_RELEASE,
@@ -32,7 +37,11 @@ def build_release_asset() -> dg.AssetsDefinition:
         group_name="release",
         pool=WAREHOUSE_POOL,
         kinds={"parquet", "csv"},
-        description="k-anonymous (k=5), l-diverse (l=2 on case_type) research extract of consenting children.",
+        description=(
+            "Research releases of consenting children, one per tier: licensed (k=5, l=2, "
+            "regency where possible), public-use (k=11, l=2, t=0.3, province at most) and the "
+            "enclave extract (pseudonymised, query-only); none combinable below k."
+        ),
         check_specs=[
             dg.AssetCheckSpec(n, asset=RESEARCH_RELEASE, blocking=True) for n in RELEASE_CHECKS
         ],
@@ -48,40 +57,56 @@ def build_release_asset() -> dg.AssetsDefinition:
                 f"select count() from {populations.relation} where purpose = '{purpose}'"
             )
             population = int(counted.result_rows[0][0])
-        result = build_release(
-            frame,
-            settings.layout.releases,
-            settings.keys.release_key,
-            policy,
-            population_children=population,
+        refs = Tokenizer(settings.keys.token_key).tokenize_series(
+            SUBJECT_DOMAIN, frame[SUBJECT_COLUMN].astype(str)
         )
-        manifest = result.manifest
-        by_name = {c["name"]: c for c in manifest.checks}
-        for name in RELEASE_CHECKS:
-            check = by_name.get(name)
+        outcomes: dict[str, list[tuple[str, bool, str]]] = {n: [] for n in RELEASE_CHECKS}
+        published, failed = [], []
+        for policy in policies:
+            result = build_release(
+                frame,
+                settings.layout.releases,
+                settings.keys.release_key,
+                policy,
+                population_children=population,
+            )
+            manifest = result.manifest
+            failing = {c["name"] for c in manifest.checks if not c["passed"]}
+            # Withheld because it would combine with an earlier file below k: nothing unsafe
+            # was published and the earlier release of the tier stays the current one.
+            held = result.path is None and failing == {"intersection"}
+            for check in manifest.checks:
+                if check["name"] in outcomes:
+                    outcomes[check["name"]].append(
+                        (policy.tier.name, bool(check["passed"]) or held, check["detail"])
+                    )
+            if held:
+                context.log.warning(f"{policy.tier.name} release withheld: {failing}")
+                continue
+            if result.path is None:
+                failed.append(f"{policy.tier.name} {manifest.release_id}")
+                continue
+            # Which subjects it holds: an erasure withdraws it.
+            record_release_members(settings.layout, manifest.release_id, refs.dropna())
+            published.append(manifest)
+        for name, per_tier in outcomes.items():
             yield dg.AssetCheckResult(
                 check_name=name,
                 asset_key=RESEARCH_RELEASE,
-                passed=bool(check and check["passed"]),
-                metadata={"detail": check["detail"] if check else "not evaluated"},
+                passed=bool(per_tier) and all(passed for _, passed, _ in per_tier),
+                metadata={tier: detail for tier, _, detail in per_tier}
+                or {"detail": "not evaluated"},
             )
-        if result.path is not None:  # which subjects it holds: an erasure withdraws it
-            refs = Tokenizer(settings.keys.token_key).tokenize_series(
-                SUBJECT_DOMAIN, frame[SUBJECT_COLUMN].astype(str)
-            )
-            record_release_members(settings.layout, manifest.release_id, refs.dropna())
-        if result.path is None:
+        if failed:
             raise dg.Failure(
-                description=f"research release {manifest.release_id} failed its checks"
+                description="research release(s) failed their checks: " + ", ".join(failed)
             )
         yield dg.MaterializeResult(
             asset_key=RESEARCH_RELEASE,
             metadata={
-                "release_id": manifest.release_id,
-                "path": str(result.path),
-                "rows": manifest.rows,
-                "purpose": manifest.purpose,
-                "population": f"{manifest.population} ({manifest.population_children} children)",
+                **{f"{m.tier}": f"{m.release_id} ({m.rows} rows)" for m in published},
+                "purpose": policies[0].purpose,
+                "population": f"{PURPOSES[purpose].population} ({population} children)",
             },
         )
 

@@ -1,9 +1,13 @@
-"""The research release: record-level, k-anonymous and l-diverse, consenting children only.
+"""The research releases: record-level, one per tier, consenting children only.
 
 Input is the restricted mart ``research_child_cases`` (already limited by dbt to children
-whose research consent is in force). Quasi-identifiers are generalised along hierarchies by a
-lattice search (anonymization.kanonymity) within a suppression limit; the child id is replaced
-by a release-specific token so two releases, or a release and internal data, cannot be joined.
+whose research consent is in force). Each tier (:mod:`lakehouse.reference.release_tiers`) gets
+its own release: public-use and licensed files are generalised along hierarchies (full-domain
+lattice search or local recoding, the lower loss published) to the tier's criteria, checked
+against every earlier release of the same population so that two files held together reveal
+no class below k (:mod:`anonymization.release_intersection`); the enclave extract is
+pseudonymised only and never downloadable. The child id is replaced by a release-specific token
+so two releases, or a release and internal data, cannot be joined by id.
 The checks are independent (:mod:`anonymization.output_checks`); the files are written by the one
 release writer (:mod:`lakehouse.research_release`), which renames them into place only after
 every check passed.
@@ -13,16 +17,28 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from anonymization import hierarchies as h
-from anonymization.kanonymity import LOSS_METRIC, AnonymizationError, PrivacyReport, anonymize
+from anonymization.kanonymity import (
+    LOSS_METRIC,
+    AnonymizationError,
+    ClassCriteria,
+    PrivacyReport,
+    anonymize,
+)
 from anonymization.local_recoding import local_recode
-from anonymization.output_checks import check_k_anonymity, check_l_diversity, check_pii_scan
+from anonymization.output_checks import (
+    check_intersections,
+    check_k_anonymity,
+    check_l_diversity,
+    check_pii_scan,
+)
 from anonymization.privacy_models import (
     Criterion,
     DistinctLDiversity,
@@ -33,34 +49,88 @@ from anonymization.privacy_models import (
     TCloseness,
     evaluate_criteria,
 )
+from anonymization.release_intersection import EarlierRelease, guard_intersections
 from anonymization.tokens import retokenize
 from lakehouse.checks import CheckOutcome
 from lakehouse.reference.purposes import PURPOSES
-from lakehouse.research_release import ReleaseResult, new_release_id, publish_release
+from lakehouse.reference.release_tiers import CASE_TYPE_GROUPS, TIERS, ReleaseTier
+from lakehouse.research_release import (
+    ReleaseResult,
+    ResearchReleases,
+    new_release_id,
+    publish_release,
+)
 
 
 @dataclass(frozen=True)
 class ReleasePolicy:
-    k: int = 5
-    l_diversity: int = 2
-    max_suppression: float = 0.05
+    """What one release must meet: its tier's criteria, unless a test overrides one."""
+
+    tier: ReleaseTier = TIERS["licensed"]
+    k: int | None = None
+    l_diversity: int | None = None
+    max_suppression: float | None = None
     sensitive: str = "case_type"
     purpose: str = "research"
-    #: Measured on every release and reported with the value achieved; enforced are k and
-    #: distinct l (the search guarantees them, the checks gate on them).
+    #: Measured on every release and reported with the value achieved.
     measured: tuple[Criterion, ...] = field(
         default_factory=lambda: (
             EntropyLDiversity(2),
             RecursiveCLDiversity(c=3, l=2),
             TCloseness(0.35),
-            ProsecutorRisk(max_risk=0.2, average_risk=0.05, threshold=0.2),
         )
     )
 
+    @property
+    def k_required(self) -> int:
+        return self.k if self.k is not None else self.tier.k or 1
+
+    @property
+    def l_required(self) -> int:
+        return self.l_diversity if self.l_diversity is not None else self.tier.l_diversity or 1
+
+    @property
+    def suppression_limit(self) -> float:
+        return (
+            self.max_suppression if self.max_suppression is not None else self.tier.max_suppression
+        )
+
+    def closeness(self) -> TCloseness | None:
+        if self.tier.t_closeness is None:
+            return None
+        if self.tier.t_distance == "hierarchical":
+            return TCloseness(self.tier.t_closeness, "hierarchical", hierarchy=CASE_TYPE_GROUPS)
+        return TCloseness(self.tier.t_closeness)
+
+    def class_criteria(self) -> ClassCriteria | None:
+        closeness = self.closeness()
+        if closeness is None:
+            return None
+        return ClassCriteria(
+            t=closeness.t, t_distance=closeness.distance, t_hierarchy=dict(closeness.hierarchy)
+        )
+
+    def lowest_levels(self) -> dict[str, int]:
+        return {"regency_code": self.tier.geography_level}
+
     def criteria(self) -> list[tuple[Criterion, bool]]:
         """Every criterion of the release and whether it is enforced (True) or measured."""
-        enforced: list[Criterion] = [KAnonymity(self.k), DistinctLDiversity(self.l_diversity)]
-        return [(c, True) for c in enforced] + [(c, False) for c in self.measured]
+        enforced: list[Criterion] = [
+            KAnonymity(self.k_required),
+            DistinctLDiversity(self.l_required),
+        ]
+        closeness = self.closeness()
+        if closeness is not None:
+            enforced.append(closeness)
+        measured = [
+            c for c in self.measured if not (closeness is not None and c.name == closeness.name)
+        ]
+        risk = ProsecutorRisk(
+            max_risk=self.tier.max_prosecutor_risk or 1.0,
+            average_risk=0.05,
+            threshold=self.tier.max_prosecutor_risk or 0.2,
+        )
+        return [(c, True) for c in enforced] + [(c, False) for c in [*measured, risk]]
 
 
 QUASI_IDENTIFIERS = ("age_years", "sex", "regency_code", "disability", "admission_year")
@@ -91,53 +161,127 @@ def release_key(master: bytes, release_id: str) -> bytes:
     return hmac.new(master, f"merajut-release:{release_id}".encode(), hashlib.sha256).digest()
 
 
+@dataclass
+class _Candidate:
+    name: str
+    released: pd.DataFrame
+    report: PrivacyReport
+
+
 def _transform(
-    frame: pd.DataFrame, policy: ReleasePolicy
-) -> tuple[pd.DataFrame, PrivacyReport, dict[str, Any]]:
-    """Both transformations, the one with the lower loss published (full-domain on a tie):
-    full-domain generalisation (one level per quasi-identifier, records suppressed within the
-    limit, the exact optimum) and local recoding (each cell its own levels along the
-    hierarchies, nothing suppressed, a greedy optimum)."""
+    frame: pd.DataFrame, policy: ReleasePolicy, shared: Mapping[str, int] | None
+) -> tuple[list[_Candidate], dict[str, Any]]:
+    """The transformations that meet the tier's criteria, lowest loss first (full-domain on a
+    tie): full-domain generalisation (one level per quasi-identifier, records suppressed within
+    the limit, the exact optimum), local recoding (each cell its own levels along the
+    hierarchies, nothing suppressed, a greedy optimum), and, when the tier's latest release was
+    full-domain, that release's scheme (``shared``) — the fallback when the others would
+    combine with earlier releases below k."""
     columns = frame[[*QUASI_IDENTIFIERS, policy.sensitive, "institution_type", "child_id"]]
     qis = {q: hierarchies()[q] for q in QUASI_IDENTIFIERS}
-    candidates: dict[str, tuple[pd.DataFrame, PrivacyReport]] = {}
+    k, l_req, criteria = policy.k_required, policy.l_required, policy.class_criteria()
+    lowest, limit = policy.lowest_levels(), policy.suppression_limit
+    runs: dict[str, Callable[[], tuple[pd.DataFrame, PrivacyReport]]] = {
+        "full_domain": lambda: anonymize(
+            columns, qis, policy.sensitive, k, l_req, limit, criteria, lowest
+        ),
+        "local_recoding": lambda: local_recode(
+            columns, qis, policy.sensitive, k, l_req, criteria, lowest
+        ),
+    }
+    if shared is not None:
+        runs["shared_scheme"] = lambda: anonymize(
+            columns, qis, policy.sensitive, k, l_req, limit, criteria, lowest, shared
+        )
+    candidates: list[_Candidate] = []
     errors: dict[str, str] = {}
-    try:
-        candidates["full_domain"] = anonymize(
-            columns, qis, policy.sensitive, policy.k, policy.l_diversity, policy.max_suppression
-        )
-    except AnonymizationError as exc:
-        errors["full_domain"] = str(exc)
-    try:
-        candidates["local_recoding"] = local_recode(
-            columns, qis, policy.sensitive, policy.k, policy.l_diversity
-        )
-    except AnonymizationError as exc:
-        errors["local_recoding"] = str(exc)
+    for name, run in runs.items():
+        try:
+            candidates.append(_Candidate(name, *run()))
+        except AnonymizationError as exc:
+            errors[name] = str(exc)
     if not candidates:
         raise AnonymizationError("; ".join(f"{k}: {v}" for k, v in errors.items()))
-    loss = {name: r.information_loss["value"] for name, (_, r) in candidates.items()}
-    chosen = min(loss, key=lambda name: (loss[name], name != "full_domain"))
-    others = ", ".join(f"{n} {v:.4f}" for n, v in loss.items() if n != chosen)
-    why = f"lowest information loss ({LOSS_METRIC} {loss[chosen]:.4f}" + (
-        f" against {others})" if others else ")"
-    )
+    order = {name: i for i, name in enumerate(runs)}
+    fresh = [c for c in candidates if c.name != "shared_scheme"]
+    fresh.sort(key=lambda c: (c.report.information_loss["value"], order[c.name]))
+    candidates = fresh + [c for c in candidates if c.name == "shared_scheme"]
     transformation = {
-        "chosen": chosen,
-        "why": why,
         "candidates": {
-            name: {
-                "information_loss": r.information_loss["value"],
-                "suppressed_rows": r.suppressed_rows,
-                "equivalence_classes": r.equivalence_classes,
-                "generalization": r.generalization,
+            c.name: {
+                "information_loss": c.report.information_loss["value"],
+                "suppressed_rows": c.report.suppressed_rows,
+                "equivalence_classes": c.report.equivalence_classes,
+                "generalization": c.report.generalization,
             }
-            for name, (_, r) in candidates.items()
+            for c in candidates
         },
         "not_possible": errors,
     }
-    released, report = candidates[chosen]
-    return released, report, transformation
+    return candidates, transformation
+
+
+def _levels(report: PrivacyReport) -> dict[str, int] | None:
+    """A full-domain report's node (each quasi-identifier's level), for a later release to
+    keep; None for local recoding (no single level)."""
+    out = {}
+    for name, hierarchy in hierarchies().items():
+        level_name = report.generalization.get(name, "")
+        names = [hierarchy.level_name(i) for i in range(hierarchy.height)]
+        if level_name not in names:
+            return None
+        out[name] = names.index(level_name)
+    return out
+
+
+def _own_criteria(policy: ReleasePolicy, reference: pd.Series) -> Callable[[pd.DataFrame], Any]:
+    """Whether each record's class still meets the release's own criteria (after records were
+    suppressed for an intersection), t-closeness against the input's distribution as the
+    search measures it."""
+    closeness = policy.closeness()
+    overall = reference.value_counts(normalize=True)
+
+    def ok(released: pd.DataFrame) -> Any:
+        groups = released.groupby(list(QUASI_IDENTIFIERS), dropna=False, sort=False)
+        column = groups[policy.sensitive]
+        good = (column.transform("size") >= policy.k_required) & (
+            column.transform("nunique") >= policy.l_required
+        )
+        if closeness is not None and len(released):
+            cls = groups.ngroup()
+            table = pd.crosstab(cls, released[policy.sensitive]).reindex(
+                columns=overall.index, fill_value=0
+            )
+            shares = table.to_numpy() / table.to_numpy().sum(axis=1, keepdims=True)
+            emd = closeness.distances(shares, overall.to_numpy(), list(overall.index))
+            good &= pd.Series(emd <= closeness.t + 1e-12, index=table.index)[cls].to_numpy()
+        return good.to_numpy()
+
+    return ok
+
+
+def earlier_releases(
+    releases_dir: Path, purpose: str, children: pd.Series, master_key: bytes
+) -> list[EarlierRelease]:
+    """Every published, downloadable release of the same purpose's population, with its token
+    of each of ``children`` (the child ids of the new release's input, same index)."""
+    reader = ResearchReleases(releases_dir)
+    out = []
+    for release in reader.list():
+        manifest = release.manifest
+        if manifest.purpose != purpose or not manifest.downloadable:
+            continue
+        report = reader.privacy_report(release)
+        records = pd.read_parquet(reader.data_file(release, "parquet"))
+        key = release_key(master_key, release.id)
+        tokens = pd.Series([retokenize(str(c), key) for c in children], index=children.index)
+        out.append(
+            EarlierRelease(
+                release.id, records, int(report.get("k_required", 1)),
+                int(report.get("l_required", 1)), tokens,
+            )
+        )  # fmt: skip
+    return out
 
 
 def build_release(
@@ -147,34 +291,128 @@ def build_release(
     policy: ReleasePolicy | None = None,
     population_children: int | None = None,
 ) -> ReleaseResult:
-    """Anonymize ``source``, check the result, publish it if every check passed.
-    ``population_children``: how many children the purpose's population held at build time
-    (``source`` is already limited to them), stated in the manifest."""
+    """Build ``policy``'s tier of release from ``source``, check it, publish it if every check
+    passed. ``population_children``: how many children the purpose's population held at build
+    time (``source`` is already limited to them), stated in the manifest."""
     policy = policy or ReleasePolicy()
+    if not policy.tier.anonymised:
+        return _build_enclave(source, releases_dir, master_key, policy, population_children)
     purpose = PURPOSES[policy.purpose]
     release_id = new_release_id()
+    frame = _complete_rows(source, policy)
+    earlier = earlier_releases(releases_dir, policy.purpose, frame["child_id"], master_key)
+    same_tier = ResearchReleases(releases_dir).latest(policy.tier.name)
+    shared = None
+    if same_tier is not None:
+        levels = ResearchReleases(releases_dir).privacy_report(same_tier).get("levels")
+        shared = dict(levels) if isinstance(levels, dict) else None
+    candidates, transformation = _transform(frame, policy, shared)
+    withheld: dict[str, str] = {}
+    for candidate in candidates:
+        report = candidate.report
+        budget = int(policy.suppression_limit * len(frame) + 1e-9) - report.suppressed_rows
+        released, intersections, refused = guard_intersections(
+            candidate.released, QUASI_IDENTIFIERS, policy.sensitive, earlier,
+            policy.k_required, policy.l_required, max(budget, 0),
+            _own_criteria(policy, frame[policy.sensitive]),
+        )  # fmt: skip
+        if refused is None:
+            break
+        withheld[candidate.name] = refused
+    chosen = candidate.name
+    loss = report.information_loss["value"]
+    why = f"lowest information loss ({LOSS_METRIC} {loss:.4f}) of the transformations"
+    if withheld:
+        why += (
+            " that do not combine with earlier releases below k ("
+            + "; ".join(f"{name}: {reason}" for name, reason in withheld.items())
+            + ")"
+        )
+    others = [
+        f"{c.name} {c.report.information_loss['value']:.4f}" for c in candidates if c.name != chosen
+    ]
+    if others:
+        why += "; the others: " + ", ".join(others)
+    transformation.update(chosen=chosen, why=why, withheld=withheld)
+    key = release_key(master_key, release_id)
+    children = released["child_id"]
+    released = released.drop(columns="child_id")
+    released.insert(0, "record_id", [retokenize(str(v), key) for v in children])
+    order = released.sample(frac=1.0, random_state=int.from_bytes(key[:4], "big")).index
+    released, children = released.loc[order], children.loc[order]
+    for column in QUASI_IDENTIFIERS:
+        released[column] = released[column].astype(str)
+    intersection_check = check_intersections(
+        released, QUASI_IDENTIFIERS, policy.sensitive, policy.k_required, policy.l_required,
+        [replace(e, tokens=e.tokens.loc[children.index]) for e in earlier],
+    )  # fmt: skip
+    if refused is not None:  # every transformation would combine below k: not published
+        intersection_check = CheckOutcome("intersection", False, f"withheld: {refused}")
+    released = released.reset_index(drop=True)
+
+    privacy_report = _privacy_report(released, frame, report, policy)
+    suppressed_for_intersections = sum(r.suppressed_for_it for r in intersections)
+    privacy_report.update(
+        transformation=transformation,
+        intersections={
+            "earlier_releases": [r.to_dict() for r in intersections],
+            "suppressed_rows": suppressed_for_intersections,
+            "refused": refused,
+        },
+        released_rows=len(released),
+        suppressed_rows=report.suppressed_rows + suppressed_for_intersections,
+        release_id=release_id,
+        tier=policy.tier.name,
+        access=policy.tier.access,
+        purpose=policy.purpose,
+        population="children whose guardians' research consent is in force at build time",
+        excluded_incomplete_rows=int(len(source) - len(frame)),
+        record_id="release-specific HMAC re-tokenization of the child id",
+        levels=_levels(report),
+    )  # fmt: skip
+    data_csv = released.to_csv(index=False)
+    checks: list[CheckOutcome] = [
+        check_k_anonymity(released, QUASI_IDENTIFIERS, policy.k_required),
+        check_l_diversity(released, QUASI_IDENTIFIERS, policy.sensitive, policy.l_required),
+        intersection_check,
+        check_pii_scan({"release": released}, {"data.csv": data_csv}),
+    ]
+    return publish_release(
+        releases_dir,
+        release_id,
+        data=released,
+        data_csv=data_csv,
+        dictionary=_dictionary(released, policy),
+        privacy_report=privacy_report,
+        purpose=policy.purpose,
+        checks=checks,
+        population=purpose.population,
+        legal_basis=purpose.legal_basis,
+        population_children=population_children,
+        tier=policy.tier.name,
+        downloadable=policy.tier.downloadable,
+    )
+
+
+def _complete_rows(source: pd.DataFrame, policy: ReleasePolicy) -> pd.DataFrame:
     frame = source.copy()
     frame["age_years"] = frame["age_years"].astype("Int64")
     frame["admission_year"] = frame["admission_year"].astype("Int64")
-    frame = frame.dropna(subset=[*QUASI_IDENTIFIERS, policy.sensitive]).reset_index(drop=True)
-    released, report, transformation = _transform(frame, policy)
-    key = release_key(master_key, release_id)
-    released = released.reset_index(drop=True)
-    released.insert(0, "record_id", [retokenize(str(v), key) for v in released.pop("child_id")])
-    released = released.sample(frac=1.0, random_state=int.from_bytes(key[:4], "big")).reset_index(
-        drop=True
-    )
-    for column in QUASI_IDENTIFIERS:
-        released[column] = released[column].astype(str)
+    return frame.dropna(subset=[*QUASI_IDENTIFIERS, policy.sensitive]).reset_index(drop=True)
 
-    privacy_report = report.to_dict()
+
+def _privacy_report(
+    released: pd.DataFrame, frame: pd.DataFrame, report: PrivacyReport, policy: ReleasePolicy
+) -> dict[str, Any]:
+    """The search's report, every declared criterion as achieved on the released file, and
+    the risk figures."""
+    out = report.to_dict()
     declared = policy.criteria()
     results = evaluate_criteria(
         released, QUASI_IDENTIFIERS, policy.sensitive, [c for c, _ in declared]
     )
     risk = next(r for r in results if r.name == "prosecutor_risk").achieved
-    privacy_report.update(
-        transformation=transformation,
+    out.update(
         criteria=[
             {**r.to_dict(), "enforced": enforced}
             for r, (_, enforced) in zip(results, declared, strict=True)
@@ -185,32 +423,78 @@ def build_release(
             "journalist": None,
             "journalist_note": "not estimated yet: needs the population's class frequencies",
         },
-        release_id=release_id,
-        purpose=policy.purpose,
-        population="children whose guardians' research consent is in force at build time",
-        excluded_incomplete_rows=int(len(source) - len(frame)),
-        record_id="release-specific HMAC re-tokenization of the child id",
+        k=int(released.groupby(list(QUASI_IDENTIFIERS)).size().min()) if len(released) else 0,
     )
-    data_csv = released.to_csv(index=False)
-    checks: list[CheckOutcome] = [
-        check_k_anonymity(released, QUASI_IDENTIFIERS, policy.k),
-        check_l_diversity(released, QUASI_IDENTIFIERS, policy.sensitive, policy.l_diversity),
-        check_pii_scan({"release": released}, {"data.csv": data_csv}),
-    ]
-    dictionary = {
+    return out
+
+
+def _dictionary(released: pd.DataFrame, policy: ReleasePolicy) -> dict[str, Any]:
+    return {
         c: {"description": DICTIONARY.get(c, ""), "dtype": str(t)}
         for c, t in released.dtypes.items()
     }
+
+
+def _build_enclave(
+    source: pd.DataFrame,
+    releases_dir: Path,
+    master_key: bytes,
+    policy: ReleasePolicy,
+    population_children: int | None,
+) -> ReleaseResult:
+    """The enclave extract: every complete record, pseudonymised with the release's own
+    token, nothing generalised; published with ``downloadable = False`` so the reader never
+    hands its records out (query-only, inside the enclave)."""
+    purpose = PURPOSES[policy.purpose]
+    release_id = new_release_id()
+    frame = _complete_rows(source, policy)
+    key = release_key(master_key, release_id)
+    columns = [*QUASI_IDENTIFIERS, policy.sensitive, "institution_type"]
+    released = frame[columns].copy()
+    released.insert(0, "record_id", [retokenize(str(v), key) for v in frame["child_id"]])
+    released = released.sample(frac=1.0, random_state=int.from_bytes(key[:4], "big"))
+    released = released.reset_index(drop=True)
+    for column in QUASI_IDENTIFIERS:
+        released[column] = released[column].astype(str)
+    data_csv = released.to_csv(index=False)
+    privacy_report = {
+        "release_id": release_id,
+        "tier": policy.tier.name,
+        "access": policy.tier.access,
+        "purpose": policy.purpose,
+        "quasi_identifiers": list(QUASI_IDENTIFIERS),
+        "sensitive_attribute": policy.sensitive,
+        "input_rows": len(source),
+        "released_rows": len(released),
+        "excluded_incomplete_rows": int(len(source) - len(frame)),
+        "protection": [
+            "release-specific HMAC re-tokenization of the child id",
+            "no download: the records are queried inside the enclave only",
+            "every query's output is checked for small cells before it leaves",
+        ],
+        "generalization": dict.fromkeys(QUASI_IDENTIFIERS, "none (record level)"),
+        "risk": {
+            "prosecutor": KAnonymity(1).evaluate(released, QUASI_IDENTIFIERS, policy.sensitive)
+            .achieved,
+            "note": "record level: the protection is the access, not the data",
+        },
+        "record_id": "release-specific HMAC re-tokenization of the child id",
+    }  # fmt: skip
+    checks = [
+        check_pii_scan({"release": released}, {"data.csv": data_csv}),
+    ]
     return publish_release(
         releases_dir,
         release_id,
         data=released,
         data_csv=data_csv,
-        dictionary=dictionary,
+        dictionary=_dictionary(released, policy),
         privacy_report=privacy_report,
         purpose=policy.purpose,
         checks=checks,
         population=purpose.population,
         legal_basis=purpose.legal_basis,
         population_children=population_children,
+        tier=policy.tier.name,
+        downloadable=False,
     )

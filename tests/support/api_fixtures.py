@@ -213,7 +213,7 @@ def make_release_source(seed: int, children: int = 300) -> pd.DataFrame:
             ),
             "admission_year": rng.integers(2015, 2025, children),
             "case_type": rng.choice(
-                ["abandonment", "neglect", "economic_hardship", "abuse"], children
+                ["abandonment", "neglect", "economic_hardship", "physical_abuse"], children
             ),
             "institution_type": rng.choice(["lksa_anak", "lksa_disabilitas"], children),
         }

@@ -47,6 +47,8 @@ def _summary(release: Release) -> dict[str, Any]:
         "release_id": manifest.release_id,
         "created_at": manifest.created_at,
         "purpose": manifest.purpose,
+        "tier": manifest.tier,
+        "downloadable": manifest.downloadable,
         "rows": manifest.rows,
         "checks_passed": list(manifest.checks_passed),
         "all_checks_passed": manifest.all_checks_passed,
@@ -86,7 +88,7 @@ def get_release(caller: CurrentKey, releases: Releases, release_id: ReleaseId) -
         files=list(release.manifest.files),
         data_dictionary=dictionary,
         privacy_report=report,
-        download_formats=["csv", "parquet"],
+        download_formats=["csv", "parquet"] if release.manifest.downloadable else [],
     )
 
 
@@ -97,7 +99,10 @@ def get_release(caller: CurrentKey, releases: Releases, release_id: ReleaseId) -
     response_class=FileResponse,
     responses={
         **_ERRORS,
-        403: {"model": ErrorMessage, "description": "Only researcher keys may download"},
+        403: {
+            "model": ErrorMessage,
+            "description": "Only researcher keys may download, and never an enclave release",
+        },
         429: {
             "model": RateLimitMessage,
             "description": "Over your requests per minute",
@@ -147,8 +152,17 @@ def download_release(
     release = releases.get(release_id)
     if release is None:
         raise NotFound(f"no published release {release_id!r}")
+    if not release.manifest.downloadable:
+        audit_event(
+            audit, request, caller, outcome="denied", status=403,
+            parameters={"format": format}, release_id=release_id, purpose=purpose,
+        )  # fmt: skip
+        raise Forbidden(
+            f"release {release_id} is a {release.manifest.tier} release: its records are "
+            "queried inside the enclave, never downloaded"
+        )
     try:
-        path = releases.data_file(release, format)
+        path = releases.download_file(release, format)
     except ReleaseError as exc:
         # A file altered after its checks is never served; the refusal is audited too.
         audit_event(

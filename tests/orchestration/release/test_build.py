@@ -148,3 +148,90 @@ def test_the_transformation_with_the_lower_loss_is_published_and_the_report_says
     assert report["information_loss"]["value"] == losses[transformation["chosen"]]
     assert "lowest information loss" in transformation["why"]
     assert candidates["local_recoding"]["suppressed_rows"] == 0
+
+
+# -- tiers and releases that cannot be combined -----------------------------------------------
+
+
+def _tier(name: str) -> ReleasePolicy:
+    from lakehouse.reference.release_tiers import TIERS
+
+    return ReleasePolicy(tier=TIERS[name])
+
+
+def _released_with_children(
+    result_path: Path, source: pd.DataFrame, release_id: str
+) -> pd.DataFrame:
+    """The release's records joined back to the child ids through the release key (what only
+    the platform can do: the test's independent view of who is in which class)."""
+    from anonymization.tokens import retokenize
+    from orchestration.release.build import release_key
+
+    data = pd.read_parquet(result_path / "data.parquet")
+    key = release_key(KEY, release_id)
+    tokens = {retokenize(str(c), key): c for c in source["child_id"]}
+    return data.assign(child_id=data["record_id"].map(tokens))
+
+
+def test_each_tier_states_itself_and_meets_its_criteria(tmp_path: Path) -> None:
+    from anonymization.privacy_models import TCloseness
+    from lakehouse.reference.release_tiers import CASE_TYPE_GROUPS
+
+    source = make_release_source(5, children=1500)
+    results = {t: build_release(source, tmp_path, KEY, _tier(t)) for t in
+               ("licensed", "public_use", "enclave")}  # fmt: skip
+    releases = ResearchReleases(tmp_path)
+    for tier, result in results.items():
+        assert result.path is not None, result.manifest
+        assert result.manifest.tier == tier
+        assert releases.privacy_report(releases.get(result.manifest.release_id))["tier"] == tier  # type: ignore[arg-type]
+    public = pd.read_parquet(results["public_use"].path / "data.parquet")  # type: ignore[operator]
+    assert public.groupby(list(QUASI_IDENTIFIERS)).size().min() >= 11
+    assert not public["regency_code"].str.fullmatch(r"\d{4}").any()  # province at most
+    hierarchical = TCloseness(0.3, "hierarchical", hierarchy=dict(CASE_TYPE_GROUPS))
+    # t against the input's distribution, as the tier declares it: recomputed here.
+    overall = source["case_type"].value_counts(normalize=True)
+    per = public.groupby(list(QUASI_IDENTIFIERS))["case_type"].value_counts(normalize=True)
+    shares = per.unstack(fill_value=0.0).reindex(columns=overall.index, fill_value=0.0)
+    emd = hierarchical.distances(shares.to_numpy(), overall.to_numpy(), list(overall.index))
+    assert emd.max() <= 0.3 + 1e-9
+    licensed = pd.read_parquet(results["licensed"].path / "data.parquet")  # type: ignore[operator]
+    assert licensed["regency_code"].str.fullmatch(r"\d{4}").any()  # some regency kept
+    enclave = releases.get(results["enclave"].manifest.release_id)
+    assert enclave is not None and enclave.manifest.downloadable is False
+    from lakehouse.research_release import NotDownloadable
+
+    with pytest.raises(NotDownloadable, match="enclave"):
+        releases.download_file(enclave, "csv")
+    assert [r.id for r in releases.list("public_use")] == [
+        results["public_use"].manifest.release_id
+    ]
+
+
+def test_two_releases_held_together_show_no_class_below_k(tmp_path: Path) -> None:
+    """The licensed and the public-use file of the same children, and a later licensed file of
+    a changed population: every pair of releases, joined by the children they share, has no
+    joint class below the weaker k (computed here from the files and the release key)."""
+    first = make_release_source(5, children=1500)
+    later = pd.concat([first.iloc[100:], make_release_source(9, children=300).assign(
+        child_id=[f"new_{i}" for i in range(300)])]).reset_index(drop=True)  # fmt: skip
+    built = [
+        (build_release(first, tmp_path, KEY, _tier("licensed")), first, 5),
+        (build_release(first, tmp_path, KEY, _tier("public_use")), first, 11),
+        (build_release(later, tmp_path, KEY, _tier("licensed")), later, 5),
+    ]
+    published = [(r, s, k) for r, s, k in built if r.path is not None]
+    assert len(published) >= 2
+    for i, (a, source_a, k_a) in enumerate(published):
+        for b, source_b, k_b in published[i + 1 :]:
+            left = _released_with_children(a.path, source_a, a.manifest.release_id)  # type: ignore[arg-type]
+            right = _released_with_children(b.path, source_b, b.manifest.release_id)  # type: ignore[arg-type]
+            both = left.merge(right, on="child_id", suffixes=("_a", "_b"))
+            keys = [f"{q}_{s}" for q in QUASI_IDENTIFIERS for s in ("a", "b")]
+            assert both.groupby(keys).size().min() >= min(k_a, k_b)
+    for result, _, _ in built:
+        report = result.manifest
+        if result.path is None:  # withheld: the reason is on record, nothing was served
+            assert "withheld" in next(
+                c["detail"] for c in report.checks if c["name"] == "intersection"
+            )

@@ -1,0 +1,169 @@
+"""Release tiers: who may have a research release, how, and what must protect it — declared once.
+
+Why tiers
+---------
+A file anyone may download must withstand an attacker who knows a child's age, sex and home
+town and holds every other file we ever published; a file given to a named researcher under a
+data-use agreement may keep more detail because the agreement, the audit log and the key add
+protection; and some questions need record-level detail no file can carry, which the researcher
+then asks inside the enclave without taking the records away. Statistical agencies publish the
+same data this way (the UK Data Service's open / safeguarded / controlled access, IHSN/NADA's
+public-use, licensed and enclave files). The release step builds one release per tier from the
+same population; the API and the catalog serve each by the access it declares; every release
+states its tier, criteria and risk figures in its privacy report.
+
+The numbers
+-----------
+* public-use: k = 11 (the usual public-use floor: a maximum re-identification risk of 0.09,
+  under the 0.1 many agencies use for public files), distinct 2-diversity and hierarchical
+  t-closeness 0.3 on the case type (the case type's groups below), no geography below province,
+  at most 5 % of records suppressed;
+* licensed: k = 5, distinct 2-diversity, geography down to regency where the classes allow it;
+  entropy and recursive diversity, t-closeness and the risk figures are measured and reported;
+* enclave: the records pseudonymised (a release-specific token), nothing generalised, never
+  downloadable: query-only inside the enclave, where outputs are checked before they leave.
+
+The criteria classes live in :mod:`anonymization` (this package is the ground floor and imports
+nothing above it); :mod:`orchestration.release.build` turns a tier into criteria.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+__all__ = [
+    "CASE_TYPE_GROUPS",
+    "GEOGRAPHY_LEVELS",
+    "TIERS",
+    "Access",
+    "ReleaseTier",
+    "tier",
+]
+
+Access = Literal["open", "licensed", "enclave"]
+#: Levels of the region hierarchy, most detailed first (anonymization.hierarchies).
+GEOGRAPHY_LEVELS = ("regency", "province", "island_group", "national")
+
+#: Case types grouped by the kind of harm, for the hierarchical distance of t-closeness: telling
+#: a class's neglect from abandonment costs half as much as telling it from sexual abuse.
+CASE_TYPE_GROUPS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(
+    {
+        "neglect": ("care", "*"),
+        "abandonment": ("care", "*"),
+        "economic_hardship": ("care", "*"),
+        "physical_abuse": ("abuse", "*"),
+        "sexual_abuse": ("abuse", "*"),
+        "exploitation": ("exploitation", "*"),
+        "trafficking": ("exploitation", "*"),
+        "conflict_with_law": ("justice", "*"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class ReleaseTier:
+    name: str
+    title: str
+    access: Access
+    #: Whether the records may leave as a file (public-use and licensed) or only be queried.
+    downloadable: bool
+    description: str
+    #: Enforced on every class; None: the tier's records are not generalised (enclave).
+    k: int | None = None
+    l_diversity: int | None = None
+    t_closeness: float | None = None
+    t_distance: Literal["equal", "hierarchical"] = "equal"
+    max_suppression: float = 0.05
+    #: The most detailed geography a record may show.
+    lowest_geography: str = "regency"
+    #: Measured on the release and reported, with the tier's bounds (the values achieved are
+    #: in the privacy report; a bound not met is reported, not hidden).
+    max_prosecutor_risk: float | None = None
+    max_journalist_risk: float | None = None
+    max_population_uniques: float | None = None
+    #: δ-presence against the BPS child population: the largest share of a population class
+    #: the release may hold.
+    delta_max: float | None = None
+    measured: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.lowest_geography not in GEOGRAPHY_LEVELS:
+            raise ValueError(f"unknown geography level {self.lowest_geography!r}")
+        if self.downloadable and self.k is None:
+            raise ValueError(f"tier {self.name}: a downloadable file must be k-anonymous")
+
+    @property
+    def geography_level(self) -> int:
+        return GEOGRAPHY_LEVELS.index(self.lowest_geography)
+
+    @property
+    def anonymised(self) -> bool:
+        return self.k is not None
+
+
+TIERS: MappingProxyType[str, ReleaseTier] = MappingProxyType(
+    {
+        t.name: t
+        for t in (
+            ReleaseTier(
+                name="public_use",
+                title="Public-use file",
+                access="open",
+                downloadable=True,
+                description=(
+                    "For anyone: k-anonymous (k=11), 2-diverse and t-close (t=0.3, hierarchical) "
+                    "on case type; geography no finer than province."
+                ),
+                k=11,
+                l_diversity=2,
+                t_closeness=0.3,
+                t_distance="hierarchical",
+                lowest_geography="province",
+                max_prosecutor_risk=1 / 11,
+                max_journalist_risk=1 / 11,
+                max_population_uniques=0.01,
+                delta_max=0.05,
+                measured=("entropy_l_diversity", "recursive_c_l_diversity"),
+            ),
+            ReleaseTier(
+                name="licensed",
+                title="Licensed file",
+                access="licensed",
+                downloadable=True,
+                description=(
+                    "For researchers under a data-use agreement: k-anonymous (k=5), 2-diverse on "
+                    "case type; geography down to regency where the classes allow it."
+                ),
+                k=5,
+                l_diversity=2,
+                lowest_geography="regency",
+                max_prosecutor_risk=0.2,
+                max_journalist_risk=0.2,
+                max_population_uniques=0.05,
+                delta_max=0.2,
+                measured=("entropy_l_diversity", "recursive_c_l_diversity", "t_closeness"),
+            ),
+            ReleaseTier(
+                name="enclave",
+                title="Enclave extract",
+                access="enclave",
+                downloadable=False,
+                description=(
+                    "Record-level, pseudonymised with a release-specific token, not generalised; "
+                    "never downloadable: queried inside the enclave only, outputs checked."
+                ),
+                lowest_geography="regency",
+                max_suppression=0.0,
+            ),
+        )
+    }
+)
+
+
+def tier(name: str) -> ReleaseTier:
+    try:
+        return TIERS[name]
+    except KeyError:
+        raise ValueError(f"unknown release tier {name!r}; tiers: {', '.join(TIERS)}") from None
