@@ -585,10 +585,10 @@ def population_uniqueness(
     if n / population <= DANKAR_PITMAN_MAX_FRACTION:
         value, params = _pitman(h, population)
         if not math.isnan(value):
+            candidates = {"pitman": value}
             return _estimate(
-                model, "pitman", value, h, population, parameters=params,
-                candidates={"pitman": value},
-            )  # fmt: skip
+                model, "pitman", value, h, population, parameters=params, candidates=candidates
+            )
         zayatz = _zayatz(h, population)
         return _estimate(
             model, "zayatz", zayatz, h, population, candidates={"pitman": value, "zayatz": zayatz}
