@@ -49,7 +49,7 @@ module follows the mathematics, and the tests show the difference:
 * SNB, expected number of sample classes of size 2: ARX multiplies by (1 - (1-f)(1-beta)) ** (alpha+2)
   where the model gives (1 - (1-f)(1-beta)) ** -(alpha+2) (a second derivative of the probability
   generating function; ARX's own Jacobian is the derivative of the latter). With ARX's sign SNB
-  rarely converges (its own tests expect "Unexpected convergence of SNB" on the adult data).
+  does not converge on ARX's adult data at f = 0.01 ... 0.5; with the model's it does from 0.1.
 * SNB, Haas & Stokes's estimator of K: ARX sums ``(1-f)^i * n_i * (1+f)^i - 1`` where the estimator
   has ``(1-f)^i * ((1+f)^i - 1) * n_i`` (operator precedence); with the published form a sample of
   uniques gives K = N exactly.
