@@ -62,7 +62,15 @@ MANIFEST_FILE = "manifest.json"
 DATA_FILES: dict[str, str] = {"parquet": "data.parquet", "csv": "data.csv"}
 DICTIONARY_FILE = "data_dictionary.json"
 PRIVACY_REPORT_FILE = "privacy_report.json"
-FILES = (DATA_FILES["parquet"], DATA_FILES["csv"], DICTIONARY_FILE, PRIVACY_REPORT_FILE)
+#: The same report for people: criteria, a risk plot, utility, what each value stands for.
+REPORT_FILE = "report.html"
+FILES = (
+    DATA_FILES["parquet"],
+    DATA_FILES["csv"],
+    DICTIONARY_FILE,
+    PRIVACY_REPORT_FILE,
+    REPORT_FILE,
+)
 DownloadFormat = Literal["csv", "parquet"]
 
 
@@ -123,6 +131,7 @@ def publish_release(
     population_children: int | None = None,
     tier: str = "licensed",
     downloadable: bool = True,
+    report_html: str = "",
 ) -> ReleaseResult:
     """Write the release if every check passed; otherwise record only its manifest."""
     if not _RELEASE_ID.match(release_id):
@@ -151,6 +160,7 @@ def publish_release(
         write_text_atomic(staging / DATA_FILES["csv"], data_csv)
         write_json_atomic(staging / DICTIONARY_FILE, dict(dictionary))
         write_json_atomic(staging / PRIVACY_REPORT_FILE, dict(privacy_report))
+        write_text_atomic(staging / REPORT_FILE, report_html)
         sha = {f: sha256_file(staging / f) for f in FILES}
         manifest = manifest.model_copy(update={"sha256": sha})
         write_json_atomic(staging / MANIFEST_FILE, manifest.model_dump())

@@ -60,6 +60,7 @@ from lakehouse.research_release import (
     new_release_id,
     publish_release,
 )
+from orchestration.release.report import render_report, value_meanings
 
 
 @dataclass(frozen=True)
@@ -371,6 +372,10 @@ def build_release(
         levels=_levels(report),
     )  # fmt: skip
     data_csv = released.to_csv(index=False)
+    dictionary = _dictionary(released, policy)
+    report_html = render_report(
+        privacy_report, released, frame, dictionary, policy.tier.title, policy.tier.description
+    )
     checks: list[CheckOutcome] = [
         check_k_anonymity(released, QUASI_IDENTIFIERS, policy.k_required),
         check_l_diversity(released, QUASI_IDENTIFIERS, policy.sensitive, policy.l_required),
@@ -382,7 +387,7 @@ def build_release(
         release_id,
         data=released,
         data_csv=data_csv,
-        dictionary=_dictionary(released, policy),
+        dictionary=dictionary,
         privacy_report=privacy_report,
         purpose=policy.purpose,
         checks=checks,
@@ -391,6 +396,7 @@ def build_release(
         population_children=population_children,
         tier=policy.tier.name,
         downloadable=policy.tier.downloadable,
+        report_html=report_html,
     )
 
 
@@ -429,8 +435,12 @@ def _privacy_report(
 
 
 def _dictionary(released: pd.DataFrame, policy: ReleasePolicy) -> dict[str, Any]:
+    """Each column's meaning; for a generalised column also what each released value stands
+    for ("32": province 32, Jawa Barat, the regency not shown)."""
+    meanings = value_meanings(released, QUASI_IDENTIFIERS) if policy.tier.anonymised else {}
     return {
         c: {"description": DICTIONARY.get(c, ""), "dtype": str(t)}
+        | ({"values": meanings[c]} if c in meanings else {})
         for c, t in released.dtypes.items()
     }
 
@@ -483,12 +493,21 @@ def _build_enclave(
     checks = [
         check_pii_scan({"release": released}, {"data.csv": data_csv}),
     ]
+    dictionary = _dictionary(released, policy)
     return publish_release(
         releases_dir,
         release_id,
         data=released,
         data_csv=data_csv,
-        dictionary=_dictionary(released, policy),
+        report_html=render_report(
+            privacy_report,
+            released,
+            frame,
+            dictionary,
+            policy.tier.title,
+            policy.tier.description,
+        ),
+        dictionary=dictionary,
         privacy_report=privacy_report,
         purpose=policy.purpose,
         checks=checks,
