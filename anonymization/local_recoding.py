@@ -63,10 +63,14 @@ def local_recode(
     l: int,  # noqa: E741 - the standard name of the l-diversity parameter
     criteria: ClassCriteria | None = None,
     lowest_levels: Mapping[str, int] | None = None,
+    within: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, PrivacyReport]:
     """Locally recode ``df``; returns the released rows (all of them, original index) with the
     quasi-identifiers as strings, and a report in the full-domain search's shape.
-    ``lowest_levels``: per quasi-identifier the most detailed level a cell may reach."""
+    ``lowest_levels``: per quasi-identifier the most detailed level a cell may reach.
+    ``within``: a part number per record; no cell holds records of two parts (each part starts
+    as a cell of its own). A licensed file cut within the classes of the public-use file of the
+    same children cannot split those classes below k when the two are held together."""
     if k < 1 or l < 1:
         raise ValueError("k and l must be >= 1")
     n = len(df)
@@ -93,12 +97,23 @@ def local_recode(
         return ok
 
     top = tuple(qi.height - 1 for qi in qis)
-    if not groups_ok(np.arange(n), np.zeros(n, dtype=np.int64), 1)[0]:
+    if within is None:
+        parts, part_ids = np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    else:
+        if len(within) != n:
+            raise ValueError("within: one part number per record")
+        part_ids, parts = np.unique(np.asarray(within), return_inverse=True)
+        parts = parts.astype(np.int64)
+    failing = np.flatnonzero(~groups_ok(np.arange(n), parts, len(part_ids)))
+    if len(failing):
+        what = "the whole table" if within is None else f"{len(failing)} part(s) of the table"
         raise AnonymizationError(
-            f"the whole table does not meet k={k}, l={l}: too few rows or sensitive values"
+            f"{what} does not meet k={k}, l={l}: too few rows or sensitive values"
         )
     final: list[_Cell] = []
-    stack = [_Cell(np.arange(n), top)]
+    order = np.argsort(parts, kind="stable")
+    bounds = np.searchsorted(parts[order], np.arange(len(part_ids) + 1))
+    stack = [_Cell(order[bounds[i] : bounds[i + 1]], top) for i in range(len(part_ids))][::-1]
     while stack:
         cell = stack.pop()
         best: tuple[float, int, np.ndarray, np.ndarray, np.ndarray] | None = None

@@ -18,22 +18,23 @@ from orchestration.core.served import population_members, release_inputs
 from orchestration.release.build import ReleasePolicy, build_release
 
 RELEASE_CHECKS = ("k_anonymity", "l_diversity", "intersection", "pii_scan")
-#: Built in this order: the licensed file first (the most detail), then the public-use file,
-#: which is checked against it (and every earlier file) so that the two held together reveal no
+#: Built in this order: the public-use file first, then the licensed file cut within its
+#: classes (and checked against every earlier file) so that the two held together reveal no
 #: class below k, then the enclave extract.
-TIER_ORDER = ("licensed", "public_use", "enclave")
+TIER_ORDER = ("public_use", "licensed", "enclave")
 
 
 def build_release_asset() -> dg.AssetsDefinition:
     inputs = release_inputs(dbt_project().manifest_path)
     source = next(m for m in inputs if m.name == "research_child_cases")
+    register = next(m for m in inputs if m.name == "research_reference_population")
     populations = population_members(dbt_project().manifest_path)
     policies = [ReleasePolicy(tier=TIERS[name]) for name in TIER_ORDER]
     purpose = PURPOSES[policies[0].purpose].name  # a declared purpose: safe inside the SQL
 
     @dg.asset(
         key=RESEARCH_RELEASE,
-        deps=[source.asset_key, populations.asset_key],
+        deps=[source.asset_key, register.asset_key, populations.asset_key],
         group_name="release",
         pool=WAREHOUSE_POOL,
         kinds={"parquet", "csv"},
@@ -52,6 +53,7 @@ def build_release_asset() -> dg.AssetsDefinition:
         settings = lakehouse.settings
         with session(settings.warehouse_target, purpose="research release") as client:
             frame = client.query_df(f"select * from {source.relation}")
+            registry = client.query_df(f"select * from {register.relation}")
             # The same build's population: the manifest says how many children it held.
             counted = client.query(
                 f"select count() from {populations.relation} where purpose = '{purpose}'"
@@ -69,6 +71,7 @@ def build_release_asset() -> dg.AssetsDefinition:
                 settings.keys.release_key,
                 policy,
                 population_children=population,
+                registry=registry,
             )
             manifest = result.manifest
             failing = {c["name"] for c in manifest.checks if not c["passed"]}

@@ -39,19 +39,26 @@ from anonymization.output_checks import (
     check_l_diversity,
     check_pii_scan,
 )
+from anonymization.population_risk import (
+    DeltaPresence,
+    JournalistRisk,
+    PopulationUniqueness,
+    ReferencePopulation,
+)
 from anonymization.privacy_models import (
     Criterion,
+    CriterionResult,
     DistinctLDiversity,
     EntropyLDiversity,
     KAnonymity,
     ProsecutorRisk,
     RecursiveCLDiversity,
     TCloseness,
-    evaluate_criteria,
 )
 from anonymization.release_intersection import EarlierRelease, guard_intersections
 from anonymization.tokens import retokenize
 from lakehouse.checks import CheckOutcome
+from lakehouse.reference.child_population import CHILD_POPULATION_SOURCE, child_population
 from lakehouse.reference.purposes import PURPOSES
 from lakehouse.reference.release_tiers import CASE_TYPE_GROUPS, TIERS, ReleaseTier
 from lakehouse.research_release import (
@@ -170,14 +177,19 @@ class _Candidate:
 
 
 def _transform(
-    frame: pd.DataFrame, policy: ReleasePolicy, shared: Mapping[str, int] | None
+    frame: pd.DataFrame,
+    policy: ReleasePolicy,
+    shared: Mapping[str, int] | None,
+    outer: pd.Series | None = None,
 ) -> tuple[list[_Candidate], dict[str, Any]]:
     """The transformations that meet the tier's criteria, lowest loss first (full-domain on a
     tie): full-domain generalisation (one level per quasi-identifier, records suppressed within
     the limit, the exact optimum), local recoding (each cell its own levels along the
     hierarchies, nothing suppressed, a greedy optimum), and, when the tier's latest release was
     full-domain, that release's scheme (``shared``) — the fallback when the others would
-    combine with earlier releases below k."""
+    combine with earlier releases below k. ``outer``: each record's class in the file this
+    tier nests in (null for a child it does not hold); local recoding then cuts within those
+    classes."""
     columns = frame[[*QUASI_IDENTIFIERS, policy.sensitive, "institution_type", "child_id"]]
     qis = {q: hierarchies()[q] for q in QUASI_IDENTIFIERS}
     k, l_req, criteria = policy.k_required, policy.l_required, policy.class_criteria()
@@ -186,9 +198,7 @@ def _transform(
         "full_domain": lambda: anonymize(
             columns, qis, policy.sensitive, k, l_req, limit, criteria, lowest
         ),
-        "local_recoding": lambda: local_recode(
-            columns, qis, policy.sensitive, k, l_req, criteria, lowest
-        ),
+        "local_recoding": lambda: _local_recode_within(columns, policy, outer),
     }
     if shared is not None:
         runs["shared_scheme"] = lambda: anonymize(
@@ -220,6 +230,47 @@ def _transform(
         "not_possible": errors,
     }
     return candidates, transformation
+
+
+def _local_recode_within(
+    columns: pd.DataFrame, policy: ReleasePolicy, outer: pd.Series | None
+) -> tuple[pd.DataFrame, PrivacyReport]:
+    """Local recoding, within the classes of the file this tier nests in when there is one.
+    The children that file does not hold form one more part; too few to meet k and l, they are
+    suppressed (within the limit) rather than mixed into a class of the outer file."""
+    qis = {q: hierarchies()[q] for q in QUASI_IDENTIFIERS}
+    k, l_req, criteria = policy.k_required, policy.l_required, policy.class_criteria()
+    lowest = policy.lowest_levels()
+    if outer is None:
+        return local_recode(columns, qis, policy.sensitive, k, l_req, criteria, lowest)
+    outside = outer.isna().to_numpy()
+    kept = columns
+    if outside.any():
+        rest = columns.loc[outside, policy.sensitive]
+        if len(rest) < k or rest.nunique() < l_req:
+            kept = columns.loc[~outside]
+    excluded = len(columns) - len(kept)
+    if excluded > int(policy.suppression_limit * len(columns) + 1e-9):
+        raise AnonymizationError(
+            f"{excluded} children outside the outer file's classes, over the suppression limit"
+        )
+    parts = pd.factorize(outer.loc[kept.index].fillna("\x00outside"))[0]
+    released, report = local_recode(
+        kept, qis, policy.sensitive, k, l_req, criteria, lowest, within=parts
+    )
+    n = len(columns)
+    loss = (report.information_loss["value"] * len(kept) + excluded) / n
+    return released, replace(
+        report,
+        input_rows=n,
+        suppressed_rows=excluded,
+        suppression_limit=policy.suppression_limit,
+        information_loss={**report.information_loss, "value": round(loss, 6)},
+        generalization={
+            q: f"{g}; cut within the {policy.tier.nested_in} file's classes"
+            for q, g in report.generalization.items()
+        },
+    )
 
 
 def _levels(report: PrivacyReport) -> dict[str, int] | None:
@@ -291,10 +342,13 @@ def build_release(
     master_key: bytes,
     policy: ReleasePolicy | None = None,
     population_children: int | None = None,
+    registry: pd.DataFrame | None = None,
 ) -> ReleaseResult:
     """Build ``policy``'s tier of release from ``source``, check it, publish it if every check
     passed. ``population_children``: how many children the purpose's population held at build
-    time (``source`` is already limited to them), stated in the manifest."""
+    time (``source`` is already limited to them), stated in the manifest. ``registry``: every
+    registered child counted by the quasi-identifiers (column ``children``), the population of
+    the journalist risk; without it that risk is not estimated (the report says so)."""
     policy = policy or ReleasePolicy()
     if not policy.tier.anonymised:
         return _build_enclave(source, releases_dir, master_key, policy, population_children)
@@ -307,7 +361,13 @@ def build_release(
     if same_tier is not None:
         levels = ResearchReleases(releases_dir).privacy_report(same_tier).get("levels")
         shared = dict(levels) if isinstance(levels, dict) else None
-    candidates, transformation = _transform(frame, policy, shared)
+    outer = None
+    if policy.tier.nested_in is not None:
+        latest_outer = ResearchReleases(releases_dir).latest(policy.tier.nested_in)
+        for old in earlier:
+            if latest_outer is not None and old.release_id == latest_outer.id:
+                outer = old.classes(QUASI_IDENTIFIERS)
+    candidates, transformation = _transform(frame, policy, shared, outer)
     withheld: dict[str, str] = {}
     for candidate in candidates:
         report = candidate.report
@@ -351,7 +411,7 @@ def build_release(
         intersection_check = CheckOutcome("intersection", False, f"withheld: {refused}")
     released = released.reset_index(drop=True)
 
-    privacy_report = _privacy_report(released, frame, report, policy)
+    privacy_report = _privacy_report(released, report, policy, registry)
     suppressed_for_intersections = sum(r.suppressed_for_it for r in intersections)
     privacy_report.update(
         transformation=transformation,
@@ -407,27 +467,73 @@ def _complete_rows(source: pd.DataFrame, policy: ReleasePolicy) -> pd.DataFrame:
     return frame.dropna(subset=[*QUASI_IDENTIFIERS, policy.sensitive]).reset_index(drop=True)
 
 
+def _population_criteria(
+    released: pd.DataFrame, policy: ReleasePolicy, registry: pd.DataFrame | None
+) -> list[Criterion]:
+    """The criteria measured against a population: journalist risk and population uniqueness
+    against the child register (every registered child, ``registry``: counts by the
+    quasi-identifiers in ``children``), δ-presence against the country's children (BPS)."""
+    tier = policy.tier
+    out: list[Criterion] = []
+    if registry is not None and len(registry):
+        register = ReferencePopulation(registry, hierarchies(), count_column="children")
+        threshold = tier.max_journalist_risk or 0.2
+        out.append(JournalistRisk(threshold, 1.0, threshold, population=register))
+        fraction = min(len(released) / max(int(registry["children"].sum()), 1), 1.0)
+        if fraction > 0:
+            out.append(PopulationUniqueness(tier.max_population_uniques or 1.0, "dankar", fraction))
+    country = ReferencePopulation(
+        child_population(), hierarchies(), count_column="children", projected=True
+    )
+    out.append(DeltaPresence(0.0, tier.delta_max or 1.0, population=country))
+    return out
+
+
+def _evaluate(criterion: Criterion, released: pd.DataFrame, sensitive: str) -> CriterionResult:
+    """A criterion's result; one its population cannot answer (a released value the reference
+    table does not know) is reported as not met, with the reason, never skipped."""
+    try:
+        return criterion.evaluate(released, QUASI_IDENTIFIERS, sensitive)
+    except ValueError as exc:
+        return CriterionResult(criterion.name, {}, {"not_evaluated": str(exc)}, False)
+
+
 def _privacy_report(
-    released: pd.DataFrame, frame: pd.DataFrame, report: PrivacyReport, policy: ReleasePolicy
+    released: pd.DataFrame,
+    report: PrivacyReport,
+    policy: ReleasePolicy,
+    registry: pd.DataFrame | None,
 ) -> dict[str, Any]:
     """The search's report, every declared criterion as achieved on the released file, and
-    the risk figures."""
+    the risk figures under the prosecutor, journalist and marketer models."""
     out = report.to_dict()
-    declared = policy.criteria()
-    results = evaluate_criteria(
-        released, QUASI_IDENTIFIERS, policy.sensitive, [c for c, _ in declared]
-    )
-    risk = next(r for r in results if r.name == "prosecutor_risk").achieved
+    declared = policy.criteria() + [
+        (c, False) for c in _population_criteria(released, policy, registry)
+    ]
+    results = [_evaluate(c, released, policy.sensitive) for c, _ in declared]
+    by_name = {r.name: r.achieved for r in results}
+    prosecutor = by_name["prosecutor_risk"]
+    journalist = by_name.get("journalist_risk")
+    uniqueness = by_name.get("population_uniqueness")
     out.update(
         criteria=[
             {**r.to_dict(), "enforced": enforced}
             for r, (_, enforced) in zip(results, declared, strict=True)
         ],
         risk={
-            "prosecutor": {k: risk[k] for k in ("highest", "average", "share_above_threshold")},
-            "marketer": risk["marketer"],
-            "journalist": None,
-            "journalist_note": "not estimated yet: needs the population's class frequencies",
+            "prosecutor": {
+                k: prosecutor[k] for k in ("highest", "average", "share_above_threshold")
+            },
+            "journalist": None
+            if journalist is None or "highest" not in journalist
+            else {k: journalist[k] for k in ("highest", "average", "share_above_threshold")},
+            "journalist_population": "every child in the child register (research or not)",
+            "marketer": prosecutor["marketer"]
+            if journalist is None or "average" not in journalist
+            else journalist["average"],
+            "population_uniqueness": uniqueness,
+            "delta_presence": by_name.get("delta_presence"),
+            "delta_presence_population": CHILD_POPULATION_SOURCE,
         },
         k=int(released.groupby(list(QUASI_IDENTIFIERS)).size().min()) if len(released) else 0,
     )

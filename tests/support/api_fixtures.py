@@ -207,7 +207,7 @@ def make_release_source(seed: int, children: int = 300) -> pd.DataFrame:
             "child_id": [f"ch_{i:05d}" for i in range(children)],
             "age_years": rng.integers(0, 18, children),
             "sex": rng.choice(["M", "F"], children),
-            "regency_code": rng.choice(["3201", "3202", "3501", "3171"], children),
+            "regency_code": rng.choice(["3201", "3202", "3507", "3171"], children),
             "disability": rng.choice(
                 ["none", "physical", "intellectual"], children, p=[0.8, 0.1, 0.1]
             ),
