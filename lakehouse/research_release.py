@@ -25,13 +25,14 @@ import shutil
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from lakehouse import ids
 from lakehouse.checks import CheckOutcome, all_passed
 from lakehouse.files import (
     fresh_staging_dir,
@@ -82,8 +83,20 @@ class NotDownloadable(ReleaseError):
     """A release whose tier keeps its records inside the enclave."""
 
 
+_last_release_time: list[datetime] = []
+_release_id_lock = threading.Lock()
+
+
 def new_release_id() -> str:
-    return RELEASE_PREFIX + timestamp_id()
+    """A new id, later than every id this process made before: one run builds a release per
+    tier within the same microsecond on a fast machine (or a pinned clock), and ids must stay
+    distinct and in creation order."""
+    with _release_id_lock:
+        now = ids.utc_now()  # through the module: the one clock a test may pin
+        if _last_release_time and now <= _last_release_time[0]:
+            now = _last_release_time[0] + timedelta(microseconds=1)
+        _last_release_time[:] = [now]
+        return RELEASE_PREFIX + timestamp_id(now)
 
 
 class ReleaseManifest(BaseModel):

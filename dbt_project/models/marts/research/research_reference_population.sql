@@ -14,11 +14,12 @@ children as (
 -- would link a release against. Counts only; no child id leaves this model.
 final as (
     select
-        age_years,
-        sex,
-        regency_code,
-        disability,
-        toYear(admission_date) as admission_year,
+        -- Not null by the filter below; the sort key may not be nullable.
+        assumeNotNull(age_years) as age_years,
+        assumeNotNull(sex) as sex,
+        assumeNotNull(regency_code) as regency_code,
+        assumeNotNull(disability) as disability,
+        assumeNotNull(toYear(admission_date)) as admission_year,
         count() as children
     from children
     where age_years is not null
