@@ -63,14 +63,14 @@ def local_recode(
     l: int,  # noqa: E741 - the standard name of the l-diversity parameter
     criteria: ClassCriteria | None = None,
     lowest_levels: Mapping[str, int] | None = None,
-    within: np.ndarray | None = None,
+    atoms: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, PrivacyReport]:
     """Locally recode ``df``; returns the released rows (all of them, original index) with the
     quasi-identifiers as strings, and a report in the full-domain search's shape.
     ``lowest_levels``: per quasi-identifier the most detailed level a cell may reach.
-    ``within``: a part number per record; no cell holds records of two parts (each part starts
-    as a cell of its own). A licensed file cut within the classes of the public-use file of the
-    same children cannot split those classes below k when the two are held together."""
+    ``atoms``: an atom label per record; every cell is a union of whole atoms (a split that
+    would cut an atom leaves that atom in the remainder). A public-use file whose classes are
+    unions of the licensed file's classes cannot split those when the two are held together."""
     if k < 1 or l < 1:
         raise ValueError("k and l must be >= 1")
     n = len(df)
@@ -97,23 +97,15 @@ def local_recode(
         return ok
 
     top = tuple(qi.height - 1 for qi in qis)
-    if within is None:
-        parts, part_ids = np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
-    else:
-        if len(within) != n:
-            raise ValueError("within: one part number per record")
-        part_ids, parts = np.unique(np.asarray(within), return_inverse=True)
-        parts = parts.astype(np.int64)
-    failing = np.flatnonzero(~groups_ok(np.arange(n), parts, len(part_ids)))
-    if len(failing):
-        what = "the whole table" if within is None else f"{len(failing)} part(s) of the table"
+    if not groups_ok(np.arange(n), np.zeros(n, dtype=np.int64), 1)[0]:
         raise AnonymizationError(
-            f"{what} does not meet k={k}, l={l}: too few rows or sensitive values"
+            f"the whole table does not meet k={k}, l={l}: too few rows or sensitive values"
         )
+    if atoms is not None and len(atoms) != n:
+        raise ValueError("atoms: one label per record")
+    atom = None if atoms is None else pd.factorize(pd.Series(atoms))[0].astype(np.int64)
     final: list[_Cell] = []
-    order = np.argsort(parts, kind="stable")
-    bounds = np.searchsorted(parts[order], np.arange(len(part_ids) + 1))
-    stack = [_Cell(order[bounds[i] : bounds[i + 1]], top) for i in range(len(part_ids))][::-1]
+    stack = [_Cell(np.arange(n), top)]
     while stack:
         cell = stack.pop()
         best: tuple[float, int, np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -125,7 +117,12 @@ def local_recode(
             group_values, group = np.unique(lower, return_inverse=True)
             if len(group_values) < 2:
                 continue  # one value below: no split (the final cell descends for free)
-            ok = groups_ok(cell.rows, group, len(group_values))
+            if atom is not None:
+                group = _keep_atoms_whole(atom[cell.rows], group, len(group_values))
+                ok = groups_ok(cell.rows, group, len(group_values) + 1)
+                ok[-1] = False  # the cut atoms: to the remainder
+            else:
+                ok = groups_ok(cell.rows, group, len(group_values))
             if not ok.any():
                 continue
             kept = ok[group]
@@ -153,6 +150,14 @@ def local_recode(
             stack.append(_Cell(cell.rows[~kept], cell.levels))
     released = _release(df, qis, final)
     return released, _report(qis, sensitive, k, l, n, final, released)
+
+
+def _keep_atoms_whole(atom: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """``group`` with the records of every atom that spans two groups moved to an extra group
+    ``n_groups`` (which the caller sends to the remainder)."""
+    pairs = np.unique(atom * (n_groups + 1) + group)
+    groups_per_atom = np.bincount(pairs // (n_groups + 1), minlength=int(atom.max()) + 1)
+    return np.where(groups_per_atom[atom] > 1, n_groups, group)
 
 
 def _free_descent(cell: _Cell, qis: list[QuasiIdentifier], lowest: tuple[int, ...]) -> _Cell:

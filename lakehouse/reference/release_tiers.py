@@ -87,9 +87,9 @@ class ReleaseTier:
     #: the release may hold.
     delta_max: float | None = None
     measured: tuple[str, ...] = field(default_factory=tuple)
-    #: The tier whose latest file this tier's classes are cut within (a licensed class never
-    #: spans two public-use classes), so that the two held together split no class below k.
-    nested_in: str | None = None
+    #: The tier whose latest file's classes this tier's classes are unions of (a licensed class
+    #: never spans two public-use classes), so that the two held together split no class.
+    coarsens: str | None = None
 
     def __post_init__(self) -> None:
         if self.lowest_geography not in GEOGRAPHY_LEVELS:
@@ -129,6 +129,7 @@ TIERS: MappingProxyType[str, ReleaseTier] = MappingProxyType(
                 max_population_uniques=0.01,
                 delta_max=0.05,
                 measured=("entropy_l_diversity", "recursive_c_l_diversity"),
+                coarsens="licensed",
             ),
             ReleaseTier(
                 name="licensed",
@@ -147,7 +148,6 @@ TIERS: MappingProxyType[str, ReleaseTier] = MappingProxyType(
                 max_population_uniques=0.05,
                 delta_max=0.2,
                 measured=("entropy_l_diversity", "recursive_c_l_diversity", "t_closeness"),
-                nested_in="public_use",
             ),
             ReleaseTier(
                 name="enclave",

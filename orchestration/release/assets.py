@@ -18,10 +18,10 @@ from orchestration.core.served import population_members, release_inputs
 from orchestration.release.build import ReleasePolicy, build_release
 
 RELEASE_CHECKS = ("k_anonymity", "l_diversity", "intersection", "pii_scan")
-#: Built in this order: the public-use file first, then the licensed file cut within its
-#: classes (and checked against every earlier file) so that the two held together reveal no
-#: class below k, then the enclave extract.
-TIER_ORDER = ("public_use", "licensed", "enclave")
+#: Built in this order: the licensed file first (the most detail), then the public-use file,
+#: whose classes are unions of the licensed file's (and which is checked against every earlier
+#: file) so that the two held together reveal no class below k, then the enclave extract.
+TIER_ORDER = ("licensed", "public_use", "enclave")
 
 
 def build_release_asset() -> dg.AssetsDefinition:

@@ -180,16 +180,16 @@ def _transform(
     frame: pd.DataFrame,
     policy: ReleasePolicy,
     shared: Mapping[str, int] | None,
-    outer: pd.Series | None = None,
+    inner: pd.Series | None = None,
 ) -> tuple[list[_Candidate], dict[str, Any]]:
     """The transformations that meet the tier's criteria, lowest loss first (full-domain on a
     tie): full-domain generalisation (one level per quasi-identifier, records suppressed within
     the limit, the exact optimum), local recoding (each cell its own levels along the
     hierarchies, nothing suppressed, a greedy optimum), and, when the tier's latest release was
     full-domain, that release's scheme (``shared``) — the fallback when the others would
-    combine with earlier releases below k. ``outer``: each record's class in the file this
-    tier nests in (null for a child it does not hold); local recoding then cuts within those
-    classes."""
+    combine with earlier releases below k. ``inner``: each record's class in the file this
+    tier coarsens (null for a child it does not hold); local recoding then builds its cells
+    from whole classes of that file."""
     columns = frame[[*QUASI_IDENTIFIERS, policy.sensitive, "institution_type", "child_id"]]
     qis = {q: hierarchies()[q] for q in QUASI_IDENTIFIERS}
     k, l_req, criteria = policy.k_required, policy.l_required, policy.class_criteria()
@@ -198,7 +198,7 @@ def _transform(
         "full_domain": lambda: anonymize(
             columns, qis, policy.sensitive, k, l_req, limit, criteria, lowest
         ),
-        "local_recoding": lambda: _local_recode_within(columns, policy, outer),
+        "local_recoding": lambda: _local_recode_coarsening(columns, policy, inner),
     }
     if shared is not None:
         runs["shared_scheme"] = lambda: anonymize(
@@ -232,42 +232,27 @@ def _transform(
     return candidates, transformation
 
 
-def _local_recode_within(
-    columns: pd.DataFrame, policy: ReleasePolicy, outer: pd.Series | None
+def _local_recode_coarsening(
+    columns: pd.DataFrame, policy: ReleasePolicy, inner: pd.Series | None
 ) -> tuple[pd.DataFrame, PrivacyReport]:
-    """Local recoding, within the classes of the file this tier nests in when there is one.
-    The children that file does not hold form one more part; too few to meet k and l, they are
-    suppressed (within the limit) rather than mixed into a class of the outer file."""
+    """Local recoding; when this tier coarsens another, every cell a union of that file's
+    classes (``inner``: each record's class there; a child it does not hold is an atom of its
+    own)."""
     qis = {q: hierarchies()[q] for q in QUASI_IDENTIFIERS}
     k, l_req, criteria = policy.k_required, policy.l_required, policy.class_criteria()
     lowest = policy.lowest_levels()
-    if outer is None:
+    if inner is None:
         return local_recode(columns, qis, policy.sensitive, k, l_req, criteria, lowest)
-    outside = outer.isna().to_numpy()
-    kept = columns
-    if outside.any():
-        rest = columns.loc[outside, policy.sensitive]
-        if len(rest) < k or rest.nunique() < l_req:
-            kept = columns.loc[~outside]
-    excluded = len(columns) - len(kept)
-    if excluded > int(policy.suppression_limit * len(columns) + 1e-9):
-        raise AnonymizationError(
-            f"{excluded} children outside the outer file's classes, over the suppression limit"
-        )
-    parts = pd.factorize(outer.loc[kept.index].fillna("\x00outside"))[0]
-    released, report = local_recode(
-        kept, qis, policy.sensitive, k, l_req, criteria, lowest, within=parts
+    atoms = inner.astype(object).where(
+        inner.notna(), pd.Series([f"\x00own {i}" for i in range(len(inner))], index=inner.index)
     )
-    n = len(columns)
-    loss = (report.information_loss["value"] * len(kept) + excluded) / n
+    released, report = local_recode(
+        columns, qis, policy.sensitive, k, l_req, criteria, lowest, atoms=atoms.to_numpy()
+    )
     return released, replace(
         report,
-        input_rows=n,
-        suppressed_rows=excluded,
-        suppression_limit=policy.suppression_limit,
-        information_loss={**report.information_loss, "value": round(loss, 6)},
         generalization={
-            q: f"{g}; cut within the {policy.tier.nested_in} file's classes"
+            q: f"{g}; unions of the {policy.tier.coarsens} file's classes"
             for q, g in report.generalization.items()
         },
     )
@@ -361,13 +346,13 @@ def build_release(
     if same_tier is not None:
         levels = ResearchReleases(releases_dir).privacy_report(same_tier).get("levels")
         shared = dict(levels) if isinstance(levels, dict) else None
-    outer = None
-    if policy.tier.nested_in is not None:
-        latest_outer = ResearchReleases(releases_dir).latest(policy.tier.nested_in)
+    inner = None
+    if policy.tier.coarsens is not None:
+        finer = ResearchReleases(releases_dir).latest(policy.tier.coarsens)
         for old in earlier:
-            if latest_outer is not None and old.release_id == latest_outer.id:
-                outer = old.classes(QUASI_IDENTIFIERS)
-    candidates, transformation = _transform(frame, policy, shared, outer)
+            if finer is not None and old.release_id == finer.id:
+                inner = old.classes(QUASI_IDENTIFIERS)
+    candidates, transformation = _transform(frame, policy, shared, inner)
     withheld: dict[str, str] = {}
     for candidate in candidates:
         report = candidate.report

@@ -113,17 +113,18 @@ def test_no_cell_goes_below_a_lowest_level() -> None:
     assert "regency" not in report.generalization["regency"].split(":")[1]
 
 
-def test_no_cell_holds_records_of_two_parts() -> None:
-    """Cut within the classes of a coarser file: every released class of the finer file, joined
-    with the part each record came from, still has k records (what holding both shows)."""
+def test_every_cell_is_a_union_of_whole_atoms() -> None:
+    """A coarser file built from a finer one's classes as atoms: every class of the finer file
+    lies in one class of the coarser, so holding both splits nothing below the finer k."""
     df = _children(2000, seed=15)
-    coarse, _ = anonymize(df, QIS, SENSITIVE, 11, 2, 0.0)
-    parts = coarse.groupby(list(QIS)).ngroup().reindex(df.index).to_numpy()
-    fine, _ = local_recode(df, QIS, SENSITIVE, 5, 2, within=parts)
-    joint = fine.assign(part=parts).groupby([*QIS, "part"])[SENSITIVE]
+    fine, _ = local_recode(df, QIS, SENSITIVE, 5, 2)
+    atoms = fine.groupby(list(QIS)).ngroup().reindex(df.index).to_numpy()
+    coarse, _ = local_recode(df, QIS, SENSITIVE, 11, 2, atoms=atoms)
+    classes_per_atom = coarse.assign(atom=atoms).groupby("atom")[list(QIS)].nunique()
+    assert (classes_per_atom <= 1).all().all()
+    joint = coarse.assign(atom=atoms).groupby([*QIS, "atom"])[SENSITIVE]
     assert joint.size().min() >= 5 and joint.nunique().min() >= 2
-    free, _ = local_recode(df, QIS, SENSITIVE, 5, 2)
-    free_joint = free.assign(part=parts).groupby([*QIS, "part"]).size()
-    assert free_joint.min() < 5  # without the parts, holding both files splits some class
-    with pytest.raises(AnonymizationError, match="part"):
-        local_recode(df, QIS, SENSITIVE, 5, 2, within=np.arange(len(df)) % 500)
+    assert coarse.groupby(list(QIS)).size().min() >= 11
+    free, _ = local_recode(df, QIS, SENSITIVE, 11, 2)
+    free_joint = free.assign(atom=atoms).groupby([*QIS, "atom"]).size()
+    assert free_joint.min() < 5  # without the atoms, holding both files splits some class

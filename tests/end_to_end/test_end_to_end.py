@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
+
 from tests.support.pipeline import PipelineRun
 
 
@@ -42,15 +44,36 @@ def test_current_names_a_snapshot_whose_manifest_lists_passed_checks(
     } <= set(manifest["marts"])
 
 
-def test_release_has_privacy_report(pipeline_run: PipelineRun) -> None:
-    releases = sorted((pipeline_run.lake / "releases").glob("research-*"))
-    assert releases
-    report = json.loads((releases[-1] / "privacy_report.json").read_text())
-    assert {"quasi_identifiers", "k", "l"} <= set(report)
-    assert report["k"] >= 5 and report["l"] >= 2
-    assert report["suppressed_rows"] <= report["suppression_limit"] * report["input_rows"] + 1e-9
-    for name in ("data.parquet", "data.csv", "data_dictionary.json", "manifest.json"):
-        assert (releases[-1] / name).exists()
+def test_every_tier_has_a_release_with_its_privacy_report(pipeline_run: PipelineRun) -> None:
+    from lakehouse.research_release import ResearchReleases
+
+    reader = ResearchReleases(pipeline_run.lake / "releases")
+    for tier, k in (("public_use", 11), ("licensed", 5)):
+        release = reader.latest(tier)
+        assert release is not None, tier
+        report = json.loads((release.path / "privacy_report.json").read_text())
+        assert {"quasi_identifiers", "k", "l", "criteria", "risk", "tier"} <= set(report)
+        assert report["tier"] == tier and report["k"] >= k and report["l"] >= 2
+        limit = report["suppression_limit"] * report["input_rows"] + 1e-9
+        assert report["suppressed_rows"] <= limit
+        assert report["risk"]["journalist"]["highest"] <= report["risk"]["prosecutor"]["highest"]
+        for name in ("data.parquet", "data.csv", "data_dictionary.json", "manifest.json",
+                     "report.html"):  # fmt: skip
+            assert (release.path / name).exists()
+    enclave = reader.latest("enclave")
+    assert enclave is not None and not enclave.manifest.downloadable
+
+
+def test_the_licensed_release_keeps_some_geography_finer_than_national(
+    pipeline_run: PipelineRun,
+) -> None:
+    from lakehouse.research_release import ResearchReleases
+
+    release = ResearchReleases(pipeline_run.lake / "releases").latest("licensed")
+    assert release is not None
+    regions = pd.read_parquet(release.path / "data.parquet")["regency_code"]
+    assert (regions != "*").any()
+    assert regions.str.fullmatch(r"\d{2,4}").any()  # a province or a regency
 
 
 def test_dbt_built_every_model_and_ran_tests(pipeline_run: PipelineRun) -> None:
