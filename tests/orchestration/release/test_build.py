@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import lakehouse.ids
+import lakehouse.research_release
 from anonymization.kanonymity import AnonymizationError
 from anonymization.output_checks import check_k_anonymity, check_l_diversity
 from lakehouse.research_release import ResearchReleases
@@ -23,6 +24,8 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         lakehouse.ids, "utc_now", lambda: dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
     )
+    # As in a new process: no id made before (ids only ever move forward within a process).
+    monkeypatch.setattr(lakehouse.research_release, "_last_release_time", [])
 
 
 def test_a_release_meets_its_policy_independently_verified(tmp_path: Path) -> None:
@@ -67,8 +70,6 @@ def test_the_same_id_gives_the_same_bytes(tmp_path: Path, frozen: None) -> None:
     first = build_release(source, tmp_path / "a", KEY)
     # A second id in the same process is a microsecond later (ids stay distinct); a new
     # process with the same pinned clock starts from it again:
-    import lakehouse.research_release
-
     lakehouse.research_release._last_release_time.clear()
     second = build_release(source, tmp_path / "b", KEY)
     assert first.manifest.release_id == "research-20261101T120000000000Z"
