@@ -7,7 +7,7 @@ CHILDREN ?= 2000
 # Trust the platform's certificate store (a TLS-intercepting proxy's CA lives there).
 export UV_SYSTEM_CERTS := 1
 
-.PHONY: install superset system-deps bench-deps demo test lint typecheck bench clean
+.PHONY: install superset system-deps bench-deps demo test lint typecheck bench bench-anonymizers clean
 
 $(UV):
 	$(PY) -m venv $(VENV)
@@ -51,6 +51,15 @@ bench: install bench-deps
 	$(VENV)/bin/python -m bench.api
 	$(VENV)/bin/python -m bench.load
 	$(VENV)/bin/python -m bench.disclosure
+
+# Our k-anonymity engines against anjana, anonypy and anonypyx (bench/anonymizers.py). The other
+# tools are no project dependencies: they install into their own venv, .bench-venv, from the
+# hashed pins in bench/anonymizers-requirements.txt. Writes its section of docs/benchmarks.md.
+ANONYMIZER_RECORDS ?= 1000000
+bench-anonymizers: install
+	$(UV) venv --allow-existing --python $(VENV)/bin/python .bench-venv
+	$(UV) pip sync --python .bench-venv/bin/python --require-hashes bench/anonymizers-requirements.txt
+	$(VENV)/bin/python -m bench.anonymizers --records $(ANONYMIZER_RECORDS) --write-docs
 
 clean:
 	rm -rf lake .merajut dbt_project/target dbt_project/logs
