@@ -78,7 +78,8 @@ a suppressed record costs 1 per quasi-identifier. LM is the mean cost.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -92,7 +93,7 @@ from anonymization.kanonymity import (
     AnonymizationError,
     ClassCriteria,
     PrivacyReport,
-    anonymize,
+    QuasiIdentifier,
     prepare_quasi_identifier,
 )
 
@@ -133,7 +134,8 @@ def mdav(points: ArrayLike, k: int) -> np.ndarray:
     if not np.isfinite(data).all():
         raise ValueError("points must be finite (no NaN or infinity)")
     unique, inverse, counts = np.unique(data, axis=0, return_inverse=True, return_counts=True)
-    cluster, point, count = _cluster_points(unique, counts.astype(np.int64), k)
+    bounds = np.array([0, len(unique)])
+    cluster, point, count = _mdav_units(unique, counts.astype(np.int64), bounds, k)
     return _record_labels(inverse.reshape(-1), cluster, point, count)
 
 
@@ -149,23 +151,51 @@ def _record_labels(
     return labels
 
 
-def _cluster_points(points: np.ndarray, counts: np.ndarray, k: int) -> _Triples:
-    """MDAV on distinct ``points`` (sorted lexicographically) holding ``counts`` records each."""
-    if points.shape[1] == 1:
-        return _mdav_line(points[:, 0], counts, k)
-    if len(points) <= MAX_POINTS:
-        return _mdav_points(points, counts, k)
-    clusters: list[np.ndarray] = []
-    members: list[np.ndarray] = []
-    sizes: list[np.ndarray] = []
-    offset = 0
-    for block in _blocks(points, counts, k):
-        cluster, point, count = _mdav_points(points[block], counts[block], k)
-        clusters.append(cluster + offset)
-        members.append(block[point])
-        sizes.append(count)
-        offset += int(cluster.max()) + 1
-    return np.concatenate(clusters), np.concatenate(members), np.concatenate(sizes)
+def _mdav_units(values: np.ndarray, counts: np.ndarray, bounds: np.ndarray, k: int) -> _Triples:
+    """MDAV on each unit of weighted points: unit ``u`` holds the points ``bounds[u]`` to
+    ``bounds[u + 1]`` of ``values`` (sorted lexicographically within the unit) with ``counts``
+    records each. Returns (cluster, point, count) triples, the clusters numbered over all units,
+    each unit's consecutively and the units in order."""
+    members: list[np.ndarray] = []  # each unit's (or block's) point indices, ascending
+    for start, stop in itertools.pairwise(bounds):
+        if values.shape[1] > 1 and stop - start > MAX_POINTS:
+            members.extend(start + b for b in _blocks(values[start:stop], counts[start:stop], k))
+        else:
+            members.append(np.arange(start, stop))
+    sizes = np.array([len(m) for m in members], dtype=np.int64)
+    unit_of = np.repeat(np.arange(len(members)), sizes)
+    position = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    point_of = np.concatenate(members) if members else np.zeros(0, dtype=np.int64)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    if values.shape[1] == 1:
+        for u, member in enumerate(members):
+            cluster, point, count = _mdav_line(values[member, 0], counts[member], k)
+            parts.append((np.full(len(cluster), u), member[point], count, cluster))
+    else:
+        # Units of similar size run together, padded to the largest (at most twice the others).
+        bucket = np.ceil(np.log2(np.maximum(sizes, 1))).astype(np.int64)
+        for b in np.unique(bucket):
+            units = np.flatnonzero(bucket == b)
+            row_of = np.full(len(members), -1)
+            row_of[units] = np.arange(len(units))
+            slots = np.flatnonzero(bucket[unit_of] == b)
+            width = int(sizes[units].max())
+            coords = np.zeros((len(units), width, values.shape[1]))
+            held = np.zeros((len(units), width), dtype=np.int64)
+            rows, cols = row_of[unit_of[slots]], position[slots]
+            coords[rows, cols] = values[point_of[slots]]
+            held[rows, cols] = counts[point_of[slots]]
+            row, col, count, cluster = _mdav_batch(coords, held, k)
+            slot = np.cumsum(sizes)[units[row]] - sizes[units[row]] + col
+            parts.append((units[row], point_of[slot], count, cluster))
+    unit = np.concatenate([p[0] for p in parts])
+    point = np.concatenate([p[1] for p in parts])
+    count = np.concatenate([p[2] for p in parts])
+    cluster = np.concatenate([p[3] for p in parts])
+    clusters_of_unit = np.zeros(len(members), dtype=np.int64)
+    np.maximum.at(clusters_of_unit, unit, cluster + 1)
+    offset = np.cumsum(clusters_of_unit) - clusters_of_unit
+    return offset[unit] + cluster, point, count
 
 
 def _blocks(points: np.ndarray, counts: np.ndarray, k: int) -> list[np.ndarray]:
@@ -189,52 +219,67 @@ def _blocks(points: np.ndarray, counts: np.ndarray, k: int) -> list[np.ndarray]:
     return [np.sort(run) for run in runs]
 
 
-def _mdav_points(points: np.ndarray, counts: np.ndarray, k: int) -> _Triples:
-    """MDAV on weighted points, exactly (see the module docstring). The points still holding
-    records are kept compacted in their original order, so a stable sort breaks ties by it."""
-    alive = np.arange(len(points))
-    coords = points.copy()
-    held = counts.copy()
-    left = int(held.sum())
-    out_cluster: list[int] = []
-    out_point: list[np.ndarray] = []
-    out_count: list[np.ndarray] = []
+def _mdav_batch(
+    coords: np.ndarray, held: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MDAV, exactly (see the module docstring), on many sets of weighted points at once, in
+    lockstep: set ``i`` has points ``coords[i]`` (sorted lexicographically) holding ``held[i]``
+    records each (0 for padding). Returns (set, point, count, cluster) arrays, clusters numbered
+    from 0 within each set in the order MDAV forms them."""
+    ids = np.arange(len(held))  # the set each row of the working arrays is
+    held = held.copy()
+    left = held.sum(axis=1)
+    formed = np.zeros(len(held), dtype=np.int64)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
-    def farthest(centre: np.ndarray) -> int:  # position among the alive points
-        diff = coords - centre
-        d = np.einsum("ij,ij->i", diff, diff)
-        return int(np.argmax(d >= d.max() - _TIE))  # the first of equally far ones
+    def distances(centre: np.ndarray) -> np.ndarray:
+        diff = coords - centre[:, None, :]
+        return np.einsum("spd,spd->sp", diff, diff)
 
-    def take(centre: int, need: int) -> None:
-        nonlocal alive, coords, held, left
-        diff = coords - coords[centre]
-        d = np.einsum("ij,ij->i", diff, diff).round(_DECIMALS)  # rounding noise is no order
-        order = np.argsort(d, kind="stable")
-        running = np.cumsum(held[order])
-        last = int(running.searchsorted(need))
-        chosen = order[: last + 1]
-        amounts = held[chosen]
-        amounts[-1] -= running[last] - need
-        out_cluster.append(len(out_cluster))
-        out_point.append(alive[chosen])
-        out_count.append(amounts)
-        held[chosen] -= amounts
-        left -= need
-        if last or not held[chosen[0]]:  # some point ran out: drop it
-            keep = held > 0
-            alive, coords, held = alive[keep], coords[keep], held[keep]
+    def farthest(d: np.ndarray) -> np.ndarray:
+        """Per set, the first of the equally farthest points that still hold records."""
+        d = np.where(held > 0, d, -np.inf)
+        return np.argmax(d >= d.max(axis=1, keepdims=True) - _TIE, axis=1)
 
-    while left >= 3 * k:
-        r = farthest(held @ coords / left)
-        centre = coords[r].copy()
-        take(r, k)
-        take(farthest(centre), k)
-    if left >= 2 * k:
-        take(farthest(held @ coords / left), k)
-    if left:
-        take(0, left)
-    cluster_ids = np.repeat(np.asarray(out_cluster, dtype=np.int64), [len(p) for p in out_point])
-    return cluster_ids, np.concatenate(out_point), np.concatenate(out_count)
+    def take(centre: np.ndarray, need: np.ndarray) -> None:
+        """Per set, a cluster of ``need`` records (none when 0): the centre point's, then the
+        nearest points' in order of distance (ties in the points' order), the last in part."""
+        rows = np.arange(len(held))
+        d = distances(coords[rows, centre]).round(_DECIMALS)  # rounding noise is not an order
+        order = np.argsort(np.where(held > 0, d, np.inf), axis=1, kind="stable")
+        ordered = np.take_along_axis(held, order, axis=1)
+        amount = np.clip(need[:, None] - (np.cumsum(ordered, axis=1) - ordered), 0, ordered)
+        row, col = np.nonzero(amount)
+        point, count = order[row, col], amount[row, col]
+        parts.append((ids[row], point, count, formed[row]))
+        held[row, point] -= count
+        formed[need > 0] += 1
+        left[:] -= need
+
+    while len(held):
+        # 2k or more records: the record farthest from their mean and its k-1 nearest.
+        many = left >= 3 * k
+        mean = np.einsum("sp,spd->sd", held, coords) / np.maximum(left, 1)[:, None]
+        centre = farthest(distances(mean))
+        far = coords[np.arange(len(held)), centre]
+        take(centre, np.where(left >= 2 * k, k, 0))
+        # Then, with 3k or more at first, the record farthest from that one and its k-1
+        # nearest; else (fewer than 2k now) the rest form one cluster.
+        take(farthest(distances(far)), np.where(many, k, left))
+        if not many.all():  # drop the finished sets
+            ids, coords, held, left, formed = (
+                ids[many],
+                coords[many],
+                held[many],
+                left[many],
+                formed[many],
+            )
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+        np.concatenate([p[3] for p in parts]),
+    )
 
 
 def _mdav_line(values: np.ndarray, counts: np.ndarray, k: int) -> _Triples:
@@ -267,6 +312,23 @@ def _mdav_line(values: np.ndarray, counts: np.ndarray, k: int) -> _Triples:
 # --- the transformation ------------------------------------------------------------------------
 
 
+@dataclass
+class _Node:
+    """A node of the categorical lattice that meets the criteria within the suppression limit."""
+
+    levels: tuple[int, ...]
+    bound: float  # LM if no numeric value lost anything: a lower bound of the node's LM
+    kept: np.ndarray  # records released (the others are in failing classes: suppressed)
+    class_of: np.ndarray  # categorical class of each kept record
+
+
+@dataclass
+class _Outcome:
+    node: _Node
+    cluster: np.ndarray  # final cluster of each kept record
+    loss: float
+
+
 def microaggregate(
     df: pd.DataFrame,
     quasi_identifiers: Mapping[str, Hierarchy],
@@ -278,15 +340,16 @@ def microaggregate(
     criteria: ClassCriteria | None = None,
 ) -> tuple[pd.DataFrame, PrivacyReport]:
     """k-anonymity and distinct l-diversity with the ``numeric`` quasi-identifiers
-    microaggregated (MDAV) and the others generalised by the full-domain search.
+    microaggregated (MDAV) within classes of the others, generalised full-domain.
 
     ``quasi_identifiers``: the hierarchies of the categorical quasi-identifiers; a numeric one may
     be listed too (its hierarchy is not used) or only in ``numeric``. Returns the released rows
     (suppressed ones removed, original index kept, quasi-identifiers as strings: numeric ones as
-    ``"min-max"`` of the record's group) and a report in the full-domain search's shape, LM
-    included. Raises :class:`AnonymizationError` when the criteria cannot be met within
-    ``max_suppression``, ``ValueError`` on bad input (k or l below 1, a numeric column that is
-    not numeric or has missing values).
+    ``"min-max"`` of the record's cluster) and a report in the full-domain search's shape, LM
+    included. ``criteria``: further per-class criteria every released class meets as well.
+    Raises :class:`AnonymizationError` when no generalisation of the categorical
+    quasi-identifiers meets the criteria within ``max_suppression``, ``ValueError`` on bad input
+    (k or l below 1, a numeric column that is not numeric or has missing values).
     """
     numeric = list(numeric)
     names = [*quasi_identifiers, *(c for c in numeric if c not in quasi_identifiers)]
@@ -306,67 +369,108 @@ def microaggregate(
             ok &= extra.class_ok(table, overall)
         return np.asarray(ok, dtype=bool)
 
-    # 1. categorical classes by the full-domain search
-    category_loss = np.zeros(n)
-    generalization: dict[str, str] = {}
-    nodes_evaluated = 0
-    if categorical:
-        hierarchies = {c: quasi_identifiers[c] for c in categorical}
-        try:
-            classes, cat_report = anonymize(
-                frame[[*categorical, sensitive]], hierarchies, sensitive, k, l,
-                max_suppression, criteria,
-            )  # fmt: skip
-        except AnonymizationError as exc:
-            raise AnonymizationError(f"categorical quasi-identifiers {categorical}: {exc}") from exc
-        kept = classes.index.to_numpy()
-        class_of = _combine([pd.factorize(classes[c])[0] for c in categorical])
-        for name in categorical:
-            generalization[name] = cat_report.generalization[name]
-            qi = prepare_quasi_identifier(name, hierarchies[name], frame[name])
-            level = _level(qi.hierarchy, generalization[name])
-            if not (qi.labels[level][qi.codes[level][kept]] == classes[name].to_numpy()).all():
-                raise RuntimeError(f"level of {name!r} does not reproduce the search's output")
-            category_loss += qi.record_loss[level]
-        nodes_evaluated = cat_report.lattice_nodes_evaluated
-    else:
-        kept = np.arange(n)
-        class_of = np.zeros(n, dtype=np.int64)
-    for name in numeric:
-        generalization[name] = MDAV_GENERALIZATION
-
-    # 2. MDAV per class, 3. merges for l and the criteria
-    columns = [_NumericColumn.of(frame[name]) for name in numeric]
-    point_of = _combine([column.rank[kept] for column in columns])
-    scaled = np.column_stack([column.scaled()[kept] for column in columns])
-    cluster, centroids = _clusters(scaled, point_of, class_of, sensitive_codes[kept], n_values, k)
-    table = np.bincount(
-        cluster * n_values + sensitive_codes[kept], minlength=len(centroids) * n_values
-    ).reshape(len(centroids), n_values)
-    cluster, failed = _merge(cluster, class_of, centroids, table, class_ok)
-    rows = np.flatnonzero(~failed)  # positions among the categorical step's released rows
-    kept, cluster = kept[rows], cluster[rows]
-    suppressed = n - len(kept)
+    qis = [prepare_quasi_identifier(c, quasi_identifiers[c], frame[c]) for c in categorical]
     limit = int(np.floor(max_suppression * n + 1e-9))
-    if suppressed > limit:
+    nodes = _nodes(qis, sensitive_codes, n_values, class_ok, limit, len(names))
+    first = next(nodes, None)
+    if first is None:
         raise AnonymizationError(
-            f"microaggregation cannot meet k={k}, l={l}{_describe(criteria)} with at most "
-            f"{max_suppression:.1%} suppressed rows ({limit} of {n}): {suppressed} records are "
-            "in classes that fail even as a whole (too few rows or sensitive values)"
+            f"no generalisation of {categorical or 'nothing'} meets k={k}, l={l}"
+            f"{_describe(criteria)} with at most {max_suppression:.1%} suppressed rows "
+            f"({limit} of {n}): too few rows or too few distinct sensitive values"
         )
+    columns = [_NumericColumn.of(frame[name]) for name in numeric]
+    point_of = _combine([column.rank for column in columns])
+    scaled = np.column_stack([column.scaled() for column in columns])
+    point_values = np.zeros((int(point_of.max()) + 1, len(columns)))
+    point_values[point_of] = scaled
+    point_ranks = np.zeros((len(point_values), len(columns)), dtype=np.int64)
+    point_ranks[point_of] = np.column_stack([column.rank for column in columns])
+    spans = np.array([max(len(column.distinct) - 1, 1) for column in columns], dtype=np.float64)
 
-    # release and loss
+    best: _Outcome | None = None
+    for node in itertools.chain([first], nodes):  # by the bound: stop when it cannot win
+        if best is not None and node.bound >= best.loss - 1e-12:
+            break
+        cluster, triples = _clusters(
+            point_values, point_of[node.kept], node.class_of, sensitive_codes[node.kept],
+            n_values, k, class_ok,
+        )  # fmt: skip
+        t_cluster, t_point, t_count = triples
+        lo = np.full((int(cluster.max()) + 1, len(columns)), np.iinfo(np.int64).max)
+        hi = np.zeros_like(lo)
+        np.minimum.at(lo, t_cluster, point_ranks[t_point])
+        np.maximum.at(hi, t_cluster, point_ranks[t_point])
+        numeric_loss = float((t_count[:, None] * (hi - lo)[t_cluster] / spans).sum())
+        loss = node.bound + numeric_loss / (n * len(names))
+        if best is None or loss < best.loss - 1e-12:
+            best = _Outcome(node, cluster, loss)
+    assert best is not None
+
+    node, kept = best.node, best.node.kept
     out = df.iloc[kept].copy()
-    for name in categorical:
-        out[name] = classes[name].to_numpy()[rows]
-    loss = float(category_loss[kept].sum()) + suppressed * len(names)
+    generalization: dict[str, str] = {}
+    for qi, level in zip(qis, node.levels, strict=True):
+        out[qi.name] = pd.Series(
+            qi.labels[level][qi.codes[level][kept]], index=out.index, dtype=object
+        )
+        generalization[qi.name] = qi.hierarchy.level_name(level)
     for name, column in zip(numeric, columns, strict=True):
-        labels, cost = column.intervals(kept, cluster)
-        out[name] = pd.Series(labels, index=out.index, dtype=object)
-        loss += float(cost.sum())
+        out[name] = pd.Series(column.intervals(kept, best.cluster), index=out.index, dtype=object)
+        generalization[name] = MDAV_GENERALIZATION
     return out, _report(
-        out, names, sensitive, k, l, max_suppression, n, generalization, loss, nodes_evaluated
+        out,
+        names,
+        sensitive,
+        k,
+        l,
+        max_suppression,
+        n,
+        generalization,
+        best.loss,
+        math.prod(qi.height for qi in qis),
     )
+
+
+def _nodes(
+    qis: list[QuasiIdentifier],
+    sensitive: np.ndarray,
+    n_values: int,
+    class_ok: Callable[[np.ndarray], np.ndarray],
+    limit: int,
+    n_names: int,
+) -> Iterator[_Node]:
+    """The nodes of the categorical lattice whose classes meet the criteria once the failing
+    ones are suppressed, within ``limit`` suppressed records; in order of their lower bound
+    (then the sum of levels, then the levels)."""
+    n = len(sensitive)
+
+    def classes(levels: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Each record's class and whether the class meets the criteria."""
+        if not qis:
+            ids = np.zeros(n, dtype=np.int64)
+        else:
+            ids = _combine([qi.codes[lv] for qi, lv in zip(qis, levels, strict=True)], False)
+        m = int(ids.max()) + 1
+        table = np.bincount(ids * n_values + sensitive, minlength=m * n_values)
+        return ids, class_ok(table.reshape(m, n_values))[ids]
+
+    bounds: list[tuple[float, int, tuple[int, ...]]] = []
+    for levels in itertools.product(*(range(qi.height) for qi in qis)):
+        _, kept = classes(levels)
+        suppressed = n - int(kept.sum())
+        if suppressed > limit:
+            continue
+        loss = sum(
+            float(qi.record_loss[lv][kept].sum()) for qi, lv in zip(qis, levels, strict=True)
+        )
+        bound = (loss + suppressed * n_names) / (n * n_names)
+        bounds.append((bound, sum(levels), levels))
+    for bound, _, levels in sorted(bounds):
+        ids, kept = classes(levels)
+        rows = np.flatnonzero(kept)
+        class_of = np.unique(ids[rows], return_inverse=True)[1].reshape(-1).astype(np.int64)
+        yield _Node(levels, bound, rows, class_of)
 
 
 def _validate(
@@ -446,150 +550,128 @@ class _NumericColumn:
         """The rank scaled to [0, 1]: one step between neighbouring values is one LM step."""
         return self.rank / max(len(self.distinct) - 1, 1)
 
-    def intervals(self, kept: np.ndarray, cluster: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each kept record's released range ("min-max" of its cluster's values, or the one
-        value) and its LM cost: (distinct values within the range - 1) / (distinct values - 1)."""
+    def intervals(self, kept: np.ndarray, cluster: np.ndarray) -> np.ndarray:
+        """Each kept record's released range: "min-max" of its cluster's values, or the one
+        value."""
         ranks = pd.Series(self.rank[kept]).groupby(cluster).agg(["min", "max"])
         lo, hi = ranks["min"].to_numpy(), ranks["max"].to_numpy()
+        width = len(self.distinct)
+        ranges, which = np.unique(lo * width + hi, return_inverse=True)
         text = np.array(
-            [
-                _number(self.distinct[a]) if a == b else
-                f"{_number(self.distinct[a])}-{_number(self.distinct[b])}"
-                for a, b in zip(lo, hi, strict=True)
-            ],
-            dtype=object,
-        )  # fmt: skip
-        cost = (hi - lo) / max(len(self.distinct) - 1, 1)
-        position = ranks.index.get_indexer(cluster)
-        return text[position], cost[position]
+            [self._range(int(r) // width, int(r) % width) for r in ranges], dtype=object
+        )
+        return text[which.reshape(-1)][ranks.index.get_indexer(cluster)]
+
+    def _range(self, lo: int, hi: int) -> str:
+        low, high = _number(self.distinct[lo]), _number(self.distinct[hi])
+        return low if lo == hi else f"{low}-{high}"
 
 
-def _combine(codes: Sequence[np.ndarray]) -> np.ndarray:
-    """One code per record for the combination of several non-negative integer codes, ordered
-    lexicographically by them (the first most significant) while the product of their ranges
-    fits in int64."""
+def _combine(codes: Sequence[np.ndarray], ordered: bool = True) -> np.ndarray:
+    """One code per record for the combination of several non-negative integer codes: numbered
+    0.. in the lexicographic order of the codes (the first most significant) while the product
+    of their ranges fits in int64, else in the order of the partial keys; in order of appearance
+    when not ``ordered`` (faster)."""
     key = np.zeros(len(codes[0]) if codes else 0, dtype=np.int64)
     radix = 1
     for code in reversed(codes):
         card = int(code.max()) + 1 if len(code) else 1
         if radix * card >= _KEY_LIMIT:
-            key = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+            key = _dense(key, ordered)
             radix = int(key.max()) + 1
         key = key + code.astype(np.int64) * radix
         radix *= card
-    return np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    return _dense(key, ordered)
+
+
+def _dense(key: np.ndarray, ordered: bool) -> np.ndarray:
+    if ordered:
+        return np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    return pd.factorize(key)[0].astype(np.int64)
 
 
 def _clusters(
-    scaled: np.ndarray,
+    point_values: np.ndarray,
     point_of: np.ndarray,
     class_of: np.ndarray,
     sensitive: np.ndarray,
     n_values: int,
     k: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """MDAV within each class: a cluster per record (numbered over all classes, each class's
-    clusters consecutive) and each cluster's mean (scaled values). ``point_of``: each record's
-    distinct point, numbered in lexicographic order."""
-    n = len(scaled)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, scaled.shape[1]))
-    n_points = int(point_of.max()) + 1
-    point_values = np.zeros((n_points, scaled.shape[1]))
-    point_values[point_of] = scaled
+    class_ok: Callable[[np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, _Triples]:
+    """MDAV within each class, then merges for the criteria: the final cluster of each record
+    and the (cluster, point, count) triples. ``point_of``: each record's distinct point (numbered
+    in lexicographic order; ``point_values`` its scaled values)."""
+    n = len(point_of)
+    n_points = len(point_values)
     # The records of one (class, point) in an order that spreads each sensitive value evenly.
-    group = (class_of * n_points + point_of) * n_values + sensitive
-    group_codes, group_sizes = np.unique(group, return_inverse=True, return_counts=True)[1:]
+    pair = class_of * n_points + point_of
+    group_codes, group_sizes = np.unique(
+        pair * n_values + sensitive, return_inverse=True, return_counts=True
+    )[1:]
     by_group = np.argsort(group_codes, kind="stable")
     rank = np.empty(n, dtype=np.float64)
-    starts = np.concatenate([[0], np.cumsum(group_sizes)[:-1]])
-    rank[by_group] = np.arange(n) - np.repeat(starts, group_sizes)
+    rank[by_group] = np.arange(n) - np.repeat(np.cumsum(group_sizes) - group_sizes, group_sizes)
     spread = (rank + 0.5) / group_sizes[group_codes]
-    pair = class_of * n_points + point_of
     order = np.lexsort((sensitive, spread, pair))  # records by (class, point), then spread
     pairs, pair_counts = np.unique(pair, return_counts=True)
     pair_class = pairs // n_points
     pair_point = pairs % n_points
     class_starts = np.flatnonzero(np.r_[True, pair_class[1:] != pair_class[:-1]])
-    class_stops = np.r_[class_starts[1:], len(pairs)]
 
-    clusters: list[np.ndarray] = []
-    members: list[np.ndarray] = []
-    sizes: list[np.ndarray] = []
-    offset = 0
-    for start, stop in zip(class_starts, class_stops, strict=True):
-        counts = pair_counts[start:stop]
-        total = int(counts.sum())
-        if total < 2 * k:  # one group: no need to run MDAV
-            cluster = np.zeros(stop - start, dtype=np.int64)
-            point, count = np.arange(stop - start), counts
-        else:
-            cluster, point, count = _cluster_points(point_values[pair_point[start:stop]], counts, k)
-        clusters.append(cluster + offset)
-        members.append(point + start)
-        sizes.append(count)
-        offset += int(cluster.max()) + 1
-    cluster_ids = np.concatenate(clusters)
-    pair_ids = np.concatenate(members)
-    amounts = np.concatenate(sizes)
+    cluster, member, amount = _mdav_units(
+        point_values[pair_point], pair_counts, np.r_[class_starts, len(pairs)], k
+    )
+    n_clusters = int(cluster.max()) + 1
     # Triples sorted by (pair, cluster) line up with the records sorted by pair.
-    ordered = np.lexsort((cluster_ids, pair_ids))
+    by_pair = np.lexsort((cluster, member))
     labels = np.empty(n, dtype=np.int64)
-    labels[order] = np.repeat(cluster_ids[ordered], amounts[ordered])
-    weight = np.bincount(labels, minlength=offset).astype(np.float64)
+    labels[order] = np.repeat(cluster[by_pair], amount[by_pair])
+    sizes = np.bincount(cluster, weights=amount, minlength=n_clusters)
     centroids = (
         np.column_stack(
             [
-                np.bincount(labels, weights=scaled[:, j], minlength=offset)
-                for j in range(scaled.shape[1])
+                np.bincount(cluster, weights=amount * point_values[pair_point[member], j])
+                for j in range(point_values.shape[1])
             ]
         )
-        / weight[:, None]
+        / sizes[:, None]
     )
-    return labels, centroids
+    table = np.bincount(labels * n_values + sensitive, minlength=n_clusters * n_values)
+    cluster_class = np.zeros(n_clusters, dtype=np.int64)
+    cluster_class[cluster] = pair_class[member]
+    target = _merge(cluster_class, centroids, table.reshape(n_clusters, n_values), class_ok)
+    return target[labels], (target[cluster], pair_point[member], amount)
 
 
 def _merge(
-    cluster: np.ndarray,
-    class_of: np.ndarray,
+    cluster_class: np.ndarray,
     centroids: np.ndarray,
     table: np.ndarray,
     class_ok: Callable[[np.ndarray], np.ndarray],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Merge each cluster failing the criteria into the cluster with the nearest mean of its
-    class, the first failing cluster first, until all hold. Returns the merged cluster per record
-    and which records are in classes that fail as a whole (to be suppressed)."""
-    q = len(centroids)
-    target = np.arange(q)
-    ok = class_ok(table) if q else np.zeros(0, dtype=bool)
-    failed_class: list[int] = []
-    if q and not ok.all():
-        cluster_class = np.zeros(q, dtype=np.int64)
-        cluster_class[cluster] = class_of
-        bounds = np.flatnonzero(np.r_[True, cluster_class[1:] != cluster_class[:-1], True])
-        for start, stop in itertools.pairwise(bounds):
-            if ok[start:stop].all():
-                continue
-            # target[start:stop] is a view: the class's merges are written into it
-            if not _merge_class(
-                centroids[start:stop].copy(), table[start:stop].copy(), class_ok,
-                target[start:stop],
-            ):  # fmt: skip
-                failed_class.append(int(cluster_class[start]))
-    failed = np.isin(class_of, failed_class)
-    return target[cluster], failed
+) -> np.ndarray:
+    """The final cluster of each cluster: each cluster failing the criteria merges into the
+    cluster with the nearest mean in its class, the first failing one first, until all hold.
+    (A whole class meets them, so this ends.) ``cluster_class``: each cluster's class, a class's
+    clusters consecutive."""
+    target = np.arange(len(centroids))
+    ok = class_ok(table)
+    if ok.all():
+        return target
+    bounds = np.flatnonzero(np.r_[True, cluster_class[1:] != cluster_class[:-1], True])
+    for start, stop in itertools.pairwise(bounds):
+        if not ok[start:stop].all():
+            target[start:stop] = start + _merge_class(
+                centroids[start:stop].copy(), table[start:stop].copy(), class_ok
+            )
+    return target
 
 
 def _merge_class(
-    centroids: np.ndarray,
-    table: np.ndarray,
-    class_ok: Callable[[np.ndarray], np.ndarray],
-    target: np.ndarray,
-) -> bool:
-    """Merges within one class; ``target`` (the class's slice of the global cluster ids) is
-    rewritten to each cluster's final cluster. False when one cluster is left and it fails."""
+    centroids: np.ndarray, table: np.ndarray, class_ok: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """Merges within one class: each cluster's final cluster (positions within the class)."""
     q = len(centroids)
-    base = target.copy()
     parent = np.arange(q)
     alive = np.ones(q, dtype=bool)
     sizes = table.sum(axis=1).astype(np.float64)
@@ -602,7 +684,7 @@ def _merge_class(
         others = np.flatnonzero(alive)
         others = others[others != i]
         if not len(others):
-            return False
+            raise RuntimeError("a class that meets the criteria as a whole failed them")
         diff = centroids[others] - centroids[i]
         j = int(others[np.argmin(np.einsum("ij,ij->i", diff, diff))])
         centroids[j] = (centroids[j] * sizes[j] + centroids[i] * sizes[i]) / (sizes[j] + sizes[i])
@@ -611,11 +693,10 @@ def _merge_class(
         alive[i] = False
         parent[i] = j
         good[j] = class_ok(table[j : j + 1])[0]
-    root = parent.copy()
+    root = parent
     while (root != root[root]).any():
         root = root[root]
-    target[:] = base[root]
-    return True
+    return root
 
 
 def _number(value: Any) -> str:
@@ -653,7 +734,7 @@ def _report(
         released_rows=len(released),
         suppressed_rows=n - len(released),
         suppression_limit=float(max_suppression),
-        information_loss={"metric": LOSS_METRIC, "value": round(loss / (n * len(names)), 6)},
+        information_loss={"metric": LOSS_METRIC, "value": round(loss, 6)},
         equivalence_classes=int(classes.ngroups),
         lattice_nodes_evaluated=nodes_evaluated,
     )
