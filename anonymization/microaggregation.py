@@ -18,11 +18,11 @@ released interval contains the record's original value.
 
 How
 ---
-1. The categorical quasi-identifiers are generalised by the full-domain search
-   (:func:`anonymization.kanonymity.anonymize` over those columns only), with the same k, l,
-   suppression limit and :class:`~anonymization.kanonymity.ClassCriteria`: every categorical
-   class then has at least k records and meets the criteria, and the records the search suppresses
-   are the only ones suppressed.
+1. The categorical quasi-identifiers are generalised full-domain, as by
+   :func:`anonymization.kanonymity.anonymize`: one level of its hierarchy per column for the
+   whole table; classes failing k, distinct l or the further
+   :class:`~anonymization.kanonymity.ClassCriteria` are suppressed, at most ``max_suppression``
+   of the records. Each node of this (small) lattice that stays within the limit is a candidate.
 2. Within each categorical class, MDAV (Maximum Distance to Average Vector; Domingo-Ferrer &
    Mateo-Sanz 2002, "Practical data-oriented microaggregation for statistical disclosure
    control", IEEE TKDE 14(1); in the form of Domingo-Ferrer & Torra 2005, "Ordinal, continuous
@@ -33,10 +33,15 @@ How
    the record farthest from the mean and the rest as another; fewer than 2k form one group.
    Every group has between k and 2k-1 records.
 3. Groups whose sensitive values fail distinct l-diversity (or the further criteria) are merged
-   into the group with the nearest mean in the same categorical class until all hold. The whole
-   class meets them (step 1), so this always ends; a class that could not (only when there is no
-   categorical quasi-identifier and the whole table fails) is suppressed within the limit, or
-   :class:`~anonymization.kanonymity.AnonymizationError` is raised.
+   into the group with the nearest mean in the same categorical class, the first failing group
+   first, until all hold. The whole class meets them (step 1), so this always ends, and nothing
+   beyond step 1 is suppressed.
+4. The candidate with the lowest LM (below) is released. Candidates are tried in order of a lower
+   bound, their LM as if no numeric value lost anything (categorical and suppression loss only),
+   until the bound reaches the best LM found: the result is the best node of the lattice given
+   MDAV's groups. It is not the categorical columns' own optimum: finer categories make smaller
+   classes and wider numeric ranges (on 10,000 skewed synthetic children the categorical optimum,
+   provinces, loses 0.106; island groups 0.074).
 
 Distances are measured on each numeric column's dense rank scaled to [0, 1] (value ``v`` at
 position ``r`` among the column's ``M`` distinct values becomes ``r / (M - 1)``), not on z-scores:
@@ -62,9 +67,9 @@ Solé, Muntés-Mulero & Nin 2012 ("Efficient microaggregation techniques for lar
 volumes", IJIS 11(4)) describe as the usual way to scale MDAV, at some cost in quality.
 
 Which records of one point (equal numeric values, equal categorical class) go to which group is
-free: MDAV does not see it, and the records look identical in the release. They are dealt so each
-sensitive value is spread evenly over the point's records, which makes groups of duplicates
-l-diverse where the point allows and keeps merges rare.
+free: MDAV does not see it, and the records are indistinguishable on the quasi-identifiers. They
+are dealt so each sensitive value is spread evenly over the point's records, which makes groups
+of duplicates l-diverse where the point allows and keeps merges rare.
 
 Information loss
 ----------------
@@ -105,7 +110,8 @@ MDAV_GENERALIZATION = "microaggregated interval (MDAV)"
 MAX_POINTS = 2048
 
 _KEY_LIMIT = 2**62
-# Distances that differ by rounding only are ties (broken by the points' order).
+# Distances (of values in [0, 1]) that differ by rounding only are ties, broken by the points'
+# order.
 _DECIMALS = 12
 _TIE = 10.0**-_DECIMALS
 # A clustering of weighted points: (cluster, point, count) triples, clusters numbered from 0.
@@ -133,6 +139,10 @@ def mdav(points: ArrayLike, k: int) -> np.ndarray:
         raise ValueError(f"MDAV needs at least k={k} records, got {n}")
     if not np.isfinite(data).all():
         raise ValueError("points must be finite (no NaN or infinity)")
+    # One translation and one scale for all columns change no comparison of distances, and
+    # bring the values to [0, 1], where the tolerance for rounding noise is meant to work.
+    span = float(data.max() - data.min())
+    data = (data - data.min()) / (span if span > 0 else 1.0)
     unique, inverse, counts = np.unique(data, axis=0, return_inverse=True, return_counts=True)
     bounds = np.array([0, len(unique)])
     cluster, point, count = _mdav_units(unique, counts.astype(np.int64), bounds, k)
@@ -300,7 +310,7 @@ def _mdav_line(values: np.ndarray, counts: np.ndarray, k: int) -> _Triples:
         mean = (prefix(hi) - prefix(lo)) / (hi - lo)
         low = values[np.searchsorted(ends, lo, side="right") - 1]
         high = values[np.searchsorted(ends, hi - 1, side="right") - 1]
-        cuts.append(lo + k if (low - mean) ** 2 >= (high - mean) ** 2 else hi - k)
+        cuts.append(lo + k if (low - mean) ** 2 >= (high - mean) ** 2 - _TIE else hi - k)
     cuts = sorted(set(cuts) | {lo, hi})
     bounds = np.union1d(np.asarray(cuts, dtype=np.int64), ends)
     starts, stops = bounds[:-1], bounds[1:]
