@@ -56,7 +56,11 @@ platform are integers with few distinct values (ages 0-17, admission years), so 
 the class's *distinct points with their counts*: "the farthest record" is the farthest point
 still holding records, "its k-1 nearest" are taken point by point in order of distance (all of
 the centre's own duplicates first), taking part of the last point's count. This is MDAV exactly,
-with ties broken by the points' lexicographic order; a step costs O(points), not O(records).
+with ties broken by the points' lexicographic order (distances equal up to rounding noise are
+ties); a step costs O(points), not O(records), and a centre holding k records is its own cluster
+without sorting anything. The classes run in lockstep, as rows of one padded array (classes of
+similar numbers of points together), so the Python loop turns once per MDAV step of the
+largest class, not once per cluster; points that ran out are dropped as the rows thin out.
 One numeric column uses the sorted form: MDAV on a line takes k records from each end per
 iteration (the farthest record from the mean is an end, the farthest from it the other end, the
 nearest ones the next in order), and only the last step looks at the mean; O(n log n) in all.
@@ -64,7 +68,9 @@ With two or more columns and more than :data:`MAX_POINTS` distinct points in a c
 (continuous data), the class's points are first cut into blocks of at most that many along the
 first principal axis and MDAV runs per block: the partition-then-microaggregate approach that
 Solé, Muntés-Mulero & Nin 2012 ("Efficient microaggregation techniques for large numerical data
-volumes", IJIS 11(4)) describe as the usual way to scale MDAV, at some cost in quality.
+volumes", IJIS 11(4)) describe as the usual way to scale MDAV, at some cost in quality (on
+100,000 synthetic children with continuous ages and admission dates, LM 0.0349 with blocks of
+512 points against 0.0347 with 2048).
 
 Which records of one point (equal numeric values, equal categorical class) go to which group is
 free: MDAV does not see it, and the records are indistinguishable on the quasi-identifiers. They
@@ -107,7 +113,7 @@ __all__ = ["MAX_POINTS", "MDAV_GENERALIZATION", "mdav", "microaggregate"]
 #: How a microaggregated column is described in the report's ``generalization``.
 MDAV_GENERALIZATION = "microaggregated interval (MDAV)"
 #: Distinct points of one class (two or more numeric columns) above which MDAV runs in blocks.
-MAX_POINTS = 2048
+MAX_POINTS = 512
 
 _KEY_LIMIT = 2**62
 # Distances (of values in [0, 1]) that differ by rounding only are ties, broken by the points'
@@ -237,6 +243,9 @@ def _mdav_batch(
     records each (0 for padding). Returns (set, point, count, cluster) arrays, clusters numbered
     from 0 within each set in the order MDAV forms them."""
     ids = np.arange(len(held))  # the set each row of the working arrays is
+    # The point each column of a row is: points that ran out are dropped from time to time,
+    # the others keep their order.
+    column = np.broadcast_to(np.arange(held.shape[1]), held.shape)
     held = held.copy()
     left = held.sum(axis=1)
     formed = np.zeros(len(held), dtype=np.int64)
@@ -255,14 +264,26 @@ def _mdav_batch(
         """Per set, a cluster of ``need`` records (none when 0): the centre point's, then the
         nearest points' in order of distance (ties in the points' order), the last in part."""
         rows = np.arange(len(held))
-        d = distances(coords[rows, centre]).round(_DECIMALS)  # rounding noise is not an order
-        order = np.argsort(np.where(held > 0, d, np.inf), axis=1, kind="stable")
-        ordered = np.take_along_axis(held, order, axis=1)
-        amount = np.clip(need[:, None] - (np.cumsum(ordered, axis=1) - ordered), 0, ordered)
-        row, col = np.nonzero(amount)
-        point, count = order[row, col], amount[row, col]
-        parts.append((ids[row], point, count, formed[row]))
-        held[row, point] -= count
+        own = held[rows, centre]
+        # Where the centre holds enough records itself (duplicates), they are the cluster.
+        pure = np.flatnonzero((need > 0) & (own >= need))
+        parts.append((ids[pure], column[pure, centre[pure]], need[pure], formed[pure]))
+        held[pure, centre[pure]] -= need[pure]
+        mixed = np.flatnonzero(need > own)
+        if len(mixed):
+            near = held[mixed]
+            diff = coords[mixed] - coords[mixed, centre[mixed]][:, None, :]
+            d = np.einsum("spd,spd->sp", diff, diff).round(_DECIMALS)  # noise is not an order
+            d[near == 0] = np.inf
+            d[np.arange(len(mixed)), centre[mixed]] = -1.0  # the centre's own records first
+            order = _nearest_first(d, int(need[mixed].max()))
+            ordered = np.take_along_axis(near, order, axis=1)
+            wanted = need[mixed, None]
+            amount = np.clip(wanted - (np.cumsum(ordered, axis=1) - ordered), 0, ordered)
+            row, col = np.nonzero(amount)
+            point, count = order[row, col], amount[row, col]
+            parts.append((ids[mixed[row]], column[mixed[row], point], count, formed[mixed[row]]))
+            held[mixed[row], point] -= count
         formed[need > 0] += 1
         left[:] -= need
 
@@ -277,19 +298,40 @@ def _mdav_batch(
         # nearest; else (fewer than 2k now) the rest form one cluster.
         take(farthest(distances(far)), np.where(many, k, left))
         if not many.all():  # drop the finished sets
-            ids, coords, held, left, formed = (
-                ids[many],
-                coords[many],
-                held[many],
-                left[many],
-                formed[many],
-            )
+            ids, coords, held, left, formed, column = (
+                ids[many], coords[many], held[many], left[many], formed[many], column[many]
+            )  # fmt: skip
+        alive = held > 0
+        width = int(alive.sum(axis=1).max()) if len(held) else 0
+        if width <= held.shape[1] // 2:  # drop the points that ran out
+            keep = np.argsort(~alive, axis=1, kind="stable")[:, :width]
+            coords = np.take_along_axis(coords, keep[:, :, None], axis=1)
+            held = np.take_along_axis(held, keep, axis=1)
+            column = np.take_along_axis(column, keep, axis=1)
     return (
         np.concatenate([p[0] for p in parts]),
         np.concatenate([p[1] for p in parts]),
         np.concatenate([p[2] for p in parts]),
         np.concatenate([p[3] for p in parts]),
     )
+
+
+def _nearest_first(d: np.ndarray, most: int) -> np.ndarray:
+    """Per row of distances (infinite for points without records), the first ``most`` column
+    indices in order of distance, ties in column order. Enough for a cluster of up to ``most``
+    records: these points either all hold records (one or more each) or are all that do."""
+    width = d.shape[1]
+    if width <= max(4 * most, 64):
+        return np.argsort(d, axis=1, kind="stable")[:, :most]
+    front = np.argpartition(d, most - 1, axis=1)[:, :most]
+    near = np.take_along_axis(d, front, axis=1)
+    order = np.take_along_axis(front, np.lexsort((front, near), axis=-1), axis=1)
+    # Where other points are as near as the farthest of these, which of them come first is
+    # decided by a stable sort of the whole row.
+    tied = np.flatnonzero((d <= near.max(axis=1, keepdims=True)).sum(axis=1) > most)
+    if len(tied):
+        order[tied] = np.argsort(d[tied], axis=1, kind="stable")[:, :most]
+    return order
 
 
 def _mdav_line(values: np.ndarray, counts: np.ndarray, k: int) -> _Triples:
