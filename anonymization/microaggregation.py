@@ -577,13 +577,6 @@ def _describe(criteria: ClassCriteria | None) -> str:
     return "".join(f", {name}={value}" for name, value in asdict(criteria).items() if value)
 
 
-def _level(hierarchy: Hierarchy, name: str) -> int:
-    levels = [hierarchy.level_name(i) for i in range(hierarchy.height)]
-    if levels.count(name) != 1:
-        raise ValueError(f"hierarchy {hierarchy.name!r}: level names must be distinct: {levels}")
-    return levels.index(name)
-
-
 @dataclass(frozen=True)
 class _NumericColumn:
     """A numeric quasi-identifier: its distinct values (sorted) and each record's position
