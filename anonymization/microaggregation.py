@@ -44,10 +44,11 @@ How
    provinces, loses 0.106; island groups 0.074).
 
 Distances are measured on each numeric column's dense rank scaled to [0, 1] (value ``v`` at
-position ``r`` among the column's ``M`` distinct values becomes ``r / (M - 1)``), not on z-scores:
-one step along an axis is then one step of the loss metric below, so MDAV's compact groups are
-the cheap ones. (For evenly spread integer columns such as ages and years the two scalings differ
-only by a factor per column.)
+position ``r`` among the column's ``M`` distinct values becomes ``r / (M - 1)``) rather than on
+z-scores: one step along an axis is then one step of the loss metric below, and an outlier does
+not squeeze the other values together. For evenly spread integer columns such as ages and years
+the two differ only by a factor per column; on the synthetic release data (10,000 and 100,000
+children, integer or continuous ages and years) the LM of the two differs by 0.0001 at most.
 
 Efficient exact MDAV
 --------------------
