@@ -43,6 +43,9 @@ __all__ = [
 ]
 
 SUPPRESSED = "*"
+#: Joins the values of a set released in place of one value ("3201|3204": either regency), as
+#: local recoding releases siblings of the hierarchy that share a cell.
+SET_SEPARATOR = "|"
 MISSING = "unknown"
 
 Level = Callable[[pd.Series], pd.Series]
@@ -55,6 +58,9 @@ class Hierarchy:
     name: str
     levels: Sequence[Level]
     level_names: Sequence[str] | None = None
+    #: Whether the values have an order a cut should follow (ages, years): local recoding then
+    #: cuts a set of siblings into ranges; otherwise it cuts the most frequent from the rest.
+    ordered: bool = False
 
     def __post_init__(self) -> None:
         if len(self.levels) < 1:
@@ -142,6 +148,7 @@ def age_hierarchy(name: str = "age") -> Hierarchy:
         name,
         [_exact_age, _age_band(5), _age_band(10), _star],
         ["age", "age_5y", "age_10y", SUPPRESSED],
+        ordered=True,
     )
 
 
@@ -248,6 +255,7 @@ def year_hierarchy(name: str = "year", periods: Sequence[int] = (5,)) -> Hierarc
         name,
         [_year, *[_period(w) for w in widths], _star],
         ["year", *[f"{w}y" for w in widths], SUPPRESSED],
+        ordered=True,
     )
 
 

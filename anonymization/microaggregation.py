@@ -106,6 +106,7 @@ from anonymization.kanonymity import (
     ClassCriteria,
     PrivacyReport,
     QuasiIdentifier,
+    lowest_level_per_qi,
     prepare_quasi_identifier,
 )
 
@@ -391,6 +392,7 @@ def microaggregate(
     l: int,  # noqa: E741 - the standard name of the l-diversity parameter
     max_suppression: float,
     criteria: ClassCriteria | None = None,
+    lowest_levels: Mapping[str, int] | None = None,
 ) -> tuple[pd.DataFrame, PrivacyReport]:
     """k-anonymity and distinct l-diversity with the ``numeric`` quasi-identifiers
     microaggregated (MDAV) within classes of the others, generalised full-domain.
@@ -400,6 +402,7 @@ def microaggregate(
     (suppressed ones removed, original index kept, quasi-identifiers as strings: numeric ones as
     ``"min-max"`` of the record's cluster) and a report in the full-domain search's shape, LM
     included. ``criteria``: further per-class criteria every released class meets as well.
+    ``lowest_levels``: per categorical quasi-identifier the most detailed level allowed.
     Raises :class:`AnonymizationError` when no generalisation of the categorical
     quasi-identifiers meets the criteria within ``max_suppression``, ``ValueError`` on bad input
     (k or l below 1, a numeric column that is not numeric or has missing values).
@@ -419,12 +422,16 @@ def microaggregate(
     def class_ok(table: np.ndarray) -> np.ndarray:
         ok = (table.sum(axis=1) >= k) & ((table > 0).sum(axis=1) >= l)
         if extra is not None:
-            ok &= extra.class_ok(table, overall)
+            ok &= extra.class_ok(table, overall, list(uniques))
         return np.asarray(ok, dtype=bool)
 
     qis = [prepare_quasi_identifier(c, quasi_identifiers[c], frame[c]) for c in categorical]
     limit = int(np.floor(max_suppression * n + 1e-9))
-    nodes = _nodes(qis, sensitive_codes, n_values, class_ok, limit, len(names))
+    lowest = lowest_level_per_qi(
+        {c: quasi_identifiers[c] for c in categorical},
+        {c: lv for c, lv in (lowest_levels or {}).items() if c in categorical},
+    )
+    nodes = _nodes(qis, sensitive_codes, n_values, class_ok, limit, len(names), lowest)
     first = next(nodes, None)
     if first is None:
         raise AnonymizationError(
@@ -492,6 +499,7 @@ def _nodes(
     class_ok: Callable[[np.ndarray], np.ndarray],
     limit: int,
     n_names: int,
+    lowest: tuple[int, ...],
 ) -> Iterator[_Node]:
     """The nodes of the categorical lattice whose classes meet the criteria once the failing
     ones are suppressed, within ``limit`` suppressed records; in order of their lower bound
@@ -509,7 +517,9 @@ def _nodes(
         return ids, class_ok(table.reshape(m, n_values))[ids]
 
     bounds: list[tuple[float, int, tuple[int, ...]]] = []
-    for levels in itertools.product(*(range(qi.height) for qi in qis)):
+    for levels in itertools.product(
+        *(range(lo, qi.height) for lo, qi in zip(lowest, qis, strict=True))
+    ):
         _, kept = classes(levels)
         suppressed = n - int(kept.sum())
         if suppressed > limit:

@@ -84,6 +84,7 @@ disclosure control into practice: the ARX data anonymization tool", 2015.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -94,7 +95,7 @@ import pandas as pd
 from scipy import special
 from scipy.stats import hypergeom
 
-from anonymization.hierarchies import MISSING, Hierarchy
+from anonymization.hierarchies import MISSING, SET_SEPARATOR, Hierarchy
 from anonymization.privacy_models import CriterionResult
 
 __all__ = [
@@ -617,6 +618,9 @@ _KEY_LIMIT = 2**62
 _DENSE_LIMIT = 2**22
 
 
+_RANGE = re.compile(r"^(\d+)-(\d+)$")
+
+
 def _as_labels(values: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
     """Values as the hierarchies' labels: strings, missing -> "unknown"."""
     series = pd.Series(values, dtype=object)
@@ -644,6 +648,23 @@ class _Column:
             self.level_labels.append(np.asarray(label_uniques, dtype=object))
             for code, label in enumerate(label_uniques):
                 self._where.setdefault(str(label), []).append((level, code))
+
+    def members(self, label: str) -> list[str]:
+        """The hierarchy labels a released value stands for: itself, the members of a set
+        ("3201|3204", local recoding), or the original values in a range of an ordered
+        attribute ("3-11", microaggregation)."""
+        if label in self._where:
+            return [label]
+        if SET_SEPARATOR in label:
+            return label.split(SET_SEPARATOR)
+        bounds = _RANGE.match(label) if self.hierarchy.ordered else None
+        if bounds is not None:
+            low, high = int(bounds.group(1)), int(bounds.group(2))
+            inside = [
+                str(v) for v in self.level_labels[0] if str(v).isdigit() and low <= int(v) <= high
+            ]
+            return inside or [label]
+        return [label]
 
     def codes_at(self, level: int) -> np.ndarray:
         """Label code of every population record at ``level``."""
@@ -746,6 +767,18 @@ def _match(
         return _Match(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), [], [])
 
     cols = [_Column(c, hierarchies[c], population[c]) for c in columns]
+    # A set or a range stands for several labels: one row per combination, F summed back.
+    expanded = pd.DataFrame({c.name: _as_labels(released[c.name]) for c in cols})
+    expanded["__row"] = np.arange(m)
+    for col in cols:
+        distinct = expanded[col.name].unique()
+        members = {str(v): col.members(str(v)) for v in distinct}
+        if any(ms != [v] for v, ms in members.items()):
+            expanded[col.name] = expanded[col.name].map(members)
+            expanded = expanded.explode(col.name, ignore_index=True)
+    row_of = expanded["__row"].to_numpy(dtype=np.int64)
+    released = expanded
+    m_rows, m = m, len(expanded)
     resolved = [col.resolve(released[col.name]) for col in cols]
     # one id per distinct level vector (mixed radix over the hierarchies' heights)
     vector_key = np.zeros(m, dtype=np.int64)
@@ -790,7 +823,9 @@ def _match(
             sizes[rows] = np.where(found, np.rint(counts[pos]), 0).astype(np.int64)
             present = int(np.rint(counts[np.unique(pos[found])].sum()))
         absent_counts.append(total - present)
-    return _Match(sizes, vector_ids.astype(np.int64), vectors, absent_counts)
+    per_row = np.bincount(row_of, weights=sizes, minlength=m_rows).astype(np.int64)
+    first = np.unique(row_of, return_index=True)[1]
+    return _Match(per_row, vector_ids.astype(np.int64)[first], vectors, absent_counts)
 
 
 def population_class_sizes(

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anonymization.hierarchies import SUPPRESSED, Hierarchy
+from anonymization.hierarchies import SET_SEPARATOR, SUPPRESSED, Hierarchy
 
 #: How a missing original value is shown in :func:`distributions`.
 MISSING_VALUE = "(missing)"
@@ -211,10 +211,28 @@ def _attribute_cost(
     pair_parts = [rel_codes.astype(np.int64) * m + orig_codes]
     # ... and from the hierarchy, for released values that are its labels
     if hierarchy is not None:
+        # A set of the hierarchy's labels ("3201|3204") covers what each of its members covers.
+        members = pd.DataFrame(
+            [
+                (code, member)
+                for code, label in enumerate(rel_uniques)
+                if SET_SEPARATOR in str(label)
+                for member in str(label).split(SET_SEPARATOR)
+            ],
+            columns=["set", "member"],
+        )
         for level in range(hierarchy.height):
-            at_level = labels.get_indexer(hierarchy.generalize(original, level))
+            generalised = hierarchy.generalize(original, level)
+            at_level = labels.get_indexer(generalised)
             known = at_level >= 0
             pair_parts.append(at_level[known].astype(np.int64) * m + orig_codes[known])
+            if len(members):
+                seen = pd.DataFrame({"member": generalised.to_numpy(), "original": orig_codes})
+                in_sets = seen.drop_duplicates().merge(members, on="member")
+                pair_parts.append(
+                    in_sets["set"].to_numpy(dtype=np.int64) * m
+                    + in_sets["original"].to_numpy(dtype=np.int64)
+                )
     pairs = pd.unique(np.concatenate(pair_parts))
     value_of_pair = pairs // m
     covered = np.bincount(value_of_pair, minlength=len(labels)).astype(np.float64)

@@ -89,8 +89,13 @@ TOOLS = (
         "k=5, distinct l=2, ≤5 % suppressed; one hierarchy level per quasi-identifier (the "
         "exact optimum of LM)",
     ),
-    # Extension point: our microaggregation (anonymization/microaggregation.py) goes here, with
-    # a runner of the same name in bench.anonymizer_tools.RUNNERS.
+    Tool(
+        "ours_microaggregation",
+        "ours, microaggregation",
+        "project",
+        "k=5, distinct l=2, ≤5 % suppressed; categorical quasi-identifiers full-domain (the level "
+        "of least total LM), ages and admission years as MDAV cluster ranges within each class",
+    ),
     Tool(
         "anjana",
         "anjana `l_diversity`",

@@ -68,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     policy = ReleasePolicy()
     sensitive, k, l_req, limit = (
-        policy.sensitive, policy.k, policy.l_diversity, policy.max_suppression
+        policy.sensitive, policy.k_required, policy.l_required, policy.suppression_limit
     )  # fmt: skip
     qis = {q: hierarchies()[q] for q in QUASI_IDENTIFIERS}
     print(machine())

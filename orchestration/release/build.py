@@ -33,6 +33,7 @@ from anonymization.kanonymity import (
     anonymize,
 )
 from anonymization.local_recoding import local_recode
+from anonymization.microaggregation import microaggregate
 from anonymization.output_checks import (
     check_intersections,
     check_k_anonymity,
@@ -142,6 +143,8 @@ class ReleasePolicy:
 
 
 QUASI_IDENTIFIERS = ("age_years", "sex", "regency_code", "disability", "admission_year")
+#: Whole numbers a microaggregated release shows as the range of their cluster.
+NUMERIC_QUASI_IDENTIFIERS = ("age_years", "admission_year")
 
 DICTIONARY = {
     "record_id": "Release-specific pseudonym of the child; not joinable across releases.",
@@ -199,6 +202,17 @@ def _transform(
             columns, qis, policy.sensitive, k, l_req, limit, criteria, lowest
         ),
         "local_recoding": lambda: _local_recode_coarsening(columns, policy, inner),
+        "microaggregation": lambda: microaggregate(
+            columns,
+            qis,
+            NUMERIC_QUASI_IDENTIFIERS,
+            policy.sensitive,
+            k,
+            l_req,
+            limit,
+            criteria,
+            lowest,
+        ),
     }
     if shared is not None:
         runs["shared_scheme"] = lambda: anonymize(

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from anonymization.hierarchies import SET_SEPARATOR
 from lakehouse.reference.regions import ISLAND_GROUPS, province_by_code, regency_by_code
 
 __all__ = ["render_report", "value_meanings"]
@@ -46,6 +47,10 @@ def _meaning(column: str, value: str, provinces: Mapping[str, Any],
              regencies: Mapping[str, Any]) -> str:  # fmt: skip
     if value == "*":
         return "withheld: any value"
+    if SET_SEPARATOR in value:  # local recoding's set of siblings
+        return "one of: " + "; ".join(
+            _meaning(column, member, provinces, regencies) for member in value.split(SET_SEPARATOR)
+        )
     if column == "regency_code":
         if value in regencies:
             return f"regency/city {value}: {regencies[value].name}"

@@ -47,6 +47,40 @@ def test_cuts_never_cross_a_province() -> None:
             assert original.loc[rows.index].str[:2].nunique() == 1, value
 
 
+def test_every_released_value_holds_its_records_and_stays_inside_one_parent() -> None:
+    """Sets of regencies lie in one province, sets of provinces in one island group, sets of
+    ages in one five-year band, sets of bands in one ten-year band; and every released value,
+    single or set, holds the record's own value. Checked on the labels alone."""
+    from lakehouse.reference.regions import ISLAND_GROUPS
+
+    df = _children(20_000, seed=16)
+    released, _ = local_recode(df, QIS, SENSITIVE, 5, 2)
+    assert released["regency"].str.contains("|", regex=False).any()  # sets are made here
+    original_regency = df["regency"].astype(str)
+    for label, rows in released.groupby("regency"):
+        members = str(label).split("|")
+        own = original_regency.loc[rows.index]
+        if all(len(m) == 4 for m in members):  # regencies
+            assert len({m[:2] for m in members}) == 1, label
+            assert own.isin(members).all(), label
+        elif all(len(m) == 2 and m.isdigit() for m in members):  # provinces
+            assert len({ISLAND_GROUPS[m] for m in members}) == 1, label
+            assert own.str[:2].isin(members).all(), label
+        elif label != "*":  # island groups
+            assert own.str[:2].map(ISLAND_GROUPS).isin(members).all(), label
+    ages = df["age"]
+    for label, rows in released.groupby("age"):
+        own = ages.loc[rows.index]
+        members = str(label).split("|")
+        if all(m.isdigit() for m in members):
+            assert len({int(m) // 5 for m in members}) == 1, label  # one five-year band
+            assert own.astype(str).isin(members).all(), label
+        elif label != "*":
+            bounds = [tuple(int(x) for x in m.split("-")) for m in members]
+            assert len({lo // 10 for lo, _ in bounds}) == 1, label  # one ten-year band
+            assert own.apply(lambda a, b=bounds: any(lo <= a <= hi for lo, hi in b)).all()
+
+
 def test_keeps_geography_the_full_domain_optimum_gives_up() -> None:
     """Without suppression (local recoding suppresses nobody) the rare Papuan regencies force
     the full-domain optimum to coarsen every child's geography; local recoding coarsens theirs."""

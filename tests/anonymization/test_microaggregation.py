@@ -355,13 +355,13 @@ def test_the_release_checks_pass_with_the_release_quasi_identifiers() -> None:
     df["age_years"] = df["age_years"].astype("Int64")
     df["admission_year"] = df["admission_year"].astype("Int64")
     released, report = microaggregate(
-        df, hierarchies(), ["age_years", "admission_year"], policy.sensitive, policy.k,
-        policy.l_diversity, policy.max_suppression,
+        df, hierarchies(), ["age_years", "admission_year"], policy.sensitive, policy.k_required,
+        policy.l_required, policy.suppression_limit,
     )  # fmt: skip
     qis = list(QUASI_IDENTIFIERS)
     assert report.quasi_identifiers == qis
-    assert check_k_anonymity(released, qis, policy.k).passed
-    assert check_l_diversity(released, qis, policy.sensitive, policy.l_diversity).passed
+    assert check_k_anonymity(released, qis, policy.k_required).passed
+    assert check_l_diversity(released, qis, policy.sensitive, policy.l_required).passed
 
 
 def test_lower_loss_than_the_full_domain_optimum_on_skewed_data() -> None:

@@ -435,7 +435,8 @@ def _brute_force(
     hierarchies: dict[str, Hierarchy],
 ) -> np.ndarray:
     """For each released record, the population rows whose value, at *some* level, has the
-    released label, in every column: a mask per record, no level vectors or keys."""
+    released label (or, for a set "a|b" local recoding releases, one of its members), in every
+    column: a mask per record, no level vectors or keys."""
     at_level = {
         c: [
             hierarchies[c].generalize(population[c], lv).to_numpy()
@@ -447,7 +448,9 @@ def _brute_force(
     for i, record in enumerate(released[columns].itertuples(index=False)):
         mask = np.ones(len(population), dtype=bool)
         for column, label in zip(columns, record, strict=True):
-            mask &= np.logical_or.reduce([labels == label for labels in at_level[column]])
+            mask &= np.logical_or.reduce(
+                [np.isin(labels, str(label).split("|")) for labels in at_level[column]]
+            )
         out[i] = mask.sum()
     return out
 
