@@ -17,22 +17,26 @@ quasi-identifier are always a set of siblings in the hierarchy: regencies of one
 provinces of one island group, ages of one five-year band, five-year bands of one ten-year band.
 
 Each cell holds, per quasi-identifier, a level and the set of that level's values present in the
-cell (all children of one parent). A set of one value moves down the hierarchy at once (the
-cell's children of that value become its set: free, since it covers no more original values). A
-set of two or more can be cut, in two ways, each tried on every quasi-identifier:
+cell (for geography and other categories: children of one parent; for ordered values, ages and
+years: any run of the most detailed level allowed, as Mondrian cuts numbers). A set of one value
+moves down the hierarchy at once (the cell's children of that value become its set: free, since
+it covers no more original values). A set of two or more can be cut, in two ways:
 
-* a *binary cut* in the values' order (ages and years in numeric order, codes in code order) at
-  the position that lowers the loss most while both sides meet the criteria: Mondrian's cut,
-  restricted to one parent's children;
+* a *binary cut*: in the values' order for ages and years, else the most frequent values from
+  the rest (so a rare regency pools with other rare ones, not with its large neighbour in code
+  order);
 * a *multiway split*: every value whose records meet the criteria on their own becomes a cell;
   the others pool into one remainder cell (which must meet them too).
 
-Of all allowed cuts the one that lowers the loss most (Iyengar's LM, the metric of the
-full-domain search) is made; a cell no cut can improve is final. A released value is the single
-value, or the parent when the set holds every child of it the data has (e.g. "32": all of Jawa
-Barat's regencies), or the set itself joined by "|" ("3201|3204": Kabupaten Bogor or Kabupaten
-Bandung; "5|6|7": aged 5, 6 or 7). Every released class is therefore a cell that met every
-criterion, and no cut crosses a hierarchy boundary.
+Two partitions are built and the one with the lower loss (Iyengar's LM, the metric of the
+full-domain search) kept: one that always makes the cut lowering the loss most, and Mondrian's
+rule (cut the quasi-identifier whose values in the cell are the widest, at the allowed cut nearest
+the median record; a split per value only where no cut in two is allowed). A cell no cut can
+improve is final. A released value is the single value, or an ancestor when the set holds every
+value the data has under it (e.g. "32": all of Jawa Barat's regencies, "05-09"), or a range of
+consecutive ages or years ("8-13"), or the set itself joined by "|" ("3201|3204": Kabupaten
+Bogor or Kabupaten Bandung). Every released class is therefore a cell that met every criterion,
+and no geographic cut crosses a province (nor a province set an island group).
 
 Records are not suppressed: the top cell holds everyone. The result is a greedy optimum (as
 Mondrian is), not an exact one; the release step compares its loss with the full-domain
@@ -64,6 +68,7 @@ from anonymization.kanonymity import (
 __all__ = ["local_recode"]
 
 _LEADING_NUMBER = re.compile(r"^(\d+)")
+_TRAILING_NUMBER = re.compile(r"(\d+)$")
 
 
 @dataclass
@@ -74,24 +79,23 @@ class _Cell:
 
 
 class _Levels:
-    """Per quasi-identifier and level: each code's parent, its place in the values' order, how
-    many original values it covers, and how many children its parent has in the data."""
+    """Per quasi-identifier and level: each code's ancestors, its place in the values' order,
+    how many original values it covers, and how many codes of the level each ancestor has."""
 
     def __init__(self, qi: QuasiIdentifier) -> None:
         self.qi = qi
+        self.ordered = qi.hierarchy.ordered
         base = qi.codes[0]
         n_base = len(qi.labels[0])
         self.n_base = n_base
-        self.parent: list[np.ndarray] = []
         self.rank: list[np.ndarray] = []
         self.covered: list[np.ndarray] = []
-        self.siblings: list[np.ndarray] = []
+        #: ancestor[level][up]: each code's ancestor at level ``up``; under[level][up]: how
+        #: many codes of ``level`` each ancestor at ``up`` has in the data.
+        self.ancestor: list[dict[int, np.ndarray]] = []
+        self.under: list[dict[int, np.ndarray]] = []
         for level in range(qi.height):
             n_codes = len(qi.labels[level])
-            parent = np.zeros(n_codes, dtype=np.int64)
-            if level + 1 < qi.height:
-                parent[qi.codes[level]] = qi.codes[level + 1]
-            self.parent.append(parent)
             keys = [_order_key(str(label)) for label in qi.labels[level]]
             order = sorted(range(n_codes), key=lambda i: keys[i])
             rank = np.empty(n_codes, dtype=np.int64)
@@ -99,27 +103,52 @@ class _Levels:
             self.rank.append(rank)
             pairs = np.unique(qi.codes[level] * n_base + base)
             self.covered.append(np.bincount(pairs // n_base, minlength=n_codes))
-            self.siblings.append(np.bincount(parent, minlength=n_codes)[parent])
+            ancestors, under = {}, {}
+            for up in range(level + 1, qi.height):
+                ancestor = np.zeros(n_codes, dtype=np.int64)
+                ancestor[qi.codes[level]] = qi.codes[up]
+                ancestors[up] = ancestor
+                under[up] = np.bincount(ancestor, minlength=len(qi.labels[up]))
+            self.ancestor.append(ancestors)
+            self.under.append(under)
 
     def cost(self, level: int, members: np.ndarray) -> float:
         """LM of one record whose value is the set ``members`` (codes at ``level``)."""
         return (int(self.covered[level][members].sum()) - 1) / max(self.n_base - 1, 1)
 
-    def label(self, level: int, members: np.ndarray) -> str:
-        labels = self.qi.labels
+    def shown(self, level: int, members: np.ndarray) -> tuple[str, int, int]:
+        """How the set is released: ("value", level, code) for one value or for every value
+        of the data under one ancestor (then the ancestor's level and code); ("range", level,
+        0) for consecutive values of an ordered attribute; ("set", level, 0) otherwise."""
         if len(members) == 1:
-            return str(labels[level][members[0]])
-        if len(members) == self.siblings[level][members[0]] and level + 1 < self.qi.height:
-            return str(labels[level + 1][self.parent[level][members[0]]])
-        return SET_SEPARATOR.join(str(labels[level][m]) for m in members)
+            return "value", level, int(members[0])
+        for up, ancestor in self.ancestor[level].items():
+            top = ancestor[members]
+            if (top == top[0]).all() and self.under[level][up][top[0]] == len(members):
+                return "value", up, int(top[0])
+        ranks = self.rank[level][members]
+        if self.ordered and int(ranks.max() - ranks.min()) + 1 == len(members):
+            return "range", level, 0
+        return "set", level, 0
+
+    def label(self, level: int, members: np.ndarray) -> str:
+        kind, at, code = self.shown(level, members)
+        labels = self.qi.labels[at]
+        if kind == "value":
+            return str(labels[code])
+        ordered = members[np.argsort(self.rank[level][members])]
+        texts = [str(labels[m]) for m in ordered]
+        if kind == "range":
+            low = _LEADING_NUMBER.match(texts[0])
+            high = _TRAILING_NUMBER.search(texts[-1])
+            if low is not None and high is not None:
+                return f"{low.group(1)}-{high.group(1)}"
+        return SET_SEPARATOR.join(texts)
 
     def level_name(self, level: int, members: np.ndarray) -> str:
-        h = self.qi.hierarchy
-        if len(members) == 1:
-            return h.level_name(level)
-        if len(members) == self.siblings[level][members[0]] and level + 1 < self.qi.height:
-            return h.level_name(level + 1)
-        return f"{h.level_name(level)} set"
+        kind, at, _ = self.shown(level, members)
+        name = self.qi.hierarchy.level_name(at)
+        return name if kind == "value" else f"{name} {kind}"
 
 
 def _order_key(label: str) -> tuple[int, float, str]:
@@ -178,6 +207,13 @@ def local_recode(
         """Move every single-valued set down the hierarchy while it stays single-valued, then
         one more step to the children present (free: the same original values covered)."""
         for j, qi in enumerate(qis):
+            if levels_of[j].ordered and levels[j] > lowest[j]:
+                # Ordered values are cut as ranges of the most detailed level allowed (ages
+                # 8-13), which a band of the hierarchy ("05-09") labels when it is one.
+                lv = lowest[j]
+                present = np.unique(qi.codes[lv][rows])
+                levels[j] = lv
+                sets[j] = present[np.argsort(levels_of[j].rank[lv][present])]
             while len(sets[j]) == 1 and levels[j] > lowest[j]:
                 lv = levels[j] - 1
                 present = np.unique(qi.codes[lv][rows])
@@ -185,46 +221,60 @@ def local_recode(
                 sets[j] = present[np.argsort(levels_of[j].rank[lv][present])]
         return _Cell(rows, tuple(levels), tuple(sets))
 
-    final: list[_Cell] = []
     top = [qi.height - 1 for qi in qis]
-    stack = [settle(np.arange(n), top, [np.unique(qi.codes[-1]) for qi in qis])]
-    min_split = 2 * k
-    while stack:
-        cell = stack.pop()
-        rows = cell.rows
-        if len(rows) < min_split:
-            final.append(cell)
-            continue
-        best: tuple[float, list[tuple[np.ndarray, int, np.ndarray]]] | None = None
-        sens = sensitive_codes[rows]
-        for j, info in enumerate(levels_of):
-            members = cell.sets[j]
-            if len(members) < 2:
+    start = settle(np.arange(n), top, [np.unique(qi.codes[-1]) for qi in qis])
+
+    def partition(widest_first: bool) -> list[_Cell]:
+        """Cut cells until no cut helps. Which cut: the one that lowers the loss most, or
+        (``widest_first``, Mondrian's rule) the cut nearest the median of the quasi-identifier
+        whose values in the cell are the widest (the highest loss per record)."""
+        final: list[_Cell] = []
+        stack = [start]
+        while stack:
+            cell = stack.pop()
+            rows = cell.rows
+            if len(rows) < 2 * k:
+                final.append(cell)
                 continue
-            level = cell.levels[j]
-            lut = np.full(len(info.qi.labels[level]), -1, dtype=np.int64)
-            lut[members] = np.arange(len(members))
-            position = lut[info.qi.codes[level][rows]]
-            cell_cost = info.cost(level, members)
-            for option in (
-                _binary_cut(position, sens, members, info, level, cell_cost, atom, rows,
-                            n_values, table_ok),
-                _multiway(position, sens, members, info, level, cell_cost, atom, rows,
-                          n_values, table_ok),
-            ):  # fmt: skip
-                if (
-                    option is not None
-                    and option[0] > 1e-12
-                    and (best is None or option[0] > best[0])
-                ):
-                    best = (option[0], [(part, j, subset) for part, subset in option[1]])
-        if best is None:
-            final.append(cell)
-            continue
-        for part, j, subset in best[1]:
-            levels, sets = list(cell.levels), list(cell.sets)
-            sets[j] = subset
-            stack.append(settle(rows[part], levels, sets))
+            best: tuple[tuple[float, float], list[tuple[np.ndarray, int, np.ndarray]]] | None
+            best = None
+            sens = sensitive_codes[rows]
+            for j, info in enumerate(levels_of):
+                members = cell.sets[j]
+                if len(members) < 2:
+                    continue
+                level = cell.levels[j]
+                lut = np.full(len(info.qi.labels[level]), -1, dtype=np.int64)
+                lut[members] = np.arange(len(members))
+                position = lut[info.qi.codes[level][rows]]
+                cell_cost = info.cost(level, members)
+                args = (position, sens, members, info, level, cell_cost, atom, rows, n_values)
+                binary = _binary_cut(*args, table_ok, median=widest_first)
+                # Mondrian cuts in two; a split per value only where no cut in two is allowed.
+                multiway = None if widest_first and binary else _multiway(*args, table_ok)
+                for option in (binary, multiway):
+                    if option is None or option[0] <= 1e-12:
+                        continue
+                    rank = (cell_cost, option[0]) if widest_first else (option[0], 0.0)
+                    if best is None or rank > best[0]:
+                        best = (rank, [(part, j, subset) for part, subset in option[1]])
+            if best is None:
+                final.append(cell)
+                continue
+            for part, j, subset in best[1]:
+                levels, sets = list(cell.levels), list(cell.sets)
+                sets[j] = subset
+                stack.append(settle(rows[part], levels, sets))
+        return final
+
+    def loss(cells: list[_Cell]) -> float:
+        return sum(
+            info.cost(cell.levels[j], cell.sets[j]) * len(cell.rows)
+            for cell in cells
+            for j, info in enumerate(levels_of)
+        )
+
+    final = min((partition(False), partition(True)), key=loss)
     released = _release(df, levels_of, final)
     return released, _report(levels_of, sensitive, k, l, n, final, released)
 
@@ -244,8 +294,11 @@ def _binary_cut(
     rows: np.ndarray,
     n_values: int,
     table_ok: TableOk,
+    median: bool = False,
 ) -> Split | None:
-    """The best cut of ``members`` into a left and a right part: in the values' order for an
+    """The best cut of ``members`` into a left and a right part (``median``: the allowed cut
+    nearest the median record, as Mondrian cuts, else the one lowering the loss most): in the
+    values' order for an
     ordered attribute (ranges of ages), else the most frequent values from the rest (so a rare
     regency pools with the other rare ones, not with the largest one next to it in code order)."""
     m = len(members)
@@ -271,7 +324,11 @@ def _binary_cut(
     cost_right = (covered.sum() - cum_cov - 1) / scale
     gain = cell_cost * (n_left + n_right) - n_left * cost_left - n_right * cost_right
     gain = np.where(ok, gain, -np.inf)
-    cut = int(np.argmax(gain)) + 1
+    if median:
+        distance = np.abs(n_left - n_right).astype(np.float64)
+        cut = int(np.argmin(np.where(ok, distance, np.inf))) + 1
+    else:
+        cut = int(np.argmax(gain)) + 1
     is_left = position < cut
     by_rank = info.rank[level]
     left_members = np.sort(members[:cut], kind="stable")

@@ -435,8 +435,9 @@ def _brute_force(
     hierarchies: dict[str, Hierarchy],
 ) -> np.ndarray:
     """For each released record, the population rows whose value, at *some* level, has the
-    released label (or, for a set "a|b" local recoding releases, one of its members), in every
-    column: a mask per record, no level vectors or keys."""
+    released label (or, for a set "a|b" local recoding releases, one of its members; for a range
+    of an ordered attribute, a value inside it), in every column: a mask per record, no level
+    vectors or keys."""
     at_level = {
         c: [
             hierarchies[c].generalize(population[c], lv).to_numpy()
@@ -448,9 +449,15 @@ def _brute_force(
     for i, record in enumerate(released[columns].itertuples(index=False)):
         mask = np.ones(len(population), dtype=bool)
         for column, label in zip(columns, record, strict=True):
-            mask &= np.logical_or.reduce(
-                [np.isin(labels, str(label).split("|")) for labels in at_level[column]]
-            )
+            accepted = str(label).split("|")
+            low_high = str(label).split("-")
+            if (
+                hierarchies[column].ordered
+                and len(low_high) == 2
+                and all(x.isdigit() for x in low_high)
+            ):  # a range of ages or years ("8-13"): every value inside it
+                accepted += [str(v) for v in range(int(low_high[0]), int(low_high[1]) + 1)]
+            mask &= np.logical_or.reduce([np.isin(labels, accepted) for labels in at_level[column]])
         out[i] = mask.sum()
     return out
 
