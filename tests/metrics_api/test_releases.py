@@ -98,3 +98,44 @@ def test_a_release_that_failed_its_checks_is_never_served(
     assert client.get("/v1/releases", headers=auth("researcher")).json()["releases"] == []
     response = client.get(f"/v1/releases/{release.name}/download", headers=auth("researcher"))
     assert response.status_code == 404
+
+
+def test_an_enclave_release_is_listed_with_its_tier_and_never_downloaded(
+    client: TestClient, auth: Auth, lake: Path, settings: Settings
+) -> None:
+    """The enclave extract is record level and not generalised: the catalogue shows it (tier,
+    not downloadable, no formats) and a download is refused for every key, researchers too,
+    and audited."""
+    from lakehouse.reference.release_tiers import TIERS
+    from orchestration.release.build import ReleasePolicy, build_release
+    from tests.support.api_fixtures import make_release_source
+
+    enclave = build_release(
+        make_release_source(5), lake / "releases", b"r" * 32, ReleasePolicy(tier=TIERS["enclave"])
+    )
+    assert enclave.path is not None
+    release_id = enclave.manifest.release_id
+    listed = {
+        r["release_id"]: r
+        for r in client.get("/v1/releases", headers=auth("researcher")).json()["releases"]
+    }
+    assert listed[release_id]["tier"] == "enclave" and listed[release_id]["downloadable"] is False
+    assert listed[_release_named(lake, "licensed")]["tier"] == "licensed"
+    detail = client.get(f"/v1/releases/{release_id}", headers=auth("researcher")).json()
+    assert detail["download_formats"] == []
+    for fmt in ("csv", "parquet"):
+        response = client.get(
+            f"/v1/releases/{release_id}/download", params={"format": fmt},
+            headers=auth("researcher"),
+        )  # fmt: skip
+        assert response.status_code == 403 and "enclave" in response.json()["detail"]
+    records = HashChainedLog(settings.api_audit_log).records()
+    assert [r["outcome"] for r in records] == ["denied", "denied"]
+    assert {r["release_id"] for r in records} == {release_id}
+
+
+def _release_named(lake: Path, tier: str) -> str:
+    for path in sorted((lake / "releases").glob("research-*")):
+        if json.loads((path / "manifest.json").read_text()).get("tier") == tier:
+            return path.name
+    raise AssertionError(f"no {tier} release")
