@@ -255,10 +255,13 @@ def local_recode(
                 lut = np.full(len(info.qi.labels[level]), -1, dtype=np.int64)
                 lut[members] = np.arange(len(members))
                 position = lut[info.qi.codes[level][rows]]
-                args = (position, sens, members, info, level, cell_cost, atom, rows, n_values)
-                binary = _binary_cut(*args, table_ok, median=widest_first)
+                values = _Values(
+                    position, sens, members, info, level, cell_cost,
+                    None if atom is None else atom[rows], n_values, table_ok,
+                )  # fmt: skip
+                binary = _binary_cut(values, median=widest_first)
                 # Mondrian cuts in two; a split per value only where no cut in two is allowed.
-                multiway = None if widest_first and binary else _multiway(*args, table_ok)
+                multiway = None if widest_first and binary else _multiway(values)
                 for option in (binary, multiway):
                     if option is None or option[0] <= 1e-12:
                         continue
@@ -293,26 +296,33 @@ Split = tuple[float, list[tuple[np.ndarray, np.ndarray]]]
 TableOk = Callable[[np.ndarray], np.ndarray]
 
 
-def _binary_cut(
-    position: np.ndarray,
-    sens: np.ndarray,
-    members: np.ndarray,
-    info: _Levels,
-    level: int,
-    cell_cost: float,
-    atom: np.ndarray | None,
-    rows: np.ndarray,
-    n_values: int,
-    table_ok: TableOk,
-    median: bool = False,
-) -> Split | None:
+@dataclass(frozen=True)
+class _Values:
+    """One quasi-identifier's values in one cell, as both kinds of cut read them: each record's
+    place in ``members`` (codes at ``level``), its sensitive value, and its atom (or None)."""
+
+    position: np.ndarray
+    sens: np.ndarray
+    members: np.ndarray
+    info: _Levels
+    level: int
+    cell_cost: float
+    atom: np.ndarray | None
+    n_values: int
+    table_ok: TableOk
+
+
+def _binary_cut(values: _Values, median: bool = False) -> Split | None:
     """The best cut of ``members`` into a left and a right part (``median``: the allowed cut
     nearest the median record, as Mondrian cuts, else the one lowering the loss most): in the
     values' order for an
     ordered attribute (ranges of ages), else the most frequent values from the rest (so a rare
     regency pools with the other rare ones, not with the largest one next to it in code order)."""
+    position, members, info, level = values.position, values.members, values.info, values.level
+    n_values, table_ok = values.n_values, values.table_ok
     m = len(members)
-    table = np.bincount(position * n_values + sens, minlength=m * n_values).reshape(m, n_values)
+    table = np.bincount(position * n_values + values.sens, minlength=m * n_values)
+    table = table.reshape(m, n_values)
     if not info.qi.hierarchy.ordered:
         order = np.argsort(-table.sum(axis=1), kind="stable")
         inverse = np.empty(m, dtype=np.int64)
@@ -321,8 +331,8 @@ def _binary_cut(
     left = np.cumsum(table, axis=0)[:-1]
     right = table.sum(axis=0) - left
     ok = table_ok(left) & table_ok(right)
-    if atom is not None:
-        ok &= ~_cuts_through_atoms(position, atom[rows], m)
+    if values.atom is not None:
+        ok &= ~_cuts_through_atoms(position, values.atom, m)
     if not ok.any():
         return None
     covered = info.covered[level][members]
@@ -332,7 +342,7 @@ def _binary_cut(
     n_right = right.sum(axis=1)
     cost_left = (cum_cov - 1) / scale
     cost_right = (covered.sum() - cum_cov - 1) / scale
-    gain = cell_cost * (n_left + n_right) - n_left * cost_left - n_right * cost_right
+    gain = values.cell_cost * (n_left + n_right) - n_left * cost_left - n_right * cost_right
     gain = np.where(ok, gain, -np.inf)
     if median:
         distance = np.abs(n_left - n_right).astype(np.float64)
@@ -359,26 +369,19 @@ def _cuts_through_atoms(position: np.ndarray, atom: np.ndarray, m: int) -> np.nd
     return np.cumsum(through)[1:m] > 0
 
 
-def _multiway(
-    position: np.ndarray,
-    sens: np.ndarray,
-    members: np.ndarray,
-    info: _Levels,
-    level: int,
-    cell_cost: float,
-    atom: np.ndarray | None,
-    rows: np.ndarray,
-    n_values: int,
-    table_ok: TableOk,
-) -> Split | None:
+def _multiway(values: _Values) -> Split | None:
     """Every member that meets the criteria on its own a cell, the others one remainder."""
+    position, members, info, level = values.position, values.members, values.info, values.level
+    n_values, table_ok, cell_cost, atom = (
+        values.n_values, values.table_ok, values.cell_cost, values.atom,
+    )  # fmt: skip
     m = len(members)
     group = position
     if atom is not None:  # an atom spread over two members goes to the remainder whole
-        pairs = np.unique(atom[rows] * (m + 1) + position)
-        spread = np.bincount(pairs // (m + 1), minlength=int(atom[rows].max()) + 1) > 1
-        group = np.where(spread[atom[rows]], m, position)
-    table = np.bincount(group * n_values + sens, minlength=(m + 1) * n_values).reshape(
+        pairs = np.unique(atom * (m + 1) + position)
+        spread = np.bincount(pairs // (m + 1), minlength=int(atom.max()) + 1) > 1
+        group = np.where(spread[atom], m, position)
+    table = np.bincount(group * n_values + values.sens, minlength=(m + 1) * n_values).reshape(
         m + 1, n_values
     )
     ok = table_ok(table)

@@ -351,7 +351,6 @@ def build_release(
     policy = policy or ReleasePolicy()
     if not policy.tier.anonymised:
         return _build_enclave(source, releases_dir, master_key, policy, population_children)
-    purpose = PURPOSES[policy.purpose]
     release_id = new_release_id()
     frame = _complete_rows(source, policy)
     earlier = earlier_releases(releases_dir, policy.purpose, frame["child_id"], master_key)
@@ -430,17 +429,31 @@ def build_release(
         record_id="release-specific HMAC re-tokenization of the child id",
         levels=_levels(report),
     )  # fmt: skip
-    data_csv = released.to_csv(index=False)
-    dictionary = _dictionary(released, policy)
-    report_html = render_report(
-        privacy_report, released, frame, dictionary, policy.tier.title, policy.tier.description
-    )
     checks: list[CheckOutcome] = [
         check_k_anonymity(released, QUASI_IDENTIFIERS, policy.k_required),
         check_l_diversity(released, QUASI_IDENTIFIERS, policy.sensitive, policy.l_required),
         intersection_check,
-        check_pii_scan({"release": released}, {"data.csv": data_csv}),
     ]
+    return _publish(
+        releases_dir, release_id, released, frame, privacy_report, checks, policy,
+        population_children,
+    )  # fmt: skip
+
+
+def _publish(
+    releases_dir: Path,
+    release_id: str,
+    released: pd.DataFrame,
+    frame: pd.DataFrame,
+    privacy_report: dict[str, Any],
+    checks: list[CheckOutcome],
+    policy: ReleasePolicy,
+    population_children: int | None,
+) -> ReleaseResult:
+    """The files of any tier's release, the PII scan of its records, and the one writer."""
+    purpose = PURPOSES[policy.purpose]
+    data_csv = released.to_csv(index=False)
+    dictionary = _dictionary(released, policy)
     return publish_release(
         releases_dir,
         release_id,
@@ -449,13 +462,15 @@ def build_release(
         dictionary=dictionary,
         privacy_report=privacy_report,
         purpose=policy.purpose,
-        checks=checks,
+        checks=[*checks, check_pii_scan({"release": released}, {"data.csv": data_csv})],
         population=purpose.population,
         legal_basis=purpose.legal_basis,
         population_children=population_children,
         tier=policy.tier.name,
         downloadable=policy.tier.downloadable,
-        report_html=report_html,
+        report_html=render_report(
+            privacy_report, released, frame, dictionary, policy.tier.title, policy.tier.description
+        ),
     )
 
 
@@ -560,7 +575,6 @@ def _build_enclave(
     """The enclave extract: every complete record, pseudonymised with the release's own
     token, nothing generalised; published with ``downloadable = False`` so the reader never
     hands its records out (query-only, inside the enclave)."""
-    purpose = PURPOSES[policy.purpose]
     release_id = new_release_id()
     frame = _complete_rows(source, policy)
     key = release_key(master_key, release_id)
@@ -571,7 +585,6 @@ def _build_enclave(
     released = released.reset_index(drop=True)
     for column in QUASI_IDENTIFIERS:
         released[column] = released[column].astype(str)
-    data_csv = released.to_csv(index=False)
     privacy_report = {
         "release_id": release_id,
         "tier": policy.tier.name,
@@ -595,30 +608,6 @@ def _build_enclave(
         },
         "record_id": "release-specific HMAC re-tokenization of the child id",
     }  # fmt: skip
-    checks = [
-        check_pii_scan({"release": released}, {"data.csv": data_csv}),
-    ]
-    dictionary = _dictionary(released, policy)
-    return publish_release(
-        releases_dir,
-        release_id,
-        data=released,
-        data_csv=data_csv,
-        report_html=render_report(
-            privacy_report,
-            released,
-            frame,
-            dictionary,
-            policy.tier.title,
-            policy.tier.description,
-        ),
-        dictionary=dictionary,
-        privacy_report=privacy_report,
-        purpose=policy.purpose,
-        checks=checks,
-        population=purpose.population,
-        legal_basis=purpose.legal_basis,
-        population_children=population_children,
-        tier=policy.tier.name,
-        downloadable=False,
+    return _publish(
+        releases_dir, release_id, released, frame, privacy_report, [], policy, population_children
     )
