@@ -72,8 +72,9 @@ def test_the_licensed_release_keeps_some_geography_finer_than_national(
     release = ResearchReleases(pipeline_run.lake / "releases").latest("licensed")
     assert release is not None
     regions = pd.read_parquet(release.path / "data.parquet")["regency_code"]
-    assert (regions != "*").any()
-    assert regions.str.fullmatch(r"\d{2,4}").any()  # a province or a regency
+    # A province or a regency, or a set of them ("32|33", "3201|3204"): finer than national
+    # and than an island group.
+    assert regions.str.fullmatch(r"\d{2,4}(\|\d{2,4})*").any()
 
 
 def test_dbt_built_every_model_and_ran_tests(pipeline_run: PipelineRun) -> None:
