@@ -120,8 +120,13 @@ def _risk_plot(released: pd.DataFrame, quasi_identifiers: Sequence[str]) -> str:
 
 
 def _utility_rows(
-    original: pd.DataFrame, released: pd.DataFrame, quasi_identifiers: Sequence[str]
+    original: pd.DataFrame,
+    released: pd.DataFrame,
+    quasi_identifiers: Sequence[str],
+    utility: Mapping[str, Any],
 ) -> str:
+    lm = utility.get("loss_metric", {}).get("per_attribute", {})
+    nue = utility.get("non_uniform_entropy", {}).get("normalised_per_attribute", {})
     rows = []
     for column in quasi_identifiers:
         before = original[column].astype(str)
@@ -131,9 +136,30 @@ def _utility_rows(
         rows.append(
             f"<tr><td>{html.escape(column)}</td><td class='num'>{before.nunique()}</td>"
             f"<td class='num'>{after.nunique()}</td><td class='num'>{kept:.0%}</td>"
-            f"<td class='num'>{withheld:.0%}</td></tr>"
+            f"<td class='num'>{withheld:.0%}</td><td class='num'>{_num(lm.get(column))}</td>"
+            f"<td class='num'>{_num(nue.get(column))}</td></tr>"
         )
     return "".join(rows)
+
+
+def _num(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.3f}"
+
+
+def _utility_summary(utility: Mapping[str, Any]) -> str:
+    if not utility:
+        return ""
+    model = utility.get("model") or {}
+    return (
+        f"<p>Equivalence classes: {utility.get('equivalence_classes', 'n/a')}; average class "
+        f"size / k: {_num(utility.get('average_class_size'))}; discernibility: "
+        f"{utility.get('discernibility', 'n/a')}; non-uniform entropy (0 = nothing lost, "
+        f"1 = all): {_num(utility.get('non_uniform_entropy', {}).get('normalised'))}. "
+        "A naive Bayes model predicting the sensitive attribute from the quasi-identifiers is "
+        f"right {_num(model.get('released'))} of the time on this file, "
+        f"{_num(model.get('original'))} on the data as collected, "
+        f"{_num(model.get('majority'))} by always guessing the most frequent value.</p>"
+    )
 
 
 def render_report(
@@ -201,9 +227,11 @@ Journalist model (the attacker holds a population register):
 <p>{esc(str(transformation.get("chosen", "none")))}: {esc(str(transformation.get("why", "")))}.
 Information loss ({esc(str(report.get("information_loss", {}).get("metric", "")))}):
 {report.get("information_loss", {}).get("value", "n/a")} (0 = as collected, 1 = all withheld).</p>
+{_utility_summary(report.get("utility", {}))}
 <table><tr><th>attribute</th><th>distinct values collected</th><th>distinct values released</th>
-<th>records with the collected value</th><th>records withheld (*)</th></tr>
-{_utility_rows(original, released, qis) if qis else ""}</table>
+<th>records with the collected value</th><th>records withheld (*)</th><th>LM</th>
+<th>non-uniform entropy</th></tr>
+{_utility_rows(original, released, qis, report.get("utility", {})) if qis else ""}</table>
 
 <h2>Combined with earlier releases</h2>
 <p>{

@@ -136,6 +136,15 @@ def test_the_report_states_every_criterion_and_the_risk_as_achieved(tmp_path: Pa
     )
     assert by_name["t_closeness"]["achieved"]["largest_emd"] == pytest.approx(emd.max(), abs=1e-5)
     assert report["risk"]["prosecutor"]["highest"] == pytest.approx(1 / sizes.min(), abs=1e-6)
+    # Utility a researcher can judge by: LM as the search measured it, discernibility by hand.
+    utility = report["utility"]
+    assert utility["loss_metric"]["total"] == pytest.approx(
+        report["information_loss"]["value"], abs=1e-6
+    )
+    n_input, suppressed = report["input_rows"], report["suppressed_rows"]
+    assert utility["discernibility"] == int((sizes**2).sum()) + suppressed * n_input
+    assert set(utility["non_uniform_entropy"]["normalised_per_attribute"]) == set(QUASI_IDENTIFIERS)
+    assert 0 <= utility["model"]["released"] <= 1
     assert report["risk"]["marketer"] == pytest.approx(len(sizes) / len(data), abs=1e-6)
 
 

@@ -39,6 +39,7 @@ def test_the_report_shows_criteria_risk_utility_and_every_value_meaning(tmp_path
     for criterion in report["criteria"]:
         assert criterion["name"] in text
     assert "<svg" in text and "prosecutor risk of a record" in text
+    assert "naive Bayes" in text and "discernibility" in text  # the utility figures
     # Every released value of every quasi-identifier is explained, in the file and the page.
     for column in QUASI_IDENTIFIERS:
         assert set(dictionary[column]["values"]) == set(data[column].astype(str))
