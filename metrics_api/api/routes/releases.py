@@ -141,23 +141,23 @@ def download_release(
     Downloads count against the key's requests per minute (429 beyond, audited); a release is
     not a snapshot query, so the distinct-query budget does not apply.
     """
-    if caller.role not in DOWNLOAD_ROLES:
+
+    def refuse(reason: str) -> Forbidden:
         audit_event(
             audit, request, caller, outcome="denied", status=403,
             parameters={"format": format}, release_id=release_id, purpose=purpose,
         )  # fmt: skip
-        raise Forbidden(
+        return Forbidden(reason)
+
+    if caller.role not in DOWNLOAD_ROLES:
+        raise refuse(
             f"role {caller.role!r} may not download record-level releases; researcher keys only"
         )
     release = releases.get(release_id)
     if release is None:
         raise NotFound(f"no published release {release_id!r}")
     if not release.manifest.downloadable:
-        audit_event(
-            audit, request, caller, outcome="denied", status=403,
-            parameters={"format": format}, release_id=release_id, purpose=purpose,
-        )  # fmt: skip
-        raise Forbidden(
+        raise refuse(
             f"release {release_id} is a {release.manifest.tier} release: its records are "
             "queried inside the enclave, never downloaded"
         )
