@@ -439,7 +439,7 @@ def build_release(
         intersection_check,
     ]
     return _publish(
-        releases_dir, release_id, released, frame, privacy_report, checks, policy,
+        releases_dir, release_id, released, frame, _readable(privacy_report), checks, policy,
         population_children,
     )  # fmt: skip
 
@@ -569,17 +569,19 @@ def _utility(frame: pd.DataFrame, released: pd.DataFrame, policy: ReleasePolicy)
         frame[columns], released[columns], QUASI_IDENTIFIERS, policy.sensitive,
         k=policy.k_required, all_star_is_suppressed=False, hierarchies=hierarchies(),
     ).to_dict()  # fmt: skip
-    return _finite(measured)
+    return measured
 
 
-def _finite(value: Any) -> Any:
-    """JSON without NaN (a model with no test rows has no accuracy): None instead."""
+def _readable(value: Any) -> Any:
+    """The report's numbers as a person reads them: floats to six decimals (a float's sixteen
+    digits would also read as an identity number to the PII scan), NaN as None (a model with
+    no test rows has no accuracy)."""
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and math.isnan(value):
-        return None
+        return {k: _readable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_readable(v) for v in value]
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 6)
     return value
 
 

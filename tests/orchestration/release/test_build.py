@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -145,6 +146,10 @@ def test_the_report_states_every_criterion_and_the_risk_as_achieved(tmp_path: Pa
     assert utility["discernibility"] == int((sizes**2).sum()) + suppressed * n_input
     assert set(utility["non_uniform_entropy"]["normalised_per_attribute"]) == set(QUASI_IDENTIFIERS)
     assert 0 <= utility["model"]["released"] <= 1
+    # Numbers as a person reads them: no float of 16 digits, which the publish gate's PII scan
+    # would take for an identity number.
+    text = (release.path / "privacy_report.json").read_text()
+    assert not re.search(r"\d\.\d{7,}", text)
     assert report["risk"]["marketer"] == pytest.approx(len(sizes) / len(data), abs=1e-6)
 
 
