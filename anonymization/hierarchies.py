@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,23 @@ SUPPRESSED = "*"
 #: Joins the values of a set released in place of one value ("3201|3204": either regency), as
 #: local recoding releases siblings of the hierarchy that share a cell.
 SET_SEPARATOR = "|"
+_RANGE = re.compile(r"^(\d+)-(\d+)$")
+
+
+def released_members(label: str, ordered: bool, base_labels: Iterable[Any]) -> list[str] | None:
+    """What a released set or range stands for: the labels a set joins ("3201|3204"), or, for
+    an ordered attribute, the original values (``base_labels``: the level-0 labels there are)
+    inside a range ("8-13", also a band such as "05-09"); None for any other label. The one
+    reading of local recoding's and microaggregation's values that utility and risk share."""
+    if SET_SEPARATOR in label:
+        return label.split(SET_SEPARATOR)
+    bounds = _RANGE.match(label) if ordered else None
+    if bounds is None:
+        return None
+    low, high = int(bounds.group(1)), int(bounds.group(2))
+    return [str(v) for v in base_labels if str(v).isdigit() and low <= int(v) <= high]
+
+
 MISSING = "unknown"
 
 Level = Callable[[pd.Series], pd.Series]

@@ -56,6 +56,7 @@ __all__ = [
     "ClassCriteria",
     "PrivacyReport",
     "anonymize",
+    "classes_meet",
     "lowest_level_per_qi",
 ]
 
@@ -243,6 +244,24 @@ class ClassCriteria:
         if closeness is not None:
             ok &= closeness.distances(shares, overall, values) <= closeness.t + 1e-12
         return ok
+
+
+def classes_meet(
+    table: np.ndarray,
+    k: int,
+    l: int,  # noqa: E741 - the standard name of the l-diversity parameter
+    criteria: ClassCriteria | None,
+    overall: np.ndarray,
+    values: Sequence[Any],
+) -> np.ndarray:
+    """Which classes (rows of ``table``: counts per sensitive value, columns in ``values``'
+    order) meet k, distinct l and ``criteria`` (t-closeness against ``overall``). The one test
+    of a class that local recoding, microaggregation and the release's intersection guard
+    apply; the lattice search computes sizes and distinct values its own faster way."""
+    ok = (table.sum(axis=1) >= k) & ((table > 0).sum(axis=1) >= l)
+    if criteria is not None and criteria.any and len(table):
+        ok &= criteria.class_ok(table, overall, values)
+    return np.asarray(ok, dtype=bool)
 
 
 class _Search:

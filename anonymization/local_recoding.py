@@ -61,6 +61,7 @@ from anonymization.kanonymity import (
     ClassCriteria,
     PrivacyReport,
     QuasiIdentifier,
+    classes_meet,
     lowest_level_per_qi,
     prepare_quasi_identifier,
 )
@@ -187,15 +188,9 @@ def local_recode(
     n_values = max(len(uniques), 1)
     values = list(uniques)
     overall = np.bincount(sensitive_codes, minlength=n_values) / n
-    extra = criteria if criteria is not None and criteria.any else None
 
     def table_ok(table: np.ndarray) -> np.ndarray:
-        """Which rows of ``table`` (counts per sensitive value) meet the criteria."""
-        sizes = table.sum(axis=1)
-        ok = (sizes >= k) & ((table > 0).sum(axis=1) >= l)
-        if extra is not None and len(table):
-            ok &= extra.class_ok(table, overall, values)
-        return ok
+        return classes_meet(table, k, l, criteria, overall, values)
 
     if not table_ok(np.bincount(sensitive_codes, minlength=n_values)[None, :])[0]:
         raise AnonymizationError(

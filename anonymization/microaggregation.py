@@ -106,6 +106,7 @@ from anonymization.kanonymity import (
     ClassCriteria,
     PrivacyReport,
     QuasiIdentifier,
+    classes_meet,
     lowest_level_per_qi,
     prepare_quasi_identifier,
 )
@@ -417,13 +418,10 @@ def microaggregate(
     sensitive_codes = codes.astype(np.int64)
     n_values = max(len(uniques), 1)
     overall = np.bincount(sensitive_codes, minlength=n_values) / n
-    extra = criteria if criteria is not None and criteria.any else None
+    values = list(uniques)
 
     def class_ok(table: np.ndarray) -> np.ndarray:
-        ok = (table.sum(axis=1) >= k) & ((table > 0).sum(axis=1) >= l)
-        if extra is not None:
-            ok &= extra.class_ok(table, overall, list(uniques))
-        return np.asarray(ok, dtype=bool)
+        return classes_meet(table, k, l, criteria, overall, values)
 
     qis = [prepare_quasi_identifier(c, quasi_identifiers[c], frame[c]) for c in categorical]
     limit = int(np.floor(max_suppression * n + 1e-9))

@@ -84,7 +84,6 @@ disclosure control into practice: the ARX data anonymization tool", 2015.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -95,7 +94,7 @@ import pandas as pd
 from scipy import special
 from scipy.stats import hypergeom
 
-from anonymization.hierarchies import MISSING, SET_SEPARATOR, Hierarchy
+from anonymization.hierarchies import MISSING, Hierarchy, released_members
 from anonymization.privacy_models import CriterionResult
 
 __all__ = [
@@ -618,9 +617,6 @@ _KEY_LIMIT = 2**62
 _DENSE_LIMIT = 2**22
 
 
-_RANGE = re.compile(r"^(\d+)-(\d+)$")
-
-
 def _as_labels(values: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
     """Values as the hierarchies' labels: strings, missing -> "unknown"."""
     series = pd.Series(values, dtype=object)
@@ -655,16 +651,8 @@ class _Column:
         attribute ("3-11", microaggregation)."""
         if label in self._where:
             return [label]
-        if SET_SEPARATOR in label:
-            return label.split(SET_SEPARATOR)
-        bounds = _RANGE.match(label) if self.hierarchy.ordered else None
-        if bounds is not None:
-            low, high = int(bounds.group(1)), int(bounds.group(2))
-            inside = [
-                str(v) for v in self.level_labels[0] if str(v).isdigit() and low <= int(v) <= high
-            ]
-            return inside or [label]
-        return [label]
+        members = released_members(label, self.hierarchy.ordered, self.level_labels[0])
+        return members or [label]
 
     def codes_at(self, level: int) -> np.ndarray:
         """Label code of every population record at ``level``."""

@@ -45,7 +45,6 @@ records it was given to.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -53,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anonymization.hierarchies import SET_SEPARATOR, SUPPRESSED, Hierarchy
+from anonymization.hierarchies import SUPPRESSED, Hierarchy, released_members
 
 #: How a missing original value is shown in :func:`distributions`.
 MISSING_VALUE = "(missing)"
@@ -215,12 +214,12 @@ def _attribute_cost(
         # A set of the hierarchy's labels ("3201|3204") covers what each of its members covers.
         # A range of an ordered attribute that is no label of the hierarchy ("8-13") covers
         # the original values inside it.
-        base_labels = hierarchy.generalize(original, 0)
+        base_labels = hierarchy.generalize(original, 0).unique()
         members = pd.DataFrame(
             [
                 (code, member)
                 for code, label in enumerate(rel_uniques)
-                for member in _members(str(label), hierarchy, base_labels)
+                for member in released_members(str(label), hierarchy.ordered, base_labels) or []
             ],
             columns=["set", "member"],
         )
@@ -251,21 +250,6 @@ def _attribute_cost(
         bits = np.log2(mass[rel_codes]) - np.log2(own)
         bits_suppressed = np.log2(n) - np.log2(own)
     return _AttributeCost(lm, np.maximum(bits, 0.0), bits_suppressed)
-
-
-_RANGE = re.compile(r"^(\d+)-(\d+)$")
-
-
-def _members(label: str, hierarchy: Hierarchy, base_labels: pd.Series) -> list[str]:
-    """The hierarchy labels a released set ("3201|3204") or range of an ordered attribute
-    ("8-13", also a band such as "05-09") stands for; none for any other label."""
-    if SET_SEPARATOR in label:
-        return label.split(SET_SEPARATOR)
-    bounds = _RANGE.match(label) if hierarchy.ordered else None
-    if bounds is None:
-        return []
-    low, high = int(bounds.group(1)), int(bounds.group(2))
-    return [v for v in base_labels.unique() if str(v).isdigit() and low <= int(v) <= high]
 
 
 def _costs(

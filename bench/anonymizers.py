@@ -42,12 +42,11 @@ import pandas as pd
 from anonymization.hierarchies import SUPPRESSED, Hierarchy
 from anonymization.utility import evaluate_release
 from bench.anonymizer_tools import RECORD_ID, bench_hierarchies
-from bench.common import REPO
+from bench.common import REPO, regency_weights
 from bench.report import machine, write_section
 from ingestion.synthetic.services.case_management import CASE_TYPES
 from ingestion.synthetic.services.child_registry import DISABILITIES
 from ingestion.synthetic.services.institutions import INSTITUTION_TYPES
-from lakehouse.reference.regions import PROVINCES
 
 QUASI_IDENTIFIERS = (
     "age_years",
@@ -133,12 +132,7 @@ def make_data(records: int, seed: int) -> pd.DataFrame:
     12 years before 2025); the case type depending on age band, sex and institution type."""
     rng = np.random.default_rng(seed)
     n = records
-    codes, weights = [], []
-    for province in PROVINCES:
-        rank = 1 / np.arange(1, len(province.regencies) + 1)
-        for place, share in zip(province.regencies, rank / rank.sum(), strict=True):
-            codes.append(place.code)
-            weights.append(province.weight * share)
+    codes, weights = regency_weights()
     p = np.asarray(weights) / sum(weights)
     regency = np.asarray(codes, dtype=object)[rng.choice(len(codes), n, p=p)]
     age_w = np.linspace(0.6, 1.4, 18)

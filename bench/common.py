@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import numpy as np
 import yaml
 
 from lakehouse.layout import REPO_ROOT
@@ -22,6 +23,7 @@ __all__ = [
     "api_key",
     "demo_lake",
     "isolated_env",
+    "regency_weights",
     "serving",
     "timed",
     "without_limits",
@@ -127,3 +129,19 @@ def serving(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def regency_weights() -> tuple[list[str], list[float]]:
+    """Every regency of the region list and its weight (not normalised): its province's
+    population, split within the province by 1/rank (the first regency the largest), as the
+    anonymisation benches' synthetic children are placed."""
+    from lakehouse.reference.regions import PROVINCES
+
+    codes: list[str] = []
+    weights: list[float] = []
+    for province in PROVINCES:
+        rank = 1 / np.arange(1, len(province.regencies) + 1)
+        for regency, share in zip(province.regencies, rank / rank.sum(), strict=True):
+            codes.append(regency.code)
+            weights.append(province.weight * share)
+    return codes, weights

@@ -23,8 +23,8 @@ import pandas as pd
 from anonymization.kanonymity import anonymize
 from anonymization.local_recoding import local_recode
 from anonymization.microaggregation import microaggregate
+from bench.common import regency_weights
 from bench.report import machine
-from lakehouse.reference.regions import PROVINCES
 from orchestration.release.build import QUASI_IDENTIFIERS, ReleasePolicy, hierarchies
 
 CASE_TYPES = ["neglect", "abuse", "trafficking", "child_labour", "exploitation", "other"]
@@ -33,13 +33,7 @@ NUMERIC = ["age_years", "admission_year"]
 
 def children(n: int, seed: int = 1) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    codes: list[str] = []
-    weights: list[float] = []
-    for province in PROVINCES:
-        zipf = 1 / np.arange(1, len(province.regencies) + 1)
-        for regency, share in zip(province.regencies, zipf / zipf.sum(), strict=True):
-            codes.append(regency.code)
-            weights.append(province.weight * share)
+    codes, weights = regency_weights()
     p = np.array(weights) / sum(weights)
     ages = np.linspace(1, 2, 18)  # more older children in care than infants
     return pd.DataFrame(

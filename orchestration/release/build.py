@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from anonymization import hierarchies as h
@@ -32,6 +33,7 @@ from anonymization.kanonymity import (
     ClassCriteria,
     PrivacyReport,
     anonymize,
+    classes_meet,
 )
 from anonymization.local_recoding import local_recode
 from anonymization.microaggregation import microaggregate
@@ -291,34 +293,29 @@ def _own_criteria(policy: ReleasePolicy, reference: pd.Series) -> Callable[[pd.D
     """Whether each record's class still meets the release's own criteria (after records were
     suppressed for an intersection), t-closeness against the input's distribution as the
     search measures it."""
-    closeness = policy.closeness()
     overall = reference.value_counts(normalize=True)
+    values = list(overall.index)
+    criteria = policy.class_criteria()
 
     def ok(released: pd.DataFrame) -> Any:
-        groups = released.groupby(list(QUASI_IDENTIFIERS), dropna=False, sort=False)
-        column = groups[policy.sensitive]
-        good = (column.transform("size") >= policy.k_required) & (
-            column.transform("nunique") >= policy.l_required
-        )
-        if closeness is not None and len(released):
-            cls = groups.ngroup()
-            table = pd.crosstab(cls, released[policy.sensitive]).reindex(
-                columns=overall.index, fill_value=0
-            )
-            shares = table.to_numpy() / table.to_numpy().sum(axis=1, keepdims=True)
-            emd = closeness.distances(shares, overall.to_numpy(), list(overall.index))
-            good &= pd.Series(emd <= closeness.t + 1e-12, index=table.index)[cls].to_numpy()
-        return good.to_numpy()
+        if released.empty:
+            return np.ones(0, dtype=bool)
+        cls = released.groupby(list(QUASI_IDENTIFIERS), dropna=False, sort=False).ngroup()
+        table = pd.crosstab(cls, released[policy.sensitive]).reindex(columns=values, fill_value=0)
+        good = classes_meet(
+            table.to_numpy(), policy.k_required, policy.l_required, criteria,
+            overall.to_numpy(), values,
+        )  # fmt: skip
+        return pd.Series(good, index=table.index)[cls].to_numpy()
 
     return ok
 
 
 def earlier_releases(
-    releases_dir: Path, purpose: str, children: pd.Series, master_key: bytes
+    reader: ResearchReleases, purpose: str, children: pd.Series, master_key: bytes
 ) -> list[EarlierRelease]:
     """Every published, downloadable release of the same purpose's population, with its token
     of each of ``children`` (the child ids of the new release's input, same index)."""
-    reader = ResearchReleases(releases_dir)
     out = []
     for release in reader.list():
         manifest = release.manifest
@@ -355,27 +352,28 @@ def build_release(
         return _build_enclave(source, releases_dir, master_key, policy, population_children)
     release_id = new_release_id()
     frame = _complete_rows(source, policy)
-    earlier = earlier_releases(releases_dir, policy.purpose, frame["child_id"], master_key)
-    same_tier = ResearchReleases(releases_dir).latest(policy.tier.name)
+    reader = ResearchReleases(releases_dir)
+    earlier = earlier_releases(reader, policy.purpose, frame["child_id"], master_key)
+    same_tier = reader.latest(policy.tier.name)
     shared = None
     if same_tier is not None:
-        levels = ResearchReleases(releases_dir).privacy_report(same_tier).get("levels")
+        levels = reader.privacy_report(same_tier).get("levels")
         shared = dict(levels) if isinstance(levels, dict) else None
     inner = None
     if policy.tier.coarsens is not None:
-        finer = ResearchReleases(releases_dir).latest(policy.tier.coarsens)
+        finer = reader.latest(policy.tier.coarsens)
         for old in earlier:
             if finer is not None and old.release_id == finer.id:
                 inner = old.classes(QUASI_IDENTIFIERS)
     candidates, transformation = _transform(frame, policy, shared, inner)
+    own_criteria = _own_criteria(policy, frame[policy.sensitive])
     withheld: dict[str, str] = {}
     for candidate in candidates:
         report = candidate.report
         budget = int(policy.suppression_limit * len(frame) + 1e-9) - report.suppressed_rows
         released, intersections, refused = guard_intersections(
             candidate.released, QUASI_IDENTIFIERS, policy.sensitive, earlier,
-            policy.k_required, policy.l_required, max(budget, 0),
-            _own_criteria(policy, frame[policy.sensitive]),
+            policy.k_required, policy.l_required, max(budget, 0), own_criteria,
         )  # fmt: skip
         if refused is None:
             break
