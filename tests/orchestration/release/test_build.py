@@ -146,6 +146,9 @@ def test_the_report_states_every_criterion_and_the_risk_as_achieved(tmp_path: Pa
     assert utility["discernibility"] == int((sizes**2).sum()) + suppressed * n_input
     assert set(utility["non_uniform_entropy"]["normalised_per_attribute"]) == set(QUASI_IDENTIFIERS)
     assert 0 <= utility["model"]["released"] <= 1
+    # Nothing of the input below the release's own granularity: no counts of the values as
+    # collected (a regency's 1 or 2 children are what the generalisation hides).
+    assert "distributions" not in utility
     # Numbers as a person reads them: no float of 16 digits, which the publish gate's PII scan
     # would take for an identity number.
     text = (release.path / "privacy_report.json").read_text()
