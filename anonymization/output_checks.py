@@ -135,6 +135,64 @@ def check_l_diversity(
     )
 
 
+def _difference_problem(
+    mine: pd.DataFrame,
+    theirs: pd.DataFrame,
+    quasi_identifiers: Sequence[str],
+    sensitive: str,
+    k: int,
+    l_required: int,
+) -> str | None:
+    """Whether some region of both files holds 1..k-1 children of one file only (or too few
+    distinct sensitive values among them); ``mine`` carries the earlier file's token of each
+    child as ``record_id``."""
+    qis = list(quasi_identifiers)
+    parent: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
+
+    def root(node: tuple[str, tuple[str, ...]]) -> tuple[str, tuple[str, ...]]:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    new_class = {
+        rid: ("new", tuple(map(str, row)))
+        for rid, *row in mine[["record_id", *qis]].itertuples(index=False)
+    }
+    old_class = {
+        rid: ("old", tuple(map(str, row)))
+        for rid, *row in theirs[["record_id", *qis]].itertuples(index=False)
+    }
+    for rid, node in new_class.items():
+        if rid in old_class:
+            a, b = root(node), root(old_class[rid])
+            if a != b:
+                parent[a] = b
+    alone: dict[tuple[str, tuple[str, ...]], dict[str, list[str]]] = {}
+    values_new = dict(zip(mine["record_id"], mine[sensitive].astype(str), strict=True))
+    values_old = (
+        dict(zip(theirs["record_id"], theirs[sensitive].astype(str), strict=True))
+        if sensitive in theirs.columns
+        else {rid: str(rid) for rid in theirs["record_id"]}
+    )
+    for rid, node in new_class.items():
+        if rid not in old_class:
+            alone.setdefault(root(node), {}).setdefault("joined", []).append(values_new[rid])
+    for rid, node in old_class.items():
+        if rid not in new_class:
+            alone.setdefault(root(node), {}).setdefault("left", []).append(values_old[rid])
+    for groups in alone.values():
+        for what, values in groups.items():
+            if len(values) < k or len(set(values)) < l_required:
+                return (
+                    f"a region both files cover holds {len(values)} child(ren) who {what} "
+                    f"between them with {len(set(values))} distinct {sensitive} (required "
+                    f"none, or {k} with {l_required})"
+                )
+    return None
+
+
 def check_intersections(
     frame: pd.DataFrame,
     quasi_identifiers: Sequence[str],
@@ -144,12 +202,22 @@ def check_intersections(
     earlier: Sequence[EarlierRelease],
 ) -> CheckOutcome:
     """Against each earlier release: the children both hold, grouped by their class in each,
-    are at least min(k) per group with at least min(l) distinct sensitive values. Read from
-    the two files and the tokens alone (not from the guard that suppressed records)."""
+    are at least min(k) per group with at least min(l) distinct sensitive values; and in every
+    region both files' classes cover (classes joined by a child both hold, transitively) the
+    children only one file holds are none or at least min(k) with min(l) distinct values, so
+    subtracting one file from the other reveals no child. Read from the two files and the
+    tokens alone (not from the guard that suppressed records), regions by a union-find of its
+    own."""
     problems: list[str] = []
     smallest: dict[str, int] = {}
     for old in earlier:
         mine = frame[[*quasi_identifiers, sensitive]].assign(record_id=old.tokens[frame.index])
+        k_req, l_req = min(k, old.k), min(l_required, old.l)
+        difference = _difference_problem(
+            mine, old.records, quasi_identifiers, sensitive, k_req, l_req
+        )
+        if difference:
+            problems.append(f"{old.release_id}: {difference}")
         theirs = old.records[["record_id", *quasi_identifiers]].rename(
             columns={q: f"earlier:{q}" for q in quasi_identifiers}
         )
@@ -161,7 +229,6 @@ def check_intersections(
         groups = both.groupby(keys, dropna=False)[sensitive]
         size, distinct = int(groups.size().min()), int(groups.nunique().min())
         smallest[old.release_id] = size
-        k_req, l_req = min(k, old.k), min(l_required, old.l)
         if size < k_req or distinct < l_req:
             problems.append(
                 f"{old.release_id}: smallest joint class {size} (required {k_req}), "

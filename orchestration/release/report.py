@@ -189,6 +189,8 @@ def render_report(
     combined = "".join(
         f"<tr><td>{esc(r['earlier_release'])}</td><td class='num'>{r['shared_records']}</td>"
         f"<td class='num'>{r['smallest_joint_class']}</td><td class='num'>{r['k_required']}</td>"
+        f"<td class='num'>{r.get('leavers', 0)}</td><td class='num'>{r.get('joiners', 0)}</td>"
+        f"<td class='num'>{r.get('smallest_difference', 0)}</td>"
         f"<td class='num'>{r['suppressed_for_it']}</td></tr>"
         for r in intersections.get("earlier_releases", [])
     )
@@ -237,13 +239,17 @@ Information loss ({esc(str(report.get("information_loss", {}).get("metric", ""))
 <p>{
         "No earlier release of this population."
         if not combined
-        else "Children held by both files, grouped by their class in each: the smallest group."
+        else "Children held by both files, grouped by their class in each: the smallest group. "
+        "Children in one file only (left or joined between the two): in every region both "
+        "files' classes cover, none or at least k of them, so subtracting one file from the "
+        "other names no child's case type (the fewest in any region that has some)."
     }</p>
 {
         ""
         if not combined
         else "<table><tr><th>earlier release</th><th>children in both</th><th>smallest joint class</th>"
-        "<th>required</th><th>suppressed for it</th></tr>" + combined + "</table>"
+        "<th>required</th><th>left since</th><th>joined since</th><th>fewest in a region</th>"
+        "<th>suppressed for it</th></tr>" + combined + "</table>"
     }
 
 <h2>Data dictionary</h2>

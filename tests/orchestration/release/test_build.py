@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -259,6 +260,42 @@ def test_two_releases_held_together_show_no_class_below_k(tmp_path: Path) -> Non
             assert "withheld" in next(
                 c["detail"] for c in report.checks if c["name"] == "intersection"
             )
+
+
+def test_a_child_who_left_between_two_releases_is_not_named_by_their_difference(
+    tmp_path: Path,
+) -> None:
+    """One child leaves between two licensed files (consent withdrawn): the later file is
+    published, but no region both files cover holds that child alone: the earlier class is
+    recomputed here from the files and the release key, and every new record of a class that
+    shares children with it is gone, or the region holds at least k children the new file lacks.
+    Ten leaving at once in 1,500 would take more suppression than the limit: withheld, with
+    the reason on record."""
+    first = make_release_source(5, children=1500)
+    earlier = build_release(first, tmp_path, KEY, _tier("licensed"))
+    assert earlier.path is not None
+    leaver = first["child_id"].iloc[0]
+    later = build_release(first.iloc[1:].reset_index(drop=True), tmp_path, KEY, _tier("licensed"))
+    assert later.path is not None
+    check = next(c for c in later.manifest.checks if c["name"] == "intersection")
+    assert check["passed"], check["detail"]
+    report = json.loads((later.path / "privacy_report.json").read_text(encoding="utf-8"))
+    combined = report["intersections"]["earlier_releases"][0]
+    assert combined["leavers"] >= 1 and combined["smallest_difference"] >= 5
+    old = _released_with_children(earlier.path, first, earlier.manifest.release_id)
+    new = _released_with_children(later.path, first, later.manifest.release_id)
+    qis = list(QUASI_IDENTIFIERS)
+    leaver_class = old.loc[old["child_id"] == leaver, qis].iloc[0]
+    classmates = old.loc[(old[qis] == leaver_class).all(axis=1), "child_id"]
+    in_new = new[new["child_id"].isin(classmates)]
+    # Each class of the new file holding one of the leaver's classmates: the earlier class
+    # less the new file's children is what a subtraction would show.
+    assert in_new.empty or len(set(classmates) - set(new["child_id"])) >= 5
+
+    many = build_release(first.iloc[10:].reset_index(drop=True), tmp_path, KEY, _tier("licensed"))
+    if many.path is None:
+        detail = next(c for c in many.manifest.checks if c["name"] == "intersection")["detail"]
+        assert "withheld" in detail
 
 
 def _consistent(label: str, value: object, hierarchy: Hierarchy, numeric: bool) -> bool:
