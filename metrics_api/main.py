@@ -35,7 +35,10 @@ DESCRIPTION = """\
 Aggregate statistics of the MerajutASA child-welfare platform, from the published gold
 snapshot. Every key has a role (government, business, researcher, community, media, admin)
 and optionally a province scope; counts below the role's threshold are hidden together with
-the cells that would reveal them. Every data-returning request is audited.
+the cells that would reveal them. Research releases: metadata for every key, files for
+researcher keys, and the enclave release as output-checked, perturbed frequency tables
+(`POST /v1/releases/{id}/tables`; its records never leave). Every data-returning request is
+audited.
 """
 
 

@@ -45,7 +45,8 @@ class RateLimitMessage(ErrorMessage):
 
 class KeyLimits(BaseModel):
     requests_per_minute: int | None = Field(
-        description="Data requests (metric queries, downloads) per minute; null: unlimited"
+        description="Data requests (metric queries, downloads, enclave tables) per minute; "
+        "null: unlimited"
     )
     distinct_queries_per_snapshot: int | None = Field(
         description="Different metric queries per published snapshot (repeats are free); "

@@ -343,3 +343,16 @@ def test_no_question_on_real_columns_makes_the_service_fail(
 
     run()
     assert statuses.count(200) > 20 and 422 in statuses
+
+
+def test_the_docs_state_the_tiers_query_rules() -> None:
+    """The numbers the docs give a researcher are the tier's (declared once)."""
+    repo = Path(__file__).resolve().parents[2]
+    docs = (repo / "docs" / "research-releases.md").read_text(encoding="utf-8")
+    section = docs.split("## Querying the enclave", 1)[1].split("\n## ", 1)[0]
+    assert f"below the threshold ({T})" in section
+    assert f"1 to {RULES.max_dimensions} `dimensions` and up to {RULES.max_filters}" in section
+    assert f"{RULES.budget} different tables of a release" in section
+    readme = (repo / "metrics_api" / "README.md").read_text(encoding="utf-8")
+    assert f"`QueryRules.budget` ({RULES.budget})" in readme
+    assert f"counts below {T}, zero included, hidden" in readme
