@@ -44,6 +44,9 @@ from lakehouse.files import (
 from lakehouse.ids import TIMESTAMP_ID, timestamp_id
 
 __all__ = [
+    "INTERNAL_COLUMNS",
+    "RECORD_ID_COLUMN",
+    "RECORD_KEY_COLUMN",
     "RELEASE_ID_PATTERN",
     "DownloadFormat",
     "NotDownloadable",
@@ -73,6 +76,13 @@ FILES = (
     REPORT_FILE,
 )
 DownloadFormat = Literal["csv", "parquet"]
+#: Every release's release-specific pseudonym of the child.
+RECORD_ID_COLUMN = "record_id"
+#: An enclave release's permanent cell-key of each record (0..255, anonymization.cell_key),
+#: what its query service perturbs counts with; the file never leaves the enclave.
+RECORD_KEY_COLUMN = "record_key"
+#: Columns no table is ever broken down or filtered by.
+INTERNAL_COLUMNS = (RECORD_ID_COLUMN, RECORD_KEY_COLUMN)
 
 
 class ReleaseError(RuntimeError):

@@ -324,7 +324,8 @@ class RoleLimits(_Frozen):
     """One role's limits per key; both fields are required, ``None`` means unlimited."""
 
     requests_per_minute: _Limit = Field(
-        description="Data requests (metric queries, release downloads) per key per minute"
+        description="Data requests (metric queries, release downloads, enclave tables) per key "
+        "per minute"
     )
     distinct_queries_per_snapshot: _Limit = Field(
         description="Different metric queries per key per gold snapshot; repeats are free"

@@ -12,6 +12,7 @@ from typing import Any, Literal
 __all__ = [
     "ApiError",
     "BadRequest",
+    "Conflict",
     "Forbidden",
     "LimitName",
     "NotFound",
@@ -20,7 +21,9 @@ __all__ = [
     "Unavailable",
 ]
 
-LimitName = Literal["requests_per_minute", "distinct_queries_per_snapshot"]
+LimitName = Literal[
+    "requests_per_minute", "distinct_queries_per_snapshot", "distinct_queries_per_release"
+]
 
 
 class ApiError(Exception):
@@ -49,6 +52,12 @@ class Forbidden(ApiError):
 
 class NotFound(ApiError):
     status_code = 404
+
+
+class Conflict(ApiError):
+    """A request the resource cannot take by its kind (a table asked of a downloadable file)."""
+
+    status_code = 409
 
 
 class BadRequest(ApiError):

@@ -39,6 +39,12 @@ Where the state lives, and why
   ``synchronous=NORMAL``: it survives the API being killed; a power cut may lose the last few,
   whose answers the fsync'd audit log still records).
 
+The same budget, in a file of its own, counts the different frequency tables a key asks of one
+enclave release (:func:`table_fingerprint`, ``RELEASE_BUDGET``): a release is fixed, so its
+budget never resets; it keeps the budgets of the ``KEEP_RELEASES`` releases most recently asked
+(old releases stay servable, and cycling through releases must not hand an old one a fresh
+budget).
+
 Memory and disk stay bounded: only the ``keep_snapshots`` most recently seen snapshots keep
 their rows (a rollback of CURRENT to the previous snapshot keeps its budget), each key's cached
 set is its current snapshot's and at most its budget long, and at most ``max_keys`` keys are
@@ -55,27 +61,54 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from metrics_api.catalog import Limits, RoleLimits
-from metrics_api.errors import TooManyRequests, Unavailable
+from metrics_api.errors import LimitName, TooManyRequests, Unavailable
 
 __all__ = [
+    "RELEASE_BUDGET",
+    "SNAPSHOT_BUDGET",
+    "BudgetScope",
     "BudgetTicket",
     "Clock",
     "KeyLimiter",
     "QueryBudget",
     "RequestRateLimiter",
     "query_fingerprint",
+    "table_fingerprint",
 ]
 
 Clock = Callable[[], float]
 WINDOW_SECONDS = 60.0
 MAX_KEYS = 10_000
 KEEP_SNAPSHOTS = 2
+#: Enclave releases whose table budgets are kept: more than the releases a key can reach in
+#: practice (a release per daily run for over two years).
+KEEP_RELEASES = 1000
+
+
+@dataclass(frozen=True)
+class BudgetScope:
+    """What a budget is counted per, as its 429 says it."""
+
+    noun: str
+    limit: LimitName
+    resets: str
+
+
+SNAPSHOT_BUDGET = BudgetScope(
+    "snapshot", "distinct_queries_per_snapshot", "when a new gold snapshot is published"
+)
+RELEASE_BUDGET = BudgetScope(
+    "release",
+    "distinct_queries_per_release",
+    "never for this release (the next enclave release has a budget of its own)",
+)
 
 
 def _day(raw: str | None) -> str | None:
@@ -109,6 +142,24 @@ def query_fingerprint(
         "to": _day(date_to),
         "province": province or scope,
     }
+    return _digest(canonical)
+
+
+def table_fingerprint(
+    release_id: str, dimensions: Sequence[str], filters: Mapping[str, Sequence[str]]
+) -> str:
+    """One hex digest per distinct frequency table of an enclave release: the set of
+    dimensions (any order) and each filtered column's set of values (any order, repeats
+    ignored)."""
+    canonical = {
+        "release": release_id,
+        "dimensions": sorted(set(dimensions)),
+        "filters": {column: sorted(set(values)) for column, values in filters.items()},
+    }
+    return _digest(canonical)
+
+
+def _digest(canonical: Mapping[str, object]) -> str:
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -191,7 +242,9 @@ class BudgetTicket:
 
 
 class QueryBudget:
-    """Distinct queries per (key, snapshot), persisted in SQLite (see the module docstring).
+    """Distinct queries per (key, snapshot), persisted in SQLite (see the module docstring);
+    with ``scope=RELEASE_BUDGET`` per (key, enclave release), the release id in the snapshot's
+    place.
 
     One row per (key, snapshot, query): ``answered`` once any request for it was answered,
     ``pending`` the requests admitted for it and not finished yet. Every row counts against the
@@ -200,11 +253,13 @@ class QueryBudget:
     """
 
     def __init__(
-        self, path: Path, *, keep_snapshots: int = KEEP_SNAPSHOTS, max_keys: int = MAX_KEYS
-    ) -> None:
+        self, path: Path, *, keep_snapshots: int = KEEP_SNAPSHOTS, max_keys: int = MAX_KEYS,
+        scope: BudgetScope = SNAPSHOT_BUDGET,
+    ) -> None:  # fmt: skip
         if keep_snapshots < 1:
             raise ValueError("keep_snapshots must be at least 1")
         self.path = path
+        self.scope = scope
         self.keep_snapshots = keep_snapshots
         self.max_keys = max_keys
         self._lock = threading.Lock()
@@ -328,14 +383,15 @@ class QueryBudget:
                         (key_id, snapshot_id),
                     ).fetchone()
                     if used >= limit:
+                        noun = self.scope.noun
                         raise TooManyRequests(
                             f"query budget exhausted: role {role!r} may ask {limit} distinct "
-                            f"queries per snapshot, and this key has asked them of snapshot "
-                            f"{snapshot_id}; queries already answered are still served, and "
-                            "the budget resets when a new snapshot is published",
-                            limit="distinct_queries_per_snapshot",
+                            f"queries per {noun}, and this key has asked them of {noun} "
+                            f"{snapshot_id}; queries already answered are still served. "
+                            f"The budget resets {self.scope.resets}",
+                            limit=self.scope.limit,
                             retry_after=retry_after,
-                            resets="when a new gold snapshot is published",
+                            resets=self.scope.resets,
                         )
                     db.execute(
                         "INSERT INTO queries (key_id, snapshot_id, fingerprint, pending) "
@@ -421,6 +477,12 @@ class KeyLimiter:
         self.limits = limits
         self.requests = RequestRateLimiter(clock)
         self.budget = QueryBudget(budget_path)
+        # A file of its own: a release seen must not push a snapshot out of the snapshots' file.
+        self.tables = QueryBudget(
+            budget_path.with_name("release_query_budget.sqlite"),
+            keep_snapshots=KEEP_RELEASES,
+            scope=RELEASE_BUDGET,
+        )
 
     def for_role(self, role: str) -> RoleLimits:
         return self.limits.for_role(role)
@@ -438,6 +500,16 @@ class KeyLimiter:
             return BudgetTicket.free(key_id)
         return self.budget.admit(
             key_id, role, snapshot_id, fingerprint, limit,
+            retry_after=self.limits.budget_retry_after_seconds,
+        )  # fmt: skip
+
+    def admit_table(
+        self, key_id: str, role: str, release_id: str, fingerprint: str, limit: int
+    ) -> BudgetTicket:
+        """A ticket for one frequency table of an enclave release (``limit``: the tier's
+        budget per key and release, not the role's)."""
+        return self.tables.admit(
+            key_id, role, release_id, fingerprint, limit,
             retry_after=self.limits.budget_retry_after_seconds,
         )  # fmt: skip
 

@@ -21,6 +21,7 @@ from lakehouse.settings import ConfigError, Settings, get_settings
 from metrics_api.api.deps import AppContext
 from metrics_api.api.main import api_router
 from metrics_api.catalog import PACKAGED_CATALOG, Limits, load_catalog
+from metrics_api.enclave import EnclaveRecords
 from metrics_api.errors import ApiError, TooManyRequests
 from metrics_api.keys import KeyStore
 from metrics_api.ledger import DisclosureLedger
@@ -34,7 +35,10 @@ DESCRIPTION = """\
 Aggregate statistics of the MerajutASA child-welfare platform, from the published gold
 snapshot. Every key has a role (government, business, researcher, community, media, admin)
 and optionally a province scope; counts below the role's threshold are hidden together with
-the cells that would reveal them. Every data-returning request is audited.
+the cells that would reveal them. Research releases: metadata for every key, files for
+researcher keys, and the enclave release as output-checked, perturbed frequency tables
+(`POST /v1/releases/{id}/tables`; its records never leave). Every data-returning request is
+audited.
 """
 
 
@@ -96,6 +100,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = time.monotoni
         if settings.api.ledger
         else None
     )
+    releases = ResearchReleases(settings.layout.releases)
     context = AppContext(
         settings=settings,
         catalog=catalog,
@@ -103,8 +108,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = time.monotoni
         service=MetricService(catalog, store, ResultCache(settings.api.cache_entries), ledger),
         keys=KeyStore(settings.api_key_store, settings.api_pepper()),
         audit=HashChainedLog(settings.api_audit_log),
-        releases=ResearchReleases(settings.layout.releases),
+        releases=releases,
         limiter=KeyLimiter(catalog.limits, budget_path(settings), clock),
+        enclave=EnclaveRecords(releases),
     )
     app = FastAPI(
         title="MerajutASA metrics API",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = [
+    "EnclaveQueries",
     "ErrorMessage",
     "Health",
     "KeyLimits",
@@ -21,6 +22,9 @@ __all__ = [
     "ReleaseDetail",
     "ReleaseList",
     "ReleaseSummary",
+    "ReleaseTable",
+    "TableCell",
+    "TableRequest",
 ]
 
 
@@ -31,14 +35,18 @@ class ErrorMessage(BaseModel):
 class RateLimitMessage(ErrorMessage):
     """A 429: which limit, and when to ask again (also in the ``Retry-After`` header)."""
 
-    limit: str = Field(description="requests_per_minute or distinct_queries_per_snapshot")
+    limit: str = Field(
+        description="requests_per_minute, distinct_queries_per_snapshot or "
+        "distinct_queries_per_release (an enclave release's tables)"
+    )
     retry_after: int = Field(description="Seconds to wait before asking again")
     resets: str = Field(description="When the limit resets, in words")
 
 
 class KeyLimits(BaseModel):
     requests_per_minute: int | None = Field(
-        description="Data requests (metric queries, downloads) per minute; null: unlimited"
+        description="Data requests (metric queries, downloads, enclave tables) per minute; "
+        "null: unlimited"
     )
     distinct_queries_per_snapshot: int | None = Field(
         description="Different metric queries per published snapshot (repeats are free); "
@@ -155,11 +163,74 @@ class ReleaseList(BaseModel):
     releases: list[ReleaseSummary]
 
 
+class EnclaveQueries(BaseModel):
+    """How an enclave release is queried (its tier's rules): it is never downloaded."""
+
+    endpoint: str = Field(description="Where to send a table request")
+    columns: list[str] = Field(description="Columns a table may use as dimension or filter")
+    max_dimensions: int
+    max_filters: int = Field(description="Filtered columns per table")
+    max_cells: int = Field(description="Cells one table may hold")
+    threshold: int = Field(description="Counts below it, zero included, are never shown")
+    max_abs_noise: int = Field(description="No shown count moves by more than this")
+    method: str
+    budget: int = Field(description="Different tables one key may ask of this release")
+
+
 class ReleaseDetail(ReleaseSummary):
     files: list[str] = []
     data_dictionary: dict[str, Any]
     privacy_report: dict[str, Any]
     download_formats: list[str]
+    query: EnclaveQueries | None = Field(
+        default=None, description="An enclave release: how to query it (null for a file)"
+    )
+
+
+_Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+_Value = Annotated[str, StringConstraints(max_length=100)]
+
+
+class TableRequest(BaseModel):
+    """A frequency table over an enclave release's records. The bounds here only keep a body
+    sane (beyond them the framework refuses it); the tier's limits are checked, and audited,
+    by the route."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dimensions: list[_Name] = Field(
+        max_length=16, examples=[["regency_code", "case_type"]],
+        description="1 to the release's max_dimensions columns, e.g. regency_code, case_type",
+    )  # fmt: skip
+    filters: dict[_Name, list[_Value]] = Field(
+        default_factory=dict,
+        max_length=16,
+        examples=[{"sex": ["F"], "admission_year": ["2023", "2024"]}],
+        description="column -> the values kept (a record is counted if its value is listed)",
+    )
+
+
+class TableCell(BaseModel):
+    dimensions: dict[str, str]
+    count: int | None = Field(description="null when hidden")
+    suppressed: bool
+    suppression_reason: str | None = None
+
+
+class ReleaseTable(BaseModel):
+    release_id: str
+    tier: str
+    dimensions: list[str]
+    filters: dict[str, list[str]]
+    method: str = Field(description="How shown counts were perturbed")
+    threshold: int = Field(description="Counts below it, zero included, are never shown")
+    max_abs_noise: int = Field(description="Each shown count is within this of the true count")
+    note: str = Field(description="What the cells listed are, and why tables do not add up")
+    row_count: int
+    suppressed_cells: int
+    budget: int = Field(description="Different tables your key may ask of this release")
+    budget_used: int = Field(description="Different tables your key has asked of it")
+    cells: list[TableCell]
 
 
 class Health(BaseModel):

@@ -21,7 +21,9 @@ The numbers
 * licensed: k = 5, distinct 2-diversity, geography down to regency where the classes allow it;
   entropy and recursive diversity, t-closeness and the risk figures are measured and reported;
 * enclave: the records pseudonymised (a release-specific token), nothing generalised, never
-  downloadable: query-only inside the enclave, where outputs are checked before they leave.
+  downloadable: query-only inside the enclave, where outputs are checked before they leave
+  (:class:`QueryRules`: frequency tables whose counts below 10 are hidden and whose other counts
+  carry cell-key noise).
 
 The criteria classes live in :mod:`anonymization` (this package is the ground floor and imports
 nothing above it); :mod:`orchestration.release.build` turns a tier into criteria.
@@ -38,6 +40,7 @@ __all__ = [
     "GEOGRAPHY_LEVELS",
     "TIERS",
     "Access",
+    "QueryRules",
     "ReleaseTier",
     "tier",
 ]
@@ -60,6 +63,44 @@ CASE_TYPE_GROUPS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(
         "conflict_with_law": ("justice", "*"),
     }
 )
+
+
+@dataclass(frozen=True)
+class QueryRules:
+    """How a tier that is never downloaded is queried: frequency tables over its records, each
+    count output-checked before it leaves (``metrics_api.enclave``).
+
+    * ``threshold`` 10: a count below it is never shown, and neither is a zero (a published
+      zero next to hidden small counts would tell "none" from "a few": that a child of a given
+      age, sex and regency is in care, or that all of them share a case type). Ten is the
+      frequency threshold UK secure research environments check outputs against (SACRO/ACRO's
+      ``safe_threshold``, which also treats zeros as disclosive); it sits between the API's
+      researcher threshold for aggregate marts (5) and the public one (11) because an enclave
+      cell can cut the records down to single years of age in one regency, where a count of a
+      few is a few children one could name. A shown count carries cell-key noise of at most 2
+      and is never published below the threshold.
+    * ``max_dimensions`` 3: three record-level dimensions (regency x age x sex) already give
+      cells of a few children; a fourth would mostly add hidden cells and more ways to cut.
+    * ``max_filters`` 2: columns a table may be restricted on, besides its dimensions; with
+      three dimensions a cell then conditions on five columns, which is the whole key of
+      quasi-identifiers.
+    * ``budget`` 200: different tables one key may ask of one release (a repeat is free). An
+      analysis plan names tens of tables; two hundred leaves room to explore. It does not stop
+      a patient differencing attack (the noise of a difference of two tables has variance 2, so
+      some tens of differently filtered pairs average it down); it bounds it and makes it
+      visible in the audit log, which records every table with its filters.
+    """
+
+    threshold: int
+    max_dimensions: int
+    max_filters: int
+    budget: int
+
+    def __post_init__(self) -> None:
+        if self.threshold < 2 or self.max_dimensions < 1 or self.max_filters < 0:
+            raise ValueError("a query service hides small counts and allows a dimension")
+        if self.budget < 1:
+            raise ValueError("a query budget is a positive number of tables")
 
 
 @dataclass(frozen=True)
@@ -90,12 +131,19 @@ class ReleaseTier:
     #: The tier whose latest file's classes this tier's classes are unions of (a licensed class
     #: never spans two public-use classes), so that the two held together split no class.
     coarsens: str | None = None
+    #: How the records are queried when they are never downloaded; None for a file.
+    queries: QueryRules | None = None
 
     def __post_init__(self) -> None:
         if self.lowest_geography not in GEOGRAPHY_LEVELS:
             raise ValueError(f"unknown geography level {self.lowest_geography!r}")
         if self.downloadable and self.k is None:
             raise ValueError(f"tier {self.name}: a downloadable file must be k-anonymous")
+        if self.downloadable == (self.queries is not None):
+            raise ValueError(
+                f"tier {self.name}: a file is downloaded, a tier that is never downloaded is "
+                "queried (QueryRules), and never both"
+            )
 
     @property
     def geography_level(self) -> int:
@@ -160,6 +208,7 @@ TIERS: MappingProxyType[str, ReleaseTier] = MappingProxyType(
                 ),
                 lowest_geography="regency",
                 max_suppression=0.0,
+                queries=QueryRules(threshold=10, max_dimensions=3, max_filters=2, budget=200),
             ),
         )
     }

@@ -15,13 +15,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Header, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from lakehouse.audit_log import AuditLogError, HashChainedLog
 from lakehouse.research_release import ResearchReleases
 from lakehouse.settings import Settings
 from metrics_api.catalog import Catalog
+from metrics_api.enclave import EnclaveRecords
 from metrics_api.errors import ApiError, TooManyRequests, Unauthorized, Unavailable
 from metrics_api.keys import KeyStore
 from metrics_api.limits import BudgetTicket, KeyLimiter, query_fingerprint
@@ -32,8 +33,10 @@ __all__ = [
     "AppContext",
     "Audit",
     "CurrentKey",
+    "Enclave",
     "LimitedKey",
     "Limiter",
+    "PurposeHeader",
     "QueryBudget",
     "Releases",
     "Service",
@@ -52,6 +55,7 @@ class AppContext:
     audit: HashChainedLog
     releases: ResearchReleases
     limiter: KeyLimiter
+    enclave: EnclaveRecords
 
 
 def get_context(request: Request) -> AppContext:
@@ -106,11 +110,24 @@ def get_limiter(context: Context) -> KeyLimiter:
     return context.limiter
 
 
+def get_enclave(context: Context) -> EnclaveRecords:
+    return context.enclave
+
+
 Store = Annotated[MetricStore, Depends(get_store)]
 Service = Annotated[MetricService, Depends(get_service)]
 Audit = Annotated[HashChainedLog, Depends(get_audit)]
 Releases = Annotated[ResearchReleases, Depends(get_releases)]
 Limiter = Annotated[KeyLimiter, Depends(get_limiter)]
+Enclave = Annotated[EnclaveRecords, Depends(get_enclave)]
+PurposeHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Purpose",
+        max_length=200,
+        description="Why you ask (recorded in the audit log), e.g. a case or DUA reference",
+    ),
+]
 
 #: Query parameters a refusal's audit record keeps (those of the data routes).
 _AUDITED_QUERY = ("dimensions", "grain", "from", "to", "province", "format")

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from anonymization import cell_key
 from anonymization import hierarchies as h
 from anonymization.kanonymity import (
     LOSS_METRIC,
@@ -60,13 +61,14 @@ from anonymization.privacy_models import (
     TCloseness,
 )
 from anonymization.release_intersection import EarlierRelease, guard_intersections
-from anonymization.tokens import retokenize
+from anonymization.tokens import Tokenizer, retokenize
 from anonymization.utility import evaluate_release
 from lakehouse.checks import CheckOutcome
 from lakehouse.reference.child_population import CHILD_POPULATION_SOURCE, child_population
 from lakehouse.reference.purposes import PURPOSES
 from lakehouse.reference.release_tiers import CASE_TYPE_GROUPS, TIERS, ReleaseTier
 from lakehouse.research_release import (
+    RECORD_KEY_COLUMN,
     ReleaseResult,
     ResearchReleases,
     new_release_id,
@@ -159,7 +161,13 @@ DICTIONARY = {
     "admission_year": "Year of admission to care, possibly generalised to a period or *.",
     "institution_type": "Type of the child's institution (not a quasi-identifier in this release).",
     "case_type": "Type of the child's most recent case: the sensitive attribute (l-diverse).",
+    RECORD_KEY_COLUMN: (
+        "Internal (enclave only): the record's permanent cell key 0..255, with which the query "
+        "service perturbs counts; never a dimension or filter, never shown."
+    ),
 }
+#: The table name the enclave's record keys are derived under (anonymization.cell_key).
+ENCLAVE_KEY_TABLE = "research_enclave"
 
 
 def hierarchies() -> dict[str, Any]:
@@ -598,6 +606,34 @@ def _dictionary(released: pd.DataFrame, policy: ReleasePolicy) -> dict[str, Any]
     }
 
 
+def enclave_record_keys(master_key: bytes, children: pd.Series) -> np.ndarray:
+    """Each enclave record's permanent cell key, from the child id (not the release's token):
+    the same child has the same key in every enclave release, so the same records get the same
+    noise in every release and asking again, of this release or the next, draws nothing new.
+    Keyed with the release master key's own domain, so nobody without it can compute one."""
+    domain_key = Tokenizer(master_key).domain_key(cell_key.RECORD_KEY_DOMAIN)
+    return cell_key.record_keys(domain_key, ENCLAVE_KEY_TABLE, children.astype(str))
+
+
+def _enclave_protection(policy: ReleasePolicy) -> list[str]:
+    """The enclave's protection as its query service applies it (the tier's QueryRules)."""
+    rules = policy.tier.queries
+    assert rules is not None, "an enclave tier declares its query rules"
+    return [
+        "release-specific HMAC re-tokenization of the child id",
+        "no download: the records are queried inside the enclave only, as frequency tables "
+        f"(researcher keys; at most {rules.max_dimensions} dimensions and {rules.max_filters} "
+        f"filtered columns; {rules.budget} different tables per key; every table audited)",
+        f"every count of a table is checked before it leaves: a count below {rules.threshold} "
+        "is never shown, and neither is a zero (the two look alike); a count of "
+        f"{rules.threshold} or more carries cell-key noise of at most {cell_key.MAX_NOISE} "
+        f"either way and is never published below {rules.threshold}",
+        "the noise is fixed by the records a count holds (each record's permanent key, from the "
+        "child id): asking again, in another order or of another enclave release gives the "
+        "same number",
+    ]
+
+
 def _build_enclave(
     source: pd.DataFrame,
     releases_dir: Path,
@@ -606,14 +642,16 @@ def _build_enclave(
     population_children: int | None,
 ) -> ReleaseResult:
     """The enclave extract: every complete record, pseudonymised with the release's own
-    token, nothing generalised; published with ``downloadable = False`` so the reader never
-    hands its records out (query-only, inside the enclave)."""
+    token, nothing generalised, with its permanent cell key (``record_key``) so that the query
+    service perturbs counts without holding any secret; published with ``downloadable = False``
+    so the reader never hands its records out (query-only, inside the enclave)."""
     release_id = new_release_id()
     frame = _complete_rows(source, policy)
     key = release_key(master_key, release_id)
     columns = [*QUASI_IDENTIFIERS, policy.sensitive, "institution_type"]
     released = frame[columns].copy()
     released.insert(0, "record_id", [retokenize(str(v), key) for v in frame["child_id"]])
+    released[RECORD_KEY_COLUMN] = enclave_record_keys(master_key, frame["child_id"])
     released = released.sample(frac=1.0, random_state=int.from_bytes(key[:4], "big"))
     released = released.reset_index(drop=True)
     for column in QUASI_IDENTIFIERS:
@@ -628,11 +666,7 @@ def _build_enclave(
         "input_rows": len(source),
         "released_rows": len(released),
         "excluded_incomplete_rows": int(len(source) - len(frame)),
-        "protection": [
-            "release-specific HMAC re-tokenization of the child id",
-            "no download: the records are queried inside the enclave only",
-            "every query's output is checked for small cells before it leaves",
-        ],
+        "protection": _enclave_protection(policy),
         "generalization": dict.fromkeys(QUASI_IDENTIFIERS, "none (record level)"),
         "risk": {
             "prosecutor": KAnonymity(1).evaluate(released, QUASI_IDENTIFIERS, policy.sensitive)

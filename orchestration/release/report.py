@@ -72,6 +72,13 @@ def _meaning(column: str, value: str, provinces: Mapping[str, Any],
     return value
 
 
+def _protection(report: Mapping[str, Any]) -> str:
+    """What protects a release that states it in words (the enclave: its query rules); empty
+    for a file, whose criteria say it."""
+    items = "".join(f"<li>{html.escape(str(p))}</li>" for p in report.get("protection", []))
+    return f"\n<h2>Protection</h2>\n<ul>{items}</ul>" if items else ""
+
+
 def _criteria_rows(criteria: Sequence[Mapping[str, Any]]) -> str:
     rows = []
     for c in criteria:
@@ -207,7 +214,7 @@ def render_report(
 {report.get("released_rows", 0)} of {report.get("input_rows", 0)}
 ({report.get("suppressed_rows", 0)} suppressed,
 {report.get("excluded_incomplete_rows", 0)} incomplete and left out).
-Record ids: {esc(str(report.get("record_id", "")))}.</p>
+Record ids: {esc(str(report.get("record_id", "")))}.</p>{_protection(report)}
 
 <h2>Criteria</h2>
 <table><tr><th>criterion</th><th>parameters</th><th></th><th>achieved</th><th></th></tr>

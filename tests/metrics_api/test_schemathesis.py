@@ -27,7 +27,10 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
+from lakehouse.reference.release_tiers import TIERS
 from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
+from orchestration.release.build import ReleasePolicy, build_release
+from tests.support.api_fixtures import make_release_source
 
 Auth = Callable[[str], dict[str, str]]
 OPERATIONS = {
@@ -37,12 +40,16 @@ OPERATIONS = {
     "list_releases",
     "get_release",
     "download_release",
+    "query_release_table",
     "perturbation_table",
 }
 
 
-def _variants(operation_id: str, release_id: str) -> list[dict[str, Any]]:
-    """Keyword arguments for ``as_strategy``: generated freely, then with real path values."""
+def _variants(
+    operation_id: str, release_id: str, enclave_id: str, researcher: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Keyword arguments for ``as_strategy``: generated freely, then with real path values
+    (the enclave's tables with a researcher key too, the only role they answer)."""
     variants: list[dict[str, Any]] = [{}]
     if operation_id == "query_metric":
         for metric in load_catalog(PACKAGED_CATALOG).metrics.values():
@@ -53,6 +60,9 @@ def _variants(operation_id: str, release_id: str) -> list[dict[str, Any]]:
             )
     elif operation_id in ("get_release", "download_release"):
         variants.append({"path_parameters": {"release_id": release_id}})
+    elif operation_id == "query_release_table":
+        variants.append({"path_parameters": {"release_id": enclave_id}})
+        variants.append({"path_parameters": {"release_id": enclave_id}, "headers": researcher})
     return variants
 
 
@@ -62,6 +72,9 @@ def test_no_server_errors(
     app: FastAPI, auth: Auth, lake: Path, key: str, mode: GenerationMode
 ) -> None:
     (release,) = (lake / "releases").glob("research-*")
+    enclave = build_release(
+        make_release_source(5), lake / "releases", b"r" * 32, ReleasePolicy(tier=TIERS["enclave"])
+    )
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.definition.raw["operationId"] for op in operations} == OPERATIONS
@@ -70,8 +83,12 @@ def test_no_server_errors(
         operation_id = operation.definition.raw["operationId"]
         if mode == GenerationMode.NEGATIVE and not operation.definition.raw.get("parameters"):
             continue  # nothing to make invalid (health, list_*)
-        for variant in _variants(operation_id, release.name):
-            strategy = operation.as_strategy(generation_mode=mode, headers=auth(key), **variant)
+        variants = _variants(
+            operation_id, release.name, enclave.manifest.release_id, auth("researcher")
+        )
+        for variant in variants:
+            kwargs = {"headers": auth(key), **variant}
+            strategy = operation.as_strategy(generation_mode=mode, **kwargs)
 
             @given(case=strategy)
             @settings(

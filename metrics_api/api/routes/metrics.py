@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from lakehouse.reference.purposes import PURPOSES
 from metrics_api.api.deps import (
@@ -15,6 +15,7 @@ from metrics_api.api.deps import (
     CurrentKey,
     LimitedKey,
     Limiter,
+    PurposeHeader,
     QueryBudget,
     Service,
     Store,
@@ -47,14 +48,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     },
     503: {"model": ErrorMessage, "description": "No snapshot published, or audit log unavailable"},
 }
-PurposeHeader = Annotated[
-    str | None,
-    Header(
-        alias="X-Purpose",
-        max_length=200,
-        description="Why you ask (recorded in the audit log), e.g. a case or DUA reference",
-    ),
-]
 
 
 @router.get(

@@ -353,3 +353,44 @@ def test_the_risk_under_each_attacker_model_is_stated_and_recomputable(tmp_path:
     assert by_name["population_uniqueness"]["achieved"]["converged"]
     assert by_name["delta_presence"]["holds"]  # a few hundred of Indonesia's children
     assert "estimate" in risk["delta_presence_population"]
+
+
+def test_the_enclave_carries_each_childs_permanent_cell_key(tmp_path: Path) -> None:
+    """Each enclave record's cell key is the keyed hash of its child id, recomputed here with
+    the cell-key module's own function: the same child has the same key in two enclave releases
+    of changed populations (so two releases are not two draws of noise to average), while the
+    record ids differ; the dictionary marks the key as internal and the report states the
+    query rule with the tier's threshold."""
+    from anonymization import cell_key
+    from anonymization.tokens import Tokenizer
+    from lakehouse.reference.release_tiers import TIERS
+
+    source = make_release_source(5, children=400)
+    later = pd.concat([source.iloc[50:], make_release_source(9, children=60).assign(
+        child_id=lambda f: "new_" + f["child_id"])], ignore_index=True)  # fmt: skip
+    first = build_release(source, tmp_path, KEY, _tier("enclave"))
+    second = build_release(later, tmp_path, KEY, _tier("enclave"))
+    assert first.path is not None and second.path is not None
+    domain_key = Tokenizer(KEY).domain_key(cell_key.RECORD_KEY_DOMAIN)
+    by_child = []
+    for result, children in ((first, source), (second, later)):
+        data = _released_with_children(result.path, children, result.manifest.release_id)  # type: ignore[arg-type]
+        assert data["child_id"].notna().all()
+        expected = cell_key.record_keys(domain_key, "research_enclave", data["child_id"])
+        assert data["record_key"].tolist() == expected.tolist()
+        assert data["record_key"].between(0, cell_key.KEY_RANGE - 1).all()
+        by_child.append(data.set_index("child_id"))
+    shared = by_child[0].index.intersection(by_child[1].index)
+    assert len(shared) == 350
+    a, b = by_child[0].loc[shared], by_child[1].loc[shared]
+    assert (a["record_key"] == b["record_key"]).all()
+    assert not set(a["record_id"]) & set(b["record_id"])
+    assert a["record_key"].nunique() > 100  # spread over the key range, not a constant
+    releases = ResearchReleases(tmp_path)
+    release = releases.get(first.manifest.release_id)
+    assert release is not None
+    assert "Internal" in releases.dictionary(release)["record_key"]["description"]
+    threshold = TIERS["enclave"].queries.threshold  # type: ignore[union-attr]
+    protection = " ".join(releases.privacy_report(release)["protection"])
+    assert f"a count below {threshold} is never shown" in protection
+    assert "Protection" in (release.path / "report.html").read_text()
