@@ -72,6 +72,9 @@ class MetricAnswer:
     frame: pd.DataFrame
     cached: bool
     window: Window | None = None
+    #: What makes two answers the same (snapshot, metric, breakdown, window, scope, role):
+    #: the key of the answer's prepared bodies too.
+    key: tuple[Any, ...] = ()
 
     @property
     def perturbed(self) -> bool:
@@ -148,6 +151,8 @@ class MetricService:
         self.ledger = ledger
         # Protected tables (whole, before slicing), kept apart from the answers they serve.
         self.tables: ResultCache[pd.DataFrame] = ResultCache(cache.max_entries)
+        #: Answers as the bytes sent (per format): a cached answer is not serialised again.
+        self.bodies: ResultCache[bytes] = ResultCache(cache.max_entries)
         self._families: dict[tuple[str, ResolvedRule], ProtectedFamily] = {}
 
     # -- checks that need no data -------------------------------------------
@@ -294,7 +299,7 @@ class MetricService:
             # Before the answer leaves: an answer that cannot be recorded is not given.
             self.ledger.record(caller.role, caller.key_id, snapshot, family.name, computed.cells)
         return MetricAnswer(
-            metric, snapshot.id, rule, dims, grain, province, computed.frame, cached, window
+            metric, snapshot.id, rule, dims, grain, province, computed.frame, cached, window, key
         )
 
     @staticmethod

@@ -359,3 +359,61 @@ def test_no_snapshot_yet_is_a_clear_503(client: TestClient, auth: Auth, lake: An
     response = client.get("/v1/metrics/placements", headers=auth("admin"))
     assert response.status_code == 503 and "no gold snapshot" in response.json()["detail"]
     assert client.get("/health").status_code == 503
+
+
+def test_an_answer_carries_its_etag_and_a_current_one_is_a_304_audited(
+    client: TestClient,
+    app: FastAPI,
+    auth: Auth,
+    publish: PublishGold,
+    cube: pd.DataFrame,
+    compliance: pd.DataFrame,
+) -> None:
+    """The ETag is the answer's hash, per format; If-None-Match with it gives 304 and no
+    body, audited like any answer; a publish that changes the numbers changes the ETag. The
+    second ask is served from the prepared bytes (the same bytes, not serialised again)."""
+    from lakehouse.audit_log import HashChainedLog
+
+    settings = app.state.context.settings
+    params = {"dimensions": "province"}
+    first = client.get("/v1/metrics/placements", params=params, headers=auth("government"))
+    etag = first.headers["etag"]
+    assert first.status_code == 200 and etag.startswith('"') and len(etag) == 42
+    assert first.headers["cache-control"] == "private, no-cache"
+    bodies: ResultCache = app.state.context.service.bodies
+    hits = bodies.hits
+    again = client.get("/v1/metrics/placements", params=params, headers=auth("government"))
+    assert again.content == first.content and again.headers["etag"] == etag
+    assert bodies.hits == hits + 1
+    csv = client.get(
+        "/v1/metrics/placements", params={**params, "format": "csv"}, headers=auth("government")
+    )
+    assert csv.headers["etag"] != etag  # another representation, another tag
+
+    for header in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        unchanged = client.get(
+            "/v1/metrics/placements",
+            params=params,
+            headers={**auth("government"), "If-None-Match": header},
+        )
+        assert unchanged.status_code == 304 and unchanged.content == b"", header
+        assert unchanged.headers["etag"] == etag
+    stale = client.get(
+        "/v1/metrics/placements",
+        params=params,
+        headers={**auth("government"), "If-None-Match": '"not-this-one"'},
+    )
+    assert stale.status_code == 200 and stale.content == first.content
+    records = HashChainedLog(settings.api_audit_log).records()
+    assert [r["outcome"] for r in records[-5:]] == ["not_modified"] * 4 + ["ok"]
+    assert [r["status"] for r in records[-5:]] == [304] * 4 + [200]
+
+    bigger = cube.copy()
+    bigger["placements"] = bigger["placements"] * 3
+    publish("20250201T000000000000Z", bigger, compliance)
+    changed = client.get(
+        "/v1/metrics/placements",
+        params=params,
+        headers={**auth("government"), "If-None-Match": etag},
+    )
+    assert changed.status_code == 200 and changed.headers["etag"] != etag

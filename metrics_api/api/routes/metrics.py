@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import date
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from lakehouse.reference.purposes import PURPOSES
 from metrics_api.api.deps import (
@@ -33,7 +34,7 @@ from metrics_api.models import (
     QueryFilters,
     RateLimitMessage,
 )
-from metrics_api.service import MetricAnswer, MetricRequest
+from metrics_api.service import Caller, MetricAnswer, MetricRequest
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
@@ -147,12 +148,15 @@ def _csv(answer: MetricAnswer) -> str:
     response_model=MetricResult,
     responses={
         **_ERRORS,
-        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "headers": {"ETag": {"description": "The answer's hash, for If-None-Match"}},
+        },
+        304: {"description": "The answer named by If-None-Match is still current (no body)"},
     },
 )
 def query_metric(
     request: Request,
-    response: Response,
     caller: LimitedKey,
     budget: QueryBudget,
     service: Service,
@@ -183,6 +187,14 @@ def query_metric(
         str | None, Query(pattern=r"^[0-9]{2}$", description="Two-digit BPS province code")
     ] = None,
     format: Annotated[Literal["json", "csv"], Query(description="Response format")] = "json",
+    if_none_match: Annotated[
+        str | None,
+        Header(
+            alias="If-None-Match",
+            max_length=1000,
+            description="The ETag of an answer you hold: 304 (no body) when it is still current",
+        ),
+    ] = None,
 ) -> Any:
     """Aggregated values; cells below your threshold (and their complements) are hidden.
 
@@ -217,25 +229,52 @@ def query_metric(
         )  # fmt: skip
         raise
     budget.settle(answer.snapshot_id)  # charged for good before the answer leaves
+    body_key = (*answer.key, format)
+    body = service.bodies.get(body_key)
+    if body is None:
+        body = _csv(answer).encode() if format == "csv" else _json(answer, caller).encode()
+        service.bodies.put(body_key, body)
+    etag = f'"{hashlib.sha256(body).hexdigest()[:40]}"'
+    headers = {
+        "X-Snapshot-Id": answer.snapshot_id,
+        # A client may keep the answer (never a shared cache) but asks again each time; the
+        # ETag is the answer's hash, so a new snapshot with the same numbers is a 304 too.
+        "Cache-Control": "private, no-cache",
+        "ETag": etag,
+    }
+    if answer.perturbed:
+        headers["X-Perturbed"] = "cell-key"
+    if format == "csv":
+        filename = f"{answer.metric.name}-{answer.snapshot_id}.csv"
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    unchanged = if_none_match is not None and _matches(if_none_match, etag)
+    # Every answer is audited before it leaves, a "you have it already" too.
     audit_event(
         audit,
         request,
         caller,
-        outcome="ok",
-        status=200,
+        outcome="not_modified" if unchanged else "ok",
+        status=304 if unchanged else 200,
         parameters=parameters,
         metric=name,
         rows=len(answer.frame),
         snapshot_id=answer.snapshot_id,
         purpose=purpose,
     )
-    headers = {"X-Snapshot-Id": answer.snapshot_id, "Cache-Control": "no-store"}
-    if answer.perturbed:
-        headers["X-Perturbed"] = "cell-key"
-    if format == "csv":
-        filename = f"{answer.metric.name}-{answer.snapshot_id}.csv"
-        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return Response(_csv(answer), media_type="text/csv; charset=utf-8", headers=headers)
+    if unchanged:
+        return Response(status_code=304, headers=headers)
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
+    return Response(body, media_type=media, headers=headers)
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match header names ``etag`` (weak tags compared by their value, as
+    RFC 9110 has it for If-None-Match) or is ``*``."""
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
+def _json(answer: MetricAnswer, caller: Caller) -> str:
     result = MetricResult(
         metric=answer.metric.name,
         description=answer.metric.description.strip(),
@@ -264,5 +303,4 @@ def query_metric(
         perturbation=perturbation_summary() if answer.perturbed else None,
         rows=_rows(answer),
     )
-    response.headers.update(headers)
-    return result
+    return result.model_dump_json(by_alias=True)
