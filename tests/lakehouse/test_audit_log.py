@@ -102,3 +102,61 @@ def test_concurrent_writers_keep_one_chain(tmp_path: Path) -> None:
         t.join()
     ok, message = log.verify()
     assert ok and "100 records" in message, message
+
+
+def test_concurrent_appends_share_fsyncs_and_none_returns_before_its_record_is_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group commit: sixteen threads appending at once share fsyncs (a slow disk is simulated:
+    each fsync takes 5 ms), and every append returns only after an fsync that began after its
+    record was written has finished: the durability each API answer waits for."""
+    import time
+
+    path = tmp_path / "audit.jsonl"
+    log = HashChainedLog(path)
+    real_fsync = os.fsync
+    lock = threading.Lock()
+    #: (lines on disk when an fsync began, when it ended)
+    syncs: list[tuple[int, float]] = []
+
+    def slow_fsync(fd: int) -> None:
+        lines = path.read_bytes().count(b"\n")
+        time.sleep(0.005)
+        real_fsync(fd)
+        with lock:
+            syncs.append((lines, time.monotonic()))
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    returned: list[tuple[int, float]] = []
+
+    def writer(i: int) -> None:
+        for _ in range(20):
+            record = log.append({"writer": i})
+            with lock:
+                returned.append((record["seq"], time.monotonic()))
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ok, message = log.verify()
+    assert ok and "320 records" in message, message
+    assert log.group.records == 320
+    assert log.group.syncs < 320 / 2, log.group.syncs  # shared: far fewer fsyncs than records
+    for seq, at in returned:
+        # Some fsync that saw this record on disk had finished before the append returned.
+        assert any(lines >= seq and ended <= at for lines, ended in syncs), seq
+
+
+def test_a_failed_group_sync_fails_every_append_waiting_on_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = HashChainedLog(tmp_path / "audit.jsonl")
+
+    def broken(fd: int) -> None:
+        raise OSError(5, "I/O error")
+
+    monkeypatch.setattr(os, "fsync", broken)
+    with pytest.raises(AuditLogError, match="cannot sync"):
+        log.append({"actor": "a"})
