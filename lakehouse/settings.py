@@ -85,6 +85,15 @@ class ApiSettings(BaseSettings):
         default=None, description="Metric catalog YAML; default the one packaged with the API"
     )
     cache_entries: int = Field(default=512, ge=0, description="Answers kept in memory")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Server processes of `merajut api serve` (about one per core). The audit "
+        "chain, the distinct-query budgets and the disclosure ledger are shared files; answer "
+        "caches and the requests-per-minute windows are per process, so with N workers a key "
+        "may get up to N times its per-minute limit",
+    )
     ledger: bool = Field(
         default=True,
         description="Record the cells each role is served (restricted/ledger/served.sqlite) and "

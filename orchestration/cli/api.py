@@ -93,15 +93,31 @@ def list_keys() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Server processes (default MERAJUT_API_WORKERS, 1)"),
+    ] = None,
 ) -> None:
     """Serve the metrics API (uvicorn) over the current gold snapshot; OpenAPI at /docs."""
     import uvicorn
 
     from metrics_api.main import create_app
 
+    settings = load_settings()
     try:
-        application = create_app(load_settings())
+        # Built here even with several workers: a missing secret or a bad catalog is reported
+        # once, before any process starts.
+        application = create_app(settings)
     except ValueError as exc:  # ConfigError, CatalogError: the message says what to fix
         config_error(exc)
-    console.print(f"metrics API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
-    uvicorn.run(application, host=host, port=port)
+    processes = workers or settings.api.workers
+    console.print(
+        f"metrics API on http://{host}:{port}  (docs: http://{host}:{port}/docs)"
+        + (f", {processes} workers" if processes > 1 else "")
+    )
+    if processes == 1:
+        uvicorn.run(application, host=host, port=port)
+    else:  # each worker builds its own app from the same environment
+        uvicorn.run(
+            "metrics_api.main:create_app", factory=True, host=host, port=port, workers=processes
+        )

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from lakehouse.audit_log import HashChainedLog, verify_log
 from lakehouse.settings import Settings
@@ -28,9 +29,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_killed_mid_load_no_answered_request_lacks_its_record(
-    settings: Settings, keys: dict[str, str], tmp_path: Path
+    settings: Settings, keys: dict[str, str], tmp_path: Path, workers: int
 ) -> None:
+    """One server process, and two (each with its own group commit, one chain extended
+    under the file's lock): killed with every process at once, mid-load."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MERAJUT_")}
     env.update(
@@ -41,8 +45,8 @@ def test_killed_mid_load_no_answered_request_lacks_its_record(
         MERAJUT_API_CATALOG_PATH=str(settings.api.catalog_path),
     )
     server = subprocess.Popen(
-        [MERAJUT, "api", "serve", "--port", str(port)], env=env, cwd=REPO,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [MERAJUT, "api", "serve", "--port", str(port), "--workers", str(workers)], env=env,
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -80,7 +84,7 @@ def test_killed_mid_load_no_answered_request_lacks_its_record(
     while sum(answered) < 200:
         time.sleep(0.05)
         assert server.poll() is None
-    os.kill(server.pid, signal.SIGKILL)
+    os.killpg(server.pid, signal.SIGKILL)  # the server and every worker it started
     server.wait(timeout=30)
     stop.set()
     for t in threads:
