@@ -28,7 +28,7 @@ def _credentials(target: str, variables: dict[str, Any]) -> Any:
 def test_the_cluster_target_renders_with_defaults_and_with_the_orchestrators_vars() -> None:
     default = _credentials("cluster", {})
     assert (default.host, default.port, default.cluster, default.secure) == (
-        "clickhouse-s1-r1",
+        "clickhouse",
         8123,
         "merajut",
         False,
