@@ -2,7 +2,7 @@
 
 A snapshot that passed the gate but serves exactly what CURRENT serves is not published
 (:mod:`orchestration.publish.decision`): the run says "nothing new since snapshot X", CURRENT
-and the ledger stay as they are.
+and the ledger stay as they are. The retention policy runs at the end of every publish step.
 
 Every published output carries its purpose and population (dbt meta, lakehouse.reference
 .purposes); the manifest records each purpose's population, with the children who left or
@@ -30,6 +30,7 @@ from lakehouse.gold_snapshot import (
     reject_snapshot,
     stage_snapshot,
 )
+from lakehouse.ids import utc_now
 from lakehouse.populations import PopulationMembers, member_key, members_digest
 from lakehouse.reference.audiences import audience_thresholds
 from lakehouse.reference.purposes import PURPOSES
@@ -50,6 +51,7 @@ from orchestration.publish.decision import PublishDecision, decide
 from orchestration.publish.gate import check_dbt_build, check_purposes
 from orchestration.publish.ledger import enter_earlier_snapshots
 from orchestration.publish.populations import population_entries, read_members
+from orchestration.publish.retention import apply_plan, retention_plan
 
 GATE_CHECKS = (
     "dbt_build",
@@ -253,6 +255,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
             # Snapshots that counted an erased or restricted subject go once this one is live.
             withdrawn = withdraw_marked_snapshots(settings.layout, snapshot_id)
             gold_tables.drop_withdrawn(client, withdrawn)
+            expired = _retention(context, settings, client)
         kept.prune()
         context.log.info(f"published snapshot {snapshot_id}: {decision.reason}")
         record_publish_step(
@@ -260,7 +263,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
             context.run_id,
             {"outcome": "published", "snapshot_id": snapshot_id, "current": snapshot_id,
              "reason": decision.reason, "content_sha256": result.manifest.content_sha256,
-             "withdrawn": withdrawn},
+             "withdrawn": withdrawn, "expired": expired},
         )  # fmt: skip
         # Superset (embedded mode) reads the gold snapshot through DuckDB views: re-point them.
         catalog = refresh_catalog(settings.layout)
@@ -273,6 +276,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
                 "path": str(result.path),
                 "superset_catalog": str(catalog),
                 "snapshots_withdrawn": dg.MetadataValue.json(withdrawn),
+                "expired_by_retention": dg.MetadataValue.json(expired),
                 "rows": dg.MetadataValue.json({k: len(v) for k, v in published.items()}),
                 "populations": dg.MetadataValue.json(
                     {k: v.model_dump() for k, v in result.manifest.populations.items()}
@@ -294,6 +298,23 @@ def _current_manifest(settings: Settings) -> SnapshotManifest | None:
     return None if snapshot is None else snapshot.manifest
 
 
+def _retention(context: dg.AssetExecutionContext, settings: Settings, client: Any) -> list[str]:
+    """The retention policy at the end of a publish; a failure is reported, never undoes the
+    publish (``merajut retention`` applies it again)."""
+    if not settings.retention.at_publish:
+        return []
+    now = utc_now()
+    try:
+        plan = retention_plan(settings, now)
+        removed = apply_plan(settings, plan, now, client=client, run_id=context.run_id)
+    except (OSError, ValueError, SnapshotError) as exc:
+        context.log.error(f"retention not applied: {exc}; run `merajut retention` to apply it")
+        return []
+    if removed:
+        context.log.info(f"retention removed {', '.join(removed)}")
+    return removed
+
+
 def _nothing_new(
     context: dg.AssetExecutionContext,
     settings: Settings,
@@ -303,17 +324,18 @@ def _nothing_new(
     relations: dict[str, str],
 ) -> Iterator[Any]:
     """The staged snapshot serves what CURRENT serves: discard it (files, gold tables) and
-    leave everything published as it is."""
+    leave everything published as it is; the retention policy still runs."""
     staged.discard()
     with session(settings.warehouse_target, purpose="publish") as client:
         gold_tables.drop_snapshot(client, staged.snapshot_id, relations)
+        expired = _retention(context, settings, client)
     context.log.info(decision.reason)
     record_publish_step(
         settings.layout,
         context.run_id,
         {"outcome": "unchanged", "snapshot_id": None, "current": current.snapshot_id,
          "reason": decision.reason, "content_sha256": current.content_sha256,
-         "withdrawn": []},
+         "withdrawn": [], "expired": expired},
     )  # fmt: skip
     catalog = refresh_catalog(settings.layout)
     yield dg.MaterializeResult(
@@ -323,6 +345,7 @@ def _nothing_new(
             "reason": decision.reason,
             "snapshot_id": current.snapshot_id,
             "superset_catalog": str(catalog),
+            "expired_by_retention": dg.MetadataValue.json(expired),
         },
         data_version=dg.DataVersion(str(current.content_sha256)[:16]),
     )
