@@ -50,29 +50,35 @@ def summarize_run_results(run_results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def model_vars(settings: Settings) -> dict[str, str]:
+    """The vars that shape what the models hold (not where the warehouse is).
+
+    The reporting date is always passed (``MERAJUT_AS_OF``, else today in UTC, as ingestion
+    takes it): ages and month grids are then the date the build's inputs record, never the
+    engine's own ``today()`` in another time zone."""
+    return {"as_of": settings.reporting_date.isoformat()}
+
+
 def dbt_build_args(settings: Settings) -> list[str]:
     """``dbt build`` for this run's warehouse, everything passed on the command line.
 
     The profile (``dbt_project/profiles.yml``) reads where the warehouse is from ``--vars``
     and its password from ``MERAJUT_WAREHOUSE_PASSWORD`` in the inherited environment, so
-    nothing here edits ``os.environ`` and no secret appears on the command line. The reporting
-    date is always passed (``MERAJUT_AS_OF``, else today in UTC, as ingestion takes it): ages
-    and month grids are then the date the build's inputs record, never the engine's own
-    ``today()`` in another time zone.
+    nothing here edits ``os.environ`` and no secret appears on the command line.
     """
     target = settings.warehouse_target
-    variables: dict[str, str] = dict(target.dbt_profile_vars())
-    variables["as_of"] = settings.reporting_date.isoformat()
+    variables: dict[str, str] = {**target.dbt_profile_vars(), **model_vars(settings)}
     return ["build", "--target", target.dbt_target(), "--vars", json.dumps(variables)]
 
 
-def _inputs_now(settings: Settings, args: list[str]) -> tuple[DbtInputs, str | None]:
-    """What a build with ``args`` would read, and the state the models are in now."""
+def _inputs_now(settings: Settings) -> tuple[DbtInputs, str | None]:
+    """What a build now would read, and the state the models are in now. Where the warehouse
+    is is not an input (a lake moved to another folder holds the same data); what it holds is."""
     manifest = dbt_project().manifest_path
     with session(settings.warehouse_target, purpose="dbt inputs") as client:
         sources = sources_digest(client, source_relations(manifest))
         models = models_state(client, build_relations(manifest))
-    return dbt_inputs(sources, args), models
+    return dbt_inputs(sources, model_vars(settings)), models
 
 
 def _models_left(settings: Settings) -> str | None:
@@ -115,7 +121,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         settings = lakehouse.settings
         layout = settings.layout
         args = dbt_build_args(settings)
-        inputs, models = _inputs_now(settings, args)
+        inputs, models = _inputs_now(settings)
         last = _read_json(layout.dbt_last_build)
         reason = None if forced(context) else reuse_reason(last, inputs, models)
         if reason is not None:

@@ -4,11 +4,11 @@ Every model of this project is a view or a table rebuilt whole (none is incremen
 build is a function of what it reads: the dbt sources (the warehouse's raw tables), the seeds,
 SQL, macros and adapter in ``dbt_project/``, the vars (the reporting date, where the warehouse
 is) and dbt itself. When all of those are what the last successful build of the whole project
-read, and every model is still the table or view that build left (same table uuid, same parts:
-nothing dropped, altered or rebuilt since), a build now would make the same models, and the dbt
-step skips it. Anything this cannot vouch for means: build. A subset build, a failed or killed
-build, a model mutated by hand, a warehouse restored or emptied, a lake whose last build
-predates these digests, a new day when the reporting date is not pinned.
+read, and every model still holds what that build left (same view definitions, same columns
+and rows in every table: nothing dropped or altered since), a build now would make the same
+models, and the dbt step skips it. Anything this cannot vouch for means: build. A subset build,
+a failed or killed build, a model mutated by hand, a warehouse restored or emptied, a lake
+whose last build predates these digests, a new day when the reporting date is not pinned.
 
 The raw tables are read as ``final`` (what staging reads), without ``_loaded_at`` (when a row
 was inserted says nothing about its content: a batch loaded again after a killed load is the
@@ -106,30 +106,45 @@ def sources_digest(client: Any, relations: list[str]) -> str:
     return json_digest(out)
 
 
+def _columns(client: Any, database: str, table: str) -> list[tuple[str, str]]:
+    return [
+        (str(name), str(kind))
+        for name, kind in client.query(
+            "select name, type from system.columns where database = {d:String} "
+            "and table = {t:String} order by position",
+            parameters={"d": database, "t": table},
+        ).result_rows
+    ]
+
+
 def models_state(client: Any, relations: list[str]) -> str | None:
-    """What a build left: every model's table uuid and engine, and each table's active parts
-    (a mutation or a rebuild makes new ones); None when any model is missing."""
+    """What a build left: every view's definition, every table's columns and content (rows and
+    an order-independent hash of them); None when any model is missing. Content, not parts or
+    uuids: background merges rewrite parts without changing a row, a mutation or a table
+    rebuilt by hand changes rows."""
     databases = sorted({_split(r)[0] for r in relations})
     tables = client.query(
-        "select database, name, engine, toString(uuid) from system.tables "
-        "where database in {d:Array(String)} order by database, name",
+        "select database, name, engine, as_select from system.tables "
+        "where database in {d:Array(String)}",
         parameters={"d": databases},
     ).result_rows
-    present = {f"{d}.{n}": [d, n, e, u] for d, n, e, u in tables}
-    if any(r not in present for r in relations):
-        return None
-    parts = client.query(
-        "select database, table, name, rows from system.parts "
-        "where active and database in {d:Array(String)} order by database, table, name",
-        parameters={"d": databases},
-    ).result_rows
-    wanted = set(relations)
-    return json_digest(
-        {
-            "tables": [present[r] for r in sorted(wanted)],
-            "parts": [[d, t, n, int(r)] for d, t, n, r in parts if f"{d}.{t}" in wanted],
-        }
-    )
+    found = {f"{d}.{n}": (str(e), str(q)) for d, n, e, q in tables}
+    state: dict[str, object] = {}
+    for relation in relations:
+        if relation not in found:
+            return None
+        engine, query = found[relation]
+        database, table = _split(relation)
+        columns = _columns(client, database, table)
+        if engine == "View":
+            state[relation] = [engine, query, columns]
+            continue
+        row = ", ".join(f"`{name}`" for name, _ in columns)
+        rows, total = client.query(
+            f"select count(), sum(cityHash64(tuple({row}))) from `{database}`.`{table}`"
+        ).result_rows[0]
+        state[relation] = [engine, columns, int(rows), str(total)]
+    return json_digest(state)
 
 
 def project_digest(project_dir: Path = DBT_PROJECT_DIR) -> str:
@@ -145,15 +160,15 @@ def _version(package: str) -> str | None:
 
 
 def dbt_inputs(
-    sources: str, build_args: list[str], project_dir: Path = DBT_PROJECT_DIR
+    sources: str, variables: Mapping[str, str], project_dir: Path = DBT_PROJECT_DIR
 ) -> DbtInputs:
-    """The inputs of a build with ``build_args`` (its target and vars) whose sources have the
-    digest ``sources``: dbt, the adapter and the embedded engine are part of them."""
+    """The inputs of a build with the model ``variables`` (the reporting date) whose sources
+    have the digest ``sources``: dbt, the adapter and the embedded engine are part of them."""
     versions = {name: _version(name) for name in ("dbt-core", "dbt-clickhouse", "chdb-core")}
     return DbtInputs(
         sources=sources,
         project=project_digest(project_dir),
-        variables=json_digest({"args": build_args, "versions": versions}),
+        variables=json_digest({"vars": dict(variables), "versions": versions}),
     )
 
 
