@@ -7,15 +7,20 @@ Layout::
                                          purpose and population; each purpose's population
     gold/CURRENT                         the id of the live snapshot (one line)
     gold/rejected/<id>.json              manifest of a snapshot the publish gate refused (no data)
+    gold/expired/<id>.json               manifest of a snapshot removed by the retention policy
 
-The writer assembles a snapshot in a hidden staging directory, renames it into
-``snapshots/<id>/`` and only then replaces ``CURRENT`` (temp file + ``os.replace``), so a reader
-sees either the old snapshot or the complete new one. The reader is what every consumer uses
-(the API, the Superset catalog, the CLI summary): it validates the id in ``CURRENT`` before it
-touches the file system, checks that the manifest is the published one of that id, and checks
-each mart file's sha256 against the manifest before handing out its path (once per snapshot and
-process: published snapshots are immutable). This is the most privacy-critical interface we
-have: a reader that skipped a check could serve a file the gate never saw.
+The writer assembles a snapshot in a hidden staging directory (:func:`stage_snapshot`), renames
+it into ``snapshots/<id>/`` and only then replaces ``CURRENT`` (temp file + ``os.replace``), so a
+reader sees either the old snapshot or the complete new one. Between the two the publish step
+compares the staged snapshot's ``content_sha256`` with the live one's: a snapshot that would
+serve exactly what ``CURRENT`` serves is discarded instead (:meth:`StagedSnapshot.discard`).
+
+The reader is what every consumer uses (the API, the Superset catalog, the CLI summary): it
+validates the id in ``CURRENT`` before it touches the file system, checks that the manifest is
+the published one of that id, and checks each mart file's sha256 against the manifest before
+handing out its path (once per snapshot and process: published snapshots are immutable). This is
+the most privacy-critical interface we have: a reader that skipped a check could serve a file the
+gate never saw.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lakehouse.checks import CheckOutcome, all_passed
+from lakehouse.digests import json_digest
 from lakehouse.files import fresh_staging_dir, sha256_file, write_json_atomic, write_parquet_atomic
 from lakehouse.ids import TIMESTAMP_ID, timestamp_id
 
@@ -47,8 +53,12 @@ __all__ = [
     "Snapshot",
     "SnapshotError",
     "SnapshotManifest",
+    "StagedSnapshot",
+    "content_digest",
     "new_snapshot_id",
     "publish_snapshot",
+    "reject_snapshot",
+    "stage_snapshot",
 ]
 
 SNAPSHOT_ID_PATTERN = rf"^{TIMESTAMP_ID}$"
@@ -125,6 +135,41 @@ class SnapshotManifest(BaseModel):
     #: Purpose -> its population (lakehouse.reference.purposes); empty in snapshots published
     #: before purposes were recorded.
     populations: dict[str, PopulationEntry] = Field(default_factory=dict)
+    #: What the snapshot serves, as one digest (:func:`content_digest`): equal digests, the same
+    #: content. None in snapshots published before it was recorded (never equal to anything).
+    content_sha256: str | None = None
+
+
+#: The population fields that say who a snapshot counts (not how it moved since the last one).
+_POPULATION_CONTENT = frozenset(
+    {"population", "requires_consent", "legal_basis", "audiences", "children"}
+)
+
+
+def content_digest(
+    marts: Mapping[str, MartEntry],
+    research_release: str | None,
+    populations: Mapping[str, PopulationEntry],
+    members_sha256: str | None,
+) -> str:
+    """What a snapshot serves, and nothing about when or where it was made: every mart's bytes
+    (its sha256), columns and who it is for, the research release it was gated with, and each
+    purpose's population (its size, and a digest of its keyed members: the same count of other
+    children is not the same population)."""
+    return json_digest(
+        {
+            "marts": {
+                name: entry.model_dump(mode="json", exclude={"file"})
+                for name, entry in sorted(marts.items())
+            },
+            "research_release": research_release,
+            "populations": {
+                name: entry.model_dump(mode="json", include=set(_POPULATION_CONTENT))
+                for name, entry in sorted(populations.items())
+            },
+            "members_sha256": members_sha256,
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -156,7 +201,74 @@ def _point_current_at(gold: Path, snapshot_id: str) -> None:
     os.replace(tmp, gold / CURRENT_FILE)
 
 
-def publish_snapshot(
+@dataclass(frozen=True)
+class StagedSnapshot:
+    """A complete snapshot in its hidden staging directory: not published until committed."""
+
+    gold: Path
+    path: Path
+    manifest: SnapshotManifest
+
+    @property
+    def snapshot_id(self) -> str:
+        return self.manifest.snapshot_id
+
+    def commit(self) -> PublishResult:
+        """Rename it into ``snapshots/<id>/``, then point ``CURRENT`` at it."""
+        final = self.gold / "snapshots" / self.snapshot_id
+        os.replace(self.path, final)
+        _point_current_at(self.gold, self.snapshot_id)
+        return PublishResult(self.snapshot_id, True, final, [], self.manifest)
+
+    def discard(self) -> None:
+        """Remove it: nothing of it was ever visible to a reader."""
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _header(
+    gold: Path,
+    snapshot_id: str,
+    checks: Sequence[CheckOutcome],
+    research_release: str | None,
+    warehouse: str | None,
+    populations: Mapping[str, PopulationEntry] | None,
+) -> dict[str, object]:
+    if not _SNAPSHOT_ID.match(snapshot_id):
+        raise ValueError(f"not a snapshot id: {snapshot_id!r}")
+    return {
+        "snapshot_id": snapshot_id,
+        "created_at": datetime.now(UTC).isoformat(),
+        "previous_snapshot_id": GoldSnapshots(gold).current_id(),
+        # Check metadata may hold numpy scalars: store what JSON makes of them.
+        "checks": json.loads(json.dumps([c.to_dict() for c in checks], default=str)),
+        "checks_passed": [c.name for c in checks if c.passed],
+        "all_checks_passed": all_passed(checks),
+        "research_release": research_release,
+        "warehouse": warehouse,
+        "populations": dict(populations or {}),
+    }
+
+
+def reject_snapshot(
+    gold: Path,
+    snapshot_id: str,
+    checks: Sequence[CheckOutcome],
+    *,
+    research_release: str | None = None,
+    warehouse: str | None = None,
+    populations: Mapping[str, PopulationEntry] | None = None,
+) -> PublishResult:
+    """Record a snapshot the gate refused: its checks only, no data."""
+    header = _header(gold, snapshot_id, checks, research_release, warehouse, populations)
+    manifest = SnapshotManifest.model_validate({**header, "published": False})
+    path = gold / "rejected" / f"{snapshot_id}.json"
+    write_json_atomic(path, manifest.model_dump(mode="json"))
+    return PublishResult(
+        snapshot_id, False, path, [c.name for c in checks if not c.passed], manifest
+    )
+
+
+def stage_snapshot(
     gold: Path,
     snapshot_id: str,
     marts: Mapping[str, pd.DataFrame],
@@ -166,34 +278,14 @@ def publish_snapshot(
     research_release: str | None = None,
     warehouse: str | None = None,
     populations: Mapping[str, PopulationEntry] | None = None,
-) -> PublishResult:
-    """Publish ``marts`` as snapshot ``snapshot_id`` if every check passed, else record the
-    rejection (checks only, no data). ``CURRENT`` moves only after the snapshot is complete."""
-    if not _SNAPSHOT_ID.match(snapshot_id):
-        raise ValueError(f"not a snapshot id: {snapshot_id!r}")
-    failed = [c.name for c in checks if not c.passed]
-    passed = all_passed(checks)
-    reader = GoldSnapshots(gold)
-    header = {
-        "snapshot_id": snapshot_id,
-        "created_at": datetime.now(UTC).isoformat(),
-        "previous_snapshot_id": reader.current_id(),
-        # Check metadata may hold numpy scalars: store what JSON makes of them.
-        "checks": json.loads(json.dumps([c.to_dict() for c in checks], default=str)),
-        "checks_passed": [c.name for c in checks if c.passed],
-        "all_checks_passed": passed,
-        "research_release": research_release,
-        "warehouse": warehouse,
-        "populations": dict(populations or {}),
-    }
-    if not passed:
-        manifest = SnapshotManifest(**header, published=False)
-        path = gold / "rejected" / f"{snapshot_id}.json"
-        write_json_atomic(path, manifest.model_dump(mode="json"))
-        return PublishResult(snapshot_id, False, path, failed, manifest)
-
-    snapshots = gold / "snapshots"
-    staging = fresh_staging_dir(snapshots, snapshot_id)
+    members_sha256: str | None = None,
+) -> StagedSnapshot:
+    """Write ``marts`` and the manifest (with its ``content_sha256``) to a hidden staging
+    directory; only a snapshot every check passed may be staged."""
+    header = _header(gold, snapshot_id, checks, research_release, warehouse, populations)
+    if not header["all_checks_passed"]:
+        raise ValueError(f"snapshot {snapshot_id}: only a snapshot that passed the gate is staged")
+    staging = fresh_staging_dir(gold / "snapshots", snapshot_id)
     try:
         entries = {}
         for name, frame in marts.items():
@@ -211,16 +303,41 @@ def publish_snapshot(
                 purpose=origin.purpose,
                 population=origin.population,
             )
-        manifest = SnapshotManifest(**header, published=True, marts=entries)
+        content = content_digest(entries, research_release, populations or {}, members_sha256)
+        manifest = SnapshotManifest.model_validate(
+            {**header, "published": True, "marts": entries, "content_sha256": content}
+        )
         write_json_atomic(staging / MANIFEST_FILE, manifest.model_dump(mode="json"))
-        final = snapshots / snapshot_id
-        os.replace(staging, final)
     except BaseException:
         # A full disk or a kill mid-write: nothing half-written stays, CURRENT never moved.
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _point_current_at(gold, snapshot_id)
-    return PublishResult(snapshot_id, True, final, [], manifest)
+    return StagedSnapshot(gold, staging, manifest)
+
+
+def publish_snapshot(
+    gold: Path,
+    snapshot_id: str,
+    marts: Mapping[str, pd.DataFrame],
+    origins: Mapping[str, MartOrigin],
+    checks: Sequence[CheckOutcome],
+    *,
+    research_release: str | None = None,
+    warehouse: str | None = None,
+    populations: Mapping[str, PopulationEntry] | None = None,
+    members_sha256: str | None = None,
+) -> PublishResult:
+    """Publish ``marts`` as snapshot ``snapshot_id`` if every check passed, else record the
+    rejection (checks only, no data). ``CURRENT`` moves only after the snapshot is complete."""
+    if not all_passed(checks):
+        return reject_snapshot(
+            gold, snapshot_id, checks, research_release=research_release, warehouse=warehouse,
+            populations=populations,
+        )  # fmt: skip
+    return stage_snapshot(
+        gold, snapshot_id, marts, origins, checks, research_release=research_release,
+        warehouse=warehouse, populations=populations, members_sha256=members_sha256,
+    ).commit()  # fmt: skip
 
 
 # -- reader -----------------------------------------------------------------------------------

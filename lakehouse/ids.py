@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 __all__ = [
     "ID_TIME_FORMAT",
     "TIMESTAMP_ID",
+    "id_time",
     "is_timestamp_id",
     "timestamp_id",
     "utc_now",
@@ -35,3 +36,11 @@ def timestamp_id(now: datetime | None = None) -> str:
 
 def is_timestamp_id(value: str) -> bool:
     return bool(_TIMESTAMP_ID.match(value))
+
+
+def id_time(value: str) -> datetime:
+    """When an id was made: the UTC timestamp at its end (``research-<ts>`` ids too)."""
+    stamp = value[-len("20260101T000000000000Z") :]
+    if not is_timestamp_id(stamp):
+        raise ValueError(f"not a timestamp id: {value!r}")
+    return datetime.strptime(stamp, ID_TIME_FORMAT).replace(tzinfo=UTC)

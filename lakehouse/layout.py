@@ -98,7 +98,28 @@ class LakeLayout:
 
     @property
     def dbt_last_build(self) -> Path:
+        """The last dbt build's outcome, and the inputs it read (orchestration.transform)."""
         return self.state / "dbt_last_build.json"
+
+    @property
+    def dbt_last_step(self) -> Path:
+        """Whether the last dbt step built, or found nothing to rebuild, and why."""
+        return self.state / "dbt_last_step.json"
+
+    @property
+    def last_release_step(self) -> Path:
+        """What the last release step did per tier: built, unchanged, withheld."""
+        return self.state / "release_last_step.json"
+
+    @property
+    def last_publish_step(self) -> Path:
+        """What the last publish step did: published, or nothing new; what retention removed."""
+        return self.state / "publish_last_step.json"
+
+    @property
+    def publication_log(self) -> Path:
+        """Hash-chained log of every publish, unchanged run and retention removal."""
+        return self.restricted / "publication" / "audit.jsonl"
 
     @property
     def vault(self) -> Path:

@@ -35,6 +35,7 @@ __all__ = [
     "compare_populations",
     "member_key",
     "member_of",
+    "members_digest",
     "members_frame",
 ]
 
@@ -58,6 +59,16 @@ def members_frame(key: bytes, purposes: Iterable[str], child_ids: Iterable[str])
     """``purpose``, ``member`` (16-byte keyed hash of the child id), one row per pair given."""
     members = [member_of(key, child) for child in child_ids]
     return pd.DataFrame({"purpose": list(purposes), "member": members})
+
+
+def members_digest(members: pd.DataFrame) -> str:
+    """sha256 of every (purpose, member) pair in order: the same digest, the same children in
+    every population (the members are keyed hashes already; this says nothing more)."""
+    digest = hashlib.sha256()
+    pairs = sorted(zip(members["purpose"].astype(str), members["member"], strict=True))
+    for purpose, member in pairs:
+        digest.update(purpose.encode() + b"\0" + bytes(member))
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

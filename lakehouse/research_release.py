@@ -131,6 +131,10 @@ class ReleaseManifest(BaseModel):
     all_checks_passed: bool
     files: list[str]
     sha256: dict[str, str] = Field(default_factory=dict, description="file -> sha256")
+    #: Keyed digest of what the release was built from (its input records, population and
+    #: policy, and the code that builds it): a run whose input has the digest of the tier's
+    #: latest release builds no new one. None in releases built before it was recorded.
+    input_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,7 @@ def publish_release(
     tier: str = "licensed",
     downloadable: bool = True,
     report_html: str = "",
+    input_sha256: str | None = None,
 ) -> ReleaseResult:
     """Write the release if every check passed; otherwise record only its manifest."""
     if not _RELEASE_ID.match(release_id):
@@ -173,6 +178,7 @@ def publish_release(
         checks_passed=[c.name for c in checks if c.passed],
         all_checks_passed=all_passed(checks),
         files=list(FILES),
+        input_sha256=input_sha256,
     )
     if not manifest.all_checks_passed:
         write_json_atomic(releases_dir / "rejected" / f"{release_id}.json", manifest.model_dump())

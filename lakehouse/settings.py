@@ -5,7 +5,8 @@ and the API app load with no environment and tests build as many settings as the
 
 The tree: the lakehouse-wide values (mode, where the home, the lake and the warehouse are, the
 pipeline's keys) at the top, the metrics API's own values in the nested ``api`` section
-(``MERAJUT_API_*``) and the Superset provisioning's in ``superset`` (``MERAJUT_SUPERSET_*``).
+(``MERAJUT_API_*``), the Superset provisioning's in ``superset`` (``MERAJUT_SUPERSET_*``) and
+how long published copies are kept in ``retention`` (``MERAJUT_RETENTION_*``).
 No part can therefore disagree with another about where the lake is.
 
 Secrets (:mod:`lakehouse.secrets`): a given secret is checked when the settings are built
@@ -19,10 +20,10 @@ container holds no pipeline key.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,11 +33,15 @@ from lakehouse.reference.services import sqlite_source_urls
 from lakehouse.secrets import ConfigError, decode_hex_secret, dev_secrets, env_name
 from lakehouse.warehouse import EMBEDDED, WarehouseTarget, check_warehouse_setting
 
+if TYPE_CHECKING:
+    from lakehouse.retention import RetentionPolicy
+
 __all__ = [
     "ApiSettings",
     "ConfigError",
     "Keys",
     "Mode",
+    "RetentionSettings",
     "Settings",
     "SupersetSettings",
     "get_settings",
@@ -128,6 +133,76 @@ class SupersetSettings(BaseSettings):
     )
 
 
+class RetentionSettings(BaseSettings):
+    """How long published copies are kept (``MERAJUT_RETENTION_*``; lakehouse.retention).
+
+    ``CURRENT``, the snapshot it replaced, the latest release of each tier and every
+    downloadable release are kept whatever these say. Ages are in days; a max age of ``none``
+    removes the upper bound."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MERAJUT_RETENTION_", extra="ignore", env_parse_none_str="none"
+    )
+
+    snapshots_keep: int = Field(
+        default=10, ge=1, description="Gold snapshots kept however old (the newest)"
+    )
+    snapshots_min_age_days: int = Field(
+        default=7, ge=0, description="No snapshot is removed before it is this old"
+    )
+    snapshots_max_age_days: int | None = Field(
+        default=180,
+        ge=1,
+        description="No snapshot but CURRENT and the one before it is kept longer: how long a "
+        "child whose consent was withdrawn can still be counted in an old snapshot",
+    )
+    enclave_keep: int = Field(
+        default=3, ge=1, description="Enclave extracts (never downloadable) kept per tier"
+    )
+    enclave_min_age_days: int = Field(
+        default=30, ge=0, description="No enclave extract is removed before it is this old"
+    )
+    enclave_max_age_days: int | None = Field(
+        default=180,
+        ge=1,
+        description="No enclave extract but the latest is kept longer (record-level data of "
+        "children whose consent may have been withdrawn since)",
+    )
+    at_publish: bool = Field(
+        default=True, description="Apply the policy at the end of every publish step"
+    )
+
+    @model_validator(mode="after")
+    def _ages_ordered(self) -> RetentionSettings:
+        for kind in ("snapshots", "enclave"):
+            low, high = getattr(self, f"{kind}_min_age_days"), getattr(self, f"{kind}_max_age_days")
+            if high is not None and high < low:
+                raise ValueError(
+                    f"MERAJUT_RETENTION_{kind.upper()}_MAX_AGE_DAYS ({high}) is below "
+                    f"MERAJUT_RETENTION_{kind.upper()}_MIN_AGE_DAYS ({low})"
+                )
+        return self
+
+    def policy(self) -> RetentionPolicy:
+        from lakehouse.retention import RetentionPolicy, RetentionRule  # pandas: only when asked
+
+        def days(value: int | None) -> timedelta | None:
+            return None if value is None else timedelta(days=value)
+
+        return RetentionPolicy(
+            snapshots=RetentionRule(
+                self.snapshots_keep,
+                timedelta(days=self.snapshots_min_age_days),
+                days(self.snapshots_max_age_days),
+            ),
+            enclave=RetentionRule(
+                self.enclave_keep,
+                timedelta(days=self.enclave_min_age_days),
+                days(self.enclave_max_age_days),
+            ),
+        )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MERAJUT_", extra="ignore", populate_by_name=True)
 
@@ -165,6 +240,7 @@ class Settings(BaseSettings):
     dagster_home_dir: Path | None = Field(default=None, validation_alias="DAGSTER_HOME")
     api: ApiSettings = Field(default_factory=ApiSettings)
     superset: SupersetSettings = Field(default_factory=SupersetSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @field_validator("warehouse")
     @classmethod

@@ -31,6 +31,7 @@ from lakehouse.research_release import RELEASE_ID_PATTERN
 
 __all__ = [
     "mark_snapshots_for_withdrawal",
+    "marked_snapshots",
     "record_release_members",
     "releases_holding",
     "withdraw_marked_snapshots",
@@ -109,6 +110,16 @@ def mark_snapshots_for_withdrawal(layout: LakeLayout, reason: str) -> list[str]:
     marked.update({i: reason for i in ids if i not in marked})
     _private_json(path, marked)
     return ids
+
+
+def marked_snapshots(layout: LakeLayout) -> list[str]:
+    """The snapshots waiting to be withdrawn by the next publish: while there are any, that
+    publish must happen even if it would serve what ``CURRENT`` serves (the live snapshot may
+    be one of them)."""
+    path = _marked_file(layout)
+    if not path.exists():
+        return []
+    return sorted(json.loads(path.read_text(encoding="utf-8")))
 
 
 def withdraw_marked_snapshots(layout: LakeLayout, current_id: str) -> list[str]:

@@ -19,7 +19,7 @@ import dagster as dg
 from lakehouse.settings import Settings
 from orchestration.core.assets import GOLD_SNAPSHOT, RESEARCH_RELEASE, SUBJECT_REQUESTS
 from orchestration.core.dbt import parse_manifest
-from orchestration.core.jobs import PIPELINE_JOB
+from orchestration.core.jobs import FORCE_TAG, PIPELINE_JOB
 
 DAGSTER_YAML = """\
 # Written by `merajut` (rewritten when it differs). Every warehouse step is in the pool
@@ -139,11 +139,16 @@ def load_definitions() -> dg.Definitions:
 
 
 def run_step(
-    defs: dg.Definitions, step: Step, instance: dg.DagsterInstance, log_path: Path
+    defs: dg.Definitions,
+    step: Step,
+    instance: dg.DagsterInstance,
+    log_path: Path,
+    *,
+    force: bool = False,
 ) -> dg.ExecuteInProcessResult:
     """Run one step. dagster-dbt echoes every dbt event to ``sys.stdout``; the CLI sends this
     step's output to ``log_path`` instead of the terminal (the full event log stays in the
-    instance, for the Dagster UI)."""
+    instance, for the Dagster UI). ``force``: build and publish even if nothing changed."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     job = defs.resolve_job_def(PIPELINE_JOB.name)
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -153,5 +158,9 @@ def run_step(
             asset_selection=step.select(defs),
             raise_on_error=False,
             run_config=quiet,
-            tags={CLI_TAG: "run", PID_TAG: str(os.getpid())},
+            tags={
+                CLI_TAG: "run",
+                PID_TAG: str(os.getpid()),
+                **({FORCE_TAG: "true"} if force else {}),
+            },
         )

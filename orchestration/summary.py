@@ -39,6 +39,9 @@ class LakeSummary:
     release_population: dict[str, Any] = field(default_factory=dict)
     #: The latest release of each tier: id, rows, whether downloadable, k and l.
     tiers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: What the last run's dbt, release and publish steps did: rebuilt or not, each tier built
+    #: or unchanged, a snapshot published or nothing new (and why); what retention removed.
+    last_run: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -80,6 +83,25 @@ def _subject_counts(layout: LakeLayout, contract: TableContract) -> dict[str, in
     return {"skipped_erased": state.skipped_erased, "held_restricted": state.held_restricted}
 
 
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def last_run(layout: LakeLayout) -> dict[str, dict[str, Any]]:
+    """What the last run's steps recorded (``lakehouse.layout``'s step files), by step."""
+    steps = {
+        "dbt": layout.dbt_last_step,
+        "release": layout.last_release_step,
+        "publish": layout.last_publish_step,
+    }
+    found = {name: _read_json(path) for name, path in steps.items()}
+    return {name: value for name, value in found.items() if value is not None}
+
+
 def summarize(layout: LakeLayout) -> LakeSummary:
     out = LakeSummary()
     con = duckdb.connect()
@@ -99,6 +121,7 @@ def summarize(layout: LakeLayout) -> LakeSummary:
             out.rejected_drops += _rejected_drops(con, contract.qualified_name, quarantine)
     finally:
         con.close()
+    out.last_run = last_run(layout)
     requests = layout.state / "subject_requests.json"
     if requests.exists():
         out.subject_requests = json.loads(requests.read_text(encoding="utf-8"))

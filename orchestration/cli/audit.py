@@ -1,4 +1,5 @@
-"""``merajut audit verify --log vault|api``: check a hash-chained audit log end to end.
+"""``merajut audit verify --log vault|api|publication``: check a hash-chained audit log end to
+end.
 ``merajut audit ledger [--role R] [--csv PATH]``: what each role has been served."""
 
 from __future__ import annotations
@@ -20,15 +21,26 @@ app = typer.Typer(no_args_is_help=True, help="The hash-chained audit logs")
 class Log(StrEnum):
     vault = "vault"  # re-identifications through the token vault
     api = "api"  # data-returning requests of the metrics API
+    publication = "publication"  # snapshots and releases published, unchanged runs, retention
 
 
 @app.command()
 def verify(
-    log: Annotated[Log, typer.Option(help="vault: re-identifications; api: API requests")],
+    log: Annotated[
+        Log,
+        typer.Option(
+            help="vault: re-identifications; api: API requests; publication: what each run "
+            "published or found unchanged, and what retention removed"
+        ),
+    ],
 ) -> None:
     """Verify a log's hash chain; names the first line that was edited, removed or reordered."""
     settings = load_settings()
-    path = settings.layout.vault_audit_log if log is Log.vault else settings.api_audit_log
+    path = {
+        Log.vault: settings.layout.vault_audit_log,
+        Log.api: settings.api_audit_log,
+        Log.publication: settings.layout.publication_log,
+    }[log]
     verdict(*verify_log(path))
 
 

@@ -112,7 +112,7 @@ def _failure_line(event: Any) -> str:
     return f"{event.step_key}: {message}"
 
 
-def _run_pipeline(settings: Settings, only: str | None = None) -> bool:
+def _run_pipeline(settings: Settings, only: str | None = None, force: bool = False) -> bool:
     from orchestration import runner
 
     defs = runner.load_definitions()
@@ -125,11 +125,11 @@ def _run_pipeline(settings: Settings, only: str | None = None) -> bool:
                 f"[yellow]marked {len(dead)} run(s) of a killed earlier merajut as failed "
                 "and freed their warehouse slots[/]"
             )
-        return _run_steps(settings, defs, steps, instance, log_path)
+        return _run_steps(settings, defs, steps, instance, log_path, force)
 
 
 def _run_steps(
-    settings: Settings, defs: Any, steps: list[Any], instance: Any, log_path: Path
+    settings: Settings, defs: Any, steps: list[Any], instance: Any, log_path: Path, force: bool
 ) -> bool:
     from orchestration import runner
 
@@ -139,7 +139,7 @@ def _run_steps(
         for step in steps:
             bar.update(task, description=step.name)
             started = time.monotonic()
-            result = runner.run_step(defs, step, instance, log_path)
+            result = runner.run_step(defs, step, instance, log_path, force=force)
             elapsed = time.monotonic() - started
             if not result.success:
                 failures = [_failure_line(e) for e in result.all_events if e.is_step_failure]
@@ -214,6 +214,7 @@ def _print_summary(settings: Settings) -> None:
     console.print(published)
     _print_subject_requests(summary.subject_requests, summary.tables)
     _print_populations(summary)
+    _print_last_run(summary.last_run)
     console.print(f"checks passed: {', '.join(summary.checks_passed)}")
     console.print(f"gold snapshot: {summary.snapshot_path}")
     console.print(f"CURRENT:       {settings.layout.gold / 'CURRENT'} -> {summary.snapshot_id}")
@@ -241,6 +242,35 @@ def _print_summary(settings: Settings) -> None:
     (settings.layout.reports / "last_summary.json").write_text(
         json.dumps(summary.to_dict(), indent=2, default=str)
     )
+
+
+def _print_last_run(steps: dict[str, dict[str, Any]]) -> None:
+    """What the last run built and published, or that it found nothing new, in plain words."""
+    dbt = steps.get("dbt")
+    if dbt is not None:
+        console.print(
+            "dbt models: " + ("rebuilt" if dbt.get("rebuilt") else "not rebuilt")
+            + f" ({dbt.get('reason')})"
+        )  # fmt: skip
+    release = steps.get("release")
+    if release is not None:
+        console.print(
+            "research releases: "
+            + ", ".join(
+                f"{tier} {step.get('outcome')} ({step.get('release_id')})"
+                for tier, step in release.get("tiers", {}).items()
+            )
+        )
+    publish = steps.get("publish")
+    if publish is not None:
+        if publish.get("outcome") == "unchanged":
+            console.print(f"[bold]{publish.get('reason')}[/] (nothing published)")
+        else:
+            console.print(
+                f"published snapshot {publish.get('snapshot_id')}: {publish.get('reason')}"
+            )
+        if publish.get("expired"):
+            console.print(f"removed by the retention policy: {', '.join(publish['expired'])}")
 
 
 def _print_populations(summary: LakeSummary) -> None:
@@ -278,8 +308,19 @@ def run(
         typer.Option(help="Run only one step: subjects, ingest, load, dbt, release or publish"),
     ] = None,
     wait: WaitOption = True,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Rebuild the dbt models and publish a snapshot and releases even if nothing "
+            "they are made from has changed"
+        ),
+    ] = False,
 ) -> None:
-    """Run the whole pipeline once (or one step of it) on the configured sources and warehouse."""
+    """Run the whole pipeline once (or one step of it) on the configured sources and warehouse.
+
+    A run with nothing new (no new or changed source rows or drops, no data-subject request,
+    the same code and reference data) rebuilds no dbt model and publishes no snapshot or
+    release: CURRENT and the releases stay as they were, and the summary says so."""
     from orchestration.runner import PIPELINE_STEPS  # loads Dagster: only when a run is asked
 
     keys = [s.key for s in PIPELINE_STEPS]
@@ -288,7 +329,7 @@ def run(
         raise typer.Exit(2)
     settings = pipeline_settings()
     with pipeline_lock(settings, "merajut run" + (f" --step {step}" if step else ""), wait):
-        if not _run_pipeline(settings, step):
+        if not _run_pipeline(settings, step, force):
             raise typer.Exit(1)
     _print_summary(settings)
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import dagster as dg
 
-__all__ = ["PIPELINE_JOB", "daily_pipeline"]
+__all__ = ["FORCE_TAG", "PIPELINE_JOB", "daily_pipeline", "forced"]
+
+#: A run tagged ``merajut/force: true`` rebuilds the dbt models and publishes a snapshot and
+#: releases even when nothing it reads has changed (``merajut run --force``; in the UI, a tag
+#: on the launched run): for when the lake is known to differ from what its digests say.
+FORCE_TAG = "merajut/force"
+
+
+def forced(context: dg.AssetExecutionContext) -> bool:
+    """Whether the run was asked to build and publish whatever the digests say."""
+    return context.run.tags.get(FORCE_TAG, "").lower() == "true"
+
 
 PIPELINE_JOB = dg.define_asset_job(
     "merajut_pipeline",

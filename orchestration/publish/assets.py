@@ -1,5 +1,9 @@
 """The publish step: gate every served mart and the research release, then move CURRENT.
 
+A snapshot that passed the gate but serves exactly what CURRENT serves is not published
+(:mod:`orchestration.publish.decision`): the run says "nothing new since snapshot X", CURRENT
+and the ledger stay as they are. The retention policy runs at the end of every publish step.
+
 Every published output carries its purpose and population (dbt meta, lakehouse.reference
 .purposes); the manifest records each purpose's population, with the children who left or
 joined it since the live snapshot (lakehouse.populations keeps the hashed members)."""
@@ -16,24 +20,38 @@ from dashboards.duckdb_catalog import refresh_catalog
 from lakehouse import gold_tables
 from lakehouse.checks import CheckOutcome, all_passed
 from lakehouse.disclosure_ledger import ReleasedCells
-from lakehouse.gold_snapshot import GoldSnapshots, MartOrigin, new_snapshot_id, publish_snapshot
-from lakehouse.populations import PopulationMembers, member_key
+from lakehouse.gold_snapshot import (
+    GoldSnapshots,
+    MartOrigin,
+    SnapshotError,
+    SnapshotManifest,
+    StagedSnapshot,
+    new_snapshot_id,
+    reject_snapshot,
+    stage_snapshot,
+)
+from lakehouse.ids import utc_now
+from lakehouse.populations import PopulationMembers, member_key, members_digest
 from lakehouse.reference.audiences import audience_thresholds
 from lakehouse.reference.purposes import PURPOSES
 from lakehouse.reference.release_tiers import TIERS
 from lakehouse.research_release import Release, ResearchReleases
 from lakehouse.settings import Settings
 from lakehouse.warehouse import session
-from lakehouse.withdrawals import withdraw_marked_snapshots
+from lakehouse.withdrawals import marked_snapshots, withdraw_marked_snapshots
 from metrics_api.catalog import PACKAGED_CATALOG, Catalog, load_catalog
 from metrics_api.protected import SnapshotProtection, protect_snapshot
 from orchestration.core.assets import GOLD_SNAPSHOT, RESEARCH_RELEASE, WAREHOUSE_POOL
 from orchestration.core.dbt import dbt_project
+from orchestration.core.jobs import forced
+from orchestration.core.publication import record_publish_step
 from orchestration.core.resources import LakehouseResource
 from orchestration.core.served import DbtModel, population_members, served_marts
+from orchestration.publish.decision import PublishDecision, decide
 from orchestration.publish.gate import check_dbt_build, check_purposes
 from orchestration.publish.ledger import enter_earlier_snapshots
 from orchestration.publish.populations import population_entries, read_members
+from orchestration.publish.retention import apply_plan, retention_plan
 
 GATE_CHECKS = (
     "dbt_build",
@@ -197,52 +215,137 @@ def build_publish_asset() -> dg.AssetsDefinition:
             )
         origins = mart_origins(marts)
         published = {**frames, **protection.frames}
-        if all_passed(outcomes):
-            # Entered before CURRENT moves: a publish that fails after this leaves an entry
-            # too many (harmless), never a released table the next publish does not know.
-            ReleasedCells(settings.layout.ledger).record(snapshot_id, protection.ledger)
-            kept.write(snapshot_id, members)
-        result = publish_snapshot(
+        common: dict[str, Any] = {
+            "research_release": release.id if release else None,
+            "warehouse": settings.warehouse_target.describe(),
+            "populations": population,
+        }
+        if not all_passed(outcomes):
+            rejected = reject_snapshot(settings.layout.gold, snapshot_id, outcomes, **common)
+            with session(settings.warehouse_target, purpose="publish") as client:
+                gold_tables.drop_snapshot(client, snapshot_id, relations)
+            raise dg.Failure(
+                description=f"publish gate failed ({', '.join(rejected.failed_checks)}); CURRENT unchanged",
+                metadata={"rejected_manifest": str(rejected.path)},
+            )
+        staged = stage_snapshot(
             settings.layout.gold,
             snapshot_id,
             published,
             {**origins, **protection.origins(origins)},
             outcomes,
-            research_release=release.id if release else None,
-            warehouse=settings.warehouse_target.describe(),
-            populations=population,
+            members_sha256=members_digest(members),
+            **common,
         )
-        withdrawn: list[str] = []
+        current = _current_manifest(settings)
+        decision = decide(
+            current, staged.manifest, marked_snapshots(settings.layout), forced=forced(context)
+        )
+        if not decision.publish and current is not None:
+            yield from _nothing_new(context, settings, staged, current, decision, relations)
+            return
+        # Entered before CURRENT moves: a publish that fails after this leaves an entry
+        # too many (harmless), never a released table the next publish does not know.
+        ReleasedCells(settings.layout.ledger).record(snapshot_id, protection.ledger)
+        kept.write(snapshot_id, members)
+        result = staged.commit()
         with session(settings.warehouse_target, purpose="publish") as client:
-            if result.published:
-                gold_tables.stage_frames(client, snapshot_id, protection.frames)
-                gold_tables.mark_current(client, result.manifest)
-                # Snapshots that counted an erased or restricted subject go once this one is live.
-                withdrawn = withdraw_marked_snapshots(settings.layout, snapshot_id)
-                gold_tables.drop_withdrawn(client, withdrawn)
-            else:
-                gold_tables.drop_snapshot(client, snapshot_id, relations)
-        if result.published:
-            kept.prune()
-        if not result.published:
-            raise dg.Failure(
-                description=f"publish gate failed ({', '.join(result.failed_checks)}); CURRENT unchanged",
-                metadata={"rejected_manifest": str(result.path)},
-            )
+            gold_tables.stage_frames(client, snapshot_id, protection.frames)
+            gold_tables.mark_current(client, result.manifest)
+            # Snapshots that counted an erased or restricted subject go once this one is live.
+            withdrawn = withdraw_marked_snapshots(settings.layout, snapshot_id)
+            gold_tables.drop_withdrawn(client, withdrawn)
+            expired = _retention(context, settings, client)
+        kept.prune()
+        context.log.info(f"published snapshot {snapshot_id}: {decision.reason}")
+        record_publish_step(
+            settings.layout,
+            context.run_id,
+            {"outcome": "published", "snapshot_id": snapshot_id, "current": snapshot_id,
+             "reason": decision.reason, "content_sha256": result.manifest.content_sha256,
+             "withdrawn": withdrawn, "expired": expired},
+        )  # fmt: skip
         # Superset (embedded mode) reads the gold snapshot through DuckDB views: re-point them.
         catalog = refresh_catalog(settings.layout)
         yield dg.MaterializeResult(
             asset_key=GOLD_SNAPSHOT,
             metadata={
+                "outcome": "published",
+                "reason": decision.reason,
                 "snapshot_id": result.snapshot_id,
                 "path": str(result.path),
                 "superset_catalog": str(catalog),
                 "snapshots_withdrawn": dg.MetadataValue.json(withdrawn),
+                "expired_by_retention": dg.MetadataValue.json(expired),
                 "rows": dg.MetadataValue.json({k: len(v) for k, v in published.items()}),
                 "populations": dg.MetadataValue.json(
                     {k: v.model_dump() for k, v in result.manifest.populations.items()}
                 ),
             },
+            data_version=dg.DataVersion(str(result.manifest.content_sha256)[:16]),
         )
 
     return gold_snapshot
+
+
+def _current_manifest(settings: Settings) -> SnapshotManifest | None:
+    """The live snapshot's manifest; None when there is none or it cannot be read (a new
+    snapshot is then published: nothing can be shown to equal it)."""
+    try:
+        snapshot = GoldSnapshots(settings.layout.gold).open_current()
+    except SnapshotError:
+        return None
+    return None if snapshot is None else snapshot.manifest
+
+
+def _retention(context: dg.AssetExecutionContext, settings: Settings, client: Any) -> list[str]:
+    """The retention policy at the end of a publish; a failure is reported, never undoes the
+    publish (``merajut retention`` applies it again)."""
+    if not settings.retention.at_publish:
+        return []
+    now = utc_now()
+    try:
+        plan = retention_plan(settings, now)
+        removed = apply_plan(settings, plan, now, client=client, run_id=context.run_id)
+    except (OSError, ValueError, SnapshotError) as exc:
+        context.log.error(f"retention not applied: {exc}; run `merajut retention` to apply it")
+        return []
+    if removed:
+        context.log.info(f"retention removed {', '.join(removed)}")
+    return removed
+
+
+def _nothing_new(
+    context: dg.AssetExecutionContext,
+    settings: Settings,
+    staged: StagedSnapshot,
+    current: SnapshotManifest,
+    decision: PublishDecision,
+    relations: dict[str, str],
+) -> Iterator[Any]:
+    """The staged snapshot serves what CURRENT serves: discard it (files, gold tables) and
+    leave everything published as it is; the retention policy still runs."""
+    staged.discard()
+    with session(settings.warehouse_target, purpose="publish") as client:
+        gold_tables.drop_snapshot(client, staged.snapshot_id, relations)
+        expired = _retention(context, settings, client)
+    context.log.info(decision.reason)
+    record_publish_step(
+        settings.layout,
+        context.run_id,
+        {"outcome": "unchanged", "snapshot_id": None, "current": current.snapshot_id,
+         "reason": decision.reason, "content_sha256": current.content_sha256,
+         "withdrawn": [], "expired": expired},
+    )  # fmt: skip
+    catalog = refresh_catalog(settings.layout)
+    yield dg.MaterializeResult(
+        asset_key=GOLD_SNAPSHOT,
+        metadata={
+            "outcome": "unchanged",
+            "reason": decision.reason,
+            "snapshot_id": current.snapshot_id,
+            "superset_catalog": str(catalog),
+            "expired_by_retention": dg.MetadataValue.json(expired),
+        },
+        data_version=dg.DataVersion(str(current.content_sha256)[:16]),
+    )

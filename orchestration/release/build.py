@@ -95,6 +95,9 @@ class ReleasePolicy:
             TCloseness(0.35),
         )
     )
+    #: The digest of what this release is built from (the release asset computes it), kept in
+    #: the manifest so that a run with the same input builds no new release of the tier.
+    input_sha256: str | None = None
 
     @property
     def k_required(self) -> int:
@@ -481,6 +484,7 @@ def _publish(
         report_html=render_report(
             privacy_report, released, frame, dictionary, policy.tier.title, policy.tier.description
         ),
+        input_sha256=policy.input_sha256,
     )
 
 

@@ -126,9 +126,10 @@ def _rows(lake: Lake, zone: str) -> dict[str, int]:
 
 @pytest.fixture
 def running(reference: Lake) -> Iterator[subprocess.Popen[str]]:
-    """A run of the reference lake in progress (holding its pipeline lock)."""
+    """A run of the reference lake in progress (holding its pipeline lock). Forced: a run with
+    nothing new would be over before the waiters below have started."""
     proc = subprocess.Popen(
-        [MERAJUT, "run"], env=reference.env, cwd=REPO, stdout=subprocess.PIPE,
+        [MERAJUT, "run", "--force"], env=reference.env, cwd=REPO, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     lock = Path(reference.env["MERAJUT_HOME"]) / "locks" / "pipeline.lock"

@@ -297,6 +297,9 @@ def test_the_erased_child_is_nowhere_after_the_next_run(story: Story) -> None:
 def test_earlier_snapshots_and_releases_are_withdrawn(story: Story) -> None:
     o = story.outputs
     lake = story.run.lake
+    # The run after the requests published (the withdrawals waiting for a new snapshot force
+    # it, whatever its content) and built new releases.
+    assert "published snapshot" in o["run1"].stdout and "to withdraw" in o["run1"].stdout
     assert story.first_snapshot not in o["snapshots_after1"]
     assert (lake / "gold" / "withdrawn" / f"{story.first_snapshot}.json").exists()
     assert not set(story.first_releases) & set(o["releases_after1"]) and o["releases_after1"]

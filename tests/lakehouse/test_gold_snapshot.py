@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,10 @@ from lakehouse.gold_snapshot import (
     PopulationEntry,
     SnapshotError,
     SnapshotManifest,
+    StagedSnapshot,
     new_snapshot_id,
     publish_snapshot,
+    stage_snapshot,
 )
 
 PASSED = [CheckOutcome("dbt_build", True, "ok", {"tests": np.int64(3)})]
@@ -215,3 +218,101 @@ def test_the_manifest_states_each_outputs_purpose_and_each_population(tmp_path: 
         del mart["purpose"], mart["population"]
     old = SnapshotManifest.model_validate(raw)
     assert old.populations == {} and old.marts["m"].purpose is None
+
+
+def _staged(
+    gold: Path,
+    snapshot_id: str,
+    frames: dict[str, pd.DataFrame],
+    origins: dict[str, MartOrigin] = ORIGINS,
+    populations: dict[str, PopulationEntry] | None = None,
+    members_sha256: str | None = None,
+) -> StagedSnapshot:
+    return stage_snapshot(
+        gold, snapshot_id, frames, origins, PASSED, research_release="research-x",
+        warehouse="w", populations=populations, members_sha256=members_sha256,
+    )  # fmt: skip
+
+
+def _population(children: int) -> dict[str, PopulationEntry]:
+    entry = PopulationEntry(
+        population="all_registered_children", requires_consent=False, legal_basis="service",
+        audiences=["government"], children=children, joined=0, left=0,
+    )  # fmt: skip
+    return {"service": entry}
+
+
+def test_the_content_digest_is_what_is_served_not_when_or_where(tmp_path: Path) -> None:
+    first = _publish(tmp_path / "a", "20260101T000000000000Z").manifest
+    # Another id, time, lake and warehouse: the same content.
+    again = _staged(tmp_path / "b", "20260301T000000000000Z", _frames()).manifest
+    assert first.content_sha256 is not None and again.content_sha256 == first.content_sha256
+    # One count changed, one audience more, another release gated with it: other content.
+    changed = _frames()
+    changed["m"].loc[0, "placements"] = 7
+    others = [
+        _staged(tmp_path / "c", "20260302T000000000000Z", changed),
+        _staged(
+            tmp_path / "d",
+            "20260303T000000000000Z",
+            _frames(),
+            origins={"m": replace(ORIGINS["m"], audience=("government", "business"))},
+        ),
+        stage_snapshot(
+            tmp_path / "e",
+            "20260304T000000000000Z",
+            _frames(),
+            ORIGINS,
+            PASSED,
+            research_release="research-y",
+            warehouse="w",
+        ),
+    ]
+    assert all(o.manifest.content_sha256 != first.content_sha256 for o in others)
+
+
+def test_the_content_digest_sees_the_population_members_not_only_their_count(
+    tmp_path: Path,
+) -> None:
+    base = _staged(tmp_path / "a", "20260101T000000000000Z", _frames(),
+                   populations=_population(40), members_sha256="m1")  # fmt: skip
+    same = _staged(tmp_path / "b", "20260102T000000000000Z", _frames(),
+                   populations=_population(40), members_sha256="m1")  # fmt: skip
+    swapped = _staged(tmp_path / "c", "20260103T000000000000Z", _frames(),
+                      populations=_population(40), members_sha256="m2")  # fmt: skip
+    fewer = _staged(tmp_path / "d", "20260104T000000000000Z", _frames(),
+                    populations=_population(39), members_sha256="m1")  # fmt: skip
+    assert base.manifest.content_sha256 == same.manifest.content_sha256
+    assert swapped.manifest.content_sha256 != base.manifest.content_sha256
+    assert fewer.manifest.content_sha256 != base.manifest.content_sha256
+
+
+def test_a_staged_snapshot_is_invisible_until_committed_and_gone_when_discarded(
+    tmp_path: Path,
+) -> None:
+    _publish(tmp_path, "20260101T000000000000Z")
+    staged = _staged(tmp_path, "20260102T000000000000Z", _frames())
+    reader = GoldSnapshots(tmp_path)
+    assert reader.published_ids() == ["20260101T000000000000Z"]
+    assert reader.current_id() == "20260101T000000000000Z"
+    assert staged.manifest.previous_snapshot_id == "20260101T000000000000Z"
+    staged.discard()
+    assert sorted(p.name for p in (tmp_path / "snapshots").iterdir()) == ["20260101T000000000000Z"]
+    result = _staged(tmp_path, "20260103T000000000000Z", _frames()).commit()
+    assert result.published and reader.current_id() == "20260103T000000000000Z"
+    assert reader.open_current().manifest.content_sha256 == result.manifest.content_sha256  # type: ignore[union-attr]
+
+
+def test_only_a_snapshot_that_passed_the_gate_is_staged(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="passed the gate"):
+        stage_snapshot(tmp_path, "20260101T000000000000Z", _frames(), ORIGINS, FAILED)
+    assert not (tmp_path / "snapshots").exists() or not any((tmp_path / "snapshots").iterdir())
+
+
+def test_a_manifest_written_before_content_digests_is_still_read(tmp_path: Path) -> None:
+    result = _publish(tmp_path, "20260101T000000000000Z")
+    path = result.path / "manifest.json"
+    raw = json.loads(path.read_text())
+    del raw["content_sha256"]
+    path.write_text(json.dumps(raw))
+    assert GoldSnapshots(tmp_path).open_current().manifest.content_sha256 is None  # type: ignore[union-attr]

@@ -15,6 +15,7 @@ from lakehouse.populations import (
     PopulationMembers,
     compare_populations,
     member_key,
+    members_digest,
     members_frame,
 )
 
@@ -63,3 +64,14 @@ def test_the_store_writes_reads_and_keeps_the_newest(tmp_path: Path) -> None:
     assert sorted(p.stem for p in store.root.iterdir()) == ids[-KEEP_SNAPSHOTS:]
     with pytest.raises(ValueError, match="not a snapshot id"):
         store.read("../../gold/CURRENT")
+
+
+def test_the_members_digest_is_the_set_of_members_per_purpose() -> None:
+    key = member_key(b"t" * 32)
+    frame = members_frame(key, ["research", "research", "media"], ["CH-1", "CH-2", "CH-1"])
+    digest = members_digest(frame)
+    assert members_digest(frame.iloc[::-1].reset_index(drop=True)) == digest
+    other = members_frame(key, ["research", "research", "media"], ["CH-1", "CH-3", "CH-1"])
+    assert members_digest(other) != digest  # as many children, another one
+    moved = members_frame(key, ["research", "media", "media"], ["CH-1", "CH-2", "CH-1"])
+    assert members_digest(moved) != digest  # the same children, another purpose

@@ -195,3 +195,23 @@ def test_source_urls_default_to_sqlite_files_under_home(tmp_path: Path) -> None:
     urls = settings.resolved_source_urls
     assert urls["consent"] == "postgresql+psycopg://db/consent"
     assert urls["institutions"] == f"sqlite:///{tmp_path.resolve() / 'sources' / 'institutions.db'}"
+
+
+def test_the_retention_section_reads_its_own_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = get_settings().retention
+    assert (defaults.snapshots_keep, defaults.snapshots_min_age_days) == (10, 7)
+    assert defaults.snapshots_max_age_days == 180 and defaults.at_publish
+    monkeypatch.setenv("MERAJUT_RETENTION_SNAPSHOTS_KEEP", "3")
+    monkeypatch.setenv("MERAJUT_RETENTION_SNAPSHOTS_MAX_AGE_DAYS", "none")
+    monkeypatch.setenv("MERAJUT_RETENTION_ENCLAVE_MIN_AGE_DAYS", "0")
+    policy = get_settings().retention.policy()
+    assert policy.snapshots.keep == 3 and policy.snapshots.max_age is None
+    assert policy.enclave.min_age.days == 0 and policy.enclave.max_age is not None
+    # Keeping nothing, or a max age under the min age, is a configuration error.
+    monkeypatch.setenv("MERAJUT_RETENTION_SNAPSHOTS_KEEP", "0")
+    with pytest.raises(ValidationError):
+        get_settings()
+    monkeypatch.setenv("MERAJUT_RETENTION_SNAPSHOTS_KEEP", "3")
+    monkeypatch.setenv("MERAJUT_RETENTION_SNAPSHOTS_MAX_AGE_DAYS", "3")
+    with pytest.raises(ValidationError, match="MAX_AGE_DAYS \\(3\\) is below"):
+        get_settings()

@@ -56,6 +56,9 @@ def test_build_args_for_a_server_carry_no_password() -> None:
         "clickhouse_port": "8123",
         "clickhouse_user": "merajut",
         "clickhouse_secure": "false",
+        # Unpinned, the reporting date is still passed (today in UTC, as ingestion takes it):
+        # the date a build's inputs record is the one its models are computed for.
+        "as_of": settings.reporting_date.isoformat(),
     }
     assert "pw-123" not in " ".join(args)
 
