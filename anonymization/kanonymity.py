@@ -105,8 +105,14 @@ class _Qi:
     hierarchy: Hierarchy
     codes: list[np.ndarray]
     labels: list[np.ndarray]
-    record_loss: list[np.ndarray]  # per record LM cost at each level
+    #: Per level, the LM cost of each code (what each record of it costs).
+    code_loss: list[np.ndarray]
     mean_loss: list[float]
+
+    @property
+    def record_loss(self) -> list[np.ndarray]:
+        """Per level, each record's LM cost (made when asked: a million floats per level)."""
+        return [cost[codes] for cost, codes in zip(self.code_loss, self.codes, strict=True)]
 
     @property
     def height(self) -> int:
@@ -145,7 +151,8 @@ def _prepare_qi(name: str, hierarchy: Hierarchy, column: pd.Series) -> _Qi:
         raise ValueError(f"hierarchy {hierarchy.name!r} for {name!r}: last level must be '*'")
     n_base = len(labels[0])
     codes: list[np.ndarray] = []
-    record_loss: list[np.ndarray] = []
+    code_loss: list[np.ndarray] = []
+    mean_loss: list[float] = []
     for level in range(hierarchy.height):
         if level + 1 < hierarchy.height:
             _check_nesting(name, per_unique[level], per_unique[level + 1], len(labels[level]))
@@ -154,9 +161,9 @@ def _prepare_qi(name: str, hierarchy: Hierarchy, column: pd.Series) -> _Qi:
         covered = np.bincount(pairs // n_base, minlength=len(labels[level]))
         cost = (covered - 1) / max(n_base - 1, 1)
         codes.append(per_unique[level][raw_codes])
-        record_loss.append(cost[codes[level]])
-    mean_loss = [float(x.mean()) if len(x) else 0.0 for x in record_loss]
-    return _Qi(name, hierarchy, codes, labels, record_loss, mean_loss)
+        code_loss.append(cost)
+        mean_loss.append(float(cost[codes[level]].mean()) if len(column) else 0.0)
+    return _Qi(name, hierarchy, codes, labels, code_loss, mean_loss)
 
 
 #: The precomputed columns of one quasi-identifier, shared with local recoding.
@@ -310,10 +317,16 @@ class _Search:
         #: million released ones.
         self.scale = [max(len(qi.labels[0]) - 1, 1) for qi in qis]
         self.units = [
-            [np.rint(loss * scale).astype(np.int64) for loss in qi.record_loss]
+            [np.rint(loss * scale).astype(np.int64) for loss in qi.code_loss]
             for qi, scale in zip(qis, self.scale, strict=True)
         ]
-        self.unit_totals = [[int(u.sum()) for u in per_level] for per_level in self.units]
+        self.unit_totals = [
+            [
+                int((units * np.bincount(codes, minlength=len(units))).sum())
+                for units, codes in zip(per_level, qi.codes, strict=True)
+            ]
+            for qi, per_level in zip(qis, self.units, strict=True)
+        ]
         self.overall = np.bincount(sensitive, minlength=self.n_sensitive) / max(self.n, 1)
 
     def lower_bound(self, node: Node) -> float:
@@ -370,10 +383,10 @@ class _Search:
         if self.n == 0:
             return 0.0
         total = 0.0
-        for units, totals, scale, level in zip(
-            self.units, self.unit_totals, self.scale, node, strict=True
+        for qi, units, totals, scale, level in zip(
+            self.qis, self.units, self.unit_totals, self.scale, node, strict=True
         ):
-            kept = totals[level] - int(units[level][suppressed].sum())
+            kept = totals[level] - int(units[level][qi.codes[level][suppressed]].sum())
             total += kept / scale
         total += float(len(suppressed)) * len(self.qis)
         return total / (self.n * len(self.qis))

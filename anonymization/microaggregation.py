@@ -523,7 +523,8 @@ def _nodes(
         if suppressed > limit:
             continue
         loss = sum(
-            float(qi.record_loss[lv][kept].sum()) for qi, lv in zip(qis, levels, strict=True)
+            float(qi.code_loss[lv][qi.codes[lv][kept]].sum())
+            for qi, lv in zip(qis, levels, strict=True)
         )
         bound = (loss + suppressed * n_names) / (n * n_names)
         bounds.append((bound, sum(levels), levels))

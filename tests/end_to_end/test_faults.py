@@ -125,12 +125,21 @@ def _rows(lake: Lake, zone: str) -> dict[str, int]:
 
 
 @pytest.fixture
-def running(reference: Lake) -> Iterator[subprocess.Popen[str]]:
-    """A run of the reference lake in progress (holding its pipeline lock). Forced: a run with
-    nothing new would be over before the waiters below have started."""
+def resume(tmp_path: Path) -> Path:
+    """The file whose existence lets the paused run below go on."""
+    return tmp_path / "resume"
+
+
+@pytest.fixture
+def running(reference: Lake, resume: Path) -> Iterator[subprocess.Popen[str]]:
+    """A run of the reference lake in progress (holding its pipeline lock), paused before it
+    moves CURRENT until ``resume`` exists: a run that merely takes long would end before the
+    waiters below on a loaded machine, and they would then wait for nothing. Forced: it
+    publishes although nothing is new."""
     proc = subprocess.Popen(
-        [MERAJUT, "run", "--force"], env=reference.env, cwd=REPO, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "tests.support.kill_at", "pause", "run", "--force"],
+        env={**reference.env, "MERAJUT_TEST_RESUME": str(resume)}, cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     lock = Path(reference.env["MERAJUT_HOME"]) / "locks" / "pipeline.lock"
     deadline = time.monotonic() + 120
@@ -138,11 +147,12 @@ def running(reference: Lake) -> Iterator[subprocess.Popen[str]]:
         assert time.monotonic() < deadline and proc.poll() is None, "the run never took its lock"
         time.sleep(0.2)
     yield proc
+    resume.touch()  # a failed test must not leave it paused
     proc.wait(timeout=900)
 
 
 def test_a_second_run_refuses_or_waits_and_stops_when_told(
-    reference: Lake, running: subprocess.Popen[str]
+    reference: Lake, running: subprocess.Popen[str], resume: Path
 ) -> None:
     refused = reference.merajut("run", "--no-wait")
     assert refused.returncode == 3, refused.stdout + refused.stderr
@@ -162,5 +172,6 @@ def test_a_second_run_refuses_or_waits_and_stops_when_told(
         assert "stopped while waiting" in out
         assert "Traceback" not in out + err
 
+    resume.touch()
     running.wait(timeout=900)
     assert running.returncode == 0

@@ -10,6 +10,10 @@ clean up, exactly as with ``kill -9`` or a power cut.
 - ``dbt``: dbt has reported 40 events; the dbt process itself lives on (an orphan);
 - ``release``: the release's Parquet is staged, the rest not;
 - ``publish``: the snapshot is complete and renamed into place, CURRENT not yet moved.
+
+One point does not kill: ``pause`` holds the run (and its pipeline lock) just before CURRENT
+moves until the file named by ``MERAJUT_TEST_RESUME`` exists, so a test can meet a run in
+progress for as long as it needs, however slow the machine.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 
@@ -38,6 +44,15 @@ def _after(calls: int, original: Callable[..., Any], before: bool = False) -> Ca
         if not before and seen[0] >= calls:
             _die()
         return result
+
+    return wrapper
+
+
+def _paused(original: Callable[..., Any], resume: Path) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        while not resume.exists():
+            time.sleep(0.1)
+        return original(*args, **kwargs)
 
     return wrapper
 
@@ -71,6 +86,12 @@ def arm(point: str) -> None:
         import lakehouse.gold_snapshot as gold
 
         gold._point_current_at = _after(1, gold._point_current_at, before=True)  # type: ignore[assignment]
+    elif point == "pause":
+        import lakehouse.gold_snapshot as gold
+
+        gold._point_current_at = _paused(
+            gold._point_current_at, Path(os.environ["MERAJUT_TEST_RESUME"])
+        )  # type: ignore[assignment]
     else:
         raise SystemExit(f"unknown kill point {point!r}")
 
