@@ -21,6 +21,7 @@ import pandas as pd
 
 __all__ = [
     "fresh_staging_dir",
+    "read_json_object",
     "sha256_file",
     "write_json_atomic",
     "write_parquet_atomic",
@@ -40,6 +41,16 @@ def _replacing(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """A JSON object written by :func:`write_json_atomic`, or None when the file is missing,
+    unreadable or not an object: state files are rebuilt or ignored, never a crash."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:

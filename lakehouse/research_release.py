@@ -18,7 +18,6 @@ dangerous thing we publish, and a file altered after the checks must not reach a
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -36,6 +35,7 @@ from lakehouse import ids
 from lakehouse.checks import CheckOutcome, all_passed
 from lakehouse.files import (
     fresh_staging_dir,
+    read_json_object,
     sha256_file,
     write_json_atomic,
     write_parquet_atomic,
@@ -208,14 +208,6 @@ class Release:
     manifest: ReleaseManifest = field(repr=False, hash=False, compare=False)
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
 class ResearchReleases:
     """Reads ``releases/``: only published releases whose every check passed."""
 
@@ -275,7 +267,7 @@ class ResearchReleases:
         return self.data_file(release, fmt)
 
     def dictionary(self, release: Release) -> dict[str, Any]:
-        return _read_json(self._verified_file(release, DICTIONARY_FILE)) or {}
+        return read_json_object(self._verified_file(release, DICTIONARY_FILE)) or {}
 
     def privacy_report(self, release: Release) -> dict[str, Any]:
-        return _read_json(self._verified_file(release, PRIVACY_REPORT_FILE)) or {}
+        return read_json_object(self._verified_file(release, PRIVACY_REPORT_FILE)) or {}

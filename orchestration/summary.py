@@ -13,6 +13,7 @@ import duckdb
 from ingestion.contracts import TableContract, load_contracts
 from ingestion.extract import DROP_REASONS
 from ingestion.lake import IngestionState
+from lakehouse.files import read_json_object
 from lakehouse.gold_snapshot import GoldSnapshots
 from lakehouse.layout import LakeLayout
 from lakehouse.reference.release_tiers import TIERS
@@ -83,14 +84,6 @@ def _subject_counts(layout: LakeLayout, contract: TableContract) -> dict[str, in
     return {"skipped_erased": state.skipped_erased, "held_restricted": state.held_restricted}
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def last_run(layout: LakeLayout) -> dict[str, dict[str, Any]]:
     """What the last run's steps recorded (``lakehouse.layout``'s step files), by step."""
     steps = {
@@ -98,7 +91,7 @@ def last_run(layout: LakeLayout) -> dict[str, dict[str, Any]]:
         "release": layout.last_release_step,
         "publish": layout.last_publish_step,
     }
-    found = {name: _read_json(path) for name, path in steps.items()}
+    found = {name: read_json_object(path) for name, path in steps.items()}
     return {name: value for name, value in found.items() if value is not None}
 
 

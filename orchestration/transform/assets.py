@@ -8,13 +8,12 @@ rebuilding what it has.
 import json
 from collections.abc import Iterator
 from graphlib import TopologicalSorter
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from lakehouse.files import write_json_atomic
+from lakehouse.files import read_json_object, write_json_atomic
 from lakehouse.settings import Settings
 from lakehouse.warehouse import session
 from orchestration.core.assets import WAREHOUSE_POOL
@@ -98,14 +97,6 @@ def _in_dependency_order(context: dg.AssetExecutionContext) -> list[dg.AssetKey]
     return list(TopologicalSorter(deps).static_order())
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def build_dbt_assets() -> dg.AssetsDefinition:
     project = dbt_project()
 
@@ -122,7 +113,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         layout = settings.layout
         args = dbt_build_args(settings)
         inputs, models = _inputs_now(settings)
-        last = _read_json(layout.dbt_last_build)
+        last = read_json_object(layout.dbt_last_build)
         reason = None if forced(context) else reuse_reason(last, inputs, models)
         if reason is not None:
             # The models are what a build now would make: say so for each asset (the same
