@@ -144,7 +144,9 @@ def test_the_publication_log_says_what_each_run_did(reruns: Reruns) -> None:
     records = [json.loads(line) for line in log.read_text().splitlines()]
     publishes = [(r["outcome"], r["current"]) for r in records if r["action"] == "publish"]
     first = reruns.after_demo.current
-    assert publishes == [
+    # The last three: the copy's own CURRENT (the demo's, or a later one when another test of
+    # the session changed the session's run before it was copied), then the two runs here.
+    assert publishes[-3:] == [
         ("published", first),
         ("unchanged", first),
         ("published", reruns.after_change.current),
