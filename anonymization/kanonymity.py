@@ -110,11 +110,6 @@ class _Qi:
     mean_loss: list[float]
 
     @property
-    def record_loss(self) -> list[np.ndarray]:
-        """Per level, each record's LM cost (made when asked: a million floats per level)."""
-        return [cost[codes] for cost, codes in zip(self.code_loss, self.codes, strict=True)]
-
-    @property
     def height(self) -> int:
         return len(self.codes)
 
