@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,20 @@ def test_the_embedded_store_aggregates_the_current_snapshot(
     got = store.aggregate(snapshot, query)
     assert list(got.columns) == [*query.output_dimensions, *(n for n, _ in query.counts)]
     pd.testing.assert_frame_equal(got, _pandas(cube, query), check_dtype=False)
+
+
+def test_the_embedded_store_answers_threads_at_once_as_it_answers_one(
+    lake: Path, cube: pd.DataFrame
+) -> None:
+    """The server answers from a thread pool, and the store shares one engine between them."""
+    store = LakeSnapshotStore(GoldSnapshots(lake / "gold"))
+    snapshot = store.current()
+    assert snapshot is not None
+    asked = QUERIES * 10
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda q: store.aggregate(snapshot, q), asked))
+    for query, got in zip(asked, answers, strict=True):
+        pd.testing.assert_frame_equal(got, _pandas(cube, query), check_dtype=False)
 
 
 def test_the_embedded_store_refuses_what_it_cannot_vouch_for(lake: Path) -> None:
