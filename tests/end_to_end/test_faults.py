@@ -25,7 +25,7 @@ import pytest
 
 from lakehouse.gold_snapshot import GoldSnapshots
 from tests.support.pipeline import MERAJUT, REPO, pipeline_env
-from tests.support.processes import read_until
+from tests.support.processes import process_state, read_until
 
 CHILDREN = 200
 SEED = 11
@@ -160,7 +160,8 @@ def test_a_second_run_refuses_or_waits_and_stops_when_told(
 
     for sig, code in ((signal.SIGTERM, 143), (signal.SIGINT, 130)):
         waiter = subprocess.Popen(
-            [MERAJUT, "run"], env=reference.env, cwd=REPO, stdout=subprocess.PIPE,
+            [sys.executable, "-m", "tests.support.foreground", MERAJUT, "run"],
+            env=reference.env, cwd=REPO, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         said = read_until(waiter.stdout, "waiting for the pipeline of this lake", timeout=120)
@@ -168,7 +169,12 @@ def test_a_second_run_refuses_or_waits_and_stops_when_told(
         assert waiter.poll() is None, "the second run should be waiting"
         waiter.send_signal(sig)
         # The run it waits for is paused: stopping within the bound is the signal's doing.
-        out, err = waiter.communicate(timeout=120)
+        try:
+            out, err = waiter.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            state = process_state(waiter.pid)
+            waiter.kill()
+            raise AssertionError(f"{sig.name} did not stop the waiting run: {state}") from None
         assert waiter.returncode == code, said + out + err
         assert "stopped while waiting" in out
         assert "Traceback" not in out + err

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from lakehouse.locks import LockBusy, exclusive_lock, holder_of
-from tests.support.processes import read_until
+from tests.support.processes import process_state, read_until
 
+REPO = Path(__file__).resolve().parents[2]
 HOLD = textwrap.dedent(
     """
     import sys, time
@@ -86,7 +87,18 @@ def test_a_waiting_process_stops_when_told_at_once(tmp_path: Path, sig: signal.S
     # time can only be the signal's doing; the margin is for a loaded CI machine.
     holder = _holder(lock, 600)
     waiter = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(lock), "0"],
+        # As a foreground job: a suite started in the background ignores SIGINT (see there).
+        [
+            sys.executable,
+            "-m",
+            "tests.support.foreground",
+            sys.executable,
+            "-c",
+            HOLD,
+            str(lock),
+            "0",
+        ],
+        cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -95,7 +107,12 @@ def test_a_waiting_process_stops_when_told_at_once(tmp_path: Path, sig: signal.S
         said = read_until(waiter.stderr, "waiting for the test resource", timeout=60)
         assert waiter.poll() is None  # waiting
         waiter.send_signal(sig)
-        waiter.wait(timeout=60)
+        try:
+            waiter.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            state = process_state(waiter.pid)
+            waiter.kill()
+            raise AssertionError(f"{sig.name} did not stop the waiter: {state}") from None
         assert waiter.stderr is not None
         said += waiter.stderr.read()
         if sig == signal.SIGINT:
