@@ -549,14 +549,15 @@ def _privacy_report(
             for r, (_, enforced) in zip(results, declared, strict=True)
         ],
         risk={
-            "prosecutor": {
-                k: prosecutor[k] for k in ("highest", "average", "share_above_threshold")
-            },
+            # Not measurable on a file with no record (every class suppressed): say so.
+            "prosecutor": None
+            if "highest" not in prosecutor
+            else {k: prosecutor[k] for k in ("highest", "average", "share_above_threshold")},
             "journalist": None
             if journalist is None or "highest" not in journalist
             else {k: journalist[k] for k in ("highest", "average", "share_above_threshold")},
             "journalist_population": "every child in the child register (research or not)",
-            "marketer": prosecutor["marketer"]
+            "marketer": prosecutor.get("marketer")
             if journalist is None or "average" not in journalist
             else journalist["average"],
             "population_uniqueness": uniqueness,

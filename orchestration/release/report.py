@@ -181,7 +181,7 @@ def render_report(
     qis = list(report.get("quasi_identifiers", []))
     esc = html.escape
     risk = report.get("risk", {})
-    prosecutor = risk.get("prosecutor", {})
+    prosecutor = risk.get("prosecutor") or {}
     transformation = report.get("transformation", {})
     meanings = "".join(
         f"<tr><td>{esc(col)}</td><td>{esc(value)}</td><td>{esc(meaning)}</td></tr>"

@@ -394,3 +394,21 @@ def test_the_enclave_carries_each_childs_permanent_cell_key(tmp_path: Path) -> N
     protection = " ".join(releases.privacy_report(release)["protection"])
     assert f"a count below {threshold} is never shown" in protection
     assert "Protection" in (release.path / "report.html").read_text()
+
+
+def test_a_release_the_intersection_guard_withholds_is_recorded_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    """Other children than the earlier release's (here: another synthetic population) make
+    almost every joint class small: the file is withheld with its reason, its manifest is kept
+    under rejected/, and the report of an empty file states no risk instead of failing."""
+    releases = tmp_path / "releases"
+    first = build_release(make_release_source(1), releases, b"r" * 32)
+    assert first.path is not None
+    second = build_release(make_release_source(2), releases, b"r" * 32)
+    assert second.path is None and second.manifest.rows == 0
+    failed = {c["name"]: c for c in second.manifest.checks if not c["passed"]}
+    assert "withheld" in failed["intersection"]["detail"]
+    rejected = releases / "rejected" / f"{second.manifest.release_id}.json"
+    assert json.loads(rejected.read_text())["all_checks_passed"] is False
+    assert [r.id for r in ResearchReleases(releases).list()] == [first.manifest.release_id]
