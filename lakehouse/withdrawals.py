@@ -16,6 +16,7 @@ an auditor can see what was published once and taken back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -27,7 +28,8 @@ from pathlib import Path
 from lakehouse.files import write_json_atomic
 from lakehouse.gold_snapshot import SNAPSHOT_ID_PATTERN, GoldSnapshots
 from lakehouse.layout import LakeLayout
-from lakehouse.research_release import RELEASE_ID_PATTERN
+from lakehouse.release_catalog import WITHDRAWN_DIR, catalog_metadata
+from lakehouse.research_release import MANIFEST_FILE, RELEASE_ID_PATTERN, ReleaseManifest
 
 __all__ = [
     "mark_snapshots_for_withdrawal",
@@ -40,7 +42,6 @@ __all__ = [
 
 _RELEASE_ID = re.compile(RELEASE_ID_PATTERN)
 _SNAPSHOT_ID = re.compile(SNAPSHOT_ID_PATTERN)
-WITHDRAWN_DIR = "withdrawn"
 
 
 def _now() -> str:
@@ -82,13 +83,27 @@ def releases_holding(layout: LakeLayout, refs: Iterable[str]) -> list[str]:
     return found
 
 
-def withdraw_release(layout: LakeLayout, release_id: str, reason: str) -> Path:
-    """Delete a release's files and leave the record of its withdrawal."""
+def withdraw_release(
+    layout: LakeLayout, release_id: str, reason: str, actor: str | None = None
+) -> Path:
+    """Delete a release's files and leave the record of its withdrawal, with what the catalog
+    keeps showing of it (tier, dates, rows, identifier: a citation must still resolve). The
+    record is written first: a crash in between leaves files the catalog never serves again."""
     if not _RELEASE_ID.match(release_id):
         raise ValueError(f"not a release id: {release_id!r}")
+    folder = layout.releases / release_id
+    kept: dict[str, object] = {}
+    with contextlib.suppress(OSError, ValueError):
+        kept = catalog_metadata(
+            ReleaseManifest.model_validate_json((folder / MANIFEST_FILE).read_bytes())
+        )
     record = layout.releases / WITHDRAWN_DIR / f"{release_id}.json"
-    write_json_atomic(record, {"release_id": release_id, "withdrawn_at": _now(), "reason": reason})
-    shutil.rmtree(layout.releases / release_id, ignore_errors=True)
+    write_json_atomic(
+        record,
+        {"release_id": release_id, "withdrawn_at": _now(), "reason": reason, "actor": actor,
+         "release": kept},
+    )  # fmt: skip
+    shutil.rmtree(folder, ignore_errors=True)
     (layout.release_members / f"{release_id}.json").unlink(missing_ok=True)
     return record
 

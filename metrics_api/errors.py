@@ -14,6 +14,7 @@ __all__ = [
     "BadRequest",
     "Conflict",
     "Forbidden",
+    "Gone",
     "LimitName",
     "NotFound",
     "TooManyRequests",
@@ -58,6 +59,13 @@ class Conflict(ApiError):
     """A request the resource cannot take by its kind (a table asked of a downloadable file)."""
 
     status_code = 409
+
+
+class Gone(ApiError):
+    """A release the catalog no longer hands out (withdrawn, retired, or past its availability);
+    its entry and citation stay."""
+
+    status_code = 410
 
 
 class BadRequest(ApiError):

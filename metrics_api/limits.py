@@ -56,19 +56,19 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import sqlite3
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from metrics_api.catalog import Limits, RoleLimits
 from metrics_api.errors import LimitName, TooManyRequests, Unavailable
+from metrics_api.state_db import immediate, open_private
 
 __all__ = [
     "RELEASE_BUDGET",
@@ -273,17 +273,8 @@ class QueryBudget:
     # -- storage ---------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))  # SQLite keeps the mode
-            db = sqlite3.connect(
-                self.path, timeout=10, isolation_level=None, check_same_thread=False
-            )
-            db.execute("PRAGMA journal_mode=WAL")
-            # WAL + NORMAL: a commit survives the process being killed (it is in the OS's
-            # cache); only a power cut can lose the last ones, and the fsync'd audit log still
-            # records those answers.
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(
+            self._db = open_private(
+                self.path,
                 """
                 CREATE TABLE IF NOT EXISTS snapshots (
                     snapshot_id TEXT PRIMARY KEY,
@@ -297,26 +288,13 @@ class QueryBudget:
                     pending INTEGER NOT NULL DEFAULT 0,
                     PRIMARY KEY (key_id, snapshot_id, fingerprint)
                 ) WITHOUT ROWID;
-                """
+                """,
             )
-            self._db = db
         return self._db
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         """One write transaction (under the lock); storage errors become a 503."""
-        try:
-            db = self._connect()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-        except (sqlite3.Error, OSError) as exc:
-            raise Unavailable("the query budget cannot be recorded; no data is returned") from exc
+        return immediate(self._connect, "the query budget cannot be recorded; no data is returned")
 
     def _register_snapshot(self, db: sqlite3.Connection, snapshot_id: str) -> None:
         """Note ``snapshot_id``; when it is new, drop the budgets of all but the newest seen."""

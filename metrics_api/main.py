@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from lakehouse.audit_log import HashChainedLog
 from lakehouse.disclosure_ledger import ServedCells
 from lakehouse.gold_snapshot import GoldSnapshots
+from lakehouse.release_catalog import ReleaseCatalog
 from lakehouse.research_release import ResearchReleases
 from lakehouse.settings import ConfigError, Settings, get_settings
 from metrics_api.api.deps import AppContext
@@ -26,6 +27,7 @@ from metrics_api.errors import ApiError, TooManyRequests
 from metrics_api.keys import KeyStore
 from metrics_api.ledger import DisclosureLedger
 from metrics_api.limits import Clock, KeyLimiter
+from metrics_api.release_access import AccessRecords, Agreement, agreement_path
 from metrics_api.service import MetricService, ResultCache
 from metrics_api.store import LakeSnapshotStore, MetricStore, WarehouseSnapshotStore
 
@@ -35,10 +37,12 @@ DESCRIPTION = """\
 Aggregate statistics of the MerajutASA child-welfare platform, from the published gold
 snapshot. Every key has a role (government, business, researcher, community, media, admin)
 and optionally a province scope; counts below the role's threshold are hidden together with
-the cells that would reveal them. Research releases: metadata for every key, files for
-researcher keys, and the enclave release as output-checked, perturbed frequency tables
-(`POST /v1/releases/{id}/tables`; its records never leave). Every data-returning request is
-audited.
+the cells that would reveal them. Research releases (`/v1/releases`): a catalog of every
+release ever published, each with its status, persistent identifier and citation; public-use
+files for every key, licensed files for researcher keys that accepted the release's data-use
+agreement (a few copies per key, for the release's availability), and the enclave release as
+output-checked, perturbed frequency tables (`POST /v1/releases/{id}/tables`; its records never
+leave). Every data-returning request is audited.
 """
 
 
@@ -111,6 +115,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = time.monotoni
         releases=releases,
         limiter=KeyLimiter(catalog.limits, budget_path(settings), clock),
         enclave=EnclaveRecords(releases),
+        entries=ReleaseCatalog(releases),
+        access=AccessRecords(agreement_path(settings.api_key_store)),
+        agreement=Agreement.packaged(),
     )
     app = FastAPI(
         title="MerajutASA metrics API",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -147,13 +147,30 @@ class MetricResult(BaseModel):
 
 class ReleaseSummary(BaseModel):
     release_id: str
+    status: Literal["available", "expired", "withdrawn", "retired"] = Field(
+        description="available; expired (its tier's availability ended); withdrawn (taken "
+        "back, records deleted); retired (removed by the retention policy)"
+    )
+    identifier: str = Field(description="Persistent identifier: cite the release by it")
+    citation: str = Field(description="How to cite it (also as BibTeX or RIS: /citation)")
     created_at: str | None = None
     purpose: str | None = None
+    population: str | None = None
     tier: str = Field(
         "licensed",
         description="public_use, licensed or enclave (lakehouse.reference.release_tiers)",
     )
+    access: str | None = Field(
+        None, description="open (any key), licensed (named roles, agreement) or enclave"
+    )
     downloadable: bool = Field(True, description="False: query-only inside the enclave")
+    agreement_required: bool = Field(
+        False, description="A key must accept the data-use agreement for it first"
+    )
+    downloads_per_key: int | None = Field(None, description="Copies one key may take")
+    available_until: str | None = Field(None, description="End of its availability")
+    ended_at: str | None = Field(None, description="When it was withdrawn or retired")
+    reason: str | None = Field(None, description="Why it was withdrawn or retired")
     rows: int | None = None
     checks_passed: list[str] = []
     all_checks_passed: bool
@@ -179,11 +196,41 @@ class EnclaveQueries(BaseModel):
 
 class ReleaseDetail(ReleaseSummary):
     files: list[str] = []
-    data_dictionary: dict[str, Any]
-    privacy_report: dict[str, Any]
+    data_dictionary: dict[str, Any] = Field(description="Empty once the release is gone")
+    privacy_report: dict[str, Any] = Field(description="Empty once the release is gone")
     download_formats: list[str]
     query: EnclaveQueries | None = Field(
         default=None, description="An enclave release: how to query it (null for a file)"
+    )
+
+
+class AgreementStatus(BaseModel):
+    """The data-use agreement of one release, and where the caller's key stands with it."""
+
+    release_id: str
+    agreement_sha256: str = Field(description="Accept exactly this text: send this sha256")
+    text: str | None = Field(default=None, description="The agreement (Markdown)")
+    required: bool = Field(description="Whether this release's tier needs an acceptance")
+    accepted: bool
+    accepted_at: str | None = None
+    project: str | None = None
+    downloads_taken: int = 0
+    downloads_per_key: int | None = None
+    available_until: str | None = None
+
+
+class AgreementAcceptance(BaseModel):
+    """Accepting the data-use agreement of one release, for one named project."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    accept: Literal[True] = Field(description="true: you accept every term of the agreement")
+    agreement_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] = Field(
+        description="The sha256 of the text you read (from GET .../agreement)"
+    )
+    project: Annotated[str, StringConstraints(min_length=10, max_length=500)] = Field(
+        description="Your project: title and approval reference (ethics board, DUA number)",
+        examples=["Placement stability in Java 2020-2025; ethics approval UI-FKM 123/2026"],
     )
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "GEOGRAPHY_LEVELS",
     "TIERS",
     "Access",
+    "AccessTerms",
     "QueryRules",
     "ReleaseTier",
     "tier",
@@ -104,6 +105,45 @@ class QueryRules:
 
 
 @dataclass(frozen=True)
+class AccessTerms:
+    """How the catalog hands out a tier's releases (``metrics_api.release_access``), as the
+    UK Data Service and IHSN's NADA catalogs do: open files to anyone registered, licensed files
+    to named researchers under an agreement, enclave data only as checked outputs.
+
+    * ``roles``: the API roles whose keys may have the records (None: every key, the open tier);
+    * ``agreement``: a key must accept the data-use agreement for that release before its first
+      download or table (recorded per key and release, and audited);
+    * ``downloads_per_key``: copies of one release one key may take. Every copy is one more
+      place the records live; a researcher needs a format or two and a spare, so five; beyond
+      it the refusal says why and is audited (None: no limit beyond requests per minute);
+    * ``available_days``: how long after it was built a release is handed out. A licence covers
+      one project's analysis for about a year; later work asks for the newer releases the
+      pipeline builds whenever the data changes, and an old file then stops circulating.
+    """
+
+    roles: frozenset[str] | None
+    agreement: bool
+    downloads_per_key: int | None = None
+    available_days: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.roles is not None and not self.roles:
+            raise ValueError("access terms name at least one role (None: every key)")
+        if self.downloads_per_key is not None and self.downloads_per_key < 1:
+            raise ValueError("a download limit is a positive number of copies")
+        if self.available_days is not None and self.available_days < 1:
+            raise ValueError("availability is a positive number of days")
+
+    def admits(self, role: str) -> bool:
+        return self.roles is None or role in self.roles
+
+
+#: The open tier: every key, no agreement, no limit but the requests per minute.
+OPEN = AccessTerms(roles=None, agreement=False)
+_RESEARCHERS = frozenset({"researcher"})
+
+
+@dataclass(frozen=True)
 class ReleaseTier:
     name: str
     title: str
@@ -133,6 +173,8 @@ class ReleaseTier:
     coarsens: str | None = None
     #: How the records are queried when they are never downloaded; None for a file.
     queries: QueryRules | None = None
+    #: Who may have the records, under what agreement, how often and for how long.
+    terms: AccessTerms = OPEN
 
     def __post_init__(self) -> None:
         if self.lowest_geography not in GEOGRAPHY_LEVELS:
@@ -143,6 +185,11 @@ class ReleaseTier:
             raise ValueError(
                 f"tier {self.name}: a file is downloaded, a tier that is never downloaded is "
                 "queried (QueryRules), and never both"
+            )
+        if (self.access == "open") != (self.terms.roles is None and not self.terms.agreement):
+            raise ValueError(
+                f"tier {self.name}: open access means every key and no agreement, and only "
+                "open access does"
             )
 
     @property
@@ -196,6 +243,9 @@ TIERS: MappingProxyType[str, ReleaseTier] = MappingProxyType(
                 max_population_uniques=0.05,
                 delta_max=0.2,
                 measured=("entropy_l_diversity", "recursive_c_l_diversity", "t_closeness"),
+                terms=AccessTerms(
+                    roles=_RESEARCHERS, agreement=True, downloads_per_key=5, available_days=365
+                ),
             ),
             ReleaseTier(
                 name="enclave",
@@ -209,6 +259,7 @@ TIERS: MappingProxyType[str, ReleaseTier] = MappingProxyType(
                 lowest_geography="regency",
                 max_suppression=0.0,
                 queries=QueryRules(threshold=10, max_dimensions=3, max_filters=2, budget=200),
+                terms=AccessTerms(roles=_RESEARCHERS, agreement=True, available_days=365),
             ),
         )
     }

@@ -19,6 +19,7 @@ from fastapi import Depends, Header, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from lakehouse.audit_log import AuditLogError, HashChainedLog
+from lakehouse.release_catalog import ReleaseCatalog
 from lakehouse.research_release import ResearchReleases
 from lakehouse.settings import Settings
 from metrics_api.catalog import Catalog
@@ -26,14 +27,18 @@ from metrics_api.enclave import EnclaveRecords
 from metrics_api.errors import ApiError, TooManyRequests, Unauthorized, Unavailable
 from metrics_api.keys import KeyStore
 from metrics_api.limits import BudgetTicket, KeyLimiter, query_fingerprint
+from metrics_api.release_access import AccessRecords, Agreement
 from metrics_api.service import Caller, MetricService
 from metrics_api.store import MetricStore
 
 __all__ = [
+    "Access",
     "AppContext",
     "Audit",
     "CurrentKey",
+    "DataUseAgreement",
     "Enclave",
+    "Entries",
     "LimitedKey",
     "Limiter",
     "PurposeHeader",
@@ -56,6 +61,10 @@ class AppContext:
     releases: ResearchReleases
     limiter: KeyLimiter
     enclave: EnclaveRecords
+    #: Every release ever published and what became of it (status, identifier, citation).
+    entries: ReleaseCatalog
+    access: AccessRecords
+    agreement: Agreement
 
 
 def get_context(request: Request) -> AppContext:
@@ -114,12 +123,27 @@ def get_enclave(context: Context) -> EnclaveRecords:
     return context.enclave
 
 
+def get_entries(context: Context) -> ReleaseCatalog:
+    return context.entries
+
+
+def get_access(context: Context) -> AccessRecords:
+    return context.access
+
+
+def get_agreement(context: Context) -> Agreement:
+    return context.agreement
+
+
 Store = Annotated[MetricStore, Depends(get_store)]
 Service = Annotated[MetricService, Depends(get_service)]
 Audit = Annotated[HashChainedLog, Depends(get_audit)]
 Releases = Annotated[ResearchReleases, Depends(get_releases)]
 Limiter = Annotated[KeyLimiter, Depends(get_limiter)]
 Enclave = Annotated[EnclaveRecords, Depends(get_enclave)]
+Entries = Annotated[ReleaseCatalog, Depends(get_entries)]
+Access = Annotated[AccessRecords, Depends(get_access)]
+DataUseAgreement = Annotated[Agreement, Depends(get_agreement)]
 PurposeHeader = Annotated[
     str | None,
     Header(

@@ -2,6 +2,7 @@
 
 merajut demo | generate | run [--step ...] [--force] | summary   the pipeline and the lake
 merajut retention [--dry-run]                            how long snapshots and extracts stay
+merajut release list | cite ID | withdraw ID --reason   the research release catalog
 merajut api key create|list|revoke, merajut api serve    the metrics API
 merajut audit verify --log vault|api|publication         the hash-chained audit logs
 merajut audit ledger [--role R] [--csv PATH]             what each role has been served
@@ -14,7 +15,16 @@ from __future__ import annotations
 
 import typer
 
-from orchestration.cli import api, audit, pipeline, reference, retention, subject, vault
+from orchestration.cli import (
+    api,
+    audit,
+    pipeline,
+    reference,
+    release,
+    retention,
+    subject,
+    vault,
+)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="MerajutASA Lakehouse")
 app.command()(pipeline.demo)
@@ -22,6 +32,7 @@ app.command()(pipeline.generate)
 app.command()(pipeline.run)
 app.command()(pipeline.summary)
 app.command()(retention.retention)
+app.add_typer(release.app, name="release")
 app.add_typer(api.app, name="api")
 app.add_typer(audit.app, name="audit")
 app.add_typer(vault.app, name="vault")

@@ -22,7 +22,7 @@ from lakehouse.reference.release_tiers import TIERS
 from lakehouse.settings import Settings
 from metrics_api.keys import KeyStore, parse_key_id
 from orchestration.release.build import ReleasePolicy, build_release
-from tests.support.api_fixtures import make_release_source
+from tests.support.api_fixtures import accept_agreement, make_release_source
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -34,12 +34,14 @@ T = RULES.threshold
 
 
 @pytest.fixture
-def enclave(lake: Path) -> str:
+def enclave(lake: Path, settings: Settings, keys: dict[str, str]) -> str:
+    """An enclave release whose data-use agreement the researcher key has accepted."""
     result = build_release(
         make_release_source(11, children=900), lake / "releases", b"r" * 32,
         ReleasePolicy(tier=TIERS["enclave"]),
     )  # fmt: skip
     assert result.path is not None, result.manifest
+    accept_agreement(settings, keys["researcher"], result.manifest.release_id)
     return result.manifest.release_id
 
 
@@ -146,8 +148,9 @@ def test_the_same_cell_gives_the_same_number_however_it_is_asked(
 
 
 def test_another_enclave_release_of_the_same_children_gives_the_same_numbers(
-    client: TestClient, auth: Auth, enclave: str, lake: Path, records: pd.DataFrame
-) -> None:
+    client: TestClient, auth: Auth, enclave: str, lake: Path, records: pd.DataFrame,
+    settings: Settings, keys: dict[str, str],
+) -> None:  # fmt: skip
     """The record keys come from the child id, not the release's token: a second enclave
     release of the same children (new record ids, new row order) answers every table with the
     same numbers, so two releases are not two draws of noise to average."""
@@ -157,6 +160,7 @@ def test_another_enclave_release_of_the_same_children_gives_the_same_numbers(
     )  # fmt: skip
     assert later.path is not None
     second = later.manifest.release_id
+    accept_agreement(settings, keys["researcher"], second)
     assert not set(pd.read_parquet(later.path / "data.parquet")["record_id"]) & set(
         records["record_id"]
     )
@@ -280,6 +284,8 @@ def test_the_budget_of_different_tables_per_release_is_enforced_and_audited(
                                                       "admission_year": ["2015"]})  # fmt: skip
     assert repeat.status_code == 200
     _, second = key_store.create("second researcher", "researcher")
+    assert _ask(client, {"X-API-Key": second}, enclave, ["sex"]).status_code == 403
+    accept_agreement(settings, second, enclave)  # its own agreement, its own budget
     other = _ask(client, {"X-API-Key": second}, enclave, ["regency_code"])
     assert other.status_code == 200 and other.json()["budget_used"] == 1
 

@@ -23,6 +23,7 @@ from lakehouse.settings import ApiSettings, Settings
 from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
 from metrics_api.keys import KeyStore
 from metrics_api.main import create_app
+from tests.support.api_fixtures import accept_agreement
 
 PEPPER = "a7" * 32
 
@@ -42,6 +43,8 @@ def served(
         role: {"X-API-Key": store.create(role, role)[1]}
         for role in ("admin", "government", "community", "media", "researcher")
     }
+    release_id = pipeline_run.manifest()["research_release"]
+    accept_agreement(settings, keys["researcher"]["X-API-Key"], release_id)
     return TestClient(create_app(settings)), keys, settings
 
 

@@ -26,7 +26,7 @@ from metrics_api.keys import parse_key_id
 from metrics_api.limits import QueryBudget, RequestRateLimiter, query_fingerprint
 from metrics_api.main import budget_path, create_app
 from tests.metrics_api.catalogs import UNREACHED, with_catalog, write_catalog
-from tests.support.api_fixtures import SNAPSHOT_ID
+from tests.support.api_fixtures import SNAPSHOT_ID, accept_agreement
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -139,12 +139,14 @@ def test_over_the_requests_per_minute_a_429_with_retry_after_is_audited_then_tim
 
 def test_downloads_share_the_key_window_and_are_audited_when_refused(
     make_app: MakeApp,
+    keys: dict[str, str],
     connect: Callable[[FastAPI], TestClient],
     auth: Auth,
     lake: Path,
     settings: Settings,
 ) -> None:
     (release,) = (lake / "releases").glob("research-*")
+    accept_agreement(settings, keys["researcher"], release.name)
     client = connect(make_app({"researcher": (2, UNREACHED)}))
     assert _query(client, auth("researcher")).status_code == 200
     download = f"/v1/releases/{release.name}/download"

@@ -12,6 +12,7 @@ import pytest
 from lakehouse.audit_log import HashChainedLog
 from lakehouse.settings import Settings
 from metrics_api.keys import parse_key_id
+from tests.support.api_fixtures import accept_agreement
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -58,6 +59,7 @@ def test_researchers_download_the_exact_files_and_are_audited(
     fmt: str,
 ) -> None:
     release = _release(lake)
+    accept_agreement(settings, keys["researcher"], release.name)
     response = client.get(
         f"/v1/releases/{release.name}/download",
         params={"format": fmt},

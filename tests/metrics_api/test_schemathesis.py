@@ -39,6 +39,9 @@ OPERATIONS = {
     "query_metric",
     "list_releases",
     "get_release",
+    "cite_release",
+    "get_release_agreement",
+    "accept_release_agreement",
     "download_release",
     "query_release_table",
     "perturbation_table",
@@ -49,7 +52,8 @@ def _variants(
     operation_id: str, release_id: str, enclave_id: str, researcher: dict[str, str]
 ) -> list[dict[str, Any]]:
     """Keyword arguments for ``as_strategy``: generated freely, then with real path values
-    (the enclave's tables with a researcher key too, the only role they answer)."""
+    (the enclave's tables and the licensed file's agreement with a researcher key too, the
+    only role they answer)."""
     variants: list[dict[str, Any]] = [{}]
     if operation_id == "query_metric":
         for metric in load_catalog(PACKAGED_CATALOG).metrics.values():
@@ -58,8 +62,11 @@ def _variants(
             variants.append(
                 {"path_parameters": {"name": metric.name}, "query": {"dimensions": breakdown}}
             )
-    elif operation_id in ("get_release", "download_release"):
+    elif operation_id in ("get_release", "cite_release", "download_release"):
         variants.append({"path_parameters": {"release_id": release_id}})
+    elif operation_id in ("get_release_agreement", "accept_release_agreement"):
+        variants.append({"path_parameters": {"release_id": release_id}})
+        variants.append({"path_parameters": {"release_id": release_id}, "headers": researcher})
     elif operation_id == "query_release_table":
         variants.append({"path_parameters": {"release_id": enclave_id}})
         variants.append({"path_parameters": {"release_id": enclave_id}, "headers": researcher})

@@ -29,9 +29,10 @@ from lakehouse.gold_snapshot import MartOrigin, publish_snapshot
 from lakehouse.reference.purposes import CONSENT_PURPOSES, PURPOSES, purpose_of
 from lakehouse.settings import ApiSettings, Settings
 from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
-from metrics_api.keys import KeyStore
+from metrics_api.keys import KeyStore, parse_key_id
 from metrics_api.main import create_app
 from metrics_api.protected import SnapshotProtection, families, protect_snapshot
+from metrics_api.release_access import AccessRecords, Agreement, agreement_path
 from orchestration.release.build import build_release
 
 with warnings.catch_warnings():
@@ -349,6 +350,17 @@ def auth(keys: dict[str, str]) -> Callable[[str], dict[str, str]]:
         return {"X-API-Key": keys[label]}
 
     return _auth
+
+
+def accept_agreement(settings: Settings, key: str, release_id: str) -> None:
+    """Record ``key``'s acceptance of the release's data-use agreement as the API does, for
+    tests about what comes after it (the acceptance itself is tested through the API, in
+    tests/metrics_api/test_release_catalog.py); writes nothing to the audit log."""
+    records = AccessRecords(agreement_path(settings.api_key_store))
+    try:
+        records.accept(parse_key_id(key), release_id, Agreement.packaged().sha256, "test project")
+    finally:
+        records.close()
 
 
 @pytest.fixture

@@ -1,17 +1,19 @@
-"""``/v1/releases``: research datasets — metadata for every key, data for researchers only:
-downloadable files as files, an enclave release as frequency tables whose counts are checked
-before they leave (``metrics_api.enclave``)."""
+"""``/v1/releases``: the research release catalog, every release ever published, by the
+access its tier declares (NADA / UK Data Service): public-use files for every key, licensed
+files for researchers under a data-use agreement (``release_agreements``), the enclave as
+checked tables (``release_tables``). Metadata and citations for every key, for every release,
+withdrawn ones too; the records only by the tier's terms (``metrics_api.release_access``)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-import pandas as pd
-from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import FileResponse, PlainTextResponse
 
 from anonymization.cell_key import MAX_NOISE, METHOD
 from lakehouse.reference.release_tiers import TIERS, QueryRules
+from lakehouse.release_catalog import CatalogEntry, CitationStyle, citation
 from lakehouse.research_release import (
     RELEASE_ID_PATTERN,
     DownloadFormat,
@@ -19,25 +21,18 @@ from lakehouse.research_release import (
     ReleaseError,
 )
 from metrics_api.api.deps import (
+    Access,
     Audit,
     CurrentKey,
-    Enclave,
+    DataUseAgreement,
+    Entries,
     LimitedKey,
-    Limiter,
     PurposeHeader,
     Releases,
     audit_event,
 )
-from metrics_api.enclave import (
-    LAYOUT_NOTE,
-    MAX_CELLS,
-    Table,
-    checked_query,
-    frequency_table,
-    queryable_columns,
-)
-from metrics_api.errors import ApiError, Conflict, Forbidden, NotFound, TooManyRequests, Unavailable
-from metrics_api.limits import table_fingerprint
+from metrics_api.enclave import MAX_CELLS, queryable_columns
+from metrics_api.errors import ApiError, Forbidden, NotFound, Unavailable
 from metrics_api.models import (
     EnclaveQueries,
     ErrorMessage,
@@ -45,16 +40,19 @@ from metrics_api.models import (
     ReleaseDetail,
     ReleaseList,
     ReleaseSummary,
-    ReleaseTable,
-    TableCell,
-    TableRequest,
 )
+from metrics_api.release_access import handed_out, require_agreement, terms_of
 
 router = APIRouter(prefix="/v1/releases", tags=["releases"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorMessage, "description": "Missing, invalid or revoked API key"},
-    404: {"model": ErrorMessage, "description": "No such (published) release"},
+    404: {"model": ErrorMessage, "description": "No release was ever published with this id"},
+}
+GONE: dict[str, Any] = {
+    "model": ErrorMessage,
+    "description": "Withdrawn, retired or past its availability: the entry and citation stay, "
+    "the records are not handed out",
 }
 _INTEGRITY = {
     "model": ErrorMessage,
@@ -63,12 +61,15 @@ _INTEGRITY = {
 ReleaseId = Annotated[
     str, Path(pattern=RELEASE_ID_PATTERN, description="e.g. research-20250101T000000000000Z")
 ]
-#: Record-level data goes to researchers under a data-use agreement, to no one else.
-DOWNLOAD_ROLES = frozenset({"researcher"})
 _MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
+_CITATION_TYPES = {
+    "text": "text/plain; charset=utf-8",
+    "bibtex": "application/x-bibtex; charset=utf-8",
+    "ris": "application/x-research-info-systems; charset=utf-8",
+}
 
 
-def _query_rules(release: Release) -> QueryRules | None:
+def query_rules(release: Release) -> QueryRules | None:
     """The query rules of a release that is never downloaded (its tier's); None for a file."""
     tier = TIERS.get(release.manifest.tier)
     if release.manifest.downloadable or tier is None:
@@ -76,49 +77,83 @@ def _query_rules(release: Release) -> QueryRules | None:
     return tier.queries
 
 
-def _summary(release: Release) -> dict[str, Any]:
-    manifest = release.manifest
+def _summary(entry: CatalogEntry) -> dict[str, Any]:
+    tier = TIERS.get(entry.tier)
+    manifest = entry.release.manifest if entry.release is not None else None
     return {
-        "release_id": manifest.release_id,
-        "created_at": manifest.created_at,
-        "purpose": manifest.purpose,
-        "tier": manifest.tier,
-        "downloadable": manifest.downloadable,
-        "rows": manifest.rows,
-        "checks_passed": list(manifest.checks_passed),
-        "all_checks_passed": manifest.all_checks_passed,
+        "release_id": entry.release_id,
+        "status": entry.status,
+        "identifier": entry.identifier,
+        "citation": citation(entry),
+        "created_at": entry.created_at,
+        "purpose": entry.purpose,
+        "population": entry.population,
+        "tier": entry.tier,
+        "access": tier.access if tier is not None else None,
+        "downloadable": entry.downloadable,
+        "agreement_required": tier is not None and tier.terms.agreement,
+        "downloads_per_key": tier.terms.downloads_per_key if tier is not None else None,
+        "available_until": entry.available_until,
+        "ended_at": entry.ended_at,
+        "reason": entry.reason,
+        "rows": entry.rows,
+        "checks_passed": list(manifest.checks_passed) if manifest is not None else [],
+        # The catalog holds only releases that passed every check when they were published.
+        "all_checks_passed": True,
     }
+
+
+def _entry(entries: Entries, release_id: str) -> CatalogEntry:
+    entry = entries.entry(release_id)
+    if entry is None:
+        raise NotFound(f"no published release {release_id!r}")
+    return entry
 
 
 @router.get(
     "",
     operation_id="list_releases",
-    summary="Published research releases",
+    summary="The research release catalog",
     response_model=ReleaseList,
-    responses=_ERRORS,
+    responses=ERRORS,
 )
-def list_releases(caller: CurrentKey, releases: Releases) -> ReleaseList:
-    """Releases whose every check passed, newest first (metadata only)."""
-    return ReleaseList(releases=[ReleaseSummary(**_summary(r)) for r in releases.list()])
+def list_releases(
+    caller: CurrentKey,
+    entries: Entries,
+    tier: Annotated[str | None, Query(description="public_use, licensed or enclave")] = None,
+    status: Annotated[
+        str | None, Query(description="available, expired, withdrawn or retired")
+    ] = None,
+) -> ReleaseList:
+    """Every release ever published, newest first, withdrawn and retired ones too (marked):
+    metadata, identifier and citation, never records."""
+    found = [e for e in entries.entries(tier) if status in (None, e.status)]
+    return ReleaseList(releases=[ReleaseSummary(**_summary(e)) for e in found])
 
 
 @router.get(
     "/{release_id}",
     operation_id="get_release",
-    summary="One release: data dictionary and privacy report",
+    summary="One release: status, citation, data dictionary and privacy report",
     response_model=ReleaseDetail,
-    responses={**_ERRORS, 503: _INTEGRITY},
+    responses={**ERRORS, 503: _INTEGRITY},
 )
-def get_release(caller: CurrentKey, releases: Releases, release_id: ReleaseId) -> ReleaseDetail:
-    """What a researcher needs to decide whether to request the data (no records)."""
-    release = releases.get(release_id)
+def get_release(
+    caller: CurrentKey, entries: Entries, releases: Releases, release_id: ReleaseId
+) -> ReleaseDetail:
+    """What a researcher needs to decide whether to ask for the data (no records). A withdrawn
+    or retired release keeps its entry: its status, why, and how to cite it."""
+    entry = _entry(entries, release_id)
+    release = entry.release
     if release is None:
-        raise NotFound(f"no published release {release_id!r}")
+        return ReleaseDetail(
+            **_summary(entry), data_dictionary={}, privacy_report={}, download_formats=[]
+        )
     try:
         dictionary, report = releases.dictionary(release), releases.privacy_report(release)
     except ReleaseError as exc:
         raise Unavailable(str(exc)) from exc
-    rules = _query_rules(release)
+    rules = query_rules(release)
     query = None
     if rules is not None:
         query = EnclaveQueries(
@@ -132,27 +167,52 @@ def get_release(caller: CurrentKey, releases: Releases, release_id: ReleaseId) -
             method=METHOD,
             budget=rules.budget,
         )
+    servable = entry.status == "available" and release.manifest.downloadable
     return ReleaseDetail(
-        **_summary(release),
+        **_summary(entry),
         files=list(release.manifest.files),
         data_dictionary=dictionary,
         privacy_report=report,
-        download_formats=["csv", "parquet"] if release.manifest.downloadable else [],
+        download_formats=["csv", "parquet"] if servable else [],
         query=query,
     )
 
 
 @router.get(
+    "/{release_id}/citation",
+    operation_id="cite_release",
+    summary="How to cite a release: plain text, BibTeX or RIS",
+    response_class=PlainTextResponse,
+    responses={
+        **ERRORS,
+        200: {"content": {t.split(";")[0]: {"schema": {"type": "string"}} for t in
+                          _CITATION_TYPES.values()}},
+    },
+)  # fmt: skip
+def cite_release(
+    caller: CurrentKey,
+    entries: Entries,
+    release_id: ReleaseId,
+    style: Annotated[CitationStyle, Query(description="text, bibtex or ris")] = "text",
+) -> PlainTextResponse:
+    """The citation of any release the catalog ever published, withdrawn ones too."""
+    entry = _entry(entries, release_id)
+    return PlainTextResponse(citation(entry, style) + "\n", media_type=_CITATION_TYPES[style])
+
+
+@router.get(
     "/{release_id}/download",
     operation_id="download_release",
-    summary="Download a release's records (researchers only; audited)",
+    summary="Download a release's records (by its tier's terms; audited)",
     response_class=FileResponse,
     responses={
-        **_ERRORS,
+        **ERRORS,
         403: {
             "model": ErrorMessage,
-            "description": "Only researcher keys may download, and never an enclave release",
+            "description": "A role the tier does not admit, an enclave release (query it), "
+            "no accepted data-use agreement, or this key's copies of it all taken",
         },
+        410: GONE,
         429: {
             "model": RateLimitMessage,
             "description": "Over your requests per minute",
@@ -160,7 +220,8 @@ def get_release(caller: CurrentKey, releases: Releases, release_id: ReleaseId) -
         },
         503: {
             "model": ErrorMessage,
-            "description": "Audit log unavailable, or a file that does not match its manifest",
+            "description": "Audit log or access records unavailable, or a file that does not "
+            "match its manifest",
         },
         200: {
             "content": {
@@ -175,210 +236,55 @@ def get_release(caller: CurrentKey, releases: Releases, release_id: ReleaseId) -
 def download_release(
     request: Request,
     caller: LimitedKey,
+    entries: Entries,
     releases: Releases,
+    access: Access,
+    agreement: DataUseAgreement,
     audit: Audit,
     release_id: ReleaseId,
     format: Annotated[DownloadFormat, Query(description="csv or parquet")] = "csv",
     purpose: PurposeHeader = None,
 ) -> FileResponse:
-    """Streams the file; the audit record is written first, so no download goes unrecorded.
+    """Streams the file by the release's tier: a public-use file to every key; a licensed
+    file to researcher keys that accepted its data-use agreement, a few copies per key, while
+    it is available. The audit record is written first, so no download goes unrecorded; every
+    refusal is audited too (a key probing for record-level data is exactly what the data
+    protection officer must see). Downloads count against the key's requests per minute."""
 
-    Refused downloads (any role but researcher) are audited as ``denied``: a non-researcher
-    key probing for record-level data is exactly what the data protection officer must see.
-    Downloads count against the key's requests per minute (429 beyond, audited); a release is
-    not a snapshot query, so the distinct-query budget does not apply.
-    """
-
-    def refuse(reason: str) -> Forbidden:
+    def record(outcome: str, status: int, rows: int = 0) -> None:
         audit_event(
-            audit, request, caller, outcome="denied", status=403,
-            parameters={"format": format}, release_id=release_id, purpose=purpose,
+            audit, request, caller, outcome=outcome, status=status,
+            parameters={"format": format}, release_id=release_id, rows=rows, purpose=purpose,
         )  # fmt: skip
-        return Forbidden(reason)
 
-    if caller.role not in DOWNLOAD_ROLES:
-        raise refuse(
-            f"role {caller.role!r} may not download record-level releases; researcher keys only"
-        )
-    release = releases.get(release_id)
-    if release is None:
-        raise NotFound(f"no published release {release_id!r}")
-    if not release.manifest.downloadable:
-        raise refuse(
-            f"release {release_id} is a {release.manifest.tier} release: its records are "
-            "queried inside the enclave, never downloaded"
-        )
+    try:
+        entry = _entry(entries, release_id)
+        release = handed_out(entry, release_id, caller, "download")
+        if not release.manifest.downloadable:
+            raise Forbidden(
+                f"release {release_id} is a {release.manifest.tier} release: its records are "
+                "queried inside the enclave, never downloaded"
+            )
+        require_agreement(entry, caller, access, agreement)
+        access.take_download(caller.key_id, release_id, terms_of(entry).downloads_per_key)
+    except ApiError as exc:
+        record("denied" if exc.status_code == 403 else "refused", exc.status_code)
+        raise
     try:
         path = releases.download_file(release, format)
     except ReleaseError as exc:
-        # A file altered after its checks is never served; the refusal is audited too.
-        audit_event(
-            audit, request, caller, outcome="integrity_error", status=503,
-            parameters={"format": format}, release_id=release_id, purpose=purpose,
-        )  # fmt: skip
+        # A file altered after its checks is never served; the copy is given back.
+        access.give_back_download(caller.key_id, release_id)
+        record("integrity_error", 503)
         raise Unavailable(str(exc)) from exc
-    audit_event(
-        audit,
-        request,
-        caller,
-        outcome="ok",
-        status=200,
-        parameters={"format": format},
-        release_id=release_id,
-        rows=release.manifest.rows,
-        purpose=purpose,
-    )
+    try:
+        record("ok", 200, release.manifest.rows)
+    except Unavailable:
+        access.give_back_download(caller.key_id, release_id)  # nothing left unrecorded
+        raise
     return FileResponse(
         path,
         media_type=_MEDIA_TYPES[format],
         filename=f"{release_id}.{format}",
         headers={"Cache-Control": "no-store"},
-    )
-
-
-def _cells(table: Table) -> list[TableCell]:
-    dims = list(table.query.dimensions)
-    cells = []
-    for record in table.frame.to_dict(orient="records"):
-        count = record["count"]
-        shown = count is not None and not pd.isna(count)
-        cells.append(
-            TableCell(
-                dimensions={d: str(record[d]) for d in dims},
-                count=int(count) if shown else None,
-                suppressed=not shown,
-                suppression_reason=None if shown else table.reason,
-            )
-        )
-    return cells
-
-
-@router.post(
-    "/{release_id}/tables",
-    operation_id="query_release_table",
-    summary="A frequency table over an enclave release's records (researchers only; audited)",
-    response_model=ReleaseTable,
-    responses={
-        **_ERRORS,
-        403: {"model": ErrorMessage, "description": "Only researcher keys may query an enclave"},
-        409: {
-            "model": ErrorMessage,
-            "description": "A downloadable release (download it instead), or an enclave release "
-            "built before its records carried cell keys",
-        },
-        422: {"description": "Unknown or internal column, too many dimensions or filters, "
-              "or a table of too many cells"},
-        429: {
-            "model": RateLimitMessage,
-            "description": "Over your requests per minute, or your different tables of this "
-            "release",
-            "headers": {"Retry-After": {"description": "Seconds", "schema": {"type": "integer"}}},
-        },
-        503: {
-            "model": ErrorMessage,
-            "description": "Audit log or query budget unavailable, or a file that does not "
-            "match its manifest",
-        },
-    },
-)  # fmt: skip
-def query_release_table(
-    request: Request,
-    response: Response,
-    caller: LimitedKey,
-    releases: Releases,
-    enclave: Enclave,
-    limiter: Limiter,
-    audit: Audit,
-    release_id: ReleaseId,
-    body: TableRequest,
-    purpose: PurposeHeader = None,
-) -> ReleaseTable:
-    """Counts of the release's records by 1 to 3 of its columns, optionally restricted to
-    listed values of up to 2 columns; the records never leave.
-
-    Every count is checked before it leaves: below the threshold (10), zero included, it is
-    hidden (`suppressed: true`, the same reason for both); from the threshold up it carries
-    cell-key noise of at most 2 and is never shown below the threshold. The noise is fixed by
-    the records a count holds, so asking again, in another order or through another filter
-    gives the same number. Every request is audited with its dimensions and filters (refusals
-    too); each different table takes one place in your key's budget for this release (a
-    repeat is free; 429 beyond it). A downloadable release answers 409: download it.
-    """
-    parameters: dict[str, Any] = {"dimensions": body.dimensions, "filters": body.filters}
-
-    def record(outcome: str, status: int, cells: int = 0) -> None:
-        audit_event(
-            audit, request, caller, outcome=outcome, status=status, parameters=parameters,
-            release_id=release_id, rows=cells, purpose=purpose,
-        )  # fmt: skip
-
-    def refuse(exc: ApiError, outcome: str = "refused") -> ApiError:
-        record(outcome, exc.status_code)
-        return exc
-
-    if caller.role not in DOWNLOAD_ROLES:
-        raise refuse(
-            Forbidden(f"role {caller.role!r} may not query record-level releases; "
-                      "researcher keys only"),
-            "denied",
-        )  # fmt: skip
-    release = releases.get(release_id)
-    if release is None:
-        raise refuse(NotFound(f"no published release {release_id!r}"))
-    rules = _query_rules(release)
-    if rules is None:
-        raise refuse(
-            Conflict(
-                f"release {release_id} is a {release.manifest.tier} file: download it "
-                f"(GET /v1/releases/{release_id}/download); tables are for enclave releases"
-                if release.manifest.downloadable
-                else f"release {release_id}'s tier {release.manifest.tier!r} declares no "
-                "query rules: it cannot be queried"
-            )
-        )
-    try:
-        columns = queryable_columns(releases.dictionary(release))
-        query = checked_query(body.dimensions, body.filters, columns, rules)
-    except ReleaseError as exc:
-        raise refuse(Unavailable(str(exc)), "integrity_error") from exc
-    except ApiError as exc:
-        raise refuse(exc) from exc
-    fingerprint = table_fingerprint(release_id, query.dimensions, query.filters)
-    try:
-        ticket = limiter.admit_table(caller.key_id, caller.role, release_id, fingerprint,
-                                     rules.budget)  # fmt: skip
-    except TooManyRequests as exc:
-        raise refuse(exc, exc.outcome) from exc
-    except Unavailable as exc:
-        raise refuse(exc, "budget_unavailable") from exc
-    try:
-        table = frequency_table(enclave.get(release), query, rules.threshold)
-    except ReleaseError as exc:
-        ticket.refund()
-        raise refuse(Unavailable(str(exc)), "integrity_error") from exc
-    except ApiError as exc:
-        ticket.refund()
-        raise refuse(exc) from exc
-    try:
-        ticket.settle(release_id)  # charged for good before the answer leaves
-        used = limiter.tables.used(caller.key_id, release_id)
-    except Unavailable as exc:
-        raise refuse(exc, "budget_unavailable") from exc
-    cells = _cells(table)
-    record("ok", 200, len(cells))
-    response.headers["Cache-Control"] = "no-store"
-    return ReleaseTable(
-        release_id=release_id,
-        tier=release.manifest.tier,
-        dimensions=list(query.dimensions),
-        filters={c: list(v) for c, v in query.filters.items()},
-        method=METHOD,
-        threshold=rules.threshold,
-        max_abs_noise=MAX_NOISE,
-        note=LAYOUT_NOTE,
-        row_count=len(cells),
-        suppressed_cells=table.hidden,
-        budget=rules.budget,
-        budget_used=used,
-        cells=cells,
     )
