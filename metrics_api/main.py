@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from lakehouse.audit_log import HashChainedLog
@@ -27,6 +28,7 @@ from metrics_api.errors import ApiError, TooManyRequests
 from metrics_api.keys import KeyStore
 from metrics_api.ledger import DisclosureLedger
 from metrics_api.limits import Clock, KeyLimiter
+from metrics_api.models import InvalidRequest, ParameterProblem
 from metrics_api.release_access import AccessRecords, Agreement, agreement_path
 from metrics_api.service import MetricService, ResultCache
 from metrics_api.store import LakeSnapshotStore, MetricStore, WarehouseSnapshotStore
@@ -89,6 +91,30 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
 
+_HINTS = {
+    "date": " (a date is YYYY-MM-DD)",
+    "date_from_datetime_parsing": " (a date is YYYY-MM-DD)",
+    "date_parsing": " (a date is YYYY-MM-DD)",
+}
+
+
+async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
+    """A validation failure as one sentence plus a list, in the shape of every other error."""
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        location = loc[0] if loc else "request"
+        parameter = ".".join(loc[1:]) or location
+        kind = str(error.get("type", ""))
+        hint = _HINTS.get(kind, " (a date is YYYY-MM-DD)" if kind.startswith("date") else "")
+        problem = str(error.get("msg", "invalid")) + hint
+        problems.append(ParameterProblem(parameter=parameter, location=location, problem=problem))
+    detail = "invalid request: " + "; ".join(f"{p.parameter}: {p.problem}" for p in problems)
+    body = InvalidRequest(detail=detail, errors=problems)
+    return JSONResponse(body.model_dump(), status_code=422)
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock = time.monotonic) -> FastAPI:
     """The app; raises ConfigError (a ValueError) when a secret it needs is missing.
 
@@ -125,8 +151,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = time.monotoni
         description=DESCRIPTION + _describe_limits(catalog.limits),
         docs_url="/docs",
         openapi_url="/openapi.json",
+        responses={422: {"model": InvalidRequest, "description": "Invalid parameters"}},
     )
     app.state.context = context
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.include_router(api_router)
     return app

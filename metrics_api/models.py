@@ -32,6 +32,19 @@ class ErrorMessage(BaseModel):
     detail: str = Field(description="What went wrong and, where possible, how to fix it")
 
 
+class ParameterProblem(BaseModel):
+    parameter: str = Field(description="The query or path parameter, header or body field")
+    location: str = Field(description="query, path, header or body")
+    problem: str
+
+
+class InvalidRequest(ErrorMessage):
+    """A 422 from validation: every parameter that is wrong, and what is wrong with it (what
+    was sent is not echoed back: a header may hold a secret)."""
+
+    errors: list[ParameterProblem]
+
+
 class RateLimitMessage(ErrorMessage):
     """A 429: which limit, and when to ask again (also in the ``Retry-After`` header)."""
 
@@ -177,7 +190,11 @@ class ReleaseSummary(BaseModel):
 
 
 class ReleaseList(BaseModel):
-    releases: list[ReleaseSummary]
+    releases: list[ReleaseSummary] = Field(description="Newest first, at most `limit`")
+    total: int = Field(description="Entries matching the filters, on every page")
+    next_after: str | None = Field(
+        default=None, description="Pass as `after` for the next page; null on the last page"
+    )
 
 
 class EnclaveQueries(BaseModel):

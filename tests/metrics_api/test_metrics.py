@@ -252,6 +252,8 @@ def test_csv_and_json_give_the_same_numbers(
     assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
     assert as_csv.headers["x-snapshot-id"] == as_json.json()["snapshot_id"]
     body = as_json.json()
+    # Booleans as JSON writes them (and most CSV readers take), not Python's True/False.
+    assert "True" not in as_csv.text and "False" not in as_csv.text
     table = pd.read_csv(io.StringIO(as_csv.text), dtype={d: str for d in body["dimensions"]})
     json_frame = _frame(body)
     assert list(table.columns[: len(body["dimensions"])]) == body["dimensions"]
@@ -301,7 +303,12 @@ def test_malformed_parameters_get_422_naming_the_parameter(
 ) -> None:
     response = client.get("/v1/metrics/placements", params=params, headers=auth("admin"))
     assert response.status_code == 422
-    assert [e["loc"] for e in response.json()["detail"]] == [["query", field]]
+    body = response.json()
+    assert [(e["location"], e["parameter"]) for e in body["errors"]] == [("query", field)]
+    assert body["detail"].startswith(f"invalid request: {field}: ")
+    assert params[field] not in body["detail"]  # what was sent is not echoed back
+    if field in ("from", "to"):
+        assert "YYYY-MM-DD" in body["detail"]
 
 
 def test_answers_are_cached_per_snapshot_and_a_new_publish_is_served_at_once(

@@ -314,3 +314,21 @@ def test_a_crash_between_the_withdrawal_record_and_the_deletion_serves_nothing(
                                   "reason": "test"}))  # fmt: skip
     assert (lake / "releases" / release_id / "data.csv").exists()
     assert _download(client, auth("researcher"), release_id).status_code == 410
+
+
+def test_the_catalog_is_paged_newest_first(client: TestClient, auth: Auth, lake: Path) -> None:
+    for _ in range(3):
+        _public_use(lake)
+    seen: list[str] = []
+    after = None
+    while True:
+        params: dict[str, Any] = {"limit": 2, **({"after": after} if after else {})}
+        page = client.get("/v1/releases", params=params, headers=auth("media")).json()
+        assert page["total"] == 4 and len(page["releases"]) <= 2
+        seen += [r["release_id"] for r in page["releases"]]
+        after = page["next_after"]
+        if after is None:
+            break
+    assert seen == sorted(seen, reverse=True) and len(set(seen)) == 4
+    for bad in ({"limit": 0}, {"limit": 201}, {"after": "../etc"}):
+        assert client.get("/v1/releases", params=bad, headers=auth("media")).status_code == 422

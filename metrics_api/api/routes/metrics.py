@@ -136,6 +136,9 @@ def _csv(answer: MetricAnswer) -> str:
         # The same marks as the JSON: a CSV row read on its own still says it is perturbed.
         table["perturbed"] = ~answer.frame["suppressed"].astype(bool)
         table["max_abs_error"] = answer.frame["max_abs_error"]
+    for column in ("suppressed", "perturbed"):
+        if column in table.columns:  # as JSON writes them, not Python's True/False
+            table[column] = table[column].astype(bool).map({True: "true", False: "false"})
     buffer = io.StringIO()
     table.to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue()

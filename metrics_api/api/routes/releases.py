@@ -124,11 +124,24 @@ def list_releases(
     status: Annotated[
         str | None, Query(description="available, expired, withdrawn or retired")
     ] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Entries per page")] = 50,
+    after: Annotated[
+        str | None,
+        Query(pattern=RELEASE_ID_PATTERN, description="The `next_after` of the previous page"),
+    ] = None,
 ) -> ReleaseList:
     """Every release ever published, newest first, withdrawn and retired ones too (marked):
-    metadata, identifier and citation, never records."""
+    metadata, identifier and citation, never records. Pages of `limit`; ids sort by creation
+    time, so a page boundary holds while new releases are published."""
     found = [e for e in entries.entries(tier) if status in (None, e.status)]
-    return ReleaseList(releases=[ReleaseSummary(**_summary(e)) for e in found])
+    older = [e for e in found if after is None or e.release_id < after]
+    page = older[:limit]
+    more = len(older) > limit
+    return ReleaseList(
+        releases=[ReleaseSummary(**_summary(e)) for e in page],
+        total=len(found),
+        next_after=page[-1].release_id if more else None,
+    )
 
 
 @router.get(
