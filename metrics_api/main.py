@@ -23,6 +23,7 @@ from lakehouse.settings import ConfigError, Settings, get_settings
 from metrics_api.api.deps import AppContext
 from metrics_api.api.main import api_router
 from metrics_api.catalog import PACKAGED_CATALOG, Limits, load_catalog
+from metrics_api.docs import install_docs
 from metrics_api.enclave import EnclaveRecords
 from metrics_api.errors import ApiError, TooManyRequests
 from metrics_api.keys import KeyStore
@@ -149,7 +150,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = time.monotoni
         title="MerajutASA metrics API",
         version="1.0.0",
         description=DESCRIPTION + _describe_limits(catalog.limits),
-        docs_url="/docs",
+        docs_url=None,  # served from local files below, never from a CDN
+        redoc_url=None,
         openapi_url="/openapi.json",
         responses={422: {"model": InvalidRequest, "description": "Invalid parameters"}},
     )
@@ -157,4 +159,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = time.monotoni
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.include_router(api_router)
+    install_docs(app, "/openapi.json")
     return app

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -19,14 +17,7 @@ import pytest
 
 from lakehouse.audit_log import HashChainedLog, verify_log
 from lakehouse.settings import Settings
-from tests.support.api_fixtures import PEPPER
-from tests.support.pipeline import MERAJUT, REPO
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.api_server import free_port, start_api
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -35,29 +26,10 @@ def test_killed_mid_load_no_answered_request_lacks_its_record(
 ) -> None:
     """One server process, and two (each with its own group commit, one chain extended
     under the file's lock): killed with every process at once, mid-load."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MERAJUT_")}
-    env.update(
-        MERAJUT_HOME=str(settings.home),
-        MERAJUT_LAKE_ROOT=str(settings.lake_root),
-        MERAJUT_API_KEY_PEPPER=PEPPER,
-        # The fixture's catalog: limits this load (8 clients, one key) never reaches.
-        MERAJUT_API_CATALOG_PATH=str(settings.api.catalog_path),
-    )
-    server = subprocess.Popen(
-        [MERAJUT, "api", "serve", "--port", str(port), "--workers", str(workers)], env=env,
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+    port = free_port()
+    # The fixture's catalog: limits this load (8 clients, one key) never reaches.
+    server = start_api(settings, port, workers)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline and server.poll() is None, "the API did not start"
-        time.sleep(0.2)
 
     answered = [0] * 8
     stop = threading.Event()
