@@ -104,6 +104,11 @@ class QueryFilters(BaseModel):
 
 class MetricRow(BaseModel):
     dimensions: dict[str, str | None]
+    labels: dict[str, str] | None = Field(
+        default=None,
+        description="Names of the coded values in `dimensions`, e.g. the province's name for "
+        "its BPS code (null when the row has no coded dimension)",
+    )
     value: int | float | None = Field(description="null when suppressed")
     numerator: int | None = Field(default=None, description="ratio metrics only")
     denominator: int | None = Field(default=None, description="ratio metrics only")

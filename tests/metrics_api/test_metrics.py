@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from lakehouse.reference.audiences import PERTURBED_AUDIENCES, audience_thresholds
+from lakehouse.reference.regions import PROVINCES
 from metrics_api.service import ResultCache
 from tests.support.api_fixtures import role_cube
 
@@ -424,3 +425,25 @@ def test_an_answer_carries_its_etag_and_a_current_one_is_a_304_audited(
         headers={**auth("government"), "If-None-Match": etag},
     )
     assert changed.status_code == 200 and changed.headers["etag"] != etag
+
+
+def test_provinces_come_with_their_names(client: TestClient, auth: Auth) -> None:
+    params = {"dimensions": "province"}
+    body = client.get("/v1/metrics/placements", params=params, headers=auth("admin")).json()
+    names = {p.code: p.name for p in PROVINCES}
+    assert body["rows"]
+    for row in body["rows"]:
+        code = row["dimensions"]["province"]
+        assert row["labels"] == ({"province": names[code]} if code else None)
+    as_csv = client.get(
+        "/v1/metrics/placements", params={**params, "format": "csv"}, headers=auth("admin")
+    )
+    table = pd.read_csv(io.StringIO(as_csv.text), dtype={"province": str})
+    assert list(table.columns[:1]) == ["province"] and table.columns[-1] == "province_name"
+    assert all(
+        names[c] == n for c, n in zip(table["province"], table["province_name"], strict=True)
+    )
+    national = client.get(
+        "/v1/metrics/placements", params={"dimensions": "sex"}, headers=auth("admin")
+    ).json()
+    assert all(row["labels"] is None for row in national["rows"])

@@ -11,6 +11,7 @@ import pandas as pd
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from lakehouse.reference.purposes import PURPOSES
+from lakehouse.reference.regions import province_by_code
 from metrics_api.api.deps import (
     Audit,
     CurrentKey,
@@ -102,14 +103,28 @@ def list_metrics(
     )
 
 
+def _province_names(answer: MetricAnswer) -> pd.Series | None:
+    """The province's name beside each row's BPS code (a reader should not need a code list),
+    or None when the answer has no province breakdown."""
+    geo = answer.metric.geography_dimension
+    if geo is None or geo not in answer.dimensions:
+        return None
+    names = {code: province.name for code, province in province_by_code().items()}
+    return answer.frame[geo].map(lambda code: names.get(code) if code else None)
+
+
 def _rows(answer: MetricAnswer) -> list[MetricRow]:
     ratio = answer.metric.kind == "ratio"
+    geo = answer.metric.geography_dimension
+    names = _province_names(answer)
     rows = []
-    for record in answer.frame.to_dict(orient="records"):
+    for i, record in enumerate(answer.frame.to_dict(orient="records")):
         shown = not record["suppressed"]
+        name = names.iloc[i] if names is not None else None
         rows.append(
             MetricRow(
                 dimensions={d: record[d] for d in answer.dimensions},
+                labels={str(geo): name} if name else None,
                 value=_scalar(record["value"]),
                 numerator=_scalar(record["numerator"]) if ratio else None,
                 denominator=_scalar(record["denominator"]) if ratio else None,
@@ -136,6 +151,9 @@ def _csv(answer: MetricAnswer) -> str:
         # The same marks as the JSON: a CSV row read on its own still says it is perturbed.
         table["perturbed"] = ~answer.frame["suppressed"].astype(bool)
         table["max_abs_error"] = answer.frame["max_abs_error"]
+    names = _province_names(answer)
+    if names is not None:  # last, so the dimension columns keep their places
+        table[f"{answer.metric.geography_dimension}_name"] = names
     for column in ("suppressed", "perturbed"):
         if column in table.columns:  # as JSON writes them, not Python's True/False
             table[column] = table[column].astype(bool).map({True: "true", False: "false"})
