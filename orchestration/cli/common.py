@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import NoReturn
 
@@ -14,7 +15,11 @@ from lakehouse.secrets import ConfigError
 from lakehouse.settings import Settings, get_settings
 
 # Bound to the real stdout: pipeline steps redirect sys.stdout to a log file while they run.
-console = Console(file=sys.stdout)
+# Not on a terminal (a log, CI, a pipe) rich would wrap at 80 columns and cut paths and ids in
+# two; COLUMNS still wins where it is set.
+console = Console(
+    file=sys.stdout, width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+)
 
 
 def config_error(exc: Exception) -> NoReturn:

@@ -233,15 +233,39 @@ def _print_summary(settings: Settings) -> None:
             f"  {tier:<11} {t['release_id']}: {t['rows']} records, {protection}"
             + ("" if t["downloadable"] else " (never downloadable)")
         )
-    console.print(
-        "Dagster UI:    "
-        f"DAGSTER_HOME={settings.dagster_home} .venv/bin/dagster dev -m orchestration.definitions"
-        "  (http://127.0.0.1:3000)"
-    )
+    _print_next_steps(settings)
     settings.layout.reports.mkdir(parents=True, exist_ok=True)
     (settings.layout.reports / "last_summary.json").write_text(
         json.dumps(summary.to_dict(), indent=2, default=str)
     )
+
+
+def _print_next_steps(settings: Settings) -> None:
+    """What a new user can do with the published lake, as commands to copy."""
+    steps = [
+        ("an API key", '.venv/bin/merajut api key create --name "my laptop" --role government'),
+        ("the metrics API", ".venv/bin/merajut api serve   (then http://127.0.0.1:8000/docs)"),
+        ("the research releases", ".venv/bin/merajut release list"),
+        ("Superset, once", "make superset"),
+        (
+            "Superset, start",
+            "SUPERSET_ADMIN_PASSWORD=change-me .venv/bin/python -m dashboards.superset_server "
+            "--home .superset --port 8088 &",
+        ),
+        (
+            "the dashboards",
+            "SUPERSET_ADMIN_PASSWORD=change-me .venv/bin/python -m dashboards.provision "
+            "--url http://127.0.0.1:8088 --user admin",
+        ),
+        (
+            "the Dagster UI",
+            f"DAGSTER_HOME={settings.dagster_home} .venv/bin/dagster dev -m "
+            "orchestration.definitions   (http://127.0.0.1:3000)",
+        ),
+    ]
+    console.print("[bold]next steps[/]")
+    for what, command in steps:
+        console.print(f"  {what + ':':<24}{command}", markup=False, highlight=False)
 
 
 def _print_last_run(steps: dict[str, dict[str, Any]]) -> None:

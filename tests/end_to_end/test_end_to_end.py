@@ -18,8 +18,16 @@ def test_demo_exits_zero_and_prints_the_summary(pipeline_run: PipelineRun) -> No
         "gold snapshot",
         "research release",
         "dagster dev",
+        "next steps",
+        "merajut api key create",
+        "merajut api serve",
+        "merajut release list",
+        "dashboards.provision",
     ):
         assert expected in out
+    # Not on a terminal (the test captures it), lines are not cut at 80 columns.
+    current = next(line for line in out.splitlines() if line.startswith("CURRENT:"))
+    assert current.rstrip().endswith("-> " + pipeline_run.current_snapshot().name), current
 
 
 def test_current_names_a_snapshot_whose_manifest_lists_passed_checks(
