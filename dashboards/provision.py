@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ from lakehouse.settings import get_settings
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 BUNDLE_ROOT = "merajut_dashboards"
+#: How often a provisioning run waiting for Superset says that it is still waiting.
+SAY_EVERY_S = 15.0
 _ENV_REF = re.compile(r"\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
@@ -105,18 +107,34 @@ def import_bundle(url: str, user: str, password: str, bundle: bytes, db_password
             raise RuntimeError(f"import failed: {exc}") from exc
 
 
-def wait_until_healthy(client: httpx.Client, wait_s: float) -> None:
+def _silent(_: str) -> None:
+    return None
+
+
+def wait_until_healthy(
+    client: httpx.Client, wait_s: float, say: Callable[[str], None] = _silent
+) -> None:
     """Superset takes half a minute to start; a provisioning run started beside it (the
-    README's commands, the compose job) waits for ``/health`` instead of failing."""
-    deadline = time.monotonic() + wait_s
+    README's commands, the compose job) waits for ``/health`` instead of failing, and says
+    so every 15 s (a silent minute looks like a hang)."""
+    started = time.monotonic()
+    deadline = started + wait_s
+    said = -SAY_EVERY_S
     while True:
         try:
             if client.get("/health").status_code == 200:
                 return
         except httpx.TransportError:
             pass
+        waited = time.monotonic() - started
         if time.monotonic() > deadline:
             raise SystemExit(f"Superset at {client.base_url} not healthy after {wait_s:.0f}s")
+        if waited - said >= SAY_EVERY_S:
+            say(
+                f"waiting for Superset at {client.base_url} to answer /health "
+                f"({waited:.0f} s of at most {wait_s:.0f} s)"
+            )
+            said = waited
         time.sleep(1)
 
 
@@ -128,12 +146,14 @@ def provision(
     db_password: str = "",
     timeout: float = 300,
     wait_s: float = 180,
+    say: Callable[[str], None] = _silent,
 ) -> None:
     """Import the whole bundle into the Superset at ``url`` (idempotent: fixed UUIDs)."""
     values = {**os.environ, "MERAJUT_SUPERSET_DB_URI": db_uri}
     bundle = build_bundle(values)
     with httpx.Client(base_url=url, timeout=timeout) as client:
-        wait_until_healthy(client, wait_s)
+        wait_until_healthy(client, wait_s, say)
+    say(f"importing the dashboards bundle into {url}")
     import_bundle(url, user, password, bundle, db_password)
 
 
@@ -155,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         args.password,
         uri,
         db_password.get_secret_value() if db_password is not None else "",
+        say=lambda message: print(message, flush=True),
     )
     print(f"provisioned {ASSETS} into {args.url}")
     return 0

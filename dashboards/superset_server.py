@@ -222,10 +222,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV)
     args = parser.parse_args(argv)
     server = SupersetServer(home=args.home.resolve(), port=args.port, venv=args.venv)
-    server.setup()
-    server.start()
-    print(f"superset at {server.url} (user {server.admin_user}); log {server.log_path}")
+    # Superset runs in its own session (so that stopping it takes every process it started):
+    # a SIGTERM that killed only this wrapper would leave it on its port. Stop it first.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
+        print(f"setting up {server.home} and starting Superset on {server.url} ...", flush=True)
+        server.setup()
+        server.start()
+        print(f"superset at {server.url} (user {server.admin_user}); log {server.log_path}")
+        sys.stdout.flush()
         while server._proc is not None and server._proc.poll() is None:
             time.sleep(1)
     except KeyboardInterrupt:
@@ -233,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

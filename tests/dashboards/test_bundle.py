@@ -46,3 +46,25 @@ def test_committed_assets_are_linked_by_uuid() -> None:
             {params["metric"]} if "metric" in params else set()
         )
         assert used <= metric_names, chart["slice_name"]
+
+
+def test_a_provisioning_run_waiting_for_superset_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing listens on the port: the run says it waits (not a silent minute), then fails
+    with what it waited for."""
+    import socket
+
+    import httpx
+
+    import dashboards.provision as provision
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(provision, "SAY_EVERY_S", 1.0)
+    said: list[str] = []
+    with (
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=1) as client,
+        pytest.raises(SystemExit, match="not healthy after 3s"),
+    ):
+        provision.wait_until_healthy(client, 3, said.append)
+    assert len(said) >= 2 and all("waiting for Superset" in m for m in said), said

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,7 @@ from lakehouse.layout import LakeLayout
 from lakehouse.settings import ApiSettings, Settings
 from metrics_api.keys import KeyStore
 from metrics_api.main import create_app
+from tests.support.processes import read_until
 
 #: The government's protected family (the cells the API serves government keys) and the
 #: unsuppressed cube it is cut from (the truth every chart is checked against).
@@ -353,3 +357,28 @@ def test_dashboard_renders_in_headless_chromium(
         assert len(gray.getcolors(maxcolors=1 << 16) or range(1 << 16)) > 50
         histogram = gray.histogram()
         assert max(histogram) / sum(histogram) < 0.9
+
+
+def test_sigterm_to_the_server_command_stops_the_superset_it_started(
+    superset_venv: Path, tmp_path: Path
+) -> None:
+    """``python -m dashboards.superset_server`` runs Superset in its own session: a SIGTERM
+    to the command must not leave Superset answering on its port."""
+    port = _free_port()
+    wrapper = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.foreground", sys.executable, "-m",
+         "dashboards.superset_server", "--home", str(tmp_path / "superset"), "--port",
+         str(port), "--venv", str(superset_venv)],
+        cwd=REPO, env={**os.environ, "SUPERSET_ADMIN_PASSWORD": "test-admin-pw"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        read_until(wrapper.stdout, "superset at", timeout=600)
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
+        wrapper.send_signal(signal.SIGTERM)
+        assert wrapper.wait(timeout=90) == 128 + signal.SIGTERM
+    finally:
+        if wrapper.poll() is None:
+            wrapper.kill()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
