@@ -1,18 +1,42 @@
-"""Generate all source databases and drops of one synthetic MerajutASA world."""
+"""Generate all source databases and drops of one synthetic MerajutASA world.
+
+Generators run in registration order, or, with ``workers`` > 1, as soon as the generators they
+require have finished, each in a process forked from this one. Every generator has its own
+random stream and writes its own database (or drop file), so where it runs changes nothing in
+what it writes: a forked worker sees the context as its requirements left it, and what it adds
+that later generators read comes back as its :meth:`ServiceGenerator.handoff`. The manifest
+lists defects, tables and drops in registration order whatever finished first, so the same
+config gives the same bytes with any number of workers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+import multiprocessing
+import os
+import traceback
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from ingestion.synthetic.config import GeneratorConfig
-from ingestion.synthetic.context import GenerationContext
-from ingestion.synthetic.manifest import MANIFEST_FILENAME, GenerationManifest
-from ingestion.synthetic.registry import ServiceGenerator, ServiceRegistry, default_registry
-from ingestion.synthetic.sink import SqlSink
+from ingestion.synthetic.context import GenerationContext, KeySpace
+from ingestion.synthetic.manifest import MANIFEST_FILENAME, DefectRecord, GenerationManifest
+from ingestion.synthetic.registry import (
+    DropGenerator,
+    DropOutput,
+    ServiceGenerator,
+    ServiceRegistry,
+    default_registry,
+)
+from ingestion.synthetic.sink import SqliteSink, SqlSink
+
+Generator = ServiceGenerator | DropGenerator
 
 
 def _engine(url: str) -> sa.Engine:
@@ -48,7 +72,9 @@ def _generate_service(
             for table in tables:
                 conn.execute(sa.schema.CreateTable(table))
         with engine.begin() as conn:
-            sink = SqlSink(conn, {t.name: t for t in tables})
+            by_name = {t.name: t for t in tables}
+            sqlite = conn.dialect.name == "sqlite"
+            sink = SqliteSink(conn, by_name) if sqlite else SqlSink(conn, by_name)
             ctx.begin_service(service.name, sink)
             service.generate(ctx)
             sink.flush()
@@ -61,18 +87,178 @@ def _generate_service(
         engine.dispose()
 
 
+@dataclass
+class _Outcome:
+    """What one generator did, in a form that crosses a process boundary."""
+
+    counts: dict[str, int] = field(default_factory=dict)  # table -> rows (a drop: its rows)
+    drop: DropOutput | None = None
+    defects: list[DefectRecord] = field(default_factory=list)
+    keys: dict[str, KeySpace] = field(default_factory=dict)  # key spaces it opened
+    shared: dict[str, Any] = field(default_factory=dict)  # ``ctx.shared`` entries it set
+    handoff: Any = None
+
+
+_ABSENT = object()
+
+
+def _run(
+    ctx: GenerationContext,
+    generator: Generator,
+    source_urls: Mapping[str, str],
+    drops_dir: Path,
+    *,
+    hand_off: bool,
+) -> _Outcome:
+    planted = len(ctx.defects.planted)
+    keys = set(ctx.keys)
+    shared = dict(ctx.shared)
+    outcome = _Outcome()
+    if isinstance(generator, ServiceGenerator):
+        outcome.counts = _generate_service(ctx, generator, source_urls[generator.name])
+        if hand_off:
+            outcome.handoff = generator.handoff(ctx)
+    else:
+        outcome.drop = generator.write(ctx, drops_dir)
+        outcome.counts = {generator.name: outcome.drop.rows}
+    outcome.defects = ctx.defects.planted[planted:]
+    outcome.keys = {name: space for name, space in ctx.keys.items() if name not in keys}
+    outcome.shared = {k: v for k, v in ctx.shared.items() if shared.get(k, _ABSENT) is not v}
+    return outcome
+
+
+def _in_worker(
+    ctx: GenerationContext,
+    generator: Generator,
+    source_urls: Mapping[str, str],
+    drops_dir: Path,
+    hand_off: bool,
+    conn: Connection,
+) -> None:
+    """Body of a forked worker: run one generator, send back its outcome (or the error)."""
+    try:
+        outcome = _run(ctx, generator, source_urls, drops_dir, hand_off=hand_off)
+    except BaseException:  # reported to the parent, which raises it
+        conn.send(("error", traceback.format_exc()))
+    else:
+        conn.send(("ok", outcome))
+    finally:
+        conn.close()
+
+
+def _absorb(ctx: GenerationContext, generator: Generator, outcome: _Outcome) -> None:
+    """Make a worker's additions visible to generators forked or run after it."""
+    ctx.keys.update(outcome.keys)
+    ctx.shared.update(outcome.shared)
+    if isinstance(generator, ServiceGenerator) and outcome.handoff is not None:
+        generator.receive(ctx, outcome.handoff)
+
+
+def default_workers() -> int:
+    """One worker per CPU this process may use (the generator never benefits from more)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Automatic garbage collection off while generating.
+
+    The run builds millions of long-lived records (a million children with their guardians)
+    and no reference cycles worth collecting; each full collection would walk all of them,
+    and in a forked worker it would also copy every page it touched.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _schedule(
+    ctx: GenerationContext,
+    generators: list[Generator],
+    source_urls: Mapping[str, str],
+    drops_dir: Path,
+    workers: int,
+) -> dict[str, _Outcome]:
+    """Run every generator once its requirements have finished; at most ``workers`` at once.
+
+    A generator that is the only one that can run while no worker is busy (the institutions
+    and the child registry, which everything else needs) runs in this process, so nothing has
+    to be handed back from it; the others run in forked workers.
+    """
+    required = {r for g in generators for r in g.requires}
+    fork = multiprocessing.get_context("fork") if workers > 1 else None
+    outcomes: dict[str, _Outcome] = {}
+    pending = list(generators)
+    running: dict[Connection, tuple[Generator, Any]] = {}
+    while pending or running:
+        ready = [g for g in pending if all(r in outcomes for r in g.requires)]
+        if fork is None or (not running and len(ready) == 1):
+            for generator in ready[:1]:
+                pending.remove(generator)
+                outcomes[generator.name] = _run(
+                    ctx, generator, source_urls, drops_dir, hand_off=False
+                )
+            if ready:
+                continue
+            if fork is None:
+                raise RuntimeError(f"generators wait for each other: {[g.name for g in pending]}")
+        for generator in ready[: workers - len(running)]:
+            pending.remove(generator)
+            receiver, sender = fork.Pipe(duplex=False)
+            hand_off = generator.name in required
+            process = fork.Process(
+                target=_in_worker,
+                args=(ctx, generator, source_urls, drops_dir, hand_off, sender),
+                name=f"generate-{generator.name}",
+                daemon=True,
+            )
+            process.start()
+            sender.close()
+            running[receiver] = (generator, process)
+        if not running:
+            raise RuntimeError(f"generators wait for each other: {[g.name for g in pending]}")
+        for ready_conn in wait(list(running)):
+            assert isinstance(ready_conn, Connection)
+            receiver = ready_conn
+            generator, process = running.pop(receiver)
+            try:
+                status, payload = receiver.recv()
+            except EOFError:
+                process.join()
+                status, payload = "error", f"the worker died (exit code {process.exitcode})"
+            receiver.close()
+            process.join()
+            if status != "ok":
+                for _, other in running.values():
+                    other.terminate()
+                raise RuntimeError(f"generating {generator.name!r} failed:\n{payload}")
+            _absorb(ctx, generator, payload)
+            outcomes[generator.name] = payload
+    return outcomes
+
+
 def generate_sources(
     config: GeneratorConfig,
     source_urls: Mapping[str, str],
     drops_dir: Path,
     *,
     registry: ServiceRegistry | None = None,
+    workers: int = 1,
 ) -> GenerationManifest:
     """Create every service's tables at its URL, fill them, write the drops and the manifest.
 
     Existing tables of the services are dropped and recreated. Drop files with the same name
     are overwritten; other files under ``drops_dir`` are left alone. The manifest is written
-    to ``drops_dir / "synthetic_manifest.json"`` and returned.
+    to ``drops_dir / "synthetic_manifest.json"`` and returned. ``workers`` > 1 runs
+    independent generators in that many forked processes at once (where ``fork`` exists);
+    the output is the same bytes whatever the number.
     """
     registry = registry or default_registry()
     missing = [name for name in registry.service_names if name not in source_urls]
@@ -80,26 +266,35 @@ def generate_sources(
         raise ValueError(
             f"no source URL for service(s) {missing}; expected keys {list(registry.service_names)}"
         )
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        workers = 1  # pragma: no cover - the workers inherit the context by forking
     drops_dir = Path(drops_dir)
     drops_dir.mkdir(parents=True, exist_ok=True)
 
     ctx = GenerationContext.create(config)
+    generators: list[Generator] = [*registry.services, *registry.drops]
+    with _no_cycle_collection():
+        outcomes = _schedule(ctx, generators, source_urls, drops_dir, workers)
+
     row_counts: dict[str, int] = {}
     services: dict[str, list[str]] = {}
     for service in registry.services:
-        counts = _generate_service(ctx, service, source_urls[service.name])
+        counts = outcomes[service.name].counts
         services[service.name] = list(counts)
         row_counts.update(counts)
     drops: dict[str, str] = {}
     for drop in registry.drops:
-        output = drop.write(ctx, drops_dir)
+        output = outcomes[drop.name].drop
+        assert output is not None
         row_counts[drop.name] = output.rows
         drops[drop.name] = output.path.relative_to(drops_dir).as_posix()
 
     manifest = GenerationManifest(
         config=config,
         row_counts=row_counts,
-        defects=list(ctx.defects.planted),
+        defects=[d for g in generators for d in outcomes[g.name].defects],
         services=services,
         drops=drops,
         third_party_names=sorted(set(ctx.shared.get("third_party_names", []))),

@@ -99,7 +99,8 @@ class PeopleFactory:
         self.last_female = pool("last_names_female")
         # Faker picks street names, prefixes and house numbers; RT/RW is added per person.
         self.streets: tuple[str, ...] = tuple(faker.street_address() for _ in range(pool_size))
-        self._issued_phones: set[str] = set()
+        #: Every phone number handed out so far (numbers are unique in one run).
+        self.issued_phones: set[str] = set()
 
     def person(self, rng: random.Random, sex: str, family_name: str | None = None) -> Person:
         """A sex-matching name; ``family_name`` lets a father pass his name on to a child."""
@@ -130,8 +131,8 @@ class PeopleFactory:
             length = rng.choices((11, 12, 13), weights=(25, 60, 15))[0]
             digits = length - 4
             national = f"{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**digits):0{digits}d}"
-            if national not in self._issued_phones:
-                self._issued_phones.add(national)
+            if national not in self.issued_phones:
+                self.issued_phones.add(national)
                 return national
 
     @staticmethod

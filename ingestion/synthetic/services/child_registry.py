@@ -177,6 +177,16 @@ class ChildRegistryService(ServiceGenerator):
             },
         )
 
+    def handoff(self, ctx: GenerationContext) -> Any:
+        """The children with their guardians, and the NIKs and phones now taken."""
+        return ctx.children, ctx.niks.issued, ctx.people.issued_phones
+
+    def receive(self, ctx: GenerationContext, handoff: Any) -> None:
+        children, niks, phones = handoff
+        ctx.children.extend(children)
+        ctx.niks.issued.update(niks)
+        ctx.people.issued_phones.update(phones)
+
     # -- children ----------------------------------------------------------------------------
 
     @staticmethod
