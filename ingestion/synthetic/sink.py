@@ -46,12 +46,11 @@ class SqlSink:
         self._tables = dict(tables)
         self._batch_size = batch_size
         self._buffers: dict[str, list[Row]] = {name: [] for name in self._tables}
-        self._counts: dict[str, int] = dict.fromkeys(self._tables, 0)
+        self._written: dict[str, int] = dict.fromkeys(self._tables, 0)
 
     def add(self, table: str, row: Row) -> None:
         buffer = self._buffers[table]
         buffer.append(row)
-        self._counts[table] += 1
         if len(buffer) >= self._batch_size:
             self._flush(table)
 
@@ -60,11 +59,11 @@ class SqlSink:
             self.add(table, row)
 
     def count(self, table: str) -> int:
-        return self._counts[table]
+        return self._written[table] + len(self._buffers[table])
 
     @property
     def counts(self) -> dict[str, int]:
-        return dict(self._counts)
+        return {table: self.count(table) for table in self._tables}
 
     def fetch(self, table: str, key_column: str, keys: Sequence[str]) -> list[Row]:
         self._flush(table)
@@ -85,6 +84,7 @@ class SqlSink:
         buffer = self._buffers[table]
         if buffer:
             self._write(table, buffer)
+            self._written[table] += len(buffer)
             self._buffers[table] = []
 
     def _write(self, table: str, rows: list[Row]) -> None:
@@ -141,31 +141,27 @@ class SqliteSink(SqlSink):
 
 
 _NONE = type(None)
-_ISO_DATETIME = functools.partial(dt.datetime.isoformat, sep=" ", timespec="microseconds")
-#: SQLAlchemy's default SQLite storage formats, and the ``isoformat`` that gives the same text.
-_ISO: dict[str, tuple[Callable[[Any], str], int]] = {
-    "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d": (
-        _ISO_DATETIME,
-        26,
-    ),
-    "%(year)04d-%(month)02d-%(day)02d": (dt.date.isoformat, 10),
+#: SQLAlchemy's default SQLite storage formats, and the length of ``str(value)`` (the ISO form
+#: with a space) when it is that format: with microseconds for a timestamp, always for a date.
+_ISO: dict[str, int] = {
+    "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d": 26,
+    "%(year)04d-%(month)02d-%(day)02d": 10,
 }
 
 
 def column_converter(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Converter:
     """How one column's values are stored: exactly what SQLAlchemy's bind processor makes.
 
-    The common cases run without a Python call per value: a column of naive ``datetime`` (or
-    of ``date``) values and NULLs is formatted with ``isoformat``, which gives SQLAlchemy's
-    default SQLite storage format (``2024-05-01 08:30:00.000000``, ``2024-05-01``) whenever
-    every result has the format's length; ``bool`` values are stored as 0/1 by ``sqlite3``
-    itself, as SQLAlchemy's ``int(value)`` would. Anything else goes through SQLAlchemy's own
-    processor, value by value.
+    The common cases run without a Python frame per value: ``str`` of a ``datetime`` (or a
+    ``date``) is its ISO form with a space, which is SQLAlchemy's default SQLite storage
+    format (``2024-05-01 08:30:00.000000``, ``2024-05-01``) when it has the format's length
+    (a timestamp without microseconds, or with a time zone, does not); ``bool`` values are
+    stored as 0/1 by ``sqlite3`` itself, as SQLAlchemy's ``int(value)`` would. Any other value
+    goes through SQLAlchemy's own processor.
     """
     process = type_._cached_bind_processor(dialect)
     if process is None:
         return _unchanged
-    iso: Callable[[Any], str] | None = None
     width = 0
     if isinstance(type_, sa.Boolean):
         python_type: type = bool
@@ -173,19 +169,24 @@ def column_converter(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Co
         storage_format = getattr(type_.dialect_impl(dialect), "_storage_format", None)
         if storage_format not in _ISO:
             return functools.partial(_each, process)
-        iso, width = _ISO[storage_format]
+        width = _ISO[storage_format]
         python_type = dt.date if width == 10 else dt.datetime
 
     def convert(values: list[Any]) -> list[Any]:
         kinds = set(map(type, values))
+        nulls = _NONE in kinds
         kinds.discard(_NONE)
-        if kinds <= {python_type}:
-            if iso is None:
-                return values
-            stored = [None if v is None else iso(v) for v in values]
-            if set(map(len, filter(None, stored))) <= {width}:
-                return stored
-        return _each(process, values)
+        if not kinds <= {python_type}:
+            return _each(process, values)
+        if not width:
+            return values
+        stored = list(map(str, values))
+        if nulls or set(map(len, stored)) != {width}:
+            # NULLs ("None") and values str() renders otherwise, one by one.
+            return [
+                s if len(s) == width else process(v) for s, v in zip(stored, values, strict=True)
+            ]
+        return stored
 
     return convert
 

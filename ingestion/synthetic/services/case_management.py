@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,6 +25,7 @@ from ingestion.synthetic.services.case_notes import (
     third_party_sentence,
     write_notes,
 )
+from ingestion.synthetic.stream import Stream
 
 CASE_TYPES = (
     "neglect",
@@ -278,7 +278,7 @@ class CaseManagementService(ServiceGenerator):
 
         A stream of its own per case, so that every other generated value stays as it was.
         """
-        rng = random.Random(f"{ctx.config.seed}:third-party:{case_id}")
+        rng = Stream(f"{ctx.config.seed}:third-party:{case_id}")
         if not texts or rng.random() >= 0.3:
             return
         sentence, name = third_party_sentence(rng, ctx.people, child.first_name, taken)

@@ -81,6 +81,8 @@ THIRD_PARTY_SENTENCES: tuple[str, ...] = (
     "Keterangan saksi a.n. {name} dicatat petugas.",
     "{rel_cap} {child_first}, {name}, datang menjenguk pada akhir pekan.",
 )
+#: The templates a case with one guardian can use (no second guardian to name), and all.
+_USABLE = (tuple(t for t in TEMPLATES if "{g2}" not in t), TEMPLATES)
 _THIRD_PARTY_RELATIONS = {"M": ("paman", "om", "kakek"), "F": ("bibi", "tante", "nenek")}
 
 _RISK_LABELS = {"low": "rendah", "medium": "sedang", "high": "tinggi", "critical": "kritis"}
@@ -116,7 +118,7 @@ def write_notes(
     """``count`` different notes about one case; ``visits`` are dates already in prose form."""
     child = subject.child
     guardians = child.guardians
-    usable = [t for t in TEMPLATES if "{g2}" not in t or len(guardians) > 1]
+    usable = _USABLE[len(guardians) > 1]
     notes = []
     for i, template in enumerate(rng.sample(usable, min(count, len(usable)))):
         g = rng.choice(guardians)

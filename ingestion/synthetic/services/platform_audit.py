@@ -32,6 +32,8 @@ _ROLE = Weighted(list(ACTOR_ROLES), [60, 15, 15, 5, 5])
 _ACTION = Weighted(list(ACTIONS), [75, 15, 5, 5])
 _READ_ONLY_ACTION = Weighted(["view", "export"], [85, 15])
 _RESOURCE = Weighted(list(RESOURCE_TYPES), [40, 35, 10, 15])
+_HOUR_STARTS = [dt.time(hour) for hour in range(24)]
+_MICRO = dt.timedelta(microseconds=1)
 # Office hours dominate; the hour weights make night-time access rare but present.
 _HOUR = Weighted(
     list(range(24)), [1, 1, 1, 1, 1, 2, 4, 8, 12, 12, 12, 10, 8, 11, 12, 11, 9, 6, 4, 3, 3, 2, 2, 1]
@@ -76,6 +78,8 @@ class PlatformAuditService(ServiceGenerator):
         first_day = ctx.config.as_of - dt.timedelta(days=WINDOW_DAYS)
         per_day, extra_days = divmod(total, WINDOW_DAYS)
 
+        horizon = ctx.horizon
+
         def event(key: str, day: dt.date) -> dict[str, Any]:
             child = rng.choice(children)
             for _ in range(3):  # prefer children already admitted on that day
@@ -89,10 +93,9 @@ class PlatformAuditService(ServiceGenerator):
             role = roles[user]
             action = (_READ_ONLY_ACTION if role in ("auditor", "system") else _ACTION).pick(rng)
             resource_type, resource_id = _resource(rng, child)
-            moment = dt.datetime.combine(day, dt.time(_HOUR.pick(rng))) + dt.timedelta(
-                microseconds=rng.randrange(3_600_000_000)
-            )
-            moment = min(moment, ctx.horizon)
+            hour = _HOUR_STARTS[_HOUR.pick(rng)]
+            moment = dt.datetime.combine(day, hour) + _MICRO * rng.randrange(3_600_000_000)
+            moment = min(moment, horizon)
             return {
                 "event_id": key,
                 "occurred_at": moment,
