@@ -11,8 +11,11 @@ gives for the same seed: ``tests/ingestion/synthetic/test_stream.py`` compares t
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsLenAndGetItem
 
 T = TypeVar("T")
 
@@ -20,7 +23,7 @@ T = TypeVar("T")
 class Stream(random.Random):
     """``random.Random`` with faster ``choice``, ``randrange``, ``randint`` and small ``sample``."""
 
-    def choice(self, seq: Sequence[T]) -> T:
+    def choice(self, seq: SupportsLenAndGetItem[T]) -> T:
         n = len(seq)
         if not n:
             raise IndexError("Cannot choose from an empty sequence")
@@ -53,7 +56,9 @@ class Stream(random.Random):
     def randint(self, a: int, b: int) -> int:
         return self.randrange(a, b + 1)
 
-    def sample(self, population: Sequence[T], k: int, *, counts: Any = None) -> list[T]:
+    def sample(
+        self, population: Sequence[T], k: int, *, counts: Iterable[int] | None = None
+    ) -> list[T]:
         n = len(population) if type(population) in (list, tuple) else -1
         # ``random.Random.sample`` takes from a copied pool when n <= 21 and k <= 5.
         if counts is not None or not 0 <= k <= 5 or not 0 <= n <= 21 or k > n:
