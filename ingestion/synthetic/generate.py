@@ -238,6 +238,7 @@ def _schedule(
             if status != "ok":
                 for _, other in running.values():
                     other.terminate()
+                    other.join()
                 raise RuntimeError(f"generating {generator.name!r} failed:\n{payload}")
             _absorb(ctx, generator, payload)
             outcomes[generator.name] = payload
