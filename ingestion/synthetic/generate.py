@@ -15,7 +15,7 @@ import gc
 import multiprocessing
 import os
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -58,8 +58,13 @@ def _engine(url: str) -> sa.Engine:
 
 
 def _generate_service(
-    ctx: GenerationContext, service: ServiceGenerator, url: str
+    ctx: GenerationContext,
+    service: ServiceGenerator,
+    url: str,
+    generated: Callable[[dict[str, int]], None] = lambda counts: None,
 ) -> dict[str, int]:
+    """Fill the service's database; ``generated(counts)`` is called once every row is written
+    and before the indexes are built (the rest of the run no longer waits for those)."""
     engine = _engine(url)
     try:
         metadata = sa.MetaData()
@@ -79,6 +84,7 @@ def _generate_service(
             service.generate(ctx)
             sink.flush()
             ctx.begin_service(service.name, None)
+            generated(sink.counts)
             for table in tables:
                 for index in sorted(table.indexes, key=lambda i: str(i.name)):
                     index.create(conn)
@@ -109,21 +115,29 @@ def _run(
     drops_dir: Path,
     *,
     hand_off: bool,
+    publish: Callable[[_Outcome], None] = lambda outcome: None,
 ) -> _Outcome:
+    """Run one generator; ``publish`` gets its outcome as soon as later generators could use
+    it: for a service, when its rows are written, before its indexes are built."""
     planted = len(ctx.defects.planted)
     keys = set(ctx.keys)
     shared = dict(ctx.shared)
     outcome = _Outcome()
-    if isinstance(generator, ServiceGenerator):
-        outcome.counts = _generate_service(ctx, generator, source_urls[generator.name])
-        if hand_off:
+
+    def done(counts: dict[str, int]) -> None:
+        outcome.counts = counts
+        if hand_off and isinstance(generator, ServiceGenerator):
             outcome.handoff = generator.handoff(ctx)
+        outcome.defects = ctx.defects.planted[planted:]
+        outcome.keys = {name: space for name, space in ctx.keys.items() if name not in keys}
+        outcome.shared = {k: v for k, v in ctx.shared.items() if shared.get(k, _ABSENT) is not v}
+        publish(outcome)
+
+    if isinstance(generator, ServiceGenerator):
+        _generate_service(ctx, generator, source_urls[generator.name], done)
     else:
         outcome.drop = generator.write(ctx, drops_dir)
-        outcome.counts = {generator.name: outcome.drop.rows}
-    outcome.defects = ctx.defects.planted[planted:]
-    outcome.keys = {name: space for name, space in ctx.keys.items() if name not in keys}
-    outcome.shared = {k: v for k, v in ctx.shared.items() if shared.get(k, _ABSENT) is not v}
+        done({generator.name: outcome.drop.rows})
     return outcome
 
 
@@ -135,13 +149,14 @@ def _in_worker(
     hand_off: bool,
     conn: Connection,
 ) -> None:
-    """Body of a forked worker: run one generator, send back its outcome (or the error)."""
+    """Body of a forked worker: run one generator, send its outcome as soon as it is known,
+    then say when the generator has finished (or send the error)."""
     try:
-        outcome = _run(ctx, generator, source_urls, drops_dir, hand_off=hand_off)
+        _run(ctx, generator, source_urls, drops_dir, hand_off=hand_off, publish=conn.send)
     except BaseException:  # reported to the parent, which raises it
-        conn.send(("error", traceback.format_exc()))
+        conn.send(traceback.format_exc())
     else:
-        conn.send(("ok", outcome))
+        conn.send(None)
     finally:
         conn.close()
 
@@ -186,11 +201,13 @@ def _schedule(
     drops_dir: Path,
     workers: int,
 ) -> dict[str, _Outcome]:
-    """Run every generator once its requirements have finished; at most ``workers`` at once.
+    """Run every generator once its requirements are done; at most ``workers`` at once.
 
     A generator that is the only one that can run while no worker is busy (the institutions
     and the child registry, which everything else needs) runs in this process, so nothing has
-    to be handed back from it; the others run in forked workers.
+    to be handed back from it; the others run in forked workers. A worker's outcome counts as
+    soon as its rows are written: the generators waiting for it start while it builds its
+    indexes (the access log does not wait for the case tables' indexes).
     """
     required = {r for g in generators for r in g.requires}
     fork = multiprocessing.get_context("fork") if workers > 1 else None
@@ -227,21 +244,24 @@ def _schedule(
         for ready_conn in wait(list(running)):
             assert isinstance(ready_conn, Connection)
             receiver = ready_conn
-            generator, process = running.pop(receiver)
+            generator, process = running[receiver]
             try:
-                status, payload = receiver.recv()
+                message = receiver.recv()
             except EOFError:
                 process.join()
-                status, payload = "error", f"the worker died (exit code {process.exitcode})"
+                message = f"the worker died (exit code {process.exitcode})"
+            if isinstance(message, _Outcome):  # later generators may start
+                _absorb(ctx, generator, message)
+                outcomes[generator.name] = message
+                continue
+            del running[receiver]
             receiver.close()
             process.join()
-            if status != "ok":
+            if message is not None:
                 for _, other in running.values():
                     other.terminate()
                     other.join()
-                raise RuntimeError(f"generating {generator.name!r} failed:\n{payload}")
-            _absorb(ctx, generator, payload)
-            outcomes[generator.name] = payload
+                raise RuntimeError(f"generating {generator.name!r} failed:\n{message}")
     return outcomes
 
 
