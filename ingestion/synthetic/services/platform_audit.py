@@ -7,6 +7,7 @@ time order as in a real append-only log, and nothing has to be sorted in memory.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -71,6 +72,8 @@ class PlatformAuditService(ServiceGenerator):
     def generate(self, ctx: GenerationContext) -> None:
         rng = ctx.rng
         children = ctx.children
+        if not children:
+            raise RuntimeError("platform_audit needs children")
         n_users = max(10, len(children) // 20)
         roles = _ROLE.sample(rng, n_users)
         keys = ctx.key_space("access_log", "EV-", 7)
@@ -79,23 +82,36 @@ class PlatformAuditService(ServiceGenerator):
         per_day, extra_days = divmod(total, WINDOW_DAYS)
 
         horizon = ctx.horizon
+        # Five events per child: the draws below are ``rng.choice(children)``,
+        # ``rng.randrange(3)`` and ``Weighted.pick`` written out, one Python frame less each
+        # (the same Mersenne Twister words, in the same order).
+        getrandbits, random = rng.getrandbits, rng.random
+        n_children = len(children)
+        child_bits = n_children.bit_length()
+        hours, hour_weights, last_hour = _HOUR.items, _HOUR.cum_weights, len(_HOUR.items) - 1
+        hour_total = hour_weights[-1]
 
         def event(key: str, day: dt.date) -> dict[str, Any]:
-            child = rng.choice(children)
-            for _ in range(3):  # prefer children already admitted on that day
+            for _ in range(4):  # prefer children already admitted on that day (3 retries)
+                pick = getrandbits(child_bits)
+                while pick >= n_children:
+                    pick = getrandbits(child_bits)
+                child = children[pick]
                 if child.admission_date <= day:
                     break
-                child = rng.choice(children)
-            if rng.random() < 0.85:  # staff of the child's institution
-                user = (child.institution_index * 3 + rng.randrange(3)) % n_users
+            if random() < 0.85:  # staff of the child's institution
+                staff = getrandbits(2)
+                while staff >= 3:
+                    staff = getrandbits(2)
+                user = (child.institution_index * 3 + staff) % n_users
             else:
                 user = rng.randrange(n_users)
             role = roles[user]
             action = (_READ_ONLY_ACTION if role in ("auditor", "system") else _ACTION).pick(rng)
             resource_type, resource_id = _resource(rng, child)
-            hour = _HOUR_STARTS[_HOUR.pick(rng)]
-            moment = dt.datetime.combine(day, hour) + _MICRO * rng.randrange(3_600_000_000)
-            moment = min(moment, horizon)
+            hour = hours[bisect(hour_weights, random() * hour_total, 0, last_hour)]
+            moment = dt.datetime.combine(day, _HOUR_STARTS[hour])
+            moment = min(moment + _MICRO * rng.randrange(3_600_000_000), horizon)
             return {
                 "event_id": key,
                 "occurred_at": moment,
