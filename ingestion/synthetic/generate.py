@@ -34,7 +34,7 @@ from ingestion.synthetic.registry import (
     ServiceRegistry,
     default_registry,
 )
-from ingestion.synthetic.sink import SqliteSink, SqlSink
+from ingestion.synthetic.sink import ForwardingSink, SqliteSink, SqlSink, load_stored
 
 Generator = ServiceGenerator | DropGenerator
 
@@ -57,40 +57,149 @@ def _engine(url: str) -> sa.Engine:
     return engine
 
 
+def _create_tables(engine: sa.Engine, service: ServiceGenerator) -> list[sa.Table]:
+    metadata = sa.MetaData()
+    tables = service.tables(metadata)
+    with engine.begin() as conn:
+        # Drop first so that a regeneration never mixes with rows of an earlier run.
+        metadata.drop_all(conn)
+        # Tables now, indexes after the load: building an index once is much cheaper
+        # than maintaining it through hundreds of thousands of inserts.
+        for table in tables:
+            conn.execute(sa.schema.CreateTable(table))
+    return tables
+
+
+def _create_indexes(conn: sa.Connection, tables: list[sa.Table]) -> None:
+    for table in tables:
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            index.create(conn)
+
+
 def _generate_service(
     ctx: GenerationContext,
     service: ServiceGenerator,
     url: str,
     generated: Callable[[dict[str, int]], None] = lambda counts: None,
+    *,
+    writers: list[_Writer] | None = None,
 ) -> dict[str, int]:
     """Fill the service's database; ``generated(counts)`` is called once every row is written
-    and before the indexes are built (the rest of the run no longer waits for those)."""
-    engine = _engine(url)
-    try:
+    and before the indexes are built (the rest of the run no longer waits for those).
+
+    With ``writers`` (a run with several workers) a SQLite database is written by a process
+    of its own (:func:`_write_database`) while this one generates; the writer is appended to
+    ``writers`` for the caller to wait on.
+    """
+    if writers is not None and sa.engine.make_url(url).get_backend_name() == "sqlite":
+        writer = _Writer.start(service, url)
         metadata = sa.MetaData()
-        tables = service.tables(metadata)
-        with engine.begin() as conn:
-            # Drop first so that a regeneration never mixes with rows of an earlier run.
-            metadata.drop_all(conn)
-            # Tables now, indexes after the load: building an index once is much cheaper
-            # than maintaining it through hundreds of thousands of inserts.
-            for table in tables:
-                conn.execute(sa.schema.CreateTable(table))
-        with engine.begin() as conn:
-            by_name = {t.name: t for t in tables}
-            sqlite = conn.dialect.name == "sqlite"
-            sink = SqliteSink(conn, by_name) if sqlite else SqlSink(conn, by_name)
-            ctx.begin_service(service.name, sink)
+        tables = {t.name: t for t in service.tables(metadata)}
+        sink = ForwardingSink(writer.pipe, tables, writer.dialect)
+        ctx.begin_service(service.name, sink)
+        try:
             service.generate(ctx)
             sink.flush()
+        except (BrokenPipeError, EOFError):
+            writer.wait()  # raises the writer's own error
+            raise
+        ctx.begin_service(service.name, None)
+        generated(sink.counts)
+        writer.finish()
+        writers.append(writer)
+        return sink.counts
+    engine = _engine(url)
+    try:
+        tables_in_order = _create_tables(engine, service)
+        with engine.begin() as conn:
+            by_name = {t.name: t for t in tables_in_order}
+            sqlite = conn.dialect.name == "sqlite"
+            sink_here = SqliteSink(conn, by_name) if sqlite else SqlSink(conn, by_name)
+            ctx.begin_service(service.name, sink_here)
+            service.generate(ctx)
+            sink_here.flush()
             ctx.begin_service(service.name, None)
-            generated(sink.counts)
-            for table in tables:
-                for index in sorted(table.indexes, key=lambda i: str(i.name)):
-                    index.create(conn)
-            return sink.counts
+            generated(sink_here.counts)
+            _create_indexes(conn, tables_in_order)
+            return sink_here.counts
     finally:
         engine.dispose()
+
+
+@dataclass
+class _Writer:
+    """A process writing one service's SQLite database from the batches it is sent."""
+
+    service: str
+    process: Any
+    pipe: Connection
+    dialect: sa.Dialect
+
+    @classmethod
+    def start(cls, service: ServiceGenerator, url: str) -> _Writer:
+        fork = multiprocessing.get_context("fork")
+        pipe, theirs = fork.Pipe()
+        process = fork.Process(
+            target=_write_database,
+            args=(service, url, theirs),
+            name=f"write-{service.name}",
+            daemon=True,
+        )
+        process.start()
+        theirs.close()
+        probe = sa.create_engine(url)
+        writer = cls(service.name, process, pipe, probe.dialect)
+        probe.dispose()
+        message = pipe.recv()  # the tables exist, or what went wrong
+        if message != ("ready",):
+            writer._fail(message)
+        return writer
+
+    def finish(self) -> None:
+        """No more rows: the writer builds the indexes and commits."""
+        self.pipe.send(("finish",))
+
+    def wait(self) -> None:
+        """Until the database is complete; raises what went wrong in the writer."""
+        try:
+            message = self.pipe.recv()
+        except EOFError:
+            message = ("error", "the writer died")
+        if message[0] != "done":
+            self._fail(message)
+        self.pipe.close()
+        self.process.join()
+
+    def _fail(self, message: tuple[str, Any]) -> None:
+        self.pipe.close()
+        self.process.join()
+        raise RuntimeError(f"writing the {self.service} database failed:\n{message[1]}")
+
+
+def _write_database(service: ServiceGenerator, url: str, pipe: Connection) -> None:
+    """Body of a writer process: the statements ``_generate_service`` runs itself, in the
+    same order on one connection, with the rows arriving through ``pipe`` (see ForwardingSink)."""
+    try:
+        engine = _engine(url)
+        try:
+            tables = _create_tables(engine, service)
+            pipe.send(("ready",))
+            with engine.begin() as conn:
+                sink = SqliteSink(conn, {t.name: t for t in tables})
+                while (message := pipe.recv())[0] != "finish":
+                    if message[0] == "rows":
+                        sink.write_stored(message[1], load_stored(message[2]))
+                    else:
+                        pipe.send(("rows", sink.fetch(*message[1:])))
+                _create_indexes(conn, tables)
+        finally:
+            engine.dispose()
+    except BaseException:  # reported to the generating process, which raises it
+        pipe.send(("error", traceback.format_exc()))
+    else:
+        pipe.send(("done", None))
+    finally:
+        pipe.close()
 
 
 @dataclass
@@ -116,6 +225,7 @@ def _run(
     *,
     hand_off: bool,
     publish: Callable[[_Outcome], None] = lambda outcome: None,
+    writers: list[_Writer] | None = None,
 ) -> _Outcome:
     """Run one generator; ``publish`` gets its outcome as soon as later generators could use
     it: for a service, when its rows are written, before its indexes are built."""
@@ -134,7 +244,7 @@ def _run(
         publish(outcome)
 
     if isinstance(generator, ServiceGenerator):
-        _generate_service(ctx, generator, source_urls[generator.name], done)
+        _generate_service(ctx, generator, source_urls[generator.name], done, writers=writers)
     else:
         outcome.drop = generator.write(ctx, drops_dir)
         done({generator.name: outcome.drop.rows})
@@ -152,7 +262,18 @@ def _in_worker(
     """Body of a forked worker: run one generator, send its outcome as soon as it is known,
     then say when the generator has finished (or send the error)."""
     try:
-        _run(ctx, generator, source_urls, drops_dir, hand_off=hand_off, publish=conn.send)
+        writers: list[_Writer] = []
+        _run(
+            ctx,
+            generator,
+            source_urls,
+            drops_dir,
+            hand_off=hand_off,
+            publish=conn.send,
+            writers=writers,
+        )
+        for writer in writers:
+            writer.wait()
     except BaseException:  # reported to the parent, which raises it
         conn.send(traceback.format_exc())
     else:
@@ -209,18 +330,46 @@ def _schedule(
     soon as its rows are written: the generators waiting for it start while it builds its
     indexes (the access log does not wait for the case tables' indexes).
     """
-    required = {r for g in generators for r in g.requires}
     fork = multiprocessing.get_context("fork") if workers > 1 else None
     outcomes: dict[str, _Outcome] = {}
+    # Writers of databases generated here (several workers only): waited for at the end, so
+    # the workers start while the child registry's indexes are built.
+    writers: list[_Writer] | None = [] if fork is not None else None
     pending = list(generators)
     running: dict[Connection, tuple[Generator, Any]] = {}
+    try:
+        _loop(ctx, pending, running, outcomes, writers, source_urls, drops_dir, workers, fork)
+    except BaseException:  # stop what still runs, then report the first error
+        stopping = [p for _, p in running.values()] + [w.process for w in writers or ()]
+        for process in stopping:
+            process.terminate()
+            process.join()
+        raise
+    for writer in writers or ():
+        writer.wait()
+    return outcomes
+
+
+def _loop(
+    ctx: GenerationContext,
+    pending: list[Generator],
+    running: dict[Connection, tuple[Generator, Any]],
+    outcomes: dict[str, _Outcome],
+    writers: list[_Writer] | None,
+    source_urls: Mapping[str, str],
+    drops_dir: Path,
+    workers: int,
+    fork: Any,
+) -> None:
+    """The scheduling loop of :func:`_schedule` (which cleans up after it)."""
+    required = {r for g in pending for r in g.requires}
     while pending or running:
         ready = [g for g in pending if all(r in outcomes for r in g.requires)]
         if fork is None or (not running and len(ready) == 1):
             for generator in ready[:1]:
                 pending.remove(generator)
                 outcomes[generator.name] = _run(
-                    ctx, generator, source_urls, drops_dir, hand_off=False
+                    ctx, generator, source_urls, drops_dir, hand_off=False, writers=writers
                 )
             if ready:
                 continue
@@ -234,7 +383,7 @@ def _schedule(
                 target=_in_worker,
                 args=(ctx, generator, source_urls, drops_dir, hand_off, sender),
                 name=f"generate-{generator.name}",
-                daemon=True,
+                daemon=False,  # it starts a writer process of its own
             )
             process.start()
             sender.close()
@@ -258,11 +407,7 @@ def _schedule(
             receiver.close()
             process.join()
             if message is not None:
-                for _, other in running.values():
-                    other.terminate()
-                    other.join()
                 raise RuntimeError(f"generating {generator.name!r} failed:\n{message}")
-    return outcomes
 
 
 def generate_sources(

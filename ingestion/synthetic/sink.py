@@ -13,7 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import marshal
+import pickle
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from multiprocessing.connection import Connection
 from operator import itemgetter
 from typing import Any, Protocol
 
@@ -91,13 +94,39 @@ class SqlSink:
         self._conn.execute(self._tables[table].insert(), rows)
 
 
+class SqliteRows:
+    """How the rows of some tables are stored in SQLite: the ``INSERT`` and column converters.
+
+    Each column of a batch is converted as SQLAlchemy's SQLite dialect would bind it (dates
+    and timestamps as ISO text, booleans as 0/1), see :func:`column_converter`.
+    """
+
+    def __init__(self, tables: Mapping[str, sa.Table], dialect: sa.Dialect) -> None:
+        quote = dialect.identifier_preparer.quote
+        self._statements: dict[str, tuple[str, list[tuple[itemgetter[Any], Converter]]]] = {}
+        for name, t in tables.items():
+            columns = ", ".join(quote(c.name) for c in t.columns)
+            marks = ", ".join("?" for _ in t.columns)
+            self._statements[name] = (
+                f"INSERT INTO {quote(name)} ({columns}) VALUES ({marks})",
+                [(itemgetter(c.name), column_converter(c.type, dialect)) for c in t.columns],
+            )
+
+    def insert(self, table: str) -> str:
+        return self._statements[table][0]
+
+    def stored(self, table: str, rows: list[Row]) -> list[tuple[Any, ...]]:
+        """``rows`` as the tuples ``sqlite3`` is given (in the table's column order)."""
+        values = [convert(list(map(get, rows))) for get, convert in self._statements[table][1]]
+        return list(zip(*values, strict=True))
+
+
 class SqliteSink(SqlSink):
     """``SqlSink`` for SQLite: the same stored bytes, without SQLAlchemy's per-row work.
 
     Rows are written with the DBAPI connection under ``conn``, inside the transaction
     ``conn`` has open, so a service's inserts and index builds stay one transaction, as
-    before. Each column of a batch is converted as SQLAlchemy's SQLite dialect would bind
-    it (dates and timestamps as ISO text, booleans as 0/1), see :func:`column_converter`.
+    before.
     """
 
     def __init__(
@@ -110,15 +139,7 @@ class SqliteSink(SqlSink):
         if dbapi is None:  # pragma: no cover - an open connection always has one
             raise RuntimeError("the connection has no DBAPI connection")
         self._dbapi = dbapi
-        self._statements: dict[str, tuple[str, list[tuple[itemgetter[Any], Converter]]]] = {}
-        for name, t in self._tables.items():
-            quote = conn.dialect.identifier_preparer.quote
-            columns = ", ".join(quote(c.name) for c in t.columns)
-            marks = ", ".join("?" for _ in t.columns)
-            self._statements[name] = (
-                f"INSERT INTO {quote(name)} ({columns}) VALUES ({marks})",
-                [(itemgetter(c.name), column_converter(c.type, conn.dialect)) for c in t.columns],
-            )
+        self._rows = SqliteRows(self._tables, conn.dialect)
 
     def fetch(self, table: str, key_column: str, keys: Sequence[str]) -> list[Row]:
         """One scan of the table for all ``keys`` (they arrive as one JSON parameter).
@@ -134,10 +155,63 @@ class SqliteSink(SqlSink):
         query = sa.select(t).where(t.c[key_column].in_(wanted)).order_by(t.c[key_column])
         return [dict(r._mapping) for r in self._conn.execute(query)]
 
+    def write_stored(self, table: str, stored: list[tuple[Any, ...]]) -> None:
+        """Insert rows already converted by :class:`SqliteRows` (by another process)."""
+        self._flush(table)
+        self._dbapi.executemany(self._rows.insert(table), stored)
+        self._written[table] += len(stored)
+
     def _write(self, table: str, rows: list[Row]) -> None:
-        statement, columns = self._statements[table]
-        values = [convert(list(map(get, rows))) for get, convert in columns]
-        self._dbapi.executemany(statement, zip(*values, strict=True))
+        self._dbapi.executemany(self._rows.insert(table), self._rows.stored(table, rows))
+
+
+class ForwardingSink(SqlSink):
+    """A sink whose SQLite database is written by another process (see ``generate``).
+
+    The generating process only converts each batch to stored tuples and sends it through
+    ``pipe`` (``marshal``: a fraction of what inserting costs); the writer inserts the batches
+    in the order they were cut, which is the order ``SqliteSink`` would have inserted them,
+    so the file is the same. ``fetch`` asks the writer and waits for the answer.
+    """
+
+    def __init__(
+        self,
+        pipe: Connection,
+        tables: Mapping[str, sa.Table],
+        dialect: sa.Dialect,
+        batch_size: int = 10_000,
+    ) -> None:
+        self._pipe = pipe
+        self._tables = dict(tables)
+        self._batch_size = batch_size
+        self._buffers = {name: [] for name in self._tables}
+        self._written = dict.fromkeys(self._tables, 0)
+        self._rows = SqliteRows(self._tables, dialect)
+
+    def fetch(self, table: str, key_column: str, keys: Sequence[str]) -> list[Row]:
+        self._flush(table)
+        self._pipe.send(("fetch", table, key_column, list(keys)))
+        kind, answer = self._pipe.recv()
+        if kind != "rows":
+            raise RuntimeError(f"the writer of {table} failed:\n{answer}")
+        rows: list[Row] = answer
+        return rows
+
+    def _write(self, table: str, rows: list[Row]) -> None:
+        stored = self._rows.stored(table, rows)
+        try:
+            payload = b"m" + marshal.dumps(stored)
+        except ValueError:  # a value marshal does not know: pickle takes anything
+            payload = b"p" + pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL)
+        self._pipe.send(("rows", table, payload))
+
+
+def load_stored(payload: bytes) -> list[tuple[Any, ...]]:
+    """The batch a :class:`ForwardingSink` sent."""
+    rows: list[tuple[Any, ...]] = (
+        marshal.loads(payload[1:]) if payload[:1] == b"m" else pickle.loads(payload[1:])
+    )
+    return rows
 
 
 _NONE = type(None)

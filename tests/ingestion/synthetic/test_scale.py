@@ -95,6 +95,15 @@ def test_a_failing_worker_fails_the_run_with_its_error(tmp_path: Path) -> None:
         generate_sources(GeneratorConfig(children=50), urls, tmp_path / "drops", workers=2)
 
 
+def test_a_failing_writer_of_the_first_services_fails_the_run(tmp_path: Path) -> None:
+    """The child registry is generated in the parent, its database written by a writer
+    process; the writer's error is what the run reports."""
+    urls = sqlite_source_urls(tmp_path / "sources")
+    (tmp_path / "sources" / "child_registry.db").mkdir(parents=True)
+    with pytest.raises(RuntimeError, match="writing the child_registry database failed"):
+        generate_sources(GeneratorConfig(children=50), urls, tmp_path / "drops", workers=2)
+
+
 def test_stored_values_are_sqlalchemys(tmp_path: Path) -> None:
     """The converter stores what SQLAlchemy's SQLite binds store, fast path or not."""
     import datetime as dt
