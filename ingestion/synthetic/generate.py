@@ -141,7 +141,7 @@ class _Writer:
         pipe, theirs = fork.Pipe()
         process = fork.Process(
             target=_write_database,
-            args=(service, url, theirs),
+            args=(service, url, theirs, pipe),
             name=f"write-{service.name}",
             daemon=True,
         )
@@ -176,9 +176,24 @@ class _Writer:
         raise RuntimeError(f"writing the {self.service} database failed:\n{message[1]}")
 
 
-def _write_database(service: ServiceGenerator, url: str, pipe: Connection) -> None:
+def _write_database(
+    service: ServiceGenerator, url: str, pipe: Connection, generating_end: Connection
+) -> None:
     """Body of a writer process: the statements ``_generate_service`` runs itself, in the
-    same order on one connection, with the rows arriving through ``pipe`` (see ForwardingSink)."""
+    same order on one connection, with the rows arriving through ``pipe`` (see ForwardingSink).
+
+    It stops when the generating process is gone (its parent changes): the pipe alone would
+    not say so, as other forked processes may hold copies of its other end.
+    """
+    generating_end.close()
+    owner = os.getppid()
+
+    def receive() -> Any:
+        while not pipe.poll(1.0):
+            if os.getppid() != owner:
+                raise RuntimeError("the generating process is gone")
+        return pipe.recv()
+
     try:
         engine = _engine(url)
         try:
@@ -186,7 +201,7 @@ def _write_database(service: ServiceGenerator, url: str, pipe: Connection) -> No
             pipe.send(("ready",))
             with engine.begin() as conn:
                 sink = SqliteSink(conn, {t.name: t for t in tables})
-                while (message := pipe.recv())[0] != "finish":
+                while (message := receive())[0] != "finish":
                     if message[0] == "rows":
                         sink.write_stored(message[1], load_stored(message[2]))
                     else:
@@ -258,9 +273,12 @@ def _in_worker(
     drops_dir: Path,
     hand_off: bool,
     conn: Connection,
+    inherited_ends: list[Connection],
 ) -> None:
     """Body of a forked worker: run one generator, send its outcome as soon as it is known,
     then say when the generator has finished (or send the error)."""
+    for inherited in inherited_ends:  # the parent's ends of earlier pipes: not this one's
+        inherited.close()
     try:
         writers: list[_Writer] = []
         _run(
@@ -378,10 +396,11 @@ def _loop(
         for generator in ready[: workers - len(running)]:
             pending.remove(generator)
             receiver, sender = fork.Pipe(duplex=False)
+            inherited = [*running, receiver, *(w.pipe for w in writers or ())]
             hand_off = generator.name in required
             process = fork.Process(
                 target=_in_worker,
-                args=(ctx, generator, source_urls, drops_dir, hand_off, sender),
+                args=(ctx, generator, source_urls, drops_dir, hand_off, sender, inherited),
                 name=f"generate-{generator.name}",
                 daemon=False,  # it starts a writer process of its own
             )
