@@ -7,6 +7,12 @@ what it writes: a forked worker sees the context as its requirements left it, an
 that later generators read comes back as its :meth:`ServiceGenerator.handoff`. The manifest
 lists defects, tables and drops in registration order whatever finished first, so the same
 config gives the same bytes with any number of workers.
+
+With several workers, each SQLite database is also written by a process of its own: the
+generating process converts its batches and sends them; the writer runs the statements the
+generating process would have run, in the same order, on one connection, so the file is the
+same. Generating (Python) and storing (SQLite) then use both cores, also while the child
+registry and the access log are generated, which nothing else can run beside.
 """
 
 from __future__ import annotations
@@ -101,7 +107,10 @@ def _generate_service(
             service.generate(ctx)
             sink.flush()
         except (BrokenPipeError, EOFError):
-            writer.wait()  # raises the writer's own error
+            writer.wait()  # the writer failed first: raises its own error
+            raise
+        except BaseException:
+            writer.stop()
             raise
         ctx.begin_service(service.name, None)
         generated(sink.counts)
@@ -169,6 +178,12 @@ class _Writer:
             self._fail(message)
         self.pipe.close()
         self.process.join()
+
+    def stop(self) -> None:
+        """The generating side failed: the database will not be finished."""
+        self.process.terminate()
+        self.process.join()
+        self.pipe.close()
 
     def _fail(self, message: tuple[str, Any]) -> None:
         self.pipe.close()
