@@ -5,7 +5,8 @@ children the access log alone is five million rows); the sink batches them into
 ``executemany`` inserts. ``SqlSink`` works on any SQLAlchemy backend. ``SqliteSink``, the one
 SQLite files get, stores exactly the same values but skips SQLAlchemy's per-row parameter
 processing, which cost more than generating the rows did: it converts a batch column by column
-(C-level ``map``) and hands tuples to ``sqlite3``'s ``executemany``.
+(C-level ``map``) and hands tuples to ``sqlite3``'s ``executemany``. ``ForwardingSink`` sends
+the converted batches to a writer process that owns the database (``generate`` with workers).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import functools
 import json
 import marshal
 import pickle
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from multiprocessing.connection import Connection
 from operator import itemgetter
@@ -39,13 +41,14 @@ class RowSink(Protocol):
     def count(self, table: str) -> int: ...
 
 
-class SqlSink:
-    """Buffers rows per table and flushes them with one ``executemany`` per batch."""
+class BufferedSink(ABC):
+    """Buffers rows per table and writes them one batch (one ``executemany``) at a time.
 
-    def __init__(
-        self, conn: sa.Connection, tables: Mapping[str, sa.Table], batch_size: int = 10_000
-    ) -> None:
-        self._conn = conn
+    Batches are cut at the same rows whatever the subclass does with them: a table's batch is
+    written when it is full, when the table is fetched from, and at ``flush``, in table order.
+    """
+
+    def __init__(self, tables: Mapping[str, sa.Table], batch_size: int = 10_000) -> None:
         self._tables = dict(tables)
         self._batch_size = batch_size
         self._buffers: dict[str, list[Row]] = {name: [] for name in self._tables}
@@ -68,16 +71,9 @@ class SqlSink:
     def counts(self) -> dict[str, int]:
         return {table: self.count(table) for table in self._tables}
 
+    @abstractmethod
     def fetch(self, table: str, key_column: str, keys: Sequence[str]) -> list[Row]:
-        self._flush(table)
-        t = self._tables[table]
-        out: list[Row] = []
-        for start in range(0, len(keys), 500):
-            chunk = list(keys[start : start + 500])
-            query = sa.select(t).where(t.c[key_column].in_(chunk)).order_by(t.c[key_column])
-            out.extend(dict(r._mapping) for r in self._conn.execute(query))
-        out.sort(key=lambda r: str(r[key_column]))
-        return out
+        """Rows already written whose ``key_column`` is in ``keys``, ordered by key."""
 
     def flush(self) -> None:
         for table in self._buffers:
@@ -89,6 +85,31 @@ class SqlSink:
             self._write(table, buffer)
             self._written[table] += len(buffer)
             self._buffers[table] = []
+
+    @abstractmethod
+    def _write(self, table: str, rows: list[Row]) -> None:
+        """Store one batch of ``table``."""
+
+
+class SqlSink(BufferedSink):
+    """Batches written with SQLAlchemy Core: any backend (PostgreSQL in the ingestion tests)."""
+
+    def __init__(
+        self, conn: sa.Connection, tables: Mapping[str, sa.Table], batch_size: int = 10_000
+    ) -> None:
+        super().__init__(tables, batch_size)
+        self._conn = conn
+
+    def fetch(self, table: str, key_column: str, keys: Sequence[str]) -> list[Row]:
+        self._flush(table)
+        t = self._tables[table]
+        out: list[Row] = []
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            query = sa.select(t).where(t.c[key_column].in_(chunk)).order_by(t.c[key_column])
+            out.extend(dict(r._mapping) for r in self._conn.execute(query))
+        out.sort(key=lambda r: str(r[key_column]))
+        return out
 
     def _write(self, table: str, rows: list[Row]) -> None:
         self._conn.execute(self._tables[table].insert(), rows)
@@ -165,7 +186,7 @@ class SqliteSink(SqlSink):
         self._dbapi.executemany(self._rows.insert(table), self._rows.stored(table, rows))
 
 
-class ForwardingSink(SqlSink):
+class ForwardingSink(BufferedSink):
     """A sink whose SQLite database is written by another process (see ``generate``).
 
     The generating process only converts each batch to stored tuples and sends it through
@@ -181,11 +202,8 @@ class ForwardingSink(SqlSink):
         dialect: sa.Dialect,
         batch_size: int = 10_000,
     ) -> None:
+        super().__init__(tables, batch_size)
         self._pipe = pipe
-        self._tables = dict(tables)
-        self._batch_size = batch_size
-        self._buffers = {name: [] for name in self._tables}
-        self._written = dict.fromkeys(self._tables, 0)
         self._rows = SqliteRows(self._tables, dialect)
 
     def fetch(self, table: str, key_column: str, keys: Sequence[str]) -> list[Row]:
