@@ -7,7 +7,7 @@ every planted defect, so data-quality and privacy tests have an exact answer key
 
 from ingestion.synthetic.config import GeneratorConfig
 from ingestion.synthetic.context import GenerationContext
-from ingestion.synthetic.generate import generate_sources
+from ingestion.synthetic.generate import default_workers, generate_sources
 from ingestion.synthetic.manifest import (
     DEFECT_CODES,
     MANIFEST_FILENAME,
@@ -34,5 +34,6 @@ __all__ = [
     "ServiceGenerator",
     "ServiceRegistry",
     "default_registry",
+    "default_workers",
     "generate_sources",
 ]

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from ingestion.synthetic.config import GeneratorConfig
-from ingestion.synthetic.generate import generate_sources
+from ingestion.synthetic.generate import default_workers, generate_sources
 from lakehouse.reference.services import sqlite_source_urls
 
 
@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
         "--as-of", type=dt.date.fromisoformat, default=defaults.as_of, help="YYYY-MM-DD"
     )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="processes at once (default: one per CPU)"
+    )
     args = parser.parse_args(argv)
 
     config = GeneratorConfig(
@@ -36,7 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     out: Path = args.out
     started = time.perf_counter()
-    manifest = generate_sources(config, sqlite_source_urls(out / "sources"), out / "drops")
+    manifest = generate_sources(
+        config,
+        sqlite_source_urls(out / "sources"),
+        out / "drops",
+        workers=args.workers or default_workers(),
+    )
     elapsed = time.perf_counter() - started
 
     planted = manifest.defect_counts()

@@ -20,10 +20,11 @@ class NikFactory:
     """
 
     def __init__(self) -> None:
-        self._issued: set[str] = set()
+        #: Every NIK handed out so far (a worker process hands its own back, see handoff).
+        self.issued: set[str] = set()
 
     def __contains__(self, nik: str) -> bool:
-        return nik in self._issued
+        return nik in self.issued
 
     def issue(
         self, rng: random.Random, regency_code: str, birth_date: dt.date, female: bool
@@ -31,8 +32,8 @@ class NikFactory:
         district = rng.randint(1, 40)
         while True:
             nik = make_nik(regency_code, district, birth_date, female, rng.randint(1, 9999))
-            if nik not in self._issued:
-                self._issued.add(nik)
+            if nik not in self.issued:
+                self.issued.add(nik)
                 return nik
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from faker import Faker
 
+from ingestion.synthetic.services._common import Weighted
+
 # Mobile prefixes of the Indonesian operators (Telkomsel, Indosat, XL, Axis, Tri, Smartfren).
 MOBILE_PREFIXES: tuple[str, ...] = (
     "0811", "0812", "0813", "0821", "0822", "0823", "0852", "0853", "0814", "0815", "0816",
@@ -31,6 +33,10 @@ ID_MONTHS: tuple[str, ...] = (
     "Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
     "Oktober", "November", "Desember",
 )  # fmt: skip
+
+# ``Weighted.pick`` is ``rng.choices(items, weights)[0]`` (the same draw) without its overhead.
+_STORED_FORMAT = Weighted(PHONE_FORMATS, _STORED_FORMAT_WEIGHTS)
+_LENGTHS = Weighted((11, 12, 13), (25, 60, 15))
 
 _EMAIL_DOMAINS = ("gmail.com", "gmail.com", "gmail.com", "yahoo.co.id", "yahoo.com", "ymail.com")
 
@@ -99,7 +105,8 @@ class PeopleFactory:
         self.last_female = pool("last_names_female")
         # Faker picks street names, prefixes and house numbers; RT/RW is added per person.
         self.streets: tuple[str, ...] = tuple(faker.street_address() for _ in range(pool_size))
-        self._issued_phones: set[str] = set()
+        #: Every phone number handed out so far (numbers are unique in one run).
+        self.issued_phones: set[str] = set()
 
     def person(self, rng: random.Random, sex: str, family_name: str | None = None) -> Person:
         """A sex-matching name; ``family_name`` lets a father pass his name on to a child."""
@@ -127,16 +134,16 @@ class PeopleFactory:
     def phone(self, rng: random.Random) -> str:
         """A unique mobile number in national digits ("081234567890")."""
         while True:
-            length = rng.choices((11, 12, 13), weights=(25, 60, 15))[0]
+            length = _LENGTHS.pick(rng)
             digits = length - 4
             national = f"{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**digits):0{digits}d}"
-            if national not in self._issued_phones:
-                self._issued_phones.add(national)
+            if national not in self.issued_phones:
+                self.issued_phones.add(national)
                 return national
 
     @staticmethod
     def stored_phone_style(rng: random.Random) -> str:
-        return rng.choices(PHONE_FORMATS, weights=_STORED_FORMAT_WEIGHTS)[0]
+        return _STORED_FORMAT.pick(rng)
 
     @staticmethod
     def email(rng: random.Random, person: Person) -> str:

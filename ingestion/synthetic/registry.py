@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
@@ -34,6 +34,20 @@ class ServiceGenerator(ABC):
     @abstractmethod
     def generate(self, ctx: GenerationContext) -> None:
         """Write legitimate rows, then planted defects, to ``ctx.out``; record shared entities."""
+
+    def handoff(self, ctx: GenerationContext) -> Any:
+        """What :meth:`generate` added to the context's records for later services, picklable.
+
+        Run in a worker process (``generate_sources(workers=...)``), a service changes only
+        that process's context; this is what goes back to the parent, which passes it to
+        :meth:`receive`. Key spaces the service opened and ``ctx.shared`` entries it set go
+        back by themselves. The default, ``None``, suits a service nobody else reads from.
+        """
+        return None
+
+    def receive(self, ctx: GenerationContext, handoff: Any) -> None:
+        """Apply what :meth:`handoff` returned in a worker to this process's ``ctx``."""
+        return None
 
 
 @dataclass(frozen=True)

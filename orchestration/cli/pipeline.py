@@ -70,14 +70,17 @@ def pipeline_lock(settings: Settings, purpose: str, wait: bool) -> Iterator[None
             signal.signal(signal.SIGTERM, previous)
 
 
-def _generate(settings: Settings, children: int, seed: int, as_of: date) -> dict[str, int]:
-    from ingestion.synthetic import GeneratorConfig, generate_sources
+def _generate(
+    settings: Settings, children: int, seed: int, as_of: date, workers: int | None = None
+) -> dict[str, int]:
+    from ingestion.synthetic import GeneratorConfig, default_workers, generate_sources
 
     settings.sources_dir.mkdir(parents=True, exist_ok=True)
     manifest = generate_sources(
         GeneratorConfig(children=children, seed=seed, as_of=as_of),
         settings.resolved_source_urls,
         settings.resolved_drops_dir,
+        workers=workers or default_workers(),
     )
     return dict(manifest.to_dict()["row_counts"])
 
@@ -91,13 +94,19 @@ def _refuse_in_production(settings: Settings, what: str) -> None:
 def generate(
     children: Annotated[int, typer.Option(help="Number of children to generate")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 42,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Processes generating at once (default: one per CPU; same data either way)"
+        ),
+    ] = None,
 ) -> None:
     """Generate the synthetic MerajutASA source databases and the registry drop."""
     settings = load_settings()
     _refuse_in_production(settings, "generate")
     with progress() as bar:
         task = bar.add_task(f"generating sources for {children:,} children", total=1)
-        counts = _generate(settings, children, seed, settings.reporting_date)
+        counts = _generate(settings, children, seed, settings.reporting_date, workers)
         bar.advance(task)
     console.print(f"sources in {settings.sources_dir}, drops in {settings.resolved_drops_dir}")
     console.print(counts)

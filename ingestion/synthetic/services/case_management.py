@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,6 +25,7 @@ from ingestion.synthetic.services.case_notes import (
     third_party_sentence,
     write_notes,
 )
+from ingestion.synthetic.stream import Stream
 
 CASE_TYPES = (
     "neglect",
@@ -116,6 +116,12 @@ class CaseManagementService(ServiceGenerator):
             ctx.caseworkers.extend(team)
             staff.append(team)
         ctx.shared["caseworkers_by_institution"] = staff
+        # Third parties never share a name with anybody the registry holds.
+        taken = {
+            name
+            for c in ctx.children
+            for name in (c.full_name, *(g.full_name for g in c.guardians))
+        }
 
         case_keys = ctx.key_space("cases", "CS-", 7)
         history_keys = ctx.key_space("case_status_history", "HS-", 7)
@@ -130,7 +136,7 @@ class CaseManagementService(ServiceGenerator):
             for opened_at in openings:
                 case = self._case(ctx, case_keys.next(), child, rng.choice(team), opened_at)
                 last_change = self._history(ctx, case, history_keys)
-                last_note = self._notes(ctx, case, child, team, note_keys)
+                last_note = self._notes(ctx, case, child, team, note_keys, taken)
                 row = case.row
                 row["updated_at"] = ctx.touched_after(max(last_change, last_note), within_days=30)
                 ctx.out.add("cases", row)
@@ -172,6 +178,20 @@ class CaseManagementService(ServiceGenerator):
             },
         )
         plant_duplicates(ctx, "cases", "case_id", case_keys, legit)
+
+    def handoff(self, ctx: GenerationContext) -> Any:
+        """The case workers and each child's cases (what the access log points at)."""
+        cases = [
+            [(c.case_id, c.caseworker_id, c.opened_at, c.status) for c in child.cases]
+            for child in ctx.children
+        ]
+        return ctx.caseworkers, cases
+
+    def receive(self, ctx: GenerationContext, handoff: Any) -> None:
+        caseworkers, cases = handoff
+        ctx.caseworkers[:] = caseworkers
+        for child, theirs in zip(ctx.children, cases, strict=True):
+            child.cases.extend(CaseRecord(c[0], child.child_id, *c[1:]) for c in theirs)
 
     @staticmethod
     def _opened_at(ctx: GenerationContext, child: ChildRecord) -> dt.date:
@@ -252,22 +272,15 @@ class CaseManagementService(ServiceGenerator):
 
     @staticmethod
     def _mention_a_third_party(
-        ctx: GenerationContext, case_id: str, child: ChildRecord, texts: list[str]
+        ctx: GenerationContext, case_id: str, child: ChildRecord, texts: list[str], taken: set[str]
     ) -> None:
         """Three cases in ten name somebody no table holds in one of their notes.
 
         A stream of its own per case, so that every other generated value stays as it was.
         """
-        rng = random.Random(f"{ctx.config.seed}:third-party:{case_id}")
+        rng = Stream(f"{ctx.config.seed}:third-party:{case_id}")
         if not texts or rng.random() >= 0.3:
             return
-        taken = ctx.shared.get("registry_names")
-        if taken is None:
-            taken = ctx.shared["registry_names"] = {
-                name
-                for c in ctx.children
-                for name in (c.full_name, *(g.full_name for g in c.guardians))
-            }
         sentence, name = third_party_sentence(rng, ctx.people, child.first_name, taken)
         at = rng.randrange(len(texts))
         texts[at] = f"{texts[at]} {sentence}"
@@ -280,6 +293,7 @@ class CaseManagementService(ServiceGenerator):
         child: ChildRecord,
         team: list[str],
         keys: KeySpace,
+        taken: set[str],
     ) -> dt.datetime:
         rng = ctx.rng
         count = _NOTES_PER_CASE.pick(rng)
@@ -290,7 +304,7 @@ class CaseManagementService(ServiceGenerator):
             rng, ctx.people, NoteSubject(child, case.row["risk_level"]), count, visits
         )
         row = case.row
-        self._mention_a_third_party(ctx, row["case_id"], child, texts)
+        self._mention_a_third_party(ctx, row["case_id"], child, texts, taken)
         for text, moment in zip(texts, moments, strict=True):
             author = row["caseworker_id"] if rng.random() < 0.8 else rng.choice(team)
             ctx.out.add(

@@ -81,6 +81,8 @@ THIRD_PARTY_SENTENCES: tuple[str, ...] = (
     "Keterangan saksi a.n. {name} dicatat petugas.",
     "{rel_cap} {child_first}, {name}, datang menjenguk pada akhir pekan.",
 )
+#: The templates a case with one guardian can use (no second guardian to name), and all.
+_USABLE = (tuple(t for t in TEMPLATES if "{g2}" not in t), TEMPLATES)
 _THIRD_PARTY_RELATIONS = {"M": ("paman", "om", "kakek"), "F": ("bibi", "tante", "nenek")}
 
 _RISK_LABELS = {"low": "rendah", "medium": "sedang", "high": "tinggi", "critical": "kritis"}
@@ -116,35 +118,35 @@ def write_notes(
     """``count`` different notes about one case; ``visits`` are dates already in prose form."""
     child = subject.child
     guardians = child.guardians
-    usable = [t for t in TEMPLATES if "{g2}" not in t or len(guardians) > 1]
+    usable = _USABLE[len(guardians) > 1]
+    # What every note of the case says the same way, built once; each note sets the rest.
+    fields: dict[str, object] = {
+        "child": child.full_name,
+        "child_first": child.first_name,
+        "nik": child.nik,
+        "birth": indonesian_date(child.birth_date),
+        "risk": _RISK_LABELS[subject.risk_level],
+        "address": child.address,
+    }
     notes = []
     for i, template in enumerate(rng.sample(usable, min(count, len(usable)))):
         g = rng.choice(guardians)
         title, call = _title(g)
         others = [o for o in guardians if o is not g]
         g2 = others[0] if others else g
-        g2_title = _title(g2)[0]
         email_owner = rng.choice(guardians)
-        notes.append(
-            template.format(
-                child=child.full_name,
-                child_first=child.first_name,
-                g=f"{title} {g.full_name}",
-                g_call=f"{call} {g.first_name}",
-                g_name=g.full_name,
-                g_rel=_REL_LABELS[(g.relationship, g.sex)],
-                phone=format_phone(g.phone, rng.choice(PHONE_FORMATS)),
-                nik=child.nik,
-                g_nik=g.nik,
-                email=people.email(rng, Person(email_owner.full_name, email_owner.sex)),
-                birth=indonesian_date(child.birth_date),
-                visit=visits[i % len(visits)],
-                risk=_RISK_LABELS[subject.risk_level],
-                g2=f"{g2_title} {g2.full_name}",
-                address=child.address,
-                n=rng.randint(2, 9),
-            )
-        )
+        fields["g"] = f"{title} {g.full_name}"
+        fields["g_call"] = f"{call} {g.first_name}"
+        fields["g_name"] = g.full_name
+        fields["g_rel"] = _REL_LABELS[(g.relationship, g.sex)]
+        fields["g_nik"] = g.nik
+        fields["visit"] = visits[i % len(visits)]
+        fields["g2"] = f"{_title(g2)[0]} {g2.full_name}"
+        # The three draws in the order the notes have always made them.
+        fields["phone"] = format_phone(g.phone, rng.choice(PHONE_FORMATS))
+        fields["email"] = people.email(rng, Person(email_owner.full_name, email_owner.sex))
+        fields["n"] = rng.randint(2, 9)
+        notes.append(template.format_map(fields))
     return notes
 
 

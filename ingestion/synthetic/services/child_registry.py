@@ -46,6 +46,8 @@ _AGES = Weighted(list(range(18)), [2, 2, 3, 4, 4, 5, 6, 7, 7, 8, 8, 8, 8, 8, 7, 
 _DISABILITY = Weighted(list(DISABILITIES), [88, 3, 3, 2, 2, 2])
 _DISABILITY_LKSA_D = Weighted(list(DISABILITIES), [15, 25, 25, 15, 8, 12])
 _FIRST_GUARDIAN = Weighted(list(RELATIONSHIPS), [40, 20, 20, 12, 3, 5])
+_AFTER_MOTHER = Weighted(["father", "grandparent", "aunt_uncle"], [70, 15, 15])
+_AFTER_FATHER = Weighted(["mother", "grandparent", "aunt_uncle"], [75, 15, 10])
 _REGENCY = Weighted(
     list(all_regencies()),
     [province_by_code()[r.province_code].weight / len(province_by_code()[r.province_code].regencies)
@@ -177,6 +179,16 @@ class ChildRegistryService(ServiceGenerator):
             },
         )
 
+    def handoff(self, ctx: GenerationContext) -> Any:
+        """The children with their guardians, and the NIKs and phones now taken."""
+        return ctx.children, ctx.niks.issued, ctx.people.issued_phones
+
+    def receive(self, ctx: GenerationContext, handoff: Any) -> None:
+        children, niks, phones = handoff
+        ctx.children.extend(children)
+        ctx.niks.issued.update(niks)
+        ctx.people.issued_phones.update(phones)
+
     # -- children ----------------------------------------------------------------------------
 
     @staticmethod
@@ -260,9 +272,9 @@ class ChildRegistryService(ServiceGenerator):
         relationships = [first]
         if rng.random() < 0.55:
             if first == "mother":
-                second = rng.choices(("father", "grandparent", "aunt_uncle"), (70, 15, 15))[0]
+                second = _AFTER_MOTHER.pick(rng)
             elif first == "father":
-                second = rng.choices(("mother", "grandparent", "aunt_uncle"), (75, 15, 10))[0]
+                second = _AFTER_FATHER.pick(rng)
             else:
                 second = rng.choice(("grandparent", "aunt_uncle", "sibling", "legal_guardian"))
             relationships.append(second)

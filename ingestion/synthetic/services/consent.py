@@ -67,6 +67,14 @@ class ConsentService(ServiceGenerator):
             },
         )
 
+    def handoff(self, ctx: GenerationContext) -> Any:
+        """Each child's consent ids (what the access log points at)."""
+        return [child.consent_ids for child in ctx.children]
+
+    def receive(self, ctx: GenerationContext, handoff: Any) -> None:
+        for child, ids in zip(ctx.children, handoff, strict=True):
+            child.consent_ids.extend(ids)
+
     @staticmethod
     def _row(ctx: GenerationContext, key: str, child: ChildRecord, purpose: str) -> dict[str, Any]:
         rng = ctx.rng

@@ -19,6 +19,7 @@ from typing import ClassVar
 from ingestion.synthetic.context import ChildRecord, GenerationContext
 from ingestion.synthetic.nik import corrupt_nik
 from ingestion.synthetic.registry import DropGenerator, DropOutput
+from ingestion.synthetic.services._common import Weighted
 
 COLUMNS = (
     "nik",
@@ -30,6 +31,7 @@ COLUMNS = (
 )
 STATUSES = ("verified", "not_found", "mismatch")
 SHARE_VERIFIED = 0.6
+_STATUS = Weighted(STATUSES, (85, 6, 9))
 DROP_SUBDIR = "gov_registry"
 
 
@@ -111,7 +113,7 @@ class GovRegistryDrop(DropGenerator):
     @staticmethod
     def _values(ctx: GenerationContext, child: ChildRecord, reference: str) -> dict[str, str]:
         rng = ctx.rng
-        status = rng.choices(STATUSES, weights=(85, 6, 9))[0]
+        status = _STATUS.pick(rng)
         name, birth = child.full_name.upper(), child.birth_date
         if status == "mismatch":
             if rng.random() < 0.5:

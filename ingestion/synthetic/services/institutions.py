@@ -118,6 +118,12 @@ class InstitutionsService(ServiceGenerator):
             },
         )
 
+    def handoff(self, ctx: GenerationContext) -> Any:
+        return ctx.institutions
+
+    def receive(self, ctx: GenerationContext, handoff: Any) -> None:
+        ctx.institutions.extend(handoff)
+
     @staticmethod
     def _row(ctx: GenerationContext, key: str) -> dict[str, Any]:
         rng = ctx.rng

@@ -133,6 +133,14 @@ class PlacementsService(ServiceGenerator):
         )
         plant_duplicates(ctx, "placements", "placement_id", keys, legit)
 
+    def handoff(self, ctx: GenerationContext) -> Any:
+        """Each child's placement ids (what the access log points at)."""
+        return [child.placement_ids for child in ctx.children]
+
+    def receive(self, ctx: GenerationContext, handoff: Any) -> None:
+        for child, ids in zip(ctx.children, handoff, strict=True):
+            child.placement_ids.extend(ids)
+
     @staticmethod
     def _row(
         ctx: GenerationContext,

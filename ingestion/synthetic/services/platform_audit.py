@@ -7,6 +7,7 @@ time order as in a real append-only log, and nothing has to be sorted in memory.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -32,6 +33,8 @@ _ROLE = Weighted(list(ACTOR_ROLES), [60, 15, 15, 5, 5])
 _ACTION = Weighted(list(ACTIONS), [75, 15, 5, 5])
 _READ_ONLY_ACTION = Weighted(["view", "export"], [85, 15])
 _RESOURCE = Weighted(list(RESOURCE_TYPES), [40, 35, 10, 15])
+_HOUR_STARTS = [dt.time(hour) for hour in range(24)]
+_MICRO = dt.timedelta(microseconds=1)
 # Office hours dominate; the hour weights make night-time access rare but present.
 _HOUR = Weighted(
     list(range(24)), [1, 1, 1, 1, 1, 2, 4, 8, 12, 12, 12, 10, 8, 11, 12, 11, 9, 6, 4, 3, 3, 2, 2, 1]
@@ -69,6 +72,8 @@ class PlatformAuditService(ServiceGenerator):
     def generate(self, ctx: GenerationContext) -> None:
         rng = ctx.rng
         children = ctx.children
+        if not children:
+            raise RuntimeError("platform_audit needs children")
         n_users = max(10, len(children) // 20)
         roles = _ROLE.sample(rng, n_users)
         keys = ctx.key_space("access_log", "EV-", 7)
@@ -76,23 +81,37 @@ class PlatformAuditService(ServiceGenerator):
         first_day = ctx.config.as_of - dt.timedelta(days=WINDOW_DAYS)
         per_day, extra_days = divmod(total, WINDOW_DAYS)
 
+        horizon = ctx.horizon
+        # Five events per child: the draws below are ``rng.choice(children)``,
+        # ``rng.randrange(3)`` and ``Weighted.pick`` written out, one Python frame less each
+        # (the same Mersenne Twister words, in the same order).
+        getrandbits, random = rng.getrandbits, rng.random
+        n_children = len(children)
+        child_bits = n_children.bit_length()
+        hours, hour_weights, last_hour = _HOUR.items, _HOUR.cum_weights, len(_HOUR.items) - 1
+        hour_total = hour_weights[-1]
+
         def event(key: str, day: dt.date) -> dict[str, Any]:
-            child = rng.choice(children)
-            for _ in range(3):  # prefer children already admitted on that day
+            for _ in range(4):  # prefer children already admitted on that day (3 retries)
+                pick = getrandbits(child_bits)
+                while pick >= n_children:
+                    pick = getrandbits(child_bits)
+                child = children[pick]
                 if child.admission_date <= day:
                     break
-                child = rng.choice(children)
-            if rng.random() < 0.85:  # staff of the child's institution
-                user = (child.institution_index * 3 + rng.randrange(3)) % n_users
+            if random() < 0.85:  # staff of the child's institution
+                staff = getrandbits(2)
+                while staff >= 3:
+                    staff = getrandbits(2)
+                user = (child.institution_index * 3 + staff) % n_users
             else:
                 user = rng.randrange(n_users)
             role = roles[user]
             action = (_READ_ONLY_ACTION if role in ("auditor", "system") else _ACTION).pick(rng)
             resource_type, resource_id = _resource(rng, child)
-            moment = dt.datetime.combine(day, dt.time(_HOUR.pick(rng))) + dt.timedelta(
-                microseconds=rng.randrange(3_600_000_000)
-            )
-            moment = min(moment, ctx.horizon)
+            hour = hours[bisect(hour_weights, random() * hour_total, 0, last_hour)]
+            moment = dt.datetime.combine(day, _HOUR_STARTS[hour])
+            moment = min(moment + _MICRO * rng.randrange(3_600_000_000), horizon)
             return {
                 "event_id": key,
                 "occurred_at": moment,
