@@ -106,6 +106,11 @@ class LakeLayout:
         """Whether the last dbt step built, or found nothing to rebuild, and why."""
         return self.state / "dbt_last_step.json"
 
+    def quality_report(self, snapshot_id: str) -> Path:
+        """A published snapshot's validation rules and outliers (lakehouse.snapshot_quality),
+        for whoever approves it; beside the snapshot, not in it (its files are its data)."""
+        return self.reports / "quality" / f"{snapshot_id}.json"
+
     @property
     def last_release_step(self) -> Path:
         """What the last release step did per tier: built, unchanged, withheld."""

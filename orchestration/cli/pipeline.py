@@ -304,6 +304,17 @@ def _print_last_run(steps: dict[str, dict[str, Any]]) -> None:
             )
         if publish.get("expired"):
             console.print(f"removed by the retention policy: {', '.join(publish['expired'])}")
+        quality = publish.get("quality")
+        if quality is not None:
+            found = quality["violations"] + quality["outliers"]
+            console.print(
+                f"snapshot quality: {quality['violations']} rule violations, "
+                f"{quality['outliers']} outliers"
+                + (
+                    f" (to look at before anyone approves it: {quality['report']})" if found else ""
+                ),
+                markup=False,
+            )
 
 
 def _print_populations(summary: LakeSummary) -> None:

@@ -20,6 +20,7 @@ from dashboards.duckdb_catalog import refresh_catalog
 from lakehouse import gold_tables
 from lakehouse.checks import CheckOutcome, all_passed
 from lakehouse.disclosure_ledger import ReleasedCells
+from lakehouse.files import write_json_atomic
 from lakehouse.gold_snapshot import (
     GoldSnapshots,
     MartOrigin,
@@ -37,6 +38,7 @@ from lakehouse.reference.purposes import PURPOSES
 from lakehouse.reference.release_tiers import TIERS
 from lakehouse.research_release import Release, ResearchReleases
 from lakehouse.settings import Settings
+from lakehouse.snapshot_quality import check_snapshot_quality
 from lakehouse.warehouse import session
 from lakehouse.withdrawals import marked_snapshots, withdraw_marked_snapshots
 from metrics_api.catalog import PACKAGED_CATALOG, Catalog, load_catalog
@@ -53,6 +55,8 @@ from orchestration.publish.ledger import enter_earlier_snapshots
 from orchestration.publish.populations import population_entries, read_members
 from orchestration.publish.retention import apply_plan, retention_plan
 
+#: Validation rules and outliers (lakehouse.snapshot_quality): a warning, not a gate.
+QUALITY_CHECK = "snapshot_quality"
 GATE_CHECKS = (
     "dbt_build",
     "small_cells",
@@ -183,7 +187,9 @@ def build_publish_asset() -> dg.AssetsDefinition:
         kinds={"parquet"},
         description="Gold snapshot of every served mart; CURRENT moves only if every gate check passed.",
         check_specs=[
-            dg.AssetCheckSpec(name, asset=GOLD_SNAPSHOT, blocking=True) for name in GATE_CHECKS
+            *(dg.AssetCheckSpec(n, asset=GOLD_SNAPSHOT, blocking=True) for n in GATE_CHECKS),
+            # Reported, not blocking: a rule violation or an outlier needs a person to judge it.
+            dg.AssetCheckSpec(QUALITY_CHECK, asset=GOLD_SNAPSHOT, blocking=False),
         ],
     )
     def gold_snapshot(
@@ -205,6 +211,20 @@ def build_publish_asset() -> dg.AssetsDefinition:
         population = population_entries(members, before, live)
         protection = protect(settings, frames)
         outcomes, release = gate(settings, marts, frames, protection)
+        quality = check_snapshot_quality(frames, settings.reporting_date)
+        yield dg.AssetCheckResult(
+            check_name=QUALITY_CHECK,
+            asset_key=GOLD_SNAPSHOT,
+            passed=quality.findings == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "violations": len(quality.violations),
+                "outliers": len(quality.outliers),
+                "rules_checked": quality.rules_checked,
+                "series_checked": quality.series_checked,
+                "not_checked": dg.MetadataValue.json(quality.not_checked),
+            },
+        )
         for name in GATE_CHECKS:
             mine = [o for o in outcomes if o.name == name or o.name.startswith(f"{name}:")]
             yield dg.AssetCheckResult(
@@ -249,6 +269,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
         ReleasedCells(settings.layout.ledger).record(snapshot_id, protection.ledger)
         kept.write(snapshot_id, members)
         result = staged.commit()
+        write_json_atomic(settings.layout.quality_report(snapshot_id), quality.to_dict())
         with session(settings.warehouse_target, purpose="publish") as client:
             gold_tables.stage_frames(client, snapshot_id, protection.frames)
             gold_tables.mark_current(client, result.manifest)
@@ -263,7 +284,9 @@ def build_publish_asset() -> dg.AssetsDefinition:
             context.run_id,
             {"outcome": "published", "snapshot_id": snapshot_id, "current": snapshot_id,
              "reason": decision.reason, "content_sha256": result.manifest.content_sha256,
-             "withdrawn": withdrawn, "expired": expired},
+             "withdrawn": withdrawn, "expired": expired,
+             "quality": {"violations": len(quality.violations), "outliers": len(quality.outliers),
+                         "report": str(settings.layout.quality_report(snapshot_id))}},
         )  # fmt: skip
         # Superset (embedded mode) reads the gold snapshot through DuckDB views: re-point them.
         catalog = refresh_catalog(settings.layout)

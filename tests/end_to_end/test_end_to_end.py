@@ -107,3 +107,17 @@ def test_the_warehouse_serves_the_same_gated_snapshot(pipeline_run: PipelineRun)
     for name, entry in manifest["marts"].items():
         rows = pipeline_run.warehouse_query(f"select count() from gold.{name}")
         assert rows == [[entry["rows"]]], name
+
+
+def test_the_published_snapshot_has_its_quality_report(pipeline_run: PipelineRun) -> None:
+    """The demo's data is consistent: every declared rule is checked and none is violated;
+    the outliers (if any) are listed for the approver, and the run says so."""
+    from lakehouse.reference.quality_rules import OUTLIER_SERIES, VALIDATION_RULES
+
+    snapshot = pipeline_run.current_snapshot().name
+    report = json.loads(
+        (pipeline_run.lake / "reports" / "quality" / f"{snapshot}.json").read_text()
+    )
+    assert report["rules_checked"] == len(VALIDATION_RULES) and report["violations"] == []
+    assert report["series_checked"] == len(OUTLIER_SERIES) and report["not_checked"] == []
+    assert "snapshot quality: 0 rule violations" in pipeline_run.stdout
