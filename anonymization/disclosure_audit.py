@@ -214,7 +214,7 @@ class _Component:
             rows = vstack([self.a_eq, self.a_ub]).tocsr()
             lower = np.concatenate([self.b_eq, np.full(len(self.b_ub), -np.inf)])
             upper = np.concatenate([self.b_eq, self.b_ub])
-            self._attacker = AttackerLP(rows, lower, upper)
+            self._attacker = AttackerLP(rows, lower, upper, per_sense=True)
         return self._attacker
 
     def _feasible_columns(self, points: np.ndarray) -> np.ndarray:

@@ -227,3 +227,26 @@ def test_witnesses_agree_with_the_exact_intervals_on_random_releases() -> None:
         for e, p in zip(exact, proved, strict=True):
             assert e.low - 1e-7 <= p.low and p.high <= e.high + 1e-7
             assert (e.width >= 3.0 - 1e-7) == (p.width >= 3.0 - 1e-7)
+
+
+def test_one_instance_per_sense_finds_the_same_bounds() -> None:
+    """The audit's attacker keeps a HiGHS instance per sense (the protector one): both must
+    reach the same optima, whatever order the targets come in, and across released rows."""
+    from scipy.sparse import csr_matrix
+
+    from anonymization.joint_suppression import AttackerLP
+
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 6, size=40).astype(float)
+    dense = (rng.random((25, 40)) < 0.2).astype(float)
+    rhs = dense @ truth
+    one, two = AttackerLP(csr_matrix(dense), rhs), AttackerLP(csr_matrix(dense), rhs, None, True)
+    for step in range(60):
+        target = np.unique(rng.choice(40, size=int(rng.integers(1, 4))))
+        maximize = bool(rng.integers(0, 2))
+        a, _ = one.bound(target, maximize)
+        b, _ = two.bound(target, maximize)
+        assert a == pytest.approx(b, abs=1e-7)
+        if step == 30:
+            one.release(np.array([0, 1]))
+            two.release(np.array([0, 1]))
