@@ -132,13 +132,22 @@ def test_known_inequalities_narrow_what_the_attacker_proves() -> None:
     assert (bounded.low, bounded.high) == pytest.approx((5, 7))
 
 
-def test_proving_widths_agrees_with_the_exact_intervals() -> None:
-    rng = np.random.default_rng(7)
+def _random_release(
+    rng: np.random.Generator, equations: int
+) -> tuple[np.ndarray, LinearRelease, np.ndarray]:
+    """A truth of 30 cells, ``equations`` random sums of it released, and their matrix."""
     truth = rng.integers(0, 6, size=30).astype(float)
     release = LinearRelease(30, [])
-    for _ in range(18):
+    matrix = np.zeros((equations, 30))
+    for row in range(equations):
         cells = rng.choice(30, size=int(rng.integers(2, 7)), replace=False)
         release.add(cells, float(truth[cells].sum()))
+        matrix[row, cells] = 1.0
+    return truth, release, matrix
+
+
+def test_proving_widths_agrees_with_the_exact_intervals() -> None:
+    truth, release, _ = _random_release(np.random.default_rng(7), 18)
     targets = [np.array([i]) for i in range(30)]
     exact = audit_intervals(release, targets)
     proved = prove_widths(release, targets, 3.0, known=truth)
@@ -209,18 +218,19 @@ def test_a_leak_is_caught_whatever_witnesses_are_offered() -> None:
 def test_witnesses_agree_with_the_exact_intervals_on_random_releases() -> None:
     """Candidate points (some consistent, some not) never make a width look wider than the
     exact LP interval, nor change which targets are at least the width."""
+    from scipy.linalg import null_space
+
     rng = np.random.default_rng(11)
     for _ in range(5):
-        truth = rng.integers(0, 6, size=30).astype(float)
-        release = LinearRelease(30, [])
-        for _ in range(16):
-            cells = rng.choice(30, size=int(rng.integers(2, 7)), replace=False)
-            release.add(cells, float(truth[cells].sum()))
+        truth, release, matrix = _random_release(rng, 16)
         targets = [np.array([i]) for i in range(30)]
         exact = audit_intervals(release, targets)
-        # Consistent candidates: LP vertices of the exact auditor's own problems would do;
-        # here, truth plus random moves, most of which break some equation.
-        tables = truth + rng.integers(-2, 3, size=(40, 30))
+        # Consistent candidates: the truth moved as far as it stays non-negative along
+        # directions that keep every released sum; inconsistent ones: random moves.
+        moves = null_space(matrix).T
+        steps = [min(truth[v < -1e-12] / -v[v < -1e-12], default=0.0) for v in moves]
+        consistent = truth + np.array(steps)[:, None] * moves
+        tables = np.vstack([consistent, truth + rng.integers(-2, 3, size=(40, 30))])
         proved = prove_widths(
             release, targets, 3.0, known=truth, candidates=[(np.arange(30), tables)]
         )
