@@ -186,7 +186,8 @@ class _Component:
     others): one warm-started HiGHS instance, and the feasible points seen so far.
 
     Every point is checked against the rows before it is kept, so a width proven by two
-    points does not rest on the solver: the points themselves are the proof."""
+    points does not rest on the solver, nor on whoever handed a point in: the points
+    themselves are the proof."""
 
     def __init__(self, reduced: _Reduced, columns: np.ndarray, known: np.ndarray | None) -> None:
         self.columns = columns
@@ -195,27 +196,67 @@ class _Component:
         self.local = local
         a_eq, a_ub = reduced.a_eq[:, columns], reduced.a_ub[:, columns]
         eq, ub = np.flatnonzero(a_eq.getnnz(axis=1)), np.flatnonzero(a_ub.getnnz(axis=1))
-        self.a_eq, self.b_eq = a_eq[eq], reduced.b_eq[eq]
-        self.a_ub, self.b_ub = a_ub[ub], reduced.b_ub[ub]
-        rows = vstack([self.a_eq, self.a_ub]).tocsr()
-        lower = np.concatenate([self.b_eq, np.full(len(self.b_ub), -np.inf)])
-        upper = np.concatenate([self.b_eq, self.b_ub])
-        self.attacker = AttackerLP(rows, lower, upper)
-        self.points: list[np.ndarray] = [] if known is None else [known[columns]]
+        self.a_eq, self.b_eq = a_eq[eq].tocsr(), reduced.b_eq[eq]
+        self.a_ub, self.b_ub = a_ub[ub].tocsr(), reduced.b_ub[ub]
+        self._attacker: AttackerLP | None = None
+        self.base = None if known is None else known[columns]
+        # Checked points, one per column (most of them handed in, checked at once), and the
+        # few the LPs add one by one.
+        self.stack = np.zeros((len(columns), 0))
+        self.extra: list[np.ndarray] = []
+        if self.base is not None:
+            self.extra.append(self.base)
+
+    @property
+    def attacker(self) -> AttackerLP:
+        """Built on first use: a component whose every target the points prove needs none."""
+        if self._attacker is None:
+            rows = vstack([self.a_eq, self.a_ub]).tocsr()
+            lower = np.concatenate([self.b_eq, np.full(len(self.b_ub), -np.inf)])
+            upper = np.concatenate([self.b_eq, self.b_ub])
+            self._attacker = AttackerLP(rows, lower, upper, per_sense=True)
+        return self._attacker
+
+    def _feasible_columns(self, points: np.ndarray) -> np.ndarray:
+        """Which columns of ``points`` (component columns × points) satisfy every row."""
+        scale = 1e-6 * max(1.0, float(np.abs(self.b_eq).max(initial=0.0)))
+        ok = (points >= -scale).all(axis=0)
+        if len(self.b_eq):
+            ok &= (np.abs(self.a_eq @ points - self.b_eq[:, None]) <= scale).all(axis=0)
+        if len(self.b_ub):
+            ok &= (self.a_ub @ points <= self.b_ub[:, None] + scale).all(axis=0)
+        return np.asarray(ok, dtype=bool)
 
     def _feasible(self, point: np.ndarray) -> bool:
-        scale = 1e-6 * max(1.0, float(np.abs(self.b_eq).max(initial=0.0)))
-        return (
-            bool((point >= -scale).all())
-            and bool(np.allclose(self.a_eq @ point, self.b_eq, atol=scale, rtol=0))
-            and bool((self.a_ub @ point <= self.b_ub + scale).all())
-        )
+        return bool(self._feasible_columns(point[:, None])[0])
+
+    def offer(self, cells: np.ndarray, values: np.ndarray) -> int:
+        """Points handed in: ``values`` (points × len(cells)) on LP columns ``cells``, the
+        known table elsewhere. Each is checked here; returns how many were kept."""
+        if self.base is None:
+            return 0
+        where = self.local[cells]
+        inside = where >= 0
+        if not inside.any() or not len(values):
+            return 0
+        kept = [self.stack]
+        for start in range(0, len(values), 256):  # a bounded copy at a time
+            points = np.repeat(self.base[:, None], len(values[start : start + 256]), axis=1)
+            points[where[inside], :] = values[start : start + 256, inside].T
+            kept.append(points[:, self._feasible_columns(points)])
+        before = self.stack.shape[1]
+        self.stack = np.concatenate(kept, axis=1)
+        return self.stack.shape[1] - before
+
+    def _seen(self, where: np.ndarray) -> list[float]:
+        seen = self.stack[where].sum(axis=0).tolist() if self.stack.shape[1] else []
+        return seen + [float(p[where].sum()) for p in self.extra]
 
     def bounds(self, unknown: np.ndarray, width: float) -> tuple[float, float]:
         """(low, high) of the sum over ``unknown`` (this component's columns): exact, or an
         inner interval already ``width`` wide."""
         where = self.local[unknown]
-        seen = [float(p[where].sum()) for p in self.points]
+        seen = self._seen(where)
         if seen and max(seen) - min(seen) >= width:
             return min(seen), max(seen)
         target = np.unique(where)
@@ -229,7 +270,7 @@ class _Component:
                 return (low if low is not None else min(seen, default=0.0)), np.inf
             point = self.attacker.solution()
             if self._feasible(point):
-                self.points.append(point)
+                self.extra.append(point)
                 seen.append(float(point[where].sum()))
             if not maximize:
                 low = value
@@ -252,6 +293,7 @@ def prove_widths(
     targets: Sequence[Sequence[int] | np.ndarray],
     width: float,
     known: np.ndarray | None = None,
+    candidates: Sequence[tuple[np.ndarray, np.ndarray]] = (),
 ) -> list[Interval]:
     """For each target, an interval the attacker cannot narrow that is at least ``width``
     wide, or, where there is none, the exact (narrower) one.
@@ -260,7 +302,10 @@ def prove_widths(
     parts no equation links (each solved alone); every LP solution is a table consistent with
     the release, so two of them that differ by ``width`` on a target prove it without its own
     LPs. ``known``, a table the caller knows to be consistent (the truth), is checked and used
-    as one more such point."""
+    as one more such point. ``candidates``: (cells, tables × len(cells)) offered as more such
+    tables (``known`` elsewhere), e.g. the protector's LP solutions; each is checked against
+    the release part by part and only kept where it satisfies it, so nothing is taken on
+    trust (and nothing is used without ``known``)."""
     reduced = _reduce(release)
     n_free = reduced.a_eq.shape[1]
     point = None
@@ -282,17 +327,30 @@ def prove_widths(
         if rows.shape[0]:
             graph = graph + abs(rows).T @ abs(rows)
     _, label = connected_components(graph, directed=False)
+    offered = []
+    for cells, tables in candidates:
+        cells = np.asarray(cells, dtype=np.int64)
+        free = reduced.column[cells] >= 0
+        offered.append((reduced.column[cells[free]], np.asarray(tables, dtype=float)[:, free]))
+    unknowns = []
+    last: dict[int, int] = {}  # the last target of each part: its points are freed after it
+    for i, target in enumerate(targets):
+        cells = np.asarray(target, dtype=np.int64)
+        unknowns.append((cells, reduced.column[cells[reduced.column[cells] >= 0]]))
+        last.update((int(part), i) for part in np.unique(label[unknowns[-1][1]]))
     parts: dict[int, _Component] = {}
     out: list[Interval] = []
-    for target in targets:
-        cells = np.asarray(target, dtype=np.int64)
+    for i, (cells, unknown) in enumerate(unknowns):
         low = high = float(reduced.fixed[cells[reduced.column[cells] < 0]].sum())
-        unknown = reduced.column[cells[reduced.column[cells] >= 0]]
-        for part in np.unique(label[unknown]):
+        for part in np.unique(label[unknown]).tolist():
             if part not in parts:
                 parts[part] = _Component(reduced, np.flatnonzero(label == part), point)
+                for columns, tables in offered:
+                    parts[part].offer(columns, tables)
             lo, hi = parts[part].bounds(unknown[label[unknown] == part], width)
             low, high = low + lo, high + hi
+            if last[part] == i:
+                del parts[part]
         out.append(Interval(low, high))
     return out
 

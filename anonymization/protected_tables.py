@@ -61,6 +61,7 @@ __all__ = [
     "CountRef",
     "ProtectedTables",
     "TableShape",
+    "Witness",
     "cell_label",
     "cell_sums",
     "protect_tables",
@@ -88,6 +89,20 @@ class TableShape:
         return f"{','.join(self.dims)}|{self.grain}"
 
 
+@dataclass(frozen=True)
+class Witness:
+    """Tables of the finest cells of one block, each consistent with every count the final
+    pattern shows (an LP solution the protector reached on its way).
+
+    Why hand them on: whoever checks the pattern needs, for every hidden small count, two
+    such tables that differ by the width on it. The protector has them already; the auditor
+    re-checks each against its own equations (rebuilt from the mart) before it relies on one,
+    so it trusts none of them, and solves its own LPs where one is missing or fails."""
+
+    rows: np.ndarray  # rows of ``finest`` (the order the caller passed) that the tables cover
+    tables: np.ndarray  # tables × counts × rows
+
+
 @dataclass
 class ProtectedTables:
     """Every cell of every served table, with its counts and whether it is hidden."""
@@ -103,6 +118,8 @@ class ProtectedTables:
     #: (row in ``cells``, count) -> an interval the attacker cannot narrow: exact where the
     #: LPs were solved, else at least ``width`` wide (two consistent tables differ by that).
     intervals: dict[tuple[int, str], tuple[float, float]] = field(default_factory=dict)
+    #: Per block, the tables that prove the intervals (see :class:`Witness`).
+    witnesses: list[Witness] = field(default_factory=list)
 
     @property
     def hidden(self) -> int:
@@ -258,11 +275,28 @@ class _Points:
         )
         self.low = np.full(len(targets), np.inf)
         self.high = np.full(len(targets), -np.inf)
+        self.points: list[np.ndarray] = []
+        # Which point gives each target its lowest and highest value: the witnesses.
+        self.low_at = np.full(len(targets), -1, dtype=np.int64)
+        self.high_at = np.full(len(targets), -1, dtype=np.int64)
 
     def absorb(self, point: np.ndarray) -> None:
         values = self.matrix @ point
+        index = len(self.points)
+        self.points.append(point)
+        self.low_at[values < self.low] = index
+        self.high_at[values > self.high] = index
         np.minimum(self.low, values, out=self.low)
         np.maximum(self.high, values, out=self.high)
+
+    def extremes(self, skip_first: bool) -> np.ndarray:
+        """The points that give some target its lowest or highest value (rows), without the
+        first (the truth, which every checker has) when ``skip_first``."""
+        used = np.unique(np.concatenate([self.low_at, self.high_at]))
+        used = used[used >= (1 if skip_first else 0)]
+        if not len(used):
+            return np.zeros((0, self.matrix.shape[1]))
+        return np.stack([self.points[i] for i in used])
 
     def spread(self, i: int) -> float:
         return float(self.high[i] - self.low[i])
@@ -279,6 +313,8 @@ class _Solved:
     repairs: int = 0
     cuts: int = 0
     lps: int = 0
+    #: Witness tables (see :class:`Witness`): tables × counts × finest rows of the block.
+    witnesses: np.ndarray | None = None
 
 
 def _solve_block(
@@ -373,9 +409,14 @@ def _solve_block(
             repairs += 1
             if repairs > max_repairs:
                 raise RuntimeError(f"no protected pattern within {max_repairs} repairs")
+    extremes = points.extremes(skip_first=True)
+    tables = np.zeros((len(extremes), n_counts, block.n_finest))
+    free = system.column >= 0
+    for t, point in enumerate(extremes):
+        tables[t][free] = point[system.column[free]]
     return _Solved(
         hidden.reshape(values.shape), sensitive.reshape(values.shape), intervals,
-        repairs, len(cuts), lps,
+        repairs, len(cuts), lps, tables,
     )  # fmt: skip
 
 
@@ -430,8 +471,10 @@ def protect_tables(
     frames: list[pd.DataFrame] = []
     totals = dict(sensitive=0, repairs=0, cuts=0, lps=0)
     intervals: dict[tuple[int, str], tuple[float, float]] = {}
+    witnesses: list[Witness] = []
     offset = 0
     for _, part in finest.groupby(block, sort=True):
+        rows = part.index.to_numpy()
         part = part.reset_index(drop=True)
         cells, labels = _block_cells(part, shapes, counts, parents or {})
         known_pairs = _pairs(labels, counts, known)
@@ -446,6 +489,8 @@ def protect_tables(
         totals["lps"] += solved.lps
         for (cell, k), interval in solved.intervals.items():
             intervals[(offset + cell, counts[k])] = interval
+        if solved.witnesses is not None and len(solved.witnesses):
+            witnesses.append(Witness(finest.index.get_indexer(rows), solved.witnesses))
         offset += len(labels)
         records = []
         rows = zip(labels, cells.values, solved.hidden, solved.sensitive, strict=True)
@@ -476,7 +521,7 @@ def protect_tables(
     out["period"] = out["period"].astype("string")
     for name in counts:
         out[name] = out[name].astype("Int64")
-    return ProtectedTables(out, intervals=intervals, **totals)
+    return ProtectedTables(out, intervals=intervals, witnesses=witnesses, **totals)
 
 
 def table_cells(

@@ -29,7 +29,7 @@ import pandas as pd
 
 from anonymization.cell_key import perturb
 from anonymization.disclosure_audit import LinearRelease, prove_widths
-from anonymization.protected_tables import CountRef, TableShape
+from anonymization.protected_tables import CountRef, TableShape, Witness
 
 __all__ = ["TableAudit", "audit_tables"]
 
@@ -86,11 +86,14 @@ def audit_tables(
     bounded_by: Mapping[str, str] | None = None,
     key_sums: Mapping[str, str] | None = None,
     released: Mapping[CountRef, Collection[int]] | None = None,
+    witnesses: Sequence[Witness] = (),
 ) -> TableAudit:
     """Check ``cells`` (the format of :class:`~anonymization.protected_tables.ProtectedTables`:
     ``table``, dimensions, ``period``, counts and ``<count>__hidden``) against ``finest``.
     ``key_sums``: count -> the column of ``finest`` with its records' perturbation-key sums,
-    for tables whose shown counts are perturbed."""
+    for tables whose shown counts are perturbed. ``witnesses``: tables of finest cells (rows of
+    ``finest``) offered as consistent with what is shown; each is checked before it counts
+    (:func:`~anonymization.disclosure_audit.prove_widths`), so a wrong one only costs LPs."""
     counts = list(counts)
     finest = finest.reset_index(drop=True)
     n = len(finest)
@@ -155,7 +158,21 @@ def audit_tables(
                 release.add(members + k * n, truth)
     report.hidden_small = len(targets)
     truth_point = np.concatenate([values[c].astype(float) for c in counts])
-    intervals = prove_widths(release, targets, width, known=truth_point)
+    candidates = [
+        (
+            np.concatenate(
+                [k * n + np.asarray(w.rows, dtype=np.int64) for k in range(len(counts))]
+            ),
+            np.asarray(w.tables, dtype=float).reshape(len(w.tables), -1),
+        )
+        for w in witnesses
+        if np.asarray(w.tables).ndim == 3
+        and w.tables.shape[1:] == (len(counts), len(w.rows))
+        and len(w.rows)
+        and int(np.min(w.rows)) >= 0
+        and int(np.max(w.rows)) < n
+    ]
+    intervals = prove_widths(release, targets, width, known=truth_point, candidates=candidates)
     report.narrow = [
         (name, i.low, i.high)
         for name, i in zip(names, intervals, strict=True)

@@ -44,6 +44,7 @@ from anonymization.cell_key import perturb
 from anonymization.protected_tables import (
     CountRef,
     TableShape,
+    Witness,
     cell_label,
     cell_sums,
     protect_tables,
@@ -344,6 +345,14 @@ def protect_family(
 ) -> pd.DataFrame:
     """The family's published frame (see the module docstring), protected against ``history``
     too: the frames of the family released before (the publish ledger)."""
+    return _protect_family(mart, family, history)[0]
+
+
+def _protect_family(
+    mart: pd.DataFrame, family: ProtectedFamily, history: pd.DataFrame | None
+) -> tuple[pd.DataFrame, list[Witness]]:
+    """:func:`protect_family` and the protector's witness tables (rows of
+    :func:`finest_cells`), which the audit may check and use instead of solving its own LPs."""
     finest = finest_cells(mart, family)
     before = _history_refs(finest, family, history)
     result = protect_tables(
@@ -391,7 +400,7 @@ def protect_family(
     out = out.sort_values(order, na_position="first", kind="stable").reset_index(drop=True)
     # Each cell's id in this frame: what the served-cells ledger records an answer by.
     out.insert(0, "cell", np.arange(len(out), dtype="int32"))
-    return out
+    return out, result.witnesses
 
 
 def audit_family(
@@ -399,10 +408,14 @@ def audit_family(
     family: ProtectedFamily,
     published: pd.DataFrame,
     history: pd.DataFrame | None = None,
+    witnesses: Sequence[Witness] = (),
 ) -> CheckOutcome:
     """The gate's check ``disclosure:<family>``: every published cell re-derived from the mart,
     every small count hidden, every hidden one at least ``threshold / 2`` wide — against
-    everything ``history`` (the family's earlier releases) gave the same audience, too."""
+    everything ``history`` (the family's earlier releases) gave the same audience, too.
+    ``witnesses``: the protector's tables of finest cells, offered to the audit as candidate
+    proofs; it checks each against its own equations and solves LPs for whatever they leave
+    unproven (:func:`anonymization.table_audit.audit_tables`)."""
     given = released_values(family, history)
     before = sorted(set(history["snapshot_id"])) if history is not None and len(history) else []
     finest = finest_cells(mart, family)
@@ -418,10 +431,12 @@ def audit_family(
             # last published snapshot had it: that snapshot's gate proved them against the same
             # equations (the ones it added are these very cells), so the proof carries over.
             cells = cells[~_block_labels(cells, family).isin(reused).to_numpy()]
-            finest = finest[~finest[family.block].isin(reused)].reset_index(drop=True)
+            keep = ~finest[family.block].isin(reused).to_numpy()
+            finest = finest[keep].reset_index(drop=True)
+            witnesses = _kept_witnesses(witnesses, keep)
         report = audit_tables(
             finest, cells, family.shapes, family.counts, family.threshold,
-            family.width, dict(family.bounded_by), dict(family.cell_keys), given,
+            family.width, dict(family.bounded_by), dict(family.cell_keys), given, witnesses,
         )  # fmt: skip
     except (KeyError, ValueError) as exc:  # a frame of the wrong shape, a contradicting table
         return CheckOutcome(f"disclosure:{family.name}", False, f"cannot audit: {exc}")
@@ -445,6 +460,17 @@ def audit_family(
             "reused_from": reused_from,
         },
     )
+
+
+def _kept_witnesses(witnesses: Sequence[Witness], keep: np.ndarray) -> list[Witness]:
+    """The witnesses of the finest rows ``keep`` leaves, renumbered (a witness covers one
+    block, so it is kept whole or dropped)."""
+    position = np.cumsum(keep) - 1
+    return [
+        Witness(position[w.rows], w.tables)
+        for w in witnesses
+        if len(w.rows) and bool(keep[w.rows].all())
+    ]
 
 
 def _block_labels(frame: pd.DataFrame, family: ProtectedFamily) -> pd.Series:
@@ -508,13 +534,13 @@ def _protect_and_audit(
 ) -> tuple[pd.DataFrame, CheckOutcome, pd.DataFrame]:
     started = time.perf_counter()
     try:
-        frame = protect_family(mart, family, history)
+        frame, witnesses = _protect_family(mart, family, history)
     except (RuntimeError, ValueError) as exc:  # no pattern within the budget; a bad count
         empty = pd.DataFrame()
         failed = CheckOutcome(f"disclosure:{family.name}", False, f"not protected: {exc}")
         return empty, failed, empty
     protected = time.perf_counter() - started
-    outcome = audit_family(mart, family, frame, history)
+    outcome = audit_family(mart, family, frame, history, witnesses)
     # What the publish spends on each family, in the manifest beside the proof.
     seconds = {
         "protect_seconds": round(protected, 2),
