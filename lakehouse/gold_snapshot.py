@@ -32,7 +32,7 @@ import shutil
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -138,6 +138,10 @@ class SnapshotManifest(BaseModel):
     #: What the snapshot serves, as one digest (:func:`content_digest`): equal digests, the same
     #: content. None in snapshots published before it was recorded (never equal to anything).
     content_sha256: str | None = None
+    #: The reporting date the snapshot was made for: a period ending after it was not complete
+    #: (the API marks its rows partial). Not part of the content digest: the same data on a
+    #: later day is not new data. None in snapshots published before it was recorded.
+    reporting_date: str | None = None
 
 
 #: The population fields that say who a snapshot counts (not how it moved since the last one).
@@ -279,6 +283,7 @@ def stage_snapshot(
     warehouse: str | None = None,
     populations: Mapping[str, PopulationEntry] | None = None,
     members_sha256: str | None = None,
+    reporting_date: date | None = None,
 ) -> StagedSnapshot:
     """Write ``marts`` and the manifest (with its ``content_sha256``) to a hidden staging
     directory; only a snapshot every check passed may be staged."""
@@ -305,8 +310,9 @@ def stage_snapshot(
             )
         content = content_digest(entries, research_release, populations or {}, members_sha256)
         manifest = SnapshotManifest.model_validate(
-            {**header, "published": True, "marts": entries, "content_sha256": content}
-        )
+            {**header, "published": True, "marts": entries, "content_sha256": content,
+             "reporting_date": reporting_date.isoformat() if reporting_date else None}
+        )  # fmt: skip
         write_json_atomic(staging / MANIFEST_FILE, manifest.model_dump(mode="json"))
     except BaseException:
         # A full disk or a kill mid-write: nothing half-written stays, CURRENT never moved.
@@ -326,6 +332,7 @@ def publish_snapshot(
     warehouse: str | None = None,
     populations: Mapping[str, PopulationEntry] | None = None,
     members_sha256: str | None = None,
+    reporting_date: date | None = None,
 ) -> PublishResult:
     """Publish ``marts`` as snapshot ``snapshot_id`` if every check passed, else record the
     rejection (checks only, no data). ``CURRENT`` moves only after the snapshot is complete."""
@@ -337,6 +344,7 @@ def publish_snapshot(
     return stage_snapshot(
         gold, snapshot_id, marts, origins, checks, research_release=research_release,
         warehouse=warehouse, populations=populations, members_sha256=members_sha256,
+        reporting_date=reporting_date,
     ).commit()  # fmt: skip
 
 

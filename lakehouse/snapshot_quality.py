@@ -13,11 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pandas as pd
 
+from lakehouse.periods import period_end
 from lakehouse.reference.quality_rules import (
     OUTLIER_SERIES,
     VALIDATION_RULES,
@@ -76,13 +77,6 @@ class QualityReport:
             "not_checked": self.not_checked,
             "partial_periods": self.partial_periods,
         }
-
-
-def period_end(start: date, grain: str) -> date:
-    """The last day of the period that starts on ``start``."""
-    months = 3 if grain == "quarter" else 1
-    year, month = divmod(start.month - 1 + months, 12)
-    return date(start.year + year, month + 1, 1) - timedelta(days=1)
 
 
 def _label(value: Any) -> Any:

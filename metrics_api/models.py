@@ -123,6 +123,11 @@ class MetricRow(BaseModel):
         description="Perturbed rows only: each count (value, or numerator and denominator) is "
         "within this of the true count (2 per protected cell the row adds up)",
     )
+    partial_period: bool | None = Field(
+        default=None,
+        description="The row's period ends after the snapshot's reporting date: its counts "
+        "are the part so far (null when the answer has no period breakdown)",
+    )
 
 
 class Perturbation(BaseModel):
@@ -147,6 +152,10 @@ class MetricResult(BaseModel):
     unit: str
     kind: str
     snapshot_id: str = Field(description="The gold snapshot the numbers come from")
+    reporting_date: str | None = Field(
+        default=None,
+        description="The date the snapshot reports on; a period ending after it is partial",
+    )
     role: str
     threshold: int = Field(description="Counts 1..threshold-1 are never shown to this role")
     purpose: str = Field(description="What this role is served for")

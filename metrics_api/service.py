@@ -20,6 +20,7 @@ import pandas as pd
 
 from anonymization.cell_key import MAX_NOISE
 from anonymization.protected_tables import TableShape
+from lakehouse.periods import period_end
 from metrics_api.catalog import Catalog, Metric, ResolvedRule
 from metrics_api.errors import BadRequest, Forbidden, Unavailable
 from metrics_api.ledger import DisclosureLedger
@@ -75,6 +76,8 @@ class MetricAnswer:
     #: What makes two answers the same (snapshot, metric, breakdown, window, scope, role):
     #: the key of the answer's prepared bodies too.
     key: tuple[Any, ...] = ()
+    #: The snapshot's reporting date (ISO), if it recorded one.
+    reporting_date: str | None = None
 
     @property
     def perturbed(self) -> bool:
@@ -299,8 +302,9 @@ class MetricService:
             # Before the answer leaves: an answer that cannot be recorded is not given.
             self.ledger.record(caller.role, caller.key_id, snapshot, family.name, computed.cells)
         return MetricAnswer(
-            metric, snapshot.id, rule, dims, grain, province, computed.frame, cached, window, key
-        )
+            metric, snapshot.id, rule, dims, grain, province, computed.frame, cached, window, key,
+            snapshot.manifest.reporting_date,
+        )  # fmt: skip
 
     @staticmethod
     def window_for(metric: Metric, grain: str | None, request: MetricRequest) -> Window | None:
@@ -397,6 +401,15 @@ class MetricService:
             bound = (table[_CELLS] * MAX_NOISE).astype("Int64").mask(table["suppressed"])
             table = table.assign(max_abs_error=bound)
             extra = ["max_abs_error"]
+        if grain is not None and grain in dims and snapshot.manifest.reporting_date:
+            # A period that ends after the reporting date was still going on: its counts are
+            # the part so far, and a reader must not take them for a drop.
+            reported = date.fromisoformat(snapshot.manifest.reporting_date)
+            partial = table[grain].map(
+                lambda label: period_end(period_start(label, grain), grain) > reported
+            )
+            table = table.assign(partial_period=partial.astype(bool))
+            extra = [*extra, "partial_period"]
         out = table[[*dims, *counts, "suppressed", "suppression_reason", *extra]]
         if dims:
             out = out.sort_values(dims, na_position="last", kind="stable")

@@ -255,6 +255,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
             {**origins, **protection.origins(origins)},
             outcomes,
             members_sha256=members_digest(members),
+            reporting_date=settings.reporting_date,
             **common,
         )
         current = _current_manifest(settings)

@@ -9,8 +9,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from lakehouse.periods import period_end
 from lakehouse.reference.quality_rules import OUTLIER_SERIES, VALIDATION_RULES
-from lakehouse.snapshot_quality import check_snapshot_quality, period_end
+from lakehouse.snapshot_quality import check_snapshot_quality
 
 QUARTERS = pd.date_range("2023-01-01", "2026-10-01", freq="QS")
 PROVINCES = ("11", "32", "35")
@@ -119,6 +120,8 @@ def test_a_quarter_in_progress_is_listed_and_never_judged() -> None:
     )
     assert period_end(date(2026, 10, 1), "quarter") == date(2026, 12, 31)
     assert period_end(date(2026, 12, 1), "month") == date(2026, 12, 31)
+    assert period_end(date(2024, 2, 1), "month") == date(2024, 2, 29)
+    assert period_end(date(2026, 1, 1), "year") == date(2026, 12, 31)
 
 
 def test_a_share_above_one_is_out_of_bounds_and_a_missing_mart_is_named() -> None:

@@ -6,6 +6,8 @@ import io
 import itertools
 import random
 from collections.abc import Callable
+from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -15,7 +17,7 @@ from fastapi import FastAPI
 from lakehouse.reference.audiences import PERTURBED_AUDIENCES, audience_thresholds
 from lakehouse.reference.regions import PROVINCES
 from metrics_api.service import ResultCache
-from tests.support.api_fixtures import role_cube
+from tests.support.api_fixtures import publish_gold, role_cube
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -447,3 +449,25 @@ def test_provinces_come_with_their_names(client: TestClient, auth: Auth) -> None
         "/v1/metrics/placements", params={"dimensions": "sex"}, headers=auth("admin")
     ).json()
     assert all(row["labels"] is None for row in national["rows"])
+
+
+def test_a_period_still_in_progress_on_the_reporting_date_is_marked_partial(
+    client: TestClient, auth: Auth, lake: Path, cube: pd.DataFrame, compliance: pd.DataFrame
+) -> None:
+    """The last quarter had begun six weeks before the reporting date: its rows say partial
+    (JSON and CSV), every earlier quarter's say complete, and the answer states the date."""
+    publish_gold(lake, "20250201T000000000000Z", cube, compliance, date(2024, 11, 15))
+    params = {"dimensions": "quarter"}
+    body = client.get("/v1/metrics/placements", params=params, headers=auth("admin")).json()
+    assert body["snapshot_id"] == "20250201T000000000000Z"
+    assert body["reporting_date"] == "2024-11-15"
+    flags = {row["dimensions"]["quarter"]: row["partial_period"] for row in body["rows"]}
+    assert flags.pop("2024-Q4") is True and flags and not any(flags.values())
+    as_csv = client.get(
+        "/v1/metrics/placements", params={**params, "format": "csv"}, headers=auth("admin")
+    )
+    table = pd.read_csv(io.StringIO(as_csv.text))
+    assert dict(zip(table["quarter"], table["partial_period"], strict=True))["2024-Q4"]
+    total = client.get("/v1/metrics/placements", params={"dimensions": "province"},
+                       headers=auth("admin")).json()  # fmt: skip
+    assert all(row["partial_period"] is None for row in total["rows"])

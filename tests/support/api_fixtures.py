@@ -15,6 +15,7 @@ import os
 import shutil
 import warnings
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -240,7 +241,11 @@ def _protection(marts: dict[str, pd.DataFrame], released: ReleasedCells) -> Snap
 
 
 def publish_gold(
-    lake: Path, snapshot_id: str, cube: pd.DataFrame, compliance: pd.DataFrame
+    lake: Path,
+    snapshot_id: str,
+    cube: pd.DataFrame,
+    compliance: pd.DataFrame,
+    reporting_date: date | None = None,
 ) -> Path:
     """Publish as the pipeline's gold step does: the marts, the protected tables computed
     from them, and the disclosure audit among the gate's checks."""
@@ -256,6 +261,7 @@ def publish_gold(
         {**MART_ORIGINS, **protection.origins(MART_ORIGINS)},
         [CheckOutcome("dbt_build", True, "test fixture"), *protection.outcomes],
         warehouse="test fixture",
+        reporting_date=reporting_date,
     )
     assert result.published, result.failed_checks
     return result.path

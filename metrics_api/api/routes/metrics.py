@@ -132,6 +132,9 @@ def _rows(answer: MetricAnswer) -> list[MetricRow]:
                 suppression_reason=record["suppression_reason"],
                 perturbed=answer.perturbed and shown,
                 max_abs_error=_scalar(record["max_abs_error"]) if answer.perturbed else None,
+                partial_period=bool(record["partial_period"])
+                if "partial_period" in record
+                else None,
             )
         )
     return rows
@@ -154,7 +157,9 @@ def _csv(answer: MetricAnswer) -> str:
     names = _province_names(answer)
     if names is not None:  # last, so the dimension columns keep their places
         table[f"{answer.metric.geography_dimension}_name"] = names
-    for column in ("suppressed", "perturbed"):
+    if "partial_period" in answer.frame.columns:
+        table["partial_period"] = answer.frame["partial_period"]
+    for column in ("suppressed", "perturbed", "partial_period"):
         if column in table.columns:  # as JSON writes them, not Python's True/False
             table[column] = table[column].astype(bool).map({True: "true", False: "false"})
     buffer = io.StringIO()
@@ -302,6 +307,7 @@ def _json(answer: MetricAnswer, caller: Caller) -> str:
         unit=answer.metric.unit,
         kind=answer.metric.kind,
         snapshot_id=answer.snapshot_id,
+        reporting_date=answer.reporting_date,
         role=caller.role,
         threshold=answer.rule.threshold,
         purpose=answer.rule.purpose,
