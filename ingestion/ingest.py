@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,10 +23,11 @@ from anonymization.vault import TokenVault
 from ingestion.contracts import TableContract
 from ingestion.extract import (
     DropFile,
+    Extract,
     UnreadableDrop,
-    extract_since,
     lookup_column,
     max_watermark,
+    open_extract,
     pending_drops,
     read_columns_where_in,
     read_drop,
@@ -39,9 +40,10 @@ from ingestion.lake import (
 )
 from ingestion.protect import KnownIdentifiers, ProtectedBatch, protect_batch
 from ingestion.subjects import SUBJECT_COLUMN, SubjectRules
-from ingestion.validation import validate_batch
-from lakehouse.files import write_parquet_atomic
+from ingestion.validation import Duplicates, validate_batch
+from lakehouse.files import ParquetStream, write_parquet_atomic
 from lakehouse.layout import LakeLayout
+from lakehouse.settings import DEFAULT_INGEST_CHUNK_ROWS
 
 
 @dataclass
@@ -57,6 +59,9 @@ class IngestionContext:
     batch_id: str
     #: Erased and restricted subjects (lakehouse.subject_register); None: nobody is.
     subjects: SubjectRules | None = None
+    #: Rows read, validated, pseudonymized and written at a time (``MERAJUT_INGEST_CHUNK_ROWS``):
+    #: what bounds this process's memory, whatever the size of the table.
+    chunk_rows: int = DEFAULT_INGEST_CHUNK_ROWS
 
 
 @dataclass
@@ -154,8 +159,14 @@ def _known_per_row(
 
 
 def _quarantine_frame(
-    protected: pd.DataFrame, contract: TableContract, batch_id: str, now: datetime
+    protected: pd.DataFrame,
+    contract: TableContract,
+    batch_id: str,
+    now: datetime,
+    *,
+    first_row: int = 1,
 ) -> pd.DataFrame:
+    """Quarantine rows of one chunk; ``first_row``: the batch's number of the chunk's first."""
     content = [c.name for c in contract.columns if c.name in protected.columns]
     records = protected[content].astype(object).where(protected[content].notna(), None)
     source_row = (
@@ -167,7 +178,7 @@ def _quarantine_frame(
         {
             "source_table": contract.qualified_name,
             "batch_id": batch_id,
-            "row_number": range(1, len(protected) + 1),
+            "row_number": range(first_row, first_row + len(protected)),
             "source_row": pd.array(source_row, dtype="UInt32"),
             "record_key": protected[contract.primary_key].map(
                 lambda v: None if v is None else str(v)
@@ -245,51 +256,116 @@ def _owners(
     return owners
 
 
-def _process_batch(
+@dataclass
+class _BatchFiles:
+    """One batch's four output files of a table, each written chunk by chunk and published
+    together (before the commit) only when the whole batch is through."""
+
+    bronze: ParquetStream
+    quarantine: ParquetStream
+    held: ParquetStream
+    held_quarantine: ParquetStream
+    #: When the batch was extracted: one time for all of its rows.
+    now: datetime
+
+    @classmethod
+    def of(cls, ctx: IngestionContext, contract: TableContract, batch_id: str) -> _BatchFiles:
+        held = ctx.layout.held_dir(contract)
+        return cls(
+            bronze=ParquetStream(ctx.layout.bronze_file(contract, batch_id)),
+            quarantine=ParquetStream(ctx.layout.quarantine_file(contract, batch_id)),
+            held=ParquetStream(held / f"{batch_id}.parquet"),
+            held_quarantine=ParquetStream(held / f"{HELD_QUARANTINE_PREFIX}{batch_id}.parquet"),
+            now=datetime.now(UTC),
+        )
+
+    def streams(self) -> tuple[ParquetStream, ...]:
+        return (self.bronze, self.quarantine, self.held, self.held_quarantine)
+
+    def publish(self, report: TableIngestReport) -> None:
+        for stream in self.streams():
+            if stream.publish():
+                report.files.append(str(stream.path))
+
+    def discard(self) -> None:
+        for stream in self.streams():
+            stream.discard()
+
+
+@dataclass
+class _Judges:
+    """Duplicate verdicts of one extract, for the rows kept and (apart, as they are written
+    apart) the rows held for restricted subjects."""
+
+    keep: Duplicates
+    held: Duplicates
+
+
+def _split_by_fate(
+    ctx: IngestionContext, contract: TableContract, frame: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """(rows to ingest, rows of restricted subjects to hold, rows of erased subjects)."""
+    rules = ctx.subjects
+    if rules is None or not rules.active or frame.empty:
+        return frame, frame.iloc[:0], 0
+    fates = rules.fates(
+        contract.qualified_name,
+        frame,
+        tokenized=False,
+        parent_subjects=lambda table, key, keys: lookup_column(
+            _source_url(ctx, ctx.contracts[table]),
+            ctx.contracts[table].name,
+            key,
+            SUBJECT_COLUMN,
+            keys,
+        ),
+    )
+    held = frame[(fates == "restricted").to_numpy()].reset_index(drop=True)
+    keep = frame[(fates == "keep").to_numpy()].reset_index(drop=True)
+    return keep, held, int((fates == "erased").sum())
+
+
+def _process_chunk(
     ctx: IngestionContext,
     contract: TableContract,
     frame: pd.DataFrame,
     batch_id: str,
+    files: _BatchFiles,
+    judges: _Judges,
+    parent_keys: Mapping[str, set[str]],
     report: TableIngestReport,
 ) -> None:
     report.extracted += len(frame)
-    rules = ctx.subjects
-    if rules is not None and rules.active and not frame.empty:
-        fates = rules.fates(
-            contract.qualified_name,
-            frame,
-            tokenized=False,
-            parent_subjects=lambda table, key, keys: lookup_column(
-                _source_url(ctx, ctx.contracts[table]),
-                ctx.contracts[table].name,
-                key,
-                SUBJECT_COLUMN,
-                keys,
-            ),
+    keep, held, erased = _split_by_fate(ctx, contract, frame)
+    report.skipped_erased += erased
+    if len(held):
+        report.held_restricted += len(held)
+        _write_chunk(
+            ctx, contract, held, batch_id, files, judges.held, parent_keys, report, held=True
         )
-        report.skipped_erased += int((fates == "erased").sum())
-        held = frame[(fates == "restricted").to_numpy()].reset_index(drop=True)
-        if len(held):
-            report.held_restricted += len(held)
-            _write_batch(ctx, contract, held, batch_id, report, held=True)
-        frame = frame[(fates == "keep").to_numpy()].reset_index(drop=True)
-    _write_batch(ctx, contract, frame, batch_id, report, held=False)
+    _write_chunk(ctx, contract, keep, batch_id, files, judges.keep, parent_keys, report, held=False)
 
 
-def _write_batch(
+def _write_chunk(
     ctx: IngestionContext,
     contract: TableContract,
     frame: pd.DataFrame,
     batch_id: str,
+    files: _BatchFiles,
+    duplicates: Duplicates,
+    parent_keys: Mapping[str, set[str]],
     report: TableIngestReport,
     *,
     held: bool,
 ) -> None:
-    """Validate, pseudonymize and write one batch: to bronze and quarantine, or (``held``: rows
-    of restricted subjects) to the restricted zone's held files."""
-    now = datetime.now(UTC)
+    """Validate, pseudonymize and append one chunk: to bronze and quarantine, or (``held``:
+    rows of restricted subjects) to the restricted zone's held files."""
     result = validate_batch(
-        frame, contract, as_of=ctx.as_of, known_parent_keys=_parent_keys(ctx, contract)
+        frame,
+        contract,
+        as_of=ctx.as_of,
+        known_parent_keys=parent_keys,
+        duplicates=duplicates,
     )
     valid = protect_batch(
         result.valid,
@@ -310,22 +386,17 @@ def _write_batch(
         owners = _owners(ctx, contract, protected, source)
         for domain, mapping in protected.vault_entries.items():
             ctx.vault.put_many(domain, mapping, owners.get(domain))
-    bronze_path = ctx.layout.bronze_file(contract, batch_id)
-    quarantine_path = ctx.layout.quarantine_file(contract, batch_id)
-    if held:
-        bronze_path = ctx.layout.held_dir(contract) / f"{batch_id}.parquet"
-        quarantine_path = (
-            ctx.layout.held_dir(contract) / f"{HELD_QUARANTINE_PREFIX}{batch_id}.parquet"
-        )
+    rows_out = files.held if held else files.bronze
+    bad_out = files.held_quarantine if held else files.quarantine
     if len(valid.frame):
         bronze = valid.frame[[c.name for c in contract.columns]].copy()
         bronze["_batch_id"] = batch_id
-        bronze["_extracted_at"] = pd.Timestamp(now).tz_localize(None)
-        write_parquet_atomic(bronze, bronze_path)
-        report.files.append(str(bronze_path))
+        bronze["_extracted_at"] = pd.Timestamp(files.now).tz_localize(None)
+        rows_out.write(bronze)
     if len(bad.frame):
-        write_parquet_atomic(_quarantine_frame(bad.frame, contract, batch_id, now), quarantine_path)
-        report.files.append(str(quarantine_path))
+        bad_out.write(
+            _quarantine_frame(bad.frame, contract, batch_id, files.now, first_row=bad_out.rows + 1)
+        )
     if held:
         return
     report.loaded += len(valid.frame)
@@ -333,6 +404,30 @@ def _write_batch(
     counts = Counter(result.quarantined["_reason"]) if len(result.quarantined) else Counter()
     for reason, n in counts.items():
         report.reasons[reason] = report.reasons.get(reason, 0) + int(n)
+
+
+def _ingest_batch(
+    ctx: IngestionContext,
+    contract: TableContract,
+    chunks: Iterable[pd.DataFrame],
+    batch_id: str,
+    judges: _Judges,
+    report: TableIngestReport,
+    on_chunk: Callable[[pd.DataFrame], None] | None = None,
+) -> None:
+    """Every chunk of one batch through validation and protection into the batch's files,
+    published when the last chunk is written (the caller commits them). The parents' keys are
+    read once: a batch's foreign keys are checked against what was in the lake before it."""
+    parent_keys = _parent_keys(ctx, contract)
+    files = _BatchFiles.of(ctx, contract, batch_id)
+    try:
+        for frame in chunks:
+            _process_chunk(ctx, contract, frame, batch_id, files, judges, parent_keys, report)
+            if on_chunk is not None:
+                on_chunk(frame)
+        files.publish(report)
+    finally:
+        files.discard()
 
 
 def _reject_drop(
@@ -425,23 +520,55 @@ def _ingest_table(
             except UnreadableDrop as error:
                 _reject_drop(ctx, contract, drop, error, batch_id, state, report)
                 continue
-            _process_batch(ctx, contract, frame, batch_id, report)
+            _ingest_batch(
+                ctx, contract, [frame], batch_id, _Judges(Duplicates(), Duplicates()), report
+            )
             state.drops.append(drop.sha256)
             _commit(state, batch_id, report)
         return report
     watermark = state.watermark
-    frame = extract_since(_source_url(ctx, contract), contract, watermark)
-    if frame.empty:
+    extract = open_extract(_source_url(ctx, contract), contract, watermark)
+    if extract.upto is None:
         report.watermark = watermark.isoformat() if watermark else None
         state.save()  # keeps what discard_uncommitted adopted or deleted
         return report
-    _process_batch(ctx, contract, frame, ctx.batch_id, report)
-    new_mark = max_watermark(frame, contract)
-    if new_mark is not None:
-        state.watermark_value = new_mark.isoformat()
-        report.watermark = new_mark.isoformat()
+    latest: list[datetime] = []  # the greatest watermark read so far
+
+    def note_watermark(frame: pd.DataFrame) -> None:
+        mark = max_watermark(frame, contract)
+        if mark is not None and (not latest or mark > latest[0]):
+            latest[:] = [mark]
+
+    _ingest_batch(
+        ctx,
+        contract,
+        extract.chunks(ctx.chunk_rows),
+        ctx.batch_id,
+        _judges(ctx, contract, extract),
+        report,
+        on_chunk=note_watermark,
+    )
+    if report.extracted == 0:  # every row went between the bound and the read: none to commit
+        report.watermark = watermark.isoformat() if watermark else None
+        state.save()
+        return report
+    if latest:
+        state.watermark_value = report.watermark = latest[0].isoformat()
     _commit(state, ctx.batch_id, report)
     return report
+
+
+def _judges(ctx: IngestionContext, contract: TableContract, extract: Extract) -> _Judges:
+    """Duplicate verdicts for a chunked extract, prepared from the rows whose key repeats."""
+    repeated = extract.repeated_keys()
+    judges = _Judges(Duplicates(repeated), Duplicates(repeated))
+    if repeated:
+        rows = extract.rows_with_keys(repeated)
+        keep, held, _ = _split_by_fate(ctx, contract, rows)
+        parent_keys = _parent_keys(ctx, contract)
+        for part, judge in ((keep, judges.keep), (held, judges.held)):
+            judge.prepare(part, contract, as_of=ctx.as_of, known_parent_keys=parent_keys)
+    return judges
 
 
 def ingest_all(ctx: IngestionContext, order: Sequence[TableContract]) -> list[TableIngestReport]:

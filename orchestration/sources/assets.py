@@ -77,6 +77,7 @@ def _build_bronze_asset(
             ),
             batch_id=timestamp_id(),
             subjects=subjects,
+            chunk_rows=settings.ingest_chunk_rows,
         )
         report = ingest_table(ctx, contract)
         context.log.info(
