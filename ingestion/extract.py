@@ -59,6 +59,8 @@ class Extract:
     contract: TableContract
     after: datetime | None
     upto: str | None
+    #: How many rows there were when the bound was read.
+    rows: int = 0
 
     def _where(self, quote: Callable[[str], str]) -> tuple[str, dict[str, object]]:
         assert self.contract.watermark is not None
@@ -185,12 +187,12 @@ def open_extract(url: str, contract: TableContract, watermark: datetime | None) 
             row = conn.execute(sa.text(sql), params).one()
     finally:
         engine.dispose()
-    upto, count = row
+    upto, count = row[0], int(row[1] or 0)
     if not count:
-        return Extract(url, contract, watermark, None)
+        return Extract(url, contract, watermark, None, 0)
     # Rows whose watermark is null are read on the first run only (as before): the bound is
     # then any string, and ``is null`` lets them through.
-    return Extract(url, contract, watermark, str(upto) if upto is not None else "")
+    return Extract(url, contract, watermark, str(upto) if upto is not None else "", count)
 
 
 def extract_since(url: str, contract: TableContract, watermark: datetime | None) -> pd.DataFrame:

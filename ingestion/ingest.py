@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +41,7 @@ from ingestion.lake import (
 )
 from ingestion.protect import KnownIdentifiers, ProtectedBatch, protect_batch
 from ingestion.subjects import SUBJECT_COLUMN, SubjectRules
-from ingestion.validation import Duplicates, validate_batch
+from ingestion.validation import Duplicates, RowChecks, RowCheckWorker, validate_batch
 from lakehouse.files import ParquetStream, write_parquet_atomic
 from lakehouse.layout import LakeLayout
 from lakehouse.settings import DEFAULT_INGEST_CHUNK_ROWS
@@ -62,6 +63,9 @@ class IngestionContext:
     #: Rows read, validated, pseudonymized and written at a time (``MERAJUT_INGEST_CHUNK_ROWS``):
     #: what bounds this process's memory, whatever the size of the table.
     chunk_rows: int = DEFAULT_INGEST_CHUNK_ROWS
+    #: The process that row-checks the next chunk while this one writes the last; None: all in
+    #: this process (one core besides the redactor's workers).
+    row_checker: RowCheckWorker | None = None
 
 
 @dataclass
@@ -325,25 +329,57 @@ def _split_by_fate(
     return keep, held, int((fates == "erased").sum())
 
 
-def _process_chunk(
+@dataclass
+class _Chunk:
+    """One chunk between its row checks (perhaps running in the worker) and its writing."""
+
+    keep: pd.DataFrame
+    held: pd.DataFrame
+    keep_checks: Future[RowChecks] | None
+    held_checks: Future[RowChecks] | None
+
+
+def _start_chunk(
     ctx: IngestionContext,
     contract: TableContract,
     frame: pd.DataFrame,
+    worker: RowCheckWorker | None,
+    report: TableIngestReport,
+) -> _Chunk:
+    """Count the chunk, set aside the rows of erased and restricted subjects, and hand its row
+    checks to the worker (when there is one)."""
+    report.extracted += len(frame)
+    keep, held, erased = _split_by_fate(ctx, contract, frame)
+    report.skipped_erased += erased
+    report.held_restricted += len(held)
+
+    def checks(part: pd.DataFrame) -> Future[RowChecks] | None:
+        if worker is None or part.empty:
+            return None
+        return worker.submit(part, contract, ctx.as_of)
+
+    return _Chunk(keep, held, checks(keep), checks(held))
+
+
+def _finish_chunk(
+    ctx: IngestionContext,
+    contract: TableContract,
+    chunk: _Chunk,
     batch_id: str,
     files: _BatchFiles,
     judges: _Judges,
     parent_keys: Mapping[str, set[str]],
     report: TableIngestReport,
 ) -> None:
-    report.extracted += len(frame)
-    keep, held, erased = _split_by_fate(ctx, contract, frame)
-    report.skipped_erased += erased
-    if len(held):
-        report.held_restricted += len(held)
+    if len(chunk.held):
         _write_chunk(
-            ctx, contract, held, batch_id, files, judges.held, parent_keys, report, held=True
-        )
-    _write_chunk(ctx, contract, keep, batch_id, files, judges.keep, parent_keys, report, held=False)
+            ctx, contract, chunk.held, batch_id, files, judges.held, parent_keys, report,
+            held=True, row_checks=chunk.held_checks.result() if chunk.held_checks else None,
+        )  # fmt: skip
+    _write_chunk(
+        ctx, contract, chunk.keep, batch_id, files, judges.keep, parent_keys, report,
+        held=False, row_checks=chunk.keep_checks.result() if chunk.keep_checks else None,
+    )  # fmt: skip
 
 
 def _write_chunk(
@@ -357,6 +393,7 @@ def _write_chunk(
     report: TableIngestReport,
     *,
     held: bool,
+    row_checks: RowChecks | None = None,
 ) -> None:
     """Validate, pseudonymize and append one chunk: to bronze and quarantine, or (``held``:
     rows of restricted subjects) to the restricted zone's held files."""
@@ -366,6 +403,7 @@ def _write_chunk(
         as_of=ctx.as_of,
         known_parent_keys=parent_keys,
         duplicates=duplicates,
+        row_checks=row_checks,
     )
     valid = protect_batch(
         result.valid,
@@ -414,19 +452,40 @@ def _ingest_batch(
     judges: _Judges,
     report: TableIngestReport,
     on_chunk: Callable[[pd.DataFrame], None] | None = None,
+    *,
+    chunked: bool = False,
 ) -> None:
     """Every chunk of one batch through validation and protection into the batch's files,
     published when the last chunk is written (the caller commits them). The parents' keys are
-    read once: a batch's foreign keys are checked against what was in the lake before it."""
+    read once: a batch's foreign keys are checked against what was in the lake before it.
+
+    ``chunked`` (a batch of more than one chunk) with a worker in the context: chunk n+1 is
+    read and row-checked in the worker while chunk n is pseudonymized and written here, so at
+    most two chunks are in memory. Duplicates are judged here, in chunk order.
+    """
     parent_keys = _parent_keys(ctx, contract)
+    worker = ctx.row_checker if chunked else None
+    if worker is not None:
+        worker.start_table(contract, parent_keys)
     files = _BatchFiles.of(ctx, contract, batch_id)
+    waiting: deque[_Chunk] = deque()
     try:
         for frame in chunks:
-            _process_chunk(ctx, contract, frame, batch_id, files, judges, parent_keys, report)
+            waiting.append(_start_chunk(ctx, contract, frame, worker, report))
             if on_chunk is not None:
                 on_chunk(frame)
+            if worker is None or len(waiting) > 1:
+                chunk = waiting.popleft()
+                _finish_chunk(ctx, contract, chunk, batch_id, files, judges, parent_keys, report)
+        while waiting:
+            chunk = waiting.popleft()
+            _finish_chunk(ctx, contract, chunk, batch_id, files, judges, parent_keys, report)
         files.publish(report)
     finally:
+        for chunk in waiting:
+            for future in (chunk.keep_checks, chunk.held_checks):
+                if future is not None:
+                    future.cancel()
         files.discard()
 
 
@@ -547,6 +606,7 @@ def _ingest_table(
         _judges(ctx, contract, extract),
         report,
         on_chunk=note_watermark,
+        chunked=extract.rows > ctx.chunk_rows,
     )
     if report.extracted == 0:  # every row went between the bound and the read: none to commit
         report.watermark = watermark.isoformat() if watermark else None

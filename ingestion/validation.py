@@ -11,7 +11,10 @@ checked in pandas too. A row fails with the first reason in
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import weakref
 from collections.abc import Collection, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -337,6 +340,30 @@ def _any_failure(checks: list[tuple[str, str, Any, np.ndarray]], n: int) -> np.n
     return failed
 
 
+@dataclass
+class RowChecks:
+    """What the rules that look at one row at a time found in a batch: the part of validation
+    that needs no other batch, and so can run in another process (:class:`RowCheckWorker`)."""
+
+    typed: pd.DataFrame
+    checks: list[_Check]
+    evaluated: int
+
+
+def check_rows(
+    frame: pd.DataFrame,
+    contract: TableContract,
+    *,
+    as_of: datetime,
+    known_parent_keys: Mapping[str, set[str]],
+) -> RowChecks:
+    """Coercion, the contract's expectations and foreign keys over one batch."""
+    typed, checks, evaluated = _row_checks(
+        frame.reset_index(drop=True), contract, as_of, known_parent_keys
+    )
+    return RowChecks(typed, checks, evaluated)
+
+
 def validate_batch(
     frame: pd.DataFrame,
     contract: TableContract,
@@ -344,17 +371,22 @@ def validate_batch(
     as_of: datetime,
     known_parent_keys: Mapping[str, set[str]],
     duplicates: Duplicates | None = None,
+    row_checks: RowChecks | None = None,
 ) -> ValidationResult:
     """Split an extracted batch into rows to load and rows to quarantine (with reasons).
 
     A row fails with the first reason in ``REASON_PRIORITY`` (ties: the order the rules were
     checked in); ``detail`` lists all of its failures. Everything is done per rule over whole
     columns; nothing loops over rows in Python. ``duplicates`` carries duplicate verdicts
-    across the chunks of one extract (none: the batch is the whole extract).
+    across the chunks of one extract (none: the batch is the whole extract); ``row_checks``:
+    what :func:`check_rows` found in this batch already (in a worker process).
     """
     frame = frame.reset_index(drop=True)
     n = len(frame)
-    typed, checks, evaluated = _row_checks(frame, contract, as_of, known_parent_keys)
+    if row_checks is None:
+        row_checks = check_rows(frame, contract, as_of=as_of, known_parent_keys=known_parent_keys)
+    typed, evaluated = row_checks.typed, row_checks.evaluated
+    checks = list(row_checks.checks)
     failed = _any_failure(checks, n)
     judge = duplicates if duplicates is not None else Duplicates()
     checks += judge.judge(frame, contract, failed)
@@ -408,3 +440,59 @@ def _details(checks: list[tuple[str, str, Any, np.ndarray]], failed: np.ndarray)
         texts = [series.to_numpy()[rows] for series in per_row]
         out[members] = ["; ".join(sorted({*fixed, *row})) for row in zip(*texts, strict=True)]
     return out.tolist()
+
+
+_worker_parents: dict[str, Mapping[str, set[str]]] = {}
+
+
+def _worker_set_parents(table: str, keys: Mapping[str, set[str]]) -> None:
+    _worker_parents.clear()  # one table at a time: the last table's keys are not kept
+    _worker_parents[table] = keys
+
+
+def _worker_check_rows(frame: pd.DataFrame, contract: TableContract, as_of: datetime) -> RowChecks:
+    keys = _worker_parents[contract.qualified_name]
+    return check_rows(frame, contract, as_of=as_of, known_parent_keys=keys)
+
+
+class RowCheckWorker:
+    """A process that runs :func:`check_rows` on the next chunk while this one pseudonymizes
+    and writes the last: the second core's share of ingestion (case notes' redaction has its
+    own workers). It holds no key: only clear rows of one chunk and the parents' keys go to it.
+
+    Started on first use and kept for later tables (Great Expectations is imported once);
+    it is a fork-server child, so no copy of a threaded caller is made.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._table: str | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+        return self._pool
+
+    def start_table(
+        self, contract: TableContract, known_parent_keys: Mapping[str, set[str]]
+    ) -> None:
+        """Hand the worker the parents' keys of the table whose chunks come next (once)."""
+        self._executor().submit(
+            _worker_set_parents, contract.qualified_name, dict(known_parent_keys)
+        ).result()
+        self._table = contract.qualified_name
+
+    def submit(
+        self, frame: pd.DataFrame, contract: TableContract, as_of: datetime
+    ) -> Future[RowChecks]:
+        if self._table != contract.qualified_name:
+            raise RuntimeError(f"start_table({contract.qualified_name}) first")
+        return self._executor().submit(_worker_check_rows, frame, contract, as_of)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -78,6 +78,7 @@ def _build_bronze_asset(
             batch_id=timestamp_id(),
             subjects=subjects,
             chunk_rows=settings.ingest_chunk_rows,
+            row_checker=lakehouse.row_checker,
         )
         report = ingest_table(ctx, contract)
         context.log.info(

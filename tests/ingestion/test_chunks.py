@@ -26,6 +26,7 @@ from ingestion.contracts import TableContract, ingestion_order, load_contracts
 from ingestion.extract import Extract
 from ingestion.ingest import IngestionContext, TableIngestReport, ingest_table
 from ingestion.synthetic import GeneratorConfig, generate_sources
+from ingestion.validation import RowCheckWorker
 from lakehouse.layout import LakeLayout
 from lakehouse.reference.services import sqlite_source_urls
 
@@ -35,6 +36,8 @@ CONTRACTS = load_contracts()
 ORDER = ingestion_order(CONTRACTS)
 #: Chunks of one row validate each row alone (a GX run per row): these tables only.
 ONE_ROW_TABLES = ("institutions.institutions", "child_registry.children")
+#: Row checks of every chunked batch run in this worker, as in a real run.
+WORKER = RowCheckWorker()
 
 
 @dataclass
@@ -86,6 +89,7 @@ def _ingest(
         as_of=AS_OF,
         batch_id=BATCH,
         chunk_rows=chunk_rows,
+        row_checker=WORKER,
     )
     try:
         return {
