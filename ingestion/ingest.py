@@ -598,15 +598,22 @@ def _ingest_table(
         if mark is not None and (not latest or mark > latest[0]):
             latest[:] = [mark]
 
+    chunked = extract.rows > ctx.chunk_rows
+    if chunked:
+        chunks: Iterable[pd.DataFrame] = extract.chunks(ctx.chunk_rows)
+        judges = _judges(ctx, contract, extract)
+    else:  # one chunk, judged on its own: no need to ask the source for repeated keys
+        chunks = [_whole(extract, ctx.chunk_rows)]
+        judges = _Judges(Duplicates(), Duplicates())
     _ingest_batch(
         ctx,
         contract,
-        extract.chunks(ctx.chunk_rows),
+        chunks,
         ctx.batch_id,
-        _judges(ctx, contract, extract),
+        judges,
         report,
         on_chunk=note_watermark,
-        chunked=extract.rows > ctx.chunk_rows,
+        chunked=chunked,
     )
     if report.extracted == 0:  # every row went between the bound and the read: none to commit
         report.watermark = watermark.isoformat() if watermark else None
@@ -616,6 +623,16 @@ def _ingest_table(
         state.watermark_value = report.watermark = latest[0].isoformat()
     _commit(state, ctx.batch_id, report)
     return report
+
+
+def _whole(extract: Extract, chunk_rows: int) -> pd.DataFrame:
+    """An extract that fits one chunk, as one frame (a row with no watermark written since the
+    count would make a second chunk: it joins the first, so duplicates are judged together)."""
+    frames = list(extract.chunks(chunk_rows))
+    if len(frames) == 1:
+        return frames[0]
+    columns = [c.name for c in extract.contract.extracted_columns]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 def _judges(ctx: IngestionContext, contract: TableContract, extract: Extract) -> _Judges:
