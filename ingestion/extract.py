@@ -72,6 +72,12 @@ class Extract:
             params["after"] = self.after.strftime(WATERMARK_FORMAT)
         return where, params
 
+    def _key_as_text(self, engine: sa.Engine) -> str:
+        text = _TEXT.get(engine.dialect.name, "varchar")
+        return (
+            f"cast({engine.dialect.identifier_preparer.quote(self.contract.primary_key)} as {text})"
+        )
+
     def chunks(self, rows: int) -> Iterator[pd.DataFrame]:
         """The rows, oldest first, ``rows`` at a time: the driver's cursor is read in pieces
         (server-side where the dialect has one), so no more than one chunk is in memory."""
@@ -103,7 +109,7 @@ class Extract:
             return []
         engine = _engine(self.url)
         quote = engine.dialect.identifier_preparer.quote
-        key = f"cast({quote(self.contract.primary_key)} as {_TEXT[engine.dialect.name]})"
+        key = self._key_as_text(engine)
         where, params = self._where(quote)
         sql = (
             f"select {key} from {quote(self.contract.name)}{where} "
@@ -126,7 +132,7 @@ class Extract:
         engine = _engine(self.url)
         quote = engine.dialect.identifier_preparer.quote
         assert self.contract.watermark is not None
-        key = f"cast({quote(self.contract.primary_key)} as {_TEXT[engine.dialect.name]})"
+        key = self._key_as_text(engine)
         where, params = self._where(quote)
         cols = ", ".join(quote(c) for c in columns)
         frames = []
@@ -160,7 +166,8 @@ class Extract:
 
 #: How a repeated null primary key is named among the text keys (no text key is this).
 _NULL_KEY = "\x00null"
-#: The text type of each dialect, for comparing keys as text whatever the column's type.
+#: The text type of each dialect (others: varchar), for comparing keys as text whatever the
+#: column's type.
 _TEXT: dict[str, str] = {"sqlite": "text", "postgresql": "text", "mysql": "char"}
 
 
