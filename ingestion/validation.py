@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import weakref
 from collections.abc import Collection, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -24,6 +25,7 @@ import pandas as pd
 
 from ingestion.contracts import ColumnContract, TableContract
 from lakehouse.reference.nik import NIK_REGEX
+from lakehouse.worker_processes import exit_with_parent
 
 REASON_PRIORITY = (
     "missing_required",
@@ -472,7 +474,12 @@ class RowCheckWorker:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([__name__])
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=context,
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
+            )
             weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
         return self._pool
 

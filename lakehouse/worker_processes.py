@@ -1,0 +1,42 @@
+"""What every worker process of the pipeline does first: end when the process it works for ends.
+
+Worker pools are fork-server children (``multiprocessing`` forkserver). When the pipeline is
+killed (SIGKILL, a power cut of the parent alone), nothing tells its workers: each holds
+copies of both ends of its own task pipes, so it never reads end-of-file, and it keeps the
+run's stdout and stderr open, so whoever waits for the run's output waits for ever (found by
+``tests/end_to_end/test_faults.py`` with chunked ingestion). A thread in each worker watches the
+parent's process id and ends the worker when that process is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+__all__ = ["exit_with_parent"]
+
+#: How often a worker looks for its parent (seconds): an orphan lingers at most this long.
+POLL_SECONDS = 0.5
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's (the pid was reused): ours is gone
+        return False
+    return True
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """In a worker: end this process (``os._exit``, no clean-up: it holds no state of its own
+    worth saving) as soon as ``parent_pid`` no longer runs."""
+
+    def watch() -> None:
+        while _alive(parent_pid):
+            time.sleep(POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
