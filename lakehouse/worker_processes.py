@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from pathlib import Path
 
 __all__ = ["exit_with_parent"]
 
@@ -21,13 +22,19 @@ POLL_SECONDS = 0.5
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs. A killed parent stays a zombie until whoever started it
+    reaps it, and that caller may first wait for the output our worker holds open: a zombie
+    counts as gone, or the two would wait for each other."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):  # gone (or the pid is another user's now)
         return False
-    except PermissionError:  # exists, another user's (the pid was reused): ours is gone
-        return False
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True  # no /proc here: the signal test is all there is
+    state = stat.rsplit(")", 1)[-1].split()[0]
+    return state not in ("Z", "X")
 
 
 def exit_with_parent(parent_pid: int) -> None:

@@ -34,12 +34,14 @@ def test_the_row_check_worker_ends_with_a_killed_parent() -> None:
     children = [int(p) for p in proc.stdout.readline().split()]
     assert children, "the worker (and its fork server) should be running"
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # As subprocess.run does: read the output to its end first, reap the process after. The
+    # killed parent is a zombie meanwhile, which the worker must take for dead.
     rest: list[str] = []
     reader = threading.Thread(target=lambda: rest.append(proc.stdout.read()), daemon=True)  # type: ignore[union-attr]
     reader.start()
     reader.join(timeout=30)
     assert not reader.is_alive(), "the run's stdout is still held open by an orphan"
+    proc.wait()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         alive = [
