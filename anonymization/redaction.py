@@ -66,6 +66,7 @@ from anonymization.recognizers import (
 )
 from anonymization.tokens import Tokenizer, normalize
 from lakehouse.ids import TIMESTAMP_ID
+from lakehouse.worker_processes import exit_with_parent
 
 __all__ = [
     "DATE_PLACEHOLDER",
@@ -374,8 +375,10 @@ class NoteAnalyzer:
 _worker_analyzer: NoteAnalyzer | None = None
 
 
-def _start_worker(redact_dates: bool) -> None:
+def _start_worker(redact_dates: bool, parent_pid: int | None = None) -> None:
     global _worker_analyzer
+    if parent_pid is not None:
+        exit_with_parent(parent_pid)  # a killed pipeline must not leave its workers behind
     _worker_analyzer = NoteAnalyzer(redact_dates=redact_dates)
     gc.set_threshold(*_BATCH_GC_THRESHOLDS)  # a worker does nothing else
 
@@ -522,7 +525,7 @@ class Redactor:
                 max_workers=self._workers,
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=(self._redact_dates,),
+                initargs=(self._redact_dates, os.getpid()),
             )
             weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
         return self._pool

@@ -8,7 +8,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -26,6 +26,7 @@ __all__ = [
     "regency_weights",
     "serving",
     "timed",
+    "timed_with_memory",
     "without_limits",
 ]
 
@@ -70,6 +71,47 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return elapsed, proc.stdout
+
+
+def timed_with_memory(cmd: list[str], env: dict[str, str]) -> tuple[float, str, int, int]:
+    """:func:`timed`, plus the peak resident memory (bytes) of the command's process tree,
+    sampled every 0.2 s: the largest single process, and all of them together (the workers
+    the pipeline starts included)."""
+    import threading
+
+    import psutil
+
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    peaks = [0, 0]
+    done = threading.Event()
+
+    def sample() -> None:
+        root = psutil.Process(proc.pid)
+        while not done.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+                sizes = []
+                for p in tree:
+                    with suppress(psutil.Error):
+                        sizes.append(p.memory_info().rss)
+                peaks[0] = max(peaks[0], max(sizes, default=0))
+                peaks[1] = max(peaks[1], sum(sizes))
+            except psutil.Error:
+                pass
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = proc.communicate()
+    done.set()
+    sampler.join()
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{stdout[-4000:]}\n{stderr[-4000:]}")
+    return elapsed, stdout, peaks[0], peaks[1]
 
 
 def _merajut(checkout: Path) -> str:

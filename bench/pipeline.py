@@ -7,6 +7,13 @@ says what validation, pseudonymization, loading, dbt and the publish gate cost o
 moving the bytes.
 
     .venv/bin/python -m bench.pipeline [--sizes 10000 100000] [--write-docs]
+    .venv/bin/python -m bench.pipeline --sizes 100000 --only-ingest --sources HOME [--write-docs]
+
+``--sources HOME`` reuses the sources and drops of a home made by ``merajut generate`` with the
+same number of children (generation is slow at 100,000). ``--only-ingest`` runs
+``merajut run --step ingest`` alone (the publish step at 100,000 children takes half an hour
+since protected families; see "Publish-time protection") and writes its own section. Peak
+resident memory is sampled over the run's process tree (the largest process, and the sum).
 """
 
 from __future__ import annotations
@@ -14,12 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import MERAJUT, isolated_env, timed
+from bench.common import MERAJUT, isolated_env, timed, timed_with_memory
 from bench.report import machine, write_section
 
 BASELINE = """
@@ -42,31 +50,90 @@ print(rows)
 STEP_LINE = re.compile(r"✓ (.+?) \((\d+(?:\.\d+)?)s\)")
 
 
-def bench_size(children: int) -> dict[str, object]:
+def _sources(tmp: Path, env: dict[str, str], children: int, reuse: Path | None) -> float | None:
+    """Generate the sources (seconds), or copy a generated home's (None)."""
+    if reuse is None:
+        generate_s, _ = timed([MERAJUT, "generate", "--children", str(children)], env)
+        return generate_s
+    for part in ("sources", "drops"):
+        shutil.copytree(reuse / part, tmp / "home" / part)
+    return None
+
+
+def bench_size(children: int, reuse: Path | None = None) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix=f"merajut-bench-{children}-") as d:
         tmp = Path(d)
         env = isolated_env(tmp)
-        generate_s, _ = timed([MERAJUT, "generate", "--children", str(children)], env)
+        generate_s = _sources(tmp, env, children, reuse)
         baseline_s, out = timed(
             [sys.executable, "-c", BASELINE, str(tmp / "home" / "sources"), str(tmp / "copy")], env
         )
         source_rows = int(out.strip().splitlines()[-1])
-        pipeline_s, out = timed([MERAJUT, "run"], env)
+        pipeline_s, out, peak_one, peak_all = timed_with_memory([MERAJUT, "run"], env)
         steps = {name: float(sec) for name, sec in STEP_LINE.findall(out)}
         rerun_s, _ = timed([MERAJUT, "run"], env)
         summary = json.loads((tmp / "lake" / "reports" / "last_summary.json").read_text())
     return {
         "children": children,
         "source_rows": source_rows,
-        "generate_s": round(generate_s, 1),
+        "generate_s": round(generate_s, 1) if generate_s is not None else "reused",
         "baseline_copy_s": round(baseline_s, 1),
         "pipeline_s": round(pipeline_s, 1),
         "pipeline_vs_baseline": round(pipeline_s / baseline_s, 1),
         "incremental_rerun_s": round(rerun_s, 1),
         "steps_s": steps,
+        "peak_rss_mib": round(peak_one / 2**20),
+        "peak_rss_tree_mib": round(peak_all / 2**20),
         "quarantined": sum(t["quarantined"] for t in summary["tables"]),
         "ingested": sum(t["ingested"] for t in summary["tables"]),
     }
+
+
+def bench_ingest(children: int, reuse: Path | None = None) -> dict[str, object]:
+    """``merajut run --step ingest`` on a fresh lake: seconds, peak memory, rows."""
+    with tempfile.TemporaryDirectory(prefix=f"merajut-bench-ingest-{children}-") as d:
+        tmp = Path(d)
+        env = isolated_env(tmp)
+        _sources(tmp, env, children, reuse)
+        wall_s, out, peak_one, peak_all = timed_with_memory(
+            [MERAJUT, "run", "--step", "ingest"], env
+        )
+        steps = {name: float(sec) for name, sec in STEP_LINE.findall(out)}
+        summary = json.loads((tmp / "lake" / "reports" / "last_summary.json").read_text())
+    return {
+        "children": children,
+        "chunk_rows": env.get("MERAJUT_INGEST_CHUNK_ROWS", "default"),
+        "wall_s": round(wall_s, 1),
+        "steps_s": steps,
+        "peak_rss_mib": round(peak_one / 2**20),
+        "peak_rss_tree_mib": round(peak_all / 2**20),
+        "quarantined": sum(t["quarantined"] for t in summary["tables"]),
+        "ingested": sum(t["ingested"] for t in summary["tables"]),
+    }
+
+
+def render_ingest(results: list[dict[str, object]]) -> str:
+    lines = [
+        f"Machine: {machine()}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Load average "
+        f"before the run: {open('/proc/loadavg').read().split()[0]}.",  # noqa: SIM115
+        "",
+        "`merajut run --step ingest` on a fresh lake (sources → validated, pseudonymized bronze),",
+        "chunked (`MERAJUT_INGEST_CHUNK_ROWS`). Peak resident memory sampled every 0.2 s over the",
+        "run's processes: the largest one, and all of them together (the redactor's two workers",
+        "and the row-check worker included).",
+        "",
+        "| children | chunk rows | ingest step s | run wall s | peak RSS, largest process MiB | peak RSS, all processes MiB | ingested | quarantined |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        steps = r["steps_s"]
+        assert isinstance(steps, dict)
+        ingest = next((v for k, v in steps.items() if k.startswith("ingest")), "")
+        lines.append(
+            f"| {r['children']:,} | {r['chunk_rows']} | {ingest} | {r['wall_s']} | "
+            f"{r['peak_rss_mib']:,} | {r['peak_rss_tree_mib']:,} | {r['ingested']:,} | {r['quarantined']:,} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def render(results: list[dict[str, object]]) -> str:
@@ -100,10 +167,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--sources", type=Path, help="a home generated with the same size")
+    parser.add_argument("--only-ingest", action="store_true")
     args = parser.parse_args()
+    if args.only_ingest:
+        found = [bench_ingest(size, args.sources) for size in args.sizes]
+        print(json.dumps(found), flush=True)
+        text = render_ingest(found)
+        print(text)
+        if args.write_docs:
+            write_section("Ingest (`.venv/bin/python -m bench.pipeline --only-ingest`)", text)
+        return
     results = []
     for size in args.sizes:
-        result = bench_size(size)
+        result = bench_size(size, args.sources)
         print(json.dumps(result), flush=True)
         results.append(result)
     text = render(results)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,10 +24,11 @@ from anonymization.vault import TokenVault
 from ingestion.contracts import TableContract
 from ingestion.extract import (
     DropFile,
+    Extract,
     UnreadableDrop,
-    extract_since,
     lookup_column,
     max_watermark,
+    open_extract,
     pending_drops,
     read_columns_where_in,
     read_drop,
@@ -39,9 +41,10 @@ from ingestion.lake import (
 )
 from ingestion.protect import KnownIdentifiers, ProtectedBatch, protect_batch
 from ingestion.subjects import SUBJECT_COLUMN, SubjectRules
-from ingestion.validation import validate_batch
-from lakehouse.files import write_parquet_atomic
+from ingestion.validation import Duplicates, RowChecks, RowCheckWorker, validate_batch
+from lakehouse.files import ParquetStream, write_parquet_atomic
 from lakehouse.layout import LakeLayout
+from lakehouse.settings import DEFAULT_INGEST_CHUNK_ROWS
 
 
 @dataclass
@@ -57,6 +60,12 @@ class IngestionContext:
     batch_id: str
     #: Erased and restricted subjects (lakehouse.subject_register); None: nobody is.
     subjects: SubjectRules | None = None
+    #: Rows read, validated, pseudonymized and written at a time (``MERAJUT_INGEST_CHUNK_ROWS``):
+    #: what bounds this process's memory, whatever the size of the table.
+    chunk_rows: int = DEFAULT_INGEST_CHUNK_ROWS
+    #: The process that row-checks the next chunk while this one writes the last; None: all in
+    #: this process (one core besides the redactor's workers).
+    row_checker: RowCheckWorker | None = None
 
 
 @dataclass
@@ -154,8 +163,14 @@ def _known_per_row(
 
 
 def _quarantine_frame(
-    protected: pd.DataFrame, contract: TableContract, batch_id: str, now: datetime
+    protected: pd.DataFrame,
+    contract: TableContract,
+    batch_id: str,
+    now: datetime,
+    *,
+    first_row: int = 1,
 ) -> pd.DataFrame:
+    """Quarantine rows of one chunk; ``first_row``: the batch's number of the chunk's first."""
     content = [c.name for c in contract.columns if c.name in protected.columns]
     records = protected[content].astype(object).where(protected[content].notna(), None)
     source_row = (
@@ -167,7 +182,7 @@ def _quarantine_frame(
         {
             "source_table": contract.qualified_name,
             "batch_id": batch_id,
-            "row_number": range(1, len(protected) + 1),
+            "row_number": range(first_row, first_row + len(protected)),
             "source_row": pd.array(source_row, dtype="UInt32"),
             "record_key": protected[contract.primary_key].map(
                 lambda v: None if v is None else str(v)
@@ -245,51 +260,150 @@ def _owners(
     return owners
 
 
-def _process_batch(
+@dataclass
+class _BatchFiles:
+    """One batch's four output files of a table, each written chunk by chunk and published
+    together (before the commit) only when the whole batch is through."""
+
+    bronze: ParquetStream
+    quarantine: ParquetStream
+    held: ParquetStream
+    held_quarantine: ParquetStream
+    #: When the batch was extracted: one time for all of its rows.
+    now: datetime
+
+    @classmethod
+    def of(cls, ctx: IngestionContext, contract: TableContract, batch_id: str) -> _BatchFiles:
+        held = ctx.layout.held_dir(contract)
+        return cls(
+            bronze=ParquetStream(ctx.layout.bronze_file(contract, batch_id)),
+            quarantine=ParquetStream(ctx.layout.quarantine_file(contract, batch_id)),
+            held=ParquetStream(held / f"{batch_id}.parquet"),
+            held_quarantine=ParquetStream(held / f"{HELD_QUARANTINE_PREFIX}{batch_id}.parquet"),
+            now=datetime.now(UTC),
+        )
+
+    def streams(self) -> tuple[ParquetStream, ...]:
+        return (self.bronze, self.quarantine, self.held, self.held_quarantine)
+
+    def publish(self, report: TableIngestReport) -> None:
+        for stream in self.streams():
+            if stream.publish():
+                report.files.append(str(stream.path))
+
+    def discard(self) -> None:
+        for stream in self.streams():
+            stream.discard()
+
+
+@dataclass
+class _Judges:
+    """Duplicate verdicts of one extract, for the rows kept and (apart, as they are written
+    apart) the rows held for restricted subjects."""
+
+    keep: Duplicates
+    held: Duplicates
+
+
+def _split_by_fate(
+    ctx: IngestionContext, contract: TableContract, frame: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """(rows to ingest, rows of restricted subjects to hold, rows of erased subjects)."""
+    rules = ctx.subjects
+    if rules is None or not rules.active or frame.empty:
+        return frame, frame.iloc[:0], 0
+    fates = rules.fates(
+        contract.qualified_name,
+        frame,
+        tokenized=False,
+        parent_subjects=lambda table, key, keys: lookup_column(
+            _source_url(ctx, ctx.contracts[table]),
+            ctx.contracts[table].name,
+            key,
+            SUBJECT_COLUMN,
+            keys,
+        ),
+    )
+    held = frame[(fates == "restricted").to_numpy()].reset_index(drop=True)
+    keep = frame[(fates == "keep").to_numpy()].reset_index(drop=True)
+    return keep, held, int((fates == "erased").sum())
+
+
+@dataclass
+class _Chunk:
+    """One chunk between its row checks (perhaps running in the worker) and its writing."""
+
+    keep: pd.DataFrame
+    held: pd.DataFrame
+    keep_checks: Future[RowChecks] | None
+    held_checks: Future[RowChecks] | None
+
+
+def _start_chunk(
     ctx: IngestionContext,
     contract: TableContract,
     frame: pd.DataFrame,
+    worker: RowCheckWorker | None,
+    report: TableIngestReport,
+) -> _Chunk:
+    """Count the chunk, set aside the rows of erased and restricted subjects, and hand its row
+    checks to the worker (when there is one)."""
+    report.extracted += len(frame)
+    keep, held, erased = _split_by_fate(ctx, contract, frame)
+    report.skipped_erased += erased
+    report.held_restricted += len(held)
+
+    def checks(part: pd.DataFrame) -> Future[RowChecks] | None:
+        if worker is None or part.empty:
+            return None
+        return worker.submit(part, contract, ctx.as_of)
+
+    return _Chunk(keep, held, checks(keep), checks(held))
+
+
+def _finish_chunk(
+    ctx: IngestionContext,
+    contract: TableContract,
+    chunk: _Chunk,
     batch_id: str,
+    files: _BatchFiles,
+    judges: _Judges,
+    parent_keys: Mapping[str, set[str]],
     report: TableIngestReport,
 ) -> None:
-    report.extracted += len(frame)
-    rules = ctx.subjects
-    if rules is not None and rules.active and not frame.empty:
-        fates = rules.fates(
-            contract.qualified_name,
-            frame,
-            tokenized=False,
-            parent_subjects=lambda table, key, keys: lookup_column(
-                _source_url(ctx, ctx.contracts[table]),
-                ctx.contracts[table].name,
-                key,
-                SUBJECT_COLUMN,
-                keys,
-            ),
-        )
-        report.skipped_erased += int((fates == "erased").sum())
-        held = frame[(fates == "restricted").to_numpy()].reset_index(drop=True)
-        if len(held):
-            report.held_restricted += len(held)
-            _write_batch(ctx, contract, held, batch_id, report, held=True)
-        frame = frame[(fates == "keep").to_numpy()].reset_index(drop=True)
-    _write_batch(ctx, contract, frame, batch_id, report, held=False)
+    if len(chunk.held):
+        _write_chunk(
+            ctx, contract, chunk.held, batch_id, files, judges.held, parent_keys, report,
+            held=True, row_checks=chunk.held_checks.result() if chunk.held_checks else None,
+        )  # fmt: skip
+    _write_chunk(
+        ctx, contract, chunk.keep, batch_id, files, judges.keep, parent_keys, report,
+        held=False, row_checks=chunk.keep_checks.result() if chunk.keep_checks else None,
+    )  # fmt: skip
 
 
-def _write_batch(
+def _write_chunk(
     ctx: IngestionContext,
     contract: TableContract,
     frame: pd.DataFrame,
     batch_id: str,
+    files: _BatchFiles,
+    duplicates: Duplicates,
+    parent_keys: Mapping[str, set[str]],
     report: TableIngestReport,
     *,
     held: bool,
+    row_checks: RowChecks | None = None,
 ) -> None:
-    """Validate, pseudonymize and write one batch: to bronze and quarantine, or (``held``: rows
-    of restricted subjects) to the restricted zone's held files."""
-    now = datetime.now(UTC)
+    """Validate, pseudonymize and append one chunk: to bronze and quarantine, or (``held``:
+    rows of restricted subjects) to the restricted zone's held files."""
     result = validate_batch(
-        frame, contract, as_of=ctx.as_of, known_parent_keys=_parent_keys(ctx, contract)
+        frame,
+        contract,
+        as_of=ctx.as_of,
+        known_parent_keys=parent_keys,
+        duplicates=duplicates,
+        row_checks=row_checks,
     )
     valid = protect_batch(
         result.valid,
@@ -310,22 +424,17 @@ def _write_batch(
         owners = _owners(ctx, contract, protected, source)
         for domain, mapping in protected.vault_entries.items():
             ctx.vault.put_many(domain, mapping, owners.get(domain))
-    bronze_path = ctx.layout.bronze_file(contract, batch_id)
-    quarantine_path = ctx.layout.quarantine_file(contract, batch_id)
-    if held:
-        bronze_path = ctx.layout.held_dir(contract) / f"{batch_id}.parquet"
-        quarantine_path = (
-            ctx.layout.held_dir(contract) / f"{HELD_QUARANTINE_PREFIX}{batch_id}.parquet"
-        )
+    rows_out = files.held if held else files.bronze
+    bad_out = files.held_quarantine if held else files.quarantine
     if len(valid.frame):
         bronze = valid.frame[[c.name for c in contract.columns]].copy()
         bronze["_batch_id"] = batch_id
-        bronze["_extracted_at"] = pd.Timestamp(now).tz_localize(None)
-        write_parquet_atomic(bronze, bronze_path)
-        report.files.append(str(bronze_path))
+        bronze["_extracted_at"] = pd.Timestamp(files.now).tz_localize(None)
+        rows_out.write(bronze)
     if len(bad.frame):
-        write_parquet_atomic(_quarantine_frame(bad.frame, contract, batch_id, now), quarantine_path)
-        report.files.append(str(quarantine_path))
+        bad_out.write(
+            _quarantine_frame(bad.frame, contract, batch_id, files.now, first_row=bad_out.rows + 1)
+        )
     if held:
         return
     report.loaded += len(valid.frame)
@@ -333,6 +442,51 @@ def _write_batch(
     counts = Counter(result.quarantined["_reason"]) if len(result.quarantined) else Counter()
     for reason, n in counts.items():
         report.reasons[reason] = report.reasons.get(reason, 0) + int(n)
+
+
+def _ingest_batch(
+    ctx: IngestionContext,
+    contract: TableContract,
+    chunks: Iterable[pd.DataFrame],
+    batch_id: str,
+    judges: _Judges,
+    report: TableIngestReport,
+    on_chunk: Callable[[pd.DataFrame], None] | None = None,
+    *,
+    chunked: bool = False,
+) -> None:
+    """Every chunk of one batch through validation and protection into the batch's files,
+    published when the last chunk is written (the caller commits them). The parents' keys are
+    read once: a batch's foreign keys are checked against what was in the lake before it.
+
+    ``chunked`` (a batch of more than one chunk) with a worker in the context: chunk n+1 is
+    read and row-checked in the worker while chunk n is pseudonymized and written here, so at
+    most two chunks are in memory. Duplicates are judged here, in chunk order.
+    """
+    parent_keys = _parent_keys(ctx, contract)
+    worker = ctx.row_checker if chunked else None
+    if worker is not None:
+        worker.start_table(contract, parent_keys)
+    files = _BatchFiles.of(ctx, contract, batch_id)
+    waiting: deque[_Chunk] = deque()
+    try:
+        for frame in chunks:
+            waiting.append(_start_chunk(ctx, contract, frame, worker, report))
+            if on_chunk is not None:
+                on_chunk(frame)
+            if worker is None or len(waiting) > 1:
+                chunk = waiting.popleft()
+                _finish_chunk(ctx, contract, chunk, batch_id, files, judges, parent_keys, report)
+        while waiting:
+            chunk = waiting.popleft()
+            _finish_chunk(ctx, contract, chunk, batch_id, files, judges, parent_keys, report)
+        files.publish(report)
+    finally:
+        for chunk in waiting:
+            for future in (chunk.keep_checks, chunk.held_checks):
+                if future is not None:
+                    future.cancel()
+        files.discard()
 
 
 def _reject_drop(
@@ -425,23 +579,73 @@ def _ingest_table(
             except UnreadableDrop as error:
                 _reject_drop(ctx, contract, drop, error, batch_id, state, report)
                 continue
-            _process_batch(ctx, contract, frame, batch_id, report)
+            _ingest_batch(
+                ctx, contract, [frame], batch_id, _Judges(Duplicates(), Duplicates()), report
+            )
             state.drops.append(drop.sha256)
             _commit(state, batch_id, report)
         return report
     watermark = state.watermark
-    frame = extract_since(_source_url(ctx, contract), contract, watermark)
-    if frame.empty:
+    extract = open_extract(_source_url(ctx, contract), contract, watermark)
+    if extract.upto is None:
         report.watermark = watermark.isoformat() if watermark else None
         state.save()  # keeps what discard_uncommitted adopted or deleted
         return report
-    _process_batch(ctx, contract, frame, ctx.batch_id, report)
-    new_mark = max_watermark(frame, contract)
-    if new_mark is not None:
-        state.watermark_value = new_mark.isoformat()
-        report.watermark = new_mark.isoformat()
+    latest: list[datetime] = []  # the greatest watermark read so far
+
+    def note_watermark(frame: pd.DataFrame) -> None:
+        mark = max_watermark(frame, contract)
+        if mark is not None and (not latest or mark > latest[0]):
+            latest[:] = [mark]
+
+    chunked = extract.rows > ctx.chunk_rows
+    if chunked:
+        chunks: Iterable[pd.DataFrame] = extract.chunks(ctx.chunk_rows)
+        judges = _judges(ctx, contract, extract)
+    else:  # one chunk, judged on its own: no need to ask the source for repeated keys
+        chunks = [_whole(extract, ctx.chunk_rows)]
+        judges = _Judges(Duplicates(), Duplicates())
+    _ingest_batch(
+        ctx,
+        contract,
+        chunks,
+        ctx.batch_id,
+        judges,
+        report,
+        on_chunk=note_watermark,
+        chunked=chunked,
+    )
+    if report.extracted == 0:  # every row went between the bound and the read: none to commit
+        report.watermark = watermark.isoformat() if watermark else None
+        state.save()
+        return report
+    if latest:
+        state.watermark_value = report.watermark = latest[0].isoformat()
     _commit(state, ctx.batch_id, report)
     return report
+
+
+def _whole(extract: Extract, chunk_rows: int) -> pd.DataFrame:
+    """An extract that fits one chunk, as one frame (a row with no watermark written since the
+    count would make a second chunk: it joins the first, so duplicates are judged together)."""
+    frames = list(extract.chunks(chunk_rows))
+    if len(frames) == 1:
+        return frames[0]
+    columns = [c.name for c in extract.contract.extracted_columns]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def _judges(ctx: IngestionContext, contract: TableContract, extract: Extract) -> _Judges:
+    """Duplicate verdicts for a chunked extract, prepared from the rows whose key repeats."""
+    repeated = extract.repeated_keys()
+    judges = _Judges(Duplicates(repeated), Duplicates(repeated))
+    if repeated:
+        rows = extract.rows_with_keys(repeated)
+        keep, held, _ = _split_by_fate(ctx, contract, rows)
+        parent_keys = _parent_keys(ctx, contract)
+        for part, judge in ((keep, judges.keep), (held, judges.held)):
+            judge.prepare(part, contract, as_of=ctx.as_of, known_parent_keys=parent_keys)
+    return judges
 
 
 def ingest_all(ctx: IngestionContext, order: Sequence[TableContract]) -> list[TableIngestReport]:

@@ -11,15 +11,21 @@ checked in pandas too. A row fails with the first reason in
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import multiprocessing
+import os
+import weakref
+from collections.abc import Collection, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ingestion.contracts import ColumnContract, TableContract
 from lakehouse.reference.nik import NIK_REGEX
+from lakehouse.worker_processes import exit_with_parent
 
 REASON_PRIORITY = (
     "missing_required",
@@ -151,10 +157,10 @@ def _expectations(contract: TableContract, as_of: datetime) -> list[tuple[str, s
 
 def _orphans(
     typed: pd.DataFrame, contract: TableContract, known_parent_keys: Mapping[str, set[str]]
-) -> list[tuple[int, str, str]]:
-    """Rows whose reference has no parent in the lake. A set lookup in pandas rather than a GX
-    in-set expectation: GX copies its whole configuration (here, every parent key) for each
-    metric it computes, which made this check quadratic in practice."""
+) -> list[tuple[str, str, np.ndarray]]:
+    """(column, detail, mask) of rows whose reference has no parent in the lake. A set lookup
+    in pandas rather than a GX in-set expectation: GX copies its whole configuration (here,
+    every parent key) for each metric it computes, which made this check quadratic."""
     found = []
     for col in contract.extracted_columns:
         if not col.references:
@@ -167,39 +173,39 @@ def _orphans(
             )
         values = typed[col.name]
         orphan = values.notna() & ~values.astype("string").isin(keys)
-        found += [(int(i), col.name, f"{col.name}: no such {parent}") for i in typed.index[orphan]]
+        found.append((col.name, f"{col.name}: no such {parent}", orphan.to_numpy(dtype=bool)))
     return found
 
 
-def validate_batch(
+#: A failed rule over a batch: (reason, column, detail, rows that fail it).
+_Check = tuple[str, str, str, np.ndarray]
+
+
+def _row_checks(
     frame: pd.DataFrame,
     contract: TableContract,
-    *,
     as_of: datetime,
     known_parent_keys: Mapping[str, set[str]],
-) -> ValidationResult:
-    """Split an extracted batch into rows to load and rows to quarantine (with reasons)."""
-    frame = frame.reset_index(drop=True)
-    failures: dict[int, list[tuple[str, str, str]]] = {}
-
-    def fail(index: Any, reason: str, column: str, detail: str) -> None:
-        failures.setdefault(int(index), []).append((reason, column, detail))
-
+) -> tuple[pd.DataFrame, list[_Check], int]:
+    """The typed batch and every rule that looks at one row at a time (all but duplicates), in
+    the order their failures were always recorded (which breaks ties of priority)."""
+    n = len(frame)
+    checks: list[_Check] = []
     typed = pd.DataFrame(index=frame.index)
-    uncastable_cells: set[tuple[int, str]] = set()
+    uncastable: dict[str, np.ndarray] = {}
     for col in contract.extracted_columns:
         if col.name not in frame.columns:
             raise ValueError(
                 f"{contract.qualified_name}: extracted batch has no column {col.name!r}"
             )
-        values, uncastable = _coerce(frame[col.name], col)
+        values, failed = _coerce(frame[col.name], col)
         typed[col.name] = values
-        for idx in frame.index[uncastable]:
-            fail(idx, "malformed_value", col.name, f"{col.name}: not a valid {col.data_type}")
-            uncastable_cells.add((int(idx), col.name))
+        uncastable[col.name] = failed.to_numpy(dtype=bool)
+        detail = f"{col.name}: not a valid {col.data_type}"
+        checks.append(("malformed_value", col.name, detail, uncastable[col.name]))
 
-    checks = _expectations(contract, as_of)
-    if checks and len(typed):
+    expectations = _expectations(contract, as_of)
+    if expectations and n:
         import great_expectations as gx
 
         # String views for regex rules; typed values for ranges.
@@ -211,53 +217,289 @@ def validate_batch(
                 )
         _Gx.context()  # a suite needs a current context to attach to
         suite = gx.ExpectationSuite(name=f"contract_{contract.identifier}")
-        for _, _, expectation in checks:
+        for _, _, expectation in expectations:
             suite.add_expectation(expectation)
         result = _Gx.batch(gx_frame).validate(suite, result_format={"result_format": "COMPLETE"})
-        for (reason, column, expectation), res in zip(checks, result.results, strict=True):
+        for (reason, column, expectation), res in zip(expectations, result.results, strict=True):
             if res.success:
                 continue
-            for idx in res.result.get("unexpected_index_list") or []:
-                if reason == "missing_required" and (int(idx), column) in uncastable_cells:
-                    continue  # present but unreadable: already quarantined as malformed
-                fail(idx, reason, column, f"{column}: {expectation.expectation_type}")
+            mask = np.zeros(n, dtype=bool)
+            mask[np.asarray(res.result.get("unexpected_index_list") or [], dtype=np.int64)] = True
+            if reason == "missing_required":
+                mask &= ~uncastable[column]  # present but unreadable: already malformed
+            checks.append((reason, column, f"{column}: {expectation.expectation_type}", mask))
 
-    for idx, column, detail in _orphans(typed, contract, known_parent_keys):
-        fail(idx, "orphan_fk", column, detail)
+    for column, detail, mask in _orphans(typed, contract, known_parent_keys):
+        checks.append(("orphan_fk", column, detail, mask))
+    return typed, checks, len(expectations)
 
-    # Duplicates are judged among rows that are otherwise fine: an exact repeat of a row is a
-    # duplicate; two different rows with one key are a conflict and neither is trusted.
-    key = contract.primary_key
-    clean_idx = [i for i in frame.index if i not in failures]
-    clean = frame.loc[clean_idx]
-    if len(clean):
-        content = [c.name for c in contract.extracted_columns]
-        as_text = clean[content].astype("string").fillna("\x00null")
-        exact_repeat = as_text.duplicated(keep="first")
-        for idx in clean.index[exact_repeat]:
-            fail(idx, "duplicate_row", key, f"exact repeat of {key}={frame.at[idx, key]}")
-        distinct = clean.loc[~exact_repeat]
-        conflicting = distinct[key].duplicated(keep=False) & distinct[key].notna()
-        for idx in distinct.index[conflicting]:
-            fail(
-                idx,
+
+def _content(frame: pd.DataFrame, contract: TableContract) -> pd.DataFrame:
+    """Rows as text, nulls marked: what "an exact repeat" compares."""
+    content = [c.name for c in contract.extracted_columns]
+    return frame[content].astype("string").fillna(NULL_TEXT)
+
+
+def _joined(as_text: pd.DataFrame) -> pd.Series:
+    """Each row's text as one string (columns separated by a control character no value holds
+    in a way that could make two different rows equal: every column is present in each)."""
+    first, *rest = (as_text[c] for c in as_text.columns)
+    return first.str.cat(list(rest), sep="\x1f") if rest else first
+
+
+#: A null value (and a null key) as text.
+NULL_TEXT = "\x00null"
+
+
+class Duplicates:
+    """Duplicate verdicts for one extract, however many chunks it is read in.
+
+    Duplicates are judged among rows that are otherwise fine: an exact repeat of an earlier
+    row is a ``duplicate_row``; two different rows with one key are a conflict, and neither is
+    trusted (``conflicting_duplicate``). Only rows whose key occurs more than once in the whole
+    extract can be either, and the source counts those keys (``repeated``) before the first
+    chunk is read; the conflicting versions are found from those rows alone
+    (:meth:`prepare`). What is kept across chunks is therefore proportional to the rows with
+    repeated keys, not to the table: the texts of the repeated rows seen so far.
+
+    ``repeated`` None: each batch given to :func:`validate_batch` is a whole extract (a drop
+    file, a test), judged on its own.
+    """
+
+    def __init__(self, repeated: Collection[str] | None = None) -> None:
+        self.repeated = None if repeated is None else set(repeated)
+        self._conflicting: set[str] = set()
+        self._seen: set[str] = set()
+
+    def prepare(
+        self,
+        rows: pd.DataFrame,
+        contract: TableContract,
+        *,
+        as_of: datetime,
+        known_parent_keys: Mapping[str, set[str]],
+    ) -> None:
+        """Learn the conflicting versions from every extracted row with a repeated key."""
+        if rows.empty:
+            return
+        rows = rows.reset_index(drop=True)
+        _, checks, _ = _row_checks(rows, contract, as_of, known_parent_keys)
+        self._learn(rows, contract, _any_failure(checks, len(rows)))
+
+    def _learn(self, rows: pd.DataFrame, contract: TableContract, failed: np.ndarray) -> None:
+        clean = rows.loc[~failed]
+        if clean.empty:
+            return
+        joined = _joined(_content(clean, contract))
+        distinct = ~joined.duplicated(keep="first")
+        key = clean.loc[distinct.to_numpy(), contract.primary_key]
+        conflicting = (key.duplicated(keep=False) & key.notna()).to_numpy()
+        self._conflicting.update(joined[distinct][conflicting].tolist())
+
+    def judge(
+        self, frame: pd.DataFrame, contract: TableContract, failed: np.ndarray
+    ) -> list[_Check]:
+        """The duplicate checks of one chunk (rows already failing are not judged)."""
+        n = len(frame)
+        repeat = np.zeros(n, dtype=bool)
+        conflict = np.zeros(n, dtype=bool)
+        if n == 0:
+            return []
+        if self.repeated is None:
+            self._learn(frame, contract, failed)
+        candidates = ~failed
+        key_text = frame[contract.primary_key].astype("string").fillna(NULL_TEXT)
+        if self.repeated is not None:
+            candidates &= key_text.isin(self.repeated).to_numpy(dtype=bool)
+        if candidates.any():
+            rows = frame.loc[candidates]
+            joined = _joined(_content(rows, contract))
+            seen = joined.isin(self._seen) | joined.duplicated(keep="first")
+            positions = np.flatnonzero(candidates)
+            repeat[positions] = seen.to_numpy(dtype=bool)
+            conflict[positions] = (~seen & joined.isin(self._conflicting)).to_numpy(dtype=bool)
+            self._seen.update(joined.tolist())
+        if self.repeated is None:  # a whole extract: nothing of it is needed again
+            self._seen.clear()
+            self._conflicting.clear()
+        key = contract.primary_key
+        shown = frame[key].astype(str)
+        return [
+            ("duplicate_row", key, "exact repeat of " + key + "=" + shown, repeat),
+            (
                 "conflicting_duplicate",
                 key,
-                f"{key}={frame.at[idx, key]} has conflicting versions",
-            )
+                key + "=" + shown + " has conflicting versions",
+                conflict,
+            ),
+        ]
 
-    bad = sorted(failures)
-    good_mask = ~typed.index.isin(bad)
-    quarantined = frame.loc[bad].copy()
-    reasons = []
-    for idx in bad:
-        ordered = sorted(failures[idx], key=lambda f: REASON_PRIORITY.index(f[0]))
-        reasons.append((ordered[0][0], ordered[0][1], "; ".join(sorted({f[2] for f in ordered}))))
-    quarantined["_reason"] = [r[0] for r in reasons]
-    quarantined["_reason_column"] = [r[1] for r in reasons]
-    quarantined["_detail"] = [r[2] for r in reasons]
-    return ValidationResult(
-        valid=typed.loc[good_mask].reset_index(drop=True),
-        quarantined=quarantined.reset_index(drop=True),
-        expectations_evaluated=len(checks),
+
+def _any_failure(checks: list[tuple[str, str, Any, np.ndarray]], n: int) -> np.ndarray:
+    failed = np.zeros(n, dtype=bool)
+    for *_, mask in checks:
+        failed |= mask
+    return failed
+
+
+@dataclass
+class RowChecks:
+    """What the rules that look at one row at a time found in a batch: the part of validation
+    that needs no other batch, and so can run in another process (:class:`RowCheckWorker`)."""
+
+    typed: pd.DataFrame
+    checks: list[_Check]
+    evaluated: int
+
+
+def check_rows(
+    frame: pd.DataFrame,
+    contract: TableContract,
+    *,
+    as_of: datetime,
+    known_parent_keys: Mapping[str, set[str]],
+) -> RowChecks:
+    """Coercion, the contract's expectations and foreign keys over one batch."""
+    typed, checks, evaluated = _row_checks(
+        frame.reset_index(drop=True), contract, as_of, known_parent_keys
     )
+    return RowChecks(typed, checks, evaluated)
+
+
+def validate_batch(
+    frame: pd.DataFrame,
+    contract: TableContract,
+    *,
+    as_of: datetime,
+    known_parent_keys: Mapping[str, set[str]],
+    duplicates: Duplicates | None = None,
+    row_checks: RowChecks | None = None,
+) -> ValidationResult:
+    """Split an extracted batch into rows to load and rows to quarantine (with reasons).
+
+    A row fails with the first reason in ``REASON_PRIORITY`` (ties: the order the rules were
+    checked in); ``detail`` lists all of its failures. Everything is done per rule over whole
+    columns; nothing loops over rows in Python. ``duplicates`` carries duplicate verdicts
+    across the chunks of one extract (none: the batch is the whole extract); ``row_checks``:
+    what :func:`check_rows` found in this batch already (in a worker process).
+    """
+    frame = frame.reset_index(drop=True)
+    n = len(frame)
+    if row_checks is None:
+        row_checks = check_rows(frame, contract, as_of=as_of, known_parent_keys=known_parent_keys)
+    typed, evaluated = row_checks.typed, row_checks.evaluated
+    checks = list(row_checks.checks)
+    failed = _any_failure(checks, n)
+    judge = duplicates if duplicates is not None else Duplicates()
+    checks += judge.judge(frame, contract, failed)
+    failed = _any_failure(checks, n)
+
+    reason = np.full(n, None, dtype=object)
+    reason_column = np.full(n, None, dtype=object)
+    ranked = sorted(range(len(checks)), key=lambda i: REASON_PRIORITY.index(checks[i][0]))
+    for i in ranked:
+        name, column, _, mask = checks[i]
+        first = mask & (reason == None)  # noqa: E711 (elementwise)
+        reason[first] = name
+        reason_column[first] = column
+    detail = _details(checks, failed)
+
+    bad = np.flatnonzero(failed)
+    quarantined = frame.iloc[bad].copy()
+    quarantined["_reason"] = reason[bad]
+    quarantined["_reason_column"] = reason_column[bad]
+    quarantined["_detail"] = detail
+    return ValidationResult(
+        valid=typed.loc[~failed].reset_index(drop=True),
+        quarantined=quarantined.reset_index(drop=True),
+        expectations_evaluated=evaluated,
+    )
+
+
+def _details(checks: list[tuple[str, str, Any, np.ndarray]], failed: np.ndarray) -> list[str]:
+    """Per failing row, its distinct failure details, sorted and joined by "; ".
+
+    A rule's detail is one text for the whole batch (or, for duplicates, one per row): rows are
+    grouped by the set of rules they fail, and each group's text is made once."""
+    bad = np.flatnonzero(failed)
+    if not len(bad):
+        return []
+    pattern = np.zeros((len(bad), len(checks)), dtype=bool)
+    for j, (*_, mask) in enumerate(checks):
+        pattern[:, j] = mask[bad]
+    groups, inverse = np.unique(np.packbits(pattern, axis=1), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    out = np.empty(len(bad), dtype=object)
+    for g in range(len(groups)):
+        members = np.flatnonzero(inverse == g)
+        failing = np.flatnonzero(pattern[members[0]])
+        fixed = [checks[j][2] for j in failing if isinstance(checks[j][2], str)]
+        per_row = [checks[j][2] for j in failing if not isinstance(checks[j][2], str)]
+        if not per_row:
+            out[members] = "; ".join(sorted(set(fixed)))
+            continue
+        rows = bad[members]
+        texts = [series.to_numpy()[rows] for series in per_row]
+        out[members] = ["; ".join(sorted({*fixed, *row})) for row in zip(*texts, strict=True)]
+    return out.tolist()
+
+
+_worker_parents: dict[str, Mapping[str, set[str]]] = {}
+
+
+def _worker_set_parents(table: str, keys: Mapping[str, set[str]]) -> None:
+    _worker_parents.clear()  # one table at a time: the last table's keys are not kept
+    _worker_parents[table] = keys
+
+
+def _worker_check_rows(frame: pd.DataFrame, contract: TableContract, as_of: datetime) -> RowChecks:
+    keys = _worker_parents[contract.qualified_name]
+    return check_rows(frame, contract, as_of=as_of, known_parent_keys=keys)
+
+
+class RowCheckWorker:
+    """A process that runs :func:`check_rows` on the next chunk while this one pseudonymizes
+    and writes the last: the second core's share of ingestion (case notes' redaction has its
+    own workers). It holds no key: only clear rows of one chunk and the parents' keys go to it.
+
+    Started on first use and kept for later tables (Great Expectations is imported once);
+    it is a fork-server child, so no copy of a threaded caller is made.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._table: str | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=context,
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
+            )
+            weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+        return self._pool
+
+    def start_table(
+        self, contract: TableContract, known_parent_keys: Mapping[str, set[str]]
+    ) -> None:
+        """Hand the worker the parents' keys of the table whose chunks come next (once)."""
+        self._executor().submit(
+            _worker_set_parents, contract.qualified_name, dict(known_parent_keys)
+        ).result()
+        self._table = contract.qualified_name
+
+    def submit(
+        self, frame: pd.DataFrame, contract: TableContract, as_of: datetime
+    ) -> Future[RowChecks]:
+        if self._table != contract.qualified_name:
+            raise RuntimeError(f"start_table({contract.qualified_name}) first")
+        return self._executor().submit(_worker_check_rows, frame, contract, as_of)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -18,8 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 __all__ = [
+    "ParquetStream",
     "fresh_staging_dir",
     "read_json_object",
     "sha256_file",
@@ -67,6 +70,64 @@ def write_text_atomic(path: Path, text: str) -> None:
 def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
     with _replacing(path) as tmp:
         frame.to_parquet(tmp, index=False)
+
+
+class ParquetStream:
+    """One Parquet file written a frame at a time, published only when it is complete.
+
+    For batches too large to hold whole: each :meth:`write` appends the frame as a row group
+    of a temporary file beside ``path``; :meth:`publish` renames it into place, as
+    :func:`write_parquet_atomic` does for a whole frame, so a reader (or the next run, after a
+    crash) never sees part of one. No file at all when nothing was written, as for an empty
+    frame. The schema is the first frame's, with columns that were null there (object columns
+    with no value yet) read as strings, the only values such columns hold; every later frame is
+    cast to it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._tmp: Path | None = None
+        self._writer: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._writer is None:
+            fields = [
+                f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema
+            ]
+            self._schema = pa.schema(fields, metadata=table.schema.metadata)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+            os.close(fd)
+            self._tmp = Path(name)
+            self._writer = pq.ParquetWriter(self._tmp, self._schema, compression="snappy")
+        assert self._schema is not None
+        self._writer.write_table(table.cast(self._schema))
+        self.rows += len(frame)
+
+    def publish(self) -> bool:
+        """Close and rename into place; False (and no file) when no row was written."""
+        if self._writer is None:
+            return False
+        self._writer.close()
+        self._writer = None
+        assert self._tmp is not None
+        os.replace(self._tmp, self.path)
+        self._tmp = None
+        return True
+
+    def discard(self) -> None:
+        """Drop what was written (a batch that failed); safe to call after :meth:`publish`."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
 
 
 def sha256_file(path: Path) -> str:

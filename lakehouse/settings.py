@@ -49,6 +49,10 @@ __all__ = [
 
 Mode = Literal["dev", "production"]
 PIPELINE_KEYS = ("token_key", "vault_key", "release_key")
+#: Source rows ingested at a time. A chunk of 100,000 rows of the widest table is a few hundred
+#: MB in flight (clear, typed and protected copies); it is also large enough for case notes to
+#: be redacted by the worker processes (``anonymization.redaction.PARALLEL_MIN_NOTES``).
+DEFAULT_INGEST_CHUNK_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,12 @@ class Settings(BaseSettings):
         default=None,
         description="Reporting date (ages, 'future' dates, synthetic data); today when unset. "
         "Pinned by tests so that the same seed gives the same lake on every day.",
+    )
+    ingest_chunk_rows: int = Field(
+        default=DEFAULT_INGEST_CHUNK_ROWS,
+        ge=1,
+        description="Source rows ingested at a time: bounds the memory of the ingest step "
+        "whatever the size of a table (outputs are the same for every value)",
     )
     dagster_home_dir: Path | None = Field(default=None, validation_alias="DAGSTER_HOME")
     api: ApiSettings = Field(default_factory=ApiSettings)

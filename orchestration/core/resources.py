@@ -17,6 +17,7 @@ from anonymization.redaction import Redactor
 from anonymization.tokens import Tokenizer
 from anonymization.vault import TokenVault
 from ingestion.contracts import TableContract, load_contracts
+from ingestion.validation import RowCheckWorker
 from lakehouse.locks import exclusive_lock
 from lakehouse.settings import Settings, get_settings
 
@@ -68,6 +69,12 @@ class LakehouseResource(dg.ConfigurableResource):
     @cached_property
     def redactor(self) -> Redactor:
         return Redactor(self.tokenizer)
+
+    @cached_property
+    def row_checker(self) -> RowCheckWorker:
+        """Ingestion's second process (``ingestion.validation.RowCheckWorker``), kept for every
+        table of the run."""
+        return RowCheckWorker()
 
     @cached_property
     def vault(self) -> TokenVault:

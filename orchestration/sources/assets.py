@@ -77,6 +77,8 @@ def _build_bronze_asset(
             ),
             batch_id=timestamp_id(),
             subjects=subjects,
+            chunk_rows=settings.ingest_chunk_rows,
+            row_checker=lakehouse.row_checker,
         )
         report = ingest_table(ctx, contract)
         context.log.info(

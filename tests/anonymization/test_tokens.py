@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anonymization.tokens import Tokenizer, normalize, retokenize, retokenize_series
+from anonymization.tokens import (
+    Tokenizer,
+    normalize,
+    normalize_many,
+    retokenize,
+    retokenize_series,
+)
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -154,3 +160,35 @@ def test_keys_are_checked_and_never_printed() -> None:
     with pytest.raises(ValueError):
         retokenize("nm_0123", b"short")
     assert KEY.hex() not in repr(Tokenizer(KEY))
+
+
+#: Text that is canonical already, and text that only looks it: Unicode digits and spaces,
+#: padding, doubled and odd whitespace, upper case, a German sharp s (casefold is not lower),
+#: "62" prefixes, impossible dates, empty strings.
+_AWKWARD = [
+    "Siti Aminah", "SITI  AMINAH", " siti aminah ", "Siti\tAminah", "Stra\u00dfe 1", "Jl. Melati 5",
+    "JL. MELATI 5", "\u0663\u0662\u0667\u0663", "3273014506150003", "3273 0145 0615 0003",
+    "6281234567890", "081234567890", "+62 812-3456-7890", "62", "6", "0812\u00a03456",
+    "a@b.co.id", "A@B.CO.ID", " a@b.co.id", "2015-06-05", "2015-6-5", "05/06/2015",
+    "5 Juni 2015", "2015-02-30", "0000-01-01", "", " ", "x", "\x1fx", "REG-1 ", "REG-1",
+    "\uff33iti", None,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "domain",
+    ["person_name", "address", "phone", "nik", "kk_number", "email", "birth_date",
+     "admission_date", "registry_reference"],
+)  # fmt: skip
+def test_normalize_many_is_normalize(domain: str) -> None:
+    values = np.array(_AWKWARD, dtype=object)
+    assert normalize_many(domain, values).tolist() == [normalize(domain, v) for v in _AWKWARD]
+    mixed = np.array([*_AWKWARD, 3273014506150003, dt.date(2015, 6, 5)], dtype=object)
+    assert normalize_many(domain, mixed).tolist() == [normalize(domain, v) for v in mixed]
+
+
+def test_tokenize_series_matches_token_for_awkward_values(tok: Tokenizer) -> None:
+    for domain in ("person_name", "phone", "email", "birth_date", "nik"):
+        series = pd.Series(_AWKWARD * 2, dtype=object)
+        expected = [tok.token(domain, v) for v in series]
+        assert tok.tokenize_series(domain, series).tolist() == expected, domain

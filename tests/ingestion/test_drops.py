@@ -146,11 +146,11 @@ def test_a_write_error_leaves_nothing_half_written_and_the_next_run_ingests_once
         (drops / name).unlink()
     if failing == "bronze":
 
-        def full(frame: pd.DataFrame, path: Path) -> None:
-            path.write_bytes(b"PAR1 half")
+        def full(self: ingest.ParquetStream) -> bool:
+            self.path.write_bytes(b"PAR1 half")
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        monkeypatch.setattr(ingest, "write_parquet_atomic", full)
+        monkeypatch.setattr(ingest.ParquetStream, "publish", full)
     else:
 
         def vault_full(
