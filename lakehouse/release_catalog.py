@@ -21,7 +21,6 @@ like a DOI: it names the release for good, whatever became of the file.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,15 +28,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from lakehouse.files import read_json_object
 from lakehouse.reference.release_tiers import TIERS
 from lakehouse.research_release import (
     DATA_FILES,
-    MANIFEST_FILE,
     RELEASE_ID_PATTERN,
     RELEASE_PREFIX,
     Release,
     ReleaseManifest,
     ResearchReleases,
+    read_manifest,
 )
 from lakehouse.retention import EXPIRED_DIR
 
@@ -65,10 +65,16 @@ _KEPT = ("tier", "created_at", "purpose", "population", "rows", "downloadable")
 
 def identifier(manifest: ReleaseManifest) -> str:
     """The release's persistent identifier (see the module docstring)."""
-    stamp = manifest.release_id.removeprefix(RELEASE_PREFIX)
     records = manifest.sha256.get(DATA_FILES["parquet"], manifest.release_id)
     check = hashlib.sha256(records.encode()).hexdigest()[:8]
-    return f"merajutasa:research/{manifest.tier}/{stamp}.{check}"
+    return _identifier(manifest.tier, manifest.release_id, check)
+
+
+def _identifier(tier: str, release_id: str, check: str | None) -> str:
+    """Without ``check`` for a release whose manifest is gone (withdrawn before the catalog
+    kept it): still unique, no longer bound to the records."""
+    stamp = release_id.removeprefix(RELEASE_PREFIX)
+    return f"merajutasa:research/{tier}/{stamp}" + (f".{check}" if check else "")
 
 
 @dataclass(frozen=True)
@@ -150,14 +156,6 @@ def catalog_metadata(manifest: ReleaseManifest) -> dict[str, Any]:
     }
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
 class ReleaseCatalog:
     """Every release's entry, from ``releases/`` (see the module docstring)."""
 
@@ -190,23 +188,18 @@ class ReleaseCatalog:
 
     def _ended(self, release_id: str) -> CatalogEntry | None:
         """The entry of a withdrawn or retired release, from what its removal kept."""
-        withdrawn = _read(self.root / WITHDRAWN_DIR / f"{release_id}.json")
+        withdrawn = read_json_object(self.root / WITHDRAWN_DIR / f"{release_id}.json")
         if withdrawn is not None:
             kept = withdrawn.get("release") or {}
             status: Status = "withdrawn"
             ended_at, reason = withdrawn.get("withdrawn_at"), withdrawn.get("reason")
         else:
             folder = self.root / EXPIRED_DIR / release_id
-            record = _read(folder / "expired.json")
+            record = read_json_object(folder / "expired.json")
             if record is None:
                 return None
-            try:
-                manifest = ReleaseManifest.model_validate_json(
-                    (folder / MANIFEST_FILE).read_bytes()
-                )
-                kept = catalog_metadata(manifest)
-            except (OSError, ValueError):
-                kept = {}
+            manifest = read_manifest(folder)
+            kept = catalog_metadata(manifest) if manifest is not None else {}
             status = "retired"
             ended_at = record.get("expired_at")
             reason = f"removed by the retention policy ({record.get('reason', 'no reason kept')})"
@@ -215,10 +208,7 @@ class ReleaseCatalog:
             release_id=release_id,
             status=status,
             tier=tier,
-            identifier=str(
-                kept.get("identifier")
-                or f"merajutasa:research/{tier}/{release_id.removeprefix(RELEASE_PREFIX)}"
-            ),
+            identifier=str(kept.get("identifier") or _identifier(tier, release_id, None)),
             created_at=kept.get("created_at"),
             purpose=kept.get("purpose"),
             population=kept.get("population"),

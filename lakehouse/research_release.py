@@ -57,6 +57,7 @@ __all__ = [
     "ResearchReleases",
     "new_release_id",
     "publish_release",
+    "read_manifest",
 ]
 
 RELEASE_PREFIX = "research-"
@@ -135,6 +136,15 @@ class ReleaseManifest(BaseModel):
     #: policy, and the code that builds it): a run whose input has the digest of the tier's
     #: latest release builds no new one. None in releases built before it was recorded.
     input_sha256: str | None = None
+
+
+def read_manifest(folder: Path) -> ReleaseManifest | None:
+    """The manifest in ``folder`` (a release, or what retention kept of one); None when it is
+    missing or not a release manifest."""
+    try:
+        return ReleaseManifest.model_validate_json((folder / MANIFEST_FILE).read_bytes())
+    except (OSError, ValidationError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -220,9 +230,8 @@ class ResearchReleases:
         if not _RELEASE_ID.match(release_id):
             return None
         path = self.root / release_id
-        try:
-            manifest = ReleaseManifest.model_validate_json((path / MANIFEST_FILE).read_bytes())
-        except (OSError, ValidationError):
+        manifest = read_manifest(path)
+        if manifest is None:
             return None
         if manifest.release_id != release_id or manifest.all_checks_passed is not True:
             return None

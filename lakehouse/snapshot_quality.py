@@ -69,14 +69,7 @@ class QualityReport:
         return len(self.violations) + len(self.outliers)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "rules_checked": self.rules_checked,
-            "series_checked": self.series_checked,
-            "violations": [asdict(v) for v in self.violations],
-            "outliers": [asdict(o) for o in self.outliers],
-            "not_checked": self.not_checked,
-            "partial_periods": self.partial_periods,
-        }
+        return asdict(self)
 
 
 def _label(value: Any) -> Any:
@@ -115,9 +108,13 @@ def _check_rule(rule: ValidationRule, marts: Mapping[str, pd.DataFrame]) -> Viol
     return Violation(rule.name, rule.description, len(failing), examples)
 
 
-def _judge(history: pd.Series, value: float, threshold: float) -> tuple[float, float, str] | None:
+def _judge(
+    history: pd.Series, value: float, series: OutlierSeries
+) -> tuple[float, float, str] | None:
     """(median, score, reason) when ``value`` is an outlier against ``history``."""
     median = float(history.median())
+    if abs(value - median) < series.min_change:
+        return None
     mad = float((history - median).abs().median())
     if mad > 0:
         score = _MAD_SCALE * (value - median) / mad
@@ -131,7 +128,7 @@ def _judge(history: pd.Series, value: float, threshold: float) -> tuple[float, f
                 return None
             reason = "drop to zero" if value == 0 else f"moved from a constant {median:g}"
             return median, math.copysign(math.inf, value - median), reason
-    if abs(score) <= threshold:
+    if abs(score) <= series.threshold:
         return None
     reason = "drop to zero" if value == 0 and median > 0 else "modified z-score"
     return median, score, reason
@@ -181,9 +178,7 @@ def _check_series(
             history = pd.Series(measured[max(0, i - series.window) : i]).dropna()
             if math.isinf(series.threshold) or len(history) < series.min_history:
                 continue
-            if abs(value - float(history.median())) < series.min_change:
-                continue
-            judged = _judge(history, float(value), series.threshold)
+            judged = _judge(history, float(value), series)
             if judged is not None:
                 median, score, reason = judged
                 report.outliers.append(

@@ -16,7 +16,6 @@ an auditor can see what was published once and taken back.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -29,7 +28,7 @@ from lakehouse.files import write_json_atomic
 from lakehouse.gold_snapshot import SNAPSHOT_ID_PATTERN, GoldSnapshots
 from lakehouse.layout import LakeLayout
 from lakehouse.release_catalog import WITHDRAWN_DIR, catalog_metadata
-from lakehouse.research_release import MANIFEST_FILE, RELEASE_ID_PATTERN, ReleaseManifest
+from lakehouse.research_release import RELEASE_ID_PATTERN, read_manifest
 
 __all__ = [
     "mark_snapshots_for_withdrawal",
@@ -92,11 +91,8 @@ def withdraw_release(
     if not _RELEASE_ID.match(release_id):
         raise ValueError(f"not a release id: {release_id!r}")
     folder = layout.releases / release_id
-    kept: dict[str, object] = {}
-    with contextlib.suppress(OSError, ValueError):
-        kept = catalog_metadata(
-            ReleaseManifest.model_validate_json((folder / MANIFEST_FILE).read_bytes())
-        )
+    manifest = read_manifest(folder)
+    kept = catalog_metadata(manifest) if manifest is not None else {}
     record = layout.releases / WITHDRAWN_DIR / f"{release_id}.json"
     write_json_atomic(
         record,

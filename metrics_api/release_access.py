@@ -114,14 +114,28 @@ class AccessRecords:
         ):
             yield db
 
+    @staticmethod
+    def _accepted(
+        db: sqlite3.Connection, key_id: str, release_id: str, sha256: str
+    ) -> Acceptance | None:
+        row = db.execute(
+            "SELECT project, accepted_at FROM agreements "
+            "WHERE key_id = ? AND release_id = ? AND agreement_sha256 = ?",
+            (key_id, release_id, sha256),
+        ).fetchone()
+        return None if row is None else Acceptance(key_id, release_id, sha256, row[0], row[1])
+
+    @staticmethod
+    def _taken(db: sqlite3.Connection, key_id: str, release_id: str) -> int:
+        row = db.execute(
+            "SELECT taken FROM downloads WHERE key_id = ? AND release_id = ?",
+            (key_id, release_id),
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
     def acceptance(self, key_id: str, release_id: str, sha256: str) -> Acceptance | None:
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT project, accepted_at FROM agreements "
-                "WHERE key_id = ? AND release_id = ? AND agreement_sha256 = ?",
-                (key_id, release_id, sha256),
-            ).fetchone()
-        return None if row is None else Acceptance(key_id, release_id, sha256, row[0], row[1])
+            return self._accepted(db, key_id, release_id, sha256)
 
     def accept(self, key_id: str, release_id: str, sha256: str, project: str) -> Acceptance:
         """Record the acceptance; accepting again keeps the first (its date and project)."""
@@ -131,29 +145,18 @@ class AccessRecords:
                 "INSERT OR IGNORE INTO agreements VALUES (?, ?, ?, ?, ?)",
                 (key_id, release_id, sha256, project, at),
             )
-            project, at = db.execute(
-                "SELECT project, accepted_at FROM agreements "
-                "WHERE key_id = ? AND release_id = ? AND agreement_sha256 = ?",
-                (key_id, release_id, sha256),
-            ).fetchone()
-        return Acceptance(key_id, release_id, sha256, project, at)
+            accepted = self._accepted(db, key_id, release_id, sha256)
+        assert accepted is not None  # inserted, or there already
+        return accepted
 
     def downloads(self, key_id: str, release_id: str) -> int:
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT taken FROM downloads WHERE key_id = ? AND release_id = ?",
-                (key_id, release_id),
-            ).fetchone()
-        return 0 if row is None else int(row[0])
+            return self._taken(db, key_id, release_id)
 
     def take_download(self, key_id: str, release_id: str, limit: int | None) -> int:
         """Count one more copy, or refuse (403) when ``limit`` are taken; returns the count."""
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT taken FROM downloads WHERE key_id = ? AND release_id = ?",
-                (key_id, release_id),
-            ).fetchone()
-            taken = 0 if row is None else int(row[0])
+            taken = self._taken(db, key_id, release_id)
             if limit is not None and taken >= limit:
                 raise Forbidden(
                     f"this key has taken {taken} copies of release {release_id}, the most its "

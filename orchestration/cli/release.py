@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from lakehouse.audit_log import AuditLogError
-from lakehouse.release_catalog import CitationStyle, ReleaseCatalog, citation
+from lakehouse.release_catalog import CITATION_STYLES, CitationStyle, ReleaseCatalog, citation
 from lakehouse.research_release import ResearchReleases
 from lakehouse.withdrawals import withdraw_release
 from orchestration.cli.common import console, load_settings
@@ -50,10 +50,11 @@ def cite(
     style: Annotated[str, typer.Option(help="text, bibtex or ris")] = "text",
 ) -> None:
     """How to cite a release (withdrawn ones too)."""
-    if style not in ("text", "bibtex", "ris"):
-        console.print(f"[red]unknown style {style!r}: text, bibtex or ris[/]")
+    styles: dict[str, CitationStyle] = {s: s for s in CITATION_STYLES}
+    chosen = styles.get(style)
+    if chosen is None:
+        console.print(f"[red]unknown style {style!r}: {', '.join(CITATION_STYLES)}[/]")
         raise typer.Exit(2)
-    chosen: CitationStyle = style  # type: ignore[assignment]  # checked just above
     entry = _catalog().entry(release_id)
     if entry is None:
         console.print(f"[red]no published release {release_id!r}[/]")
