@@ -92,13 +92,6 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
 
-_HINTS = {
-    "date": " (a date is YYYY-MM-DD)",
-    "date_from_datetime_parsing": " (a date is YYYY-MM-DD)",
-    "date_parsing": " (a date is YYYY-MM-DD)",
-}
-
-
 async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
     """A validation failure as one sentence plus a list, in the shape of every other error."""
     assert isinstance(exc, RequestValidationError)
@@ -108,7 +101,7 @@ async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
         location = loc[0] if loc else "request"
         parameter = ".".join(loc[1:]) or location
         kind = str(error.get("type", ""))
-        hint = _HINTS.get(kind, " (a date is YYYY-MM-DD)" if kind.startswith("date") else "")
+        hint = " (a date is YYYY-MM-DD)" if kind.startswith("date") else ""
         problem = str(error.get("msg", "invalid")) + hint
         problems.append(ParameterProblem(parameter=parameter, location=location, problem=problem))
     detail = "invalid request: " + "; ".join(f"{p.parameter}: {p.problem}" for p in problems)
