@@ -32,13 +32,19 @@ __all__ = [
 ]
 
 
-@contextmanager
-def _replacing(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path``, renamed onto it on success and removed on failure."""
+def _temp_beside(path: Path) -> Path:
+    """A new empty hidden file in ``path``'s folder (created if need be), to rename onto it:
+    a rename within one file system is atomic."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(fd)
-    tmp = Path(name)
+    return Path(name)
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path``, renamed onto it on success and removed on failure."""
+    tmp = _temp_beside(path)
     try:
         yield tmp
         os.replace(tmp, path)
@@ -100,10 +106,7 @@ class ParquetStream:
                 f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema
             ]
             self._schema = pa.schema(fields, metadata=table.schema.metadata)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-            os.close(fd)
-            self._tmp = Path(name)
+            self._tmp = _temp_beside(self.path)
             self._writer = pq.ParquetWriter(self._tmp, self._schema, compression="snappy")
         assert self._schema is not None
         self._writer.write_table(table.cast(self._schema))
