@@ -18,6 +18,7 @@ from lakehouse.gold_snapshot import GoldSnapshots
 from lakehouse.layout import LakeLayout
 from lakehouse.reference.release_tiers import TIERS
 from lakehouse.research_release import ResearchReleases
+from lakehouse.signoff import SignoffError, SnapshotReviews
 
 
 @dataclass
@@ -43,6 +44,10 @@ class LakeSummary:
     #: What the last run's dbt, release and publish steps did: rebuilt or not, each tier built
     #: or unchanged, a snapshot published or nothing new (and why); what retention removed.
     last_run: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: CURRENT's sign-off (lakehouse.signoff: who approved it, when, the findings acknowledged;
+    #: None for a snapshot published before sign-off) and the candidates awaiting approval.
+    approval: dict[str, Any] | None = None
+    awaiting_approval: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -95,6 +100,24 @@ def last_run(layout: LakeLayout) -> dict[str, dict[str, Any]]:
     return {name: value for name, value in found.items() if value is not None}
 
 
+def _sign_off(layout: LakeLayout, out: LakeSummary, current: str | None) -> None:
+    reviews = SnapshotReviews(layout)
+    try:
+        review = reviews.read(current) if current is not None else None
+    except SignoffError:
+        review = None
+    if review is not None:
+        out.approval = {
+            "actor": review.actor,
+            "at": review.decided_at,
+            "acknowledged": len(review.acknowledged),
+        }
+    out.awaiting_approval = [
+        {"snapshot_id": r.snapshot_id, "status": r.status, "findings": len(r.findings)}
+        for r in reviews.awaiting(current)
+    ]
+
+
 def summarize(layout: LakeLayout) -> LakeSummary:
     out = LakeSummary()
     con = duckdb.connect()
@@ -119,6 +142,7 @@ def summarize(layout: LakeLayout) -> LakeSummary:
     if requests.exists():
         out.subject_requests = json.loads(requests.read_text(encoding="utf-8"))
     snapshot = GoldSnapshots(layout.gold).open_current()
+    _sign_off(layout, out, snapshot.id if snapshot is not None else None)
     if snapshot is not None:
         out.snapshot_id = snapshot.id
         out.snapshot_path = snapshot.path
