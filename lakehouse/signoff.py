@@ -157,8 +157,6 @@ def _violation(raw: Mapping[str, Any]) -> Finding:
     )
 
 
-
-
 def _outlier(raw: Mapping[str, Any]) -> Finding:
     series, period, reason = str(raw["series"]), str(raw["period"]), str(raw["reason"])
     group = dict(raw["group"])
