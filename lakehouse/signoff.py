@@ -170,7 +170,7 @@ def _outlier(raw: Mapping[str, Any]) -> Finding:
         expected = f"about {_number(median)}; {reason}"
     else:
         declared = _SERIES.get(series)
-        bound = f" (at most {declared.threshold:g})" if declared is not None else ""
+        bound = f", beyond ±{declared.threshold:g}" if declared is not None else ""
         expected = (
             f"near the median {_number(median)} of the periods before: modified z-score "
             f"{float(score):.1f}{bound}"
