@@ -351,7 +351,8 @@ def _print_populations(summary: LakeSummary) -> None:
         return
     compared = {p["compared_with"] for p in summary.populations.values()} - {None}
     since = f"since {', '.join(sorted(compared))}" if compared else "nothing to compare with"
-    table = Table(title=f"populations per purpose ({since})")
+    of = f" in candidate {summary.populations_of}" if summary.populations_of_candidate else ""
+    table = Table(title=f"populations per purpose{of} ({since})")
     for column in ("purpose", "population", "audiences"):
         table.add_column(column)
     for column in ("children", "joined", "left"):
