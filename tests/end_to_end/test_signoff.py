@@ -230,3 +230,26 @@ def test_a_rejected_candidate_cannot_be_approved(story: Story) -> None:
     assert _current(story.run) == story.candidate
     older = _cli(story.run, "publish", "approve", story.live)
     assert older.returncode == 1 and f"is older than CURRENT ({story.candidate})" in older.stdout
+
+
+def test_dev_mode_automatic_approval_goes_through_the_same_path_and_says_so(
+    pipeline_run: PipelineRun, tmp_path: Path
+) -> None:
+    """MERAJUT_PUBLISH_APPROVAL=automatic (dev only): the run approves its own candidate with
+    every finding acknowledged, recorded as the pipeline's act, and its summary says who."""
+    run = copy_run(pipeline_run, tmp_path / "run")
+    before = _current(run)
+    proc = _cli(run, "run", "--step", "publish", "--force", MERAJUT_PUBLISH_APPROVAL="automatic")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    after = _current(run)
+    assert after != before
+    assert f"published snapshot {after}: forced: published whatever the content (approved by " in proc.stdout  # fmt: skip
+    records = HashChainedLog(run.lake / "restricted" / "publication" / "audit.jsonl").records()
+    (approval,) = [r for r in records if r["action"] == "approve_snapshot"
+                   and r["snapshot"] == after]  # fmt: skip
+    assert "MERAJUT_PUBLISH_APPROVAL=automatic, dev mode" in approval["actor"]
+    shown = json.loads(run.merajut("publish", "show", after, "--json").stdout)
+    assert approval["acknowledged"] == [f["id"] for f in shown["findings"]]
+    refused = _cli(run, "summary", MERAJUT_MODE="production", MERAJUT_PUBLISH_APPROVAL="automatic")  # fmt: skip
+    assert refused.returncode != 0
+    assert "MERAJUT_PUBLISH_APPROVAL=automatic is refused in production mode" in refused.stdout
