@@ -15,16 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lakehouse.key_store import KeyStoreError, PersonalKey, PersonalKeyStore, role_pepper
+from lakehouse.key_store import KeyStoreError, PersonalKey, PersonalKeyStore
 
-__all__ = ["DPO_ROLE", "DpoKey", "DpoKeyStore", "KeyStoreError", "dpo_pepper"]
+__all__ = ["DPO_ROLE", "DpoKey", "DpoKeyStore", "KeyStoreError"]
 
 DPO_ROLE = "dpo"
-_PEPPER_LABEL = b"merajut-dpo-key-pepper-v1"
-
-
-def dpo_pepper(vault_key: bytes) -> bytes:
-    return role_pepper(vault_key, _PEPPER_LABEL)
 
 
 @dataclass(frozen=True)
@@ -35,6 +30,7 @@ class DpoKey(PersonalKey):
 class DpoKeyStore(PersonalKeyStore[DpoKey]):
     prefix = "dpo"
     hash_label = b"merajut-dpo-key-v1\x00"
+    pepper_label = b"merajut-dpo-key-pepper-v1"
     record_type = DpoKey
     what = "DPO key"
     role = DPO_ROLE

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from lakehouse.files import write_json_atomic
 
@@ -45,7 +45,6 @@ __all__ = [
     "PersonalKeyStore",
     "StoredKey",
     "parse_key_id",
-    "role_pepper",
 ]
 
 
@@ -218,13 +217,6 @@ class HashedKeyStore(Generic[R]):
 # -- keys of one person in one role (the DPO, a data steward) -------------------------------------
 
 
-def role_pepper(vault_key: bytes, label: bytes) -> bytes:
-    """The pepper of a kind of personal key, derived from the vault key: such a key is worth
-    what the lake it acts on is worth, so it cannot be created or checked where the vault key
-    is absent (in production the vault key comes only from the environment)."""
-    return hmac.new(vault_key, label, hashlib.sha256).digest()
-
-
 @dataclass(frozen=True)
 class PersonalKey(StoredKey):
     """A key held by one named person acting in one role: the audit logs name them by it."""
@@ -239,9 +231,19 @@ P = TypeVar("P", bound=PersonalKey)
 
 
 class PersonalKeyStore(HashedKeyStore[P]):
-    """The keys of one role: created once per person, never given a role or scope at creation."""
+    """The keys of one role: created once per person, never given a role or scope at creation.
+
+    The pepper is derived from the vault key (:meth:`for_vault`): such a key is worth what the
+    lake it acts on is worth, so it cannot be created or checked where the vault key is absent
+    (in production the vault key comes only from the environment). Each role has its own label,
+    so one role's key never passes as another's."""
 
     role: ClassVar[str]
+    pepper_label: ClassVar[bytes]
+
+    @classmethod
+    def for_vault(cls, path: Path, vault_key: bytes) -> Self:
+        return cls(path, hmac.new(vault_key, cls.pepper_label, hashlib.sha256).digest())
 
     def create(self, name: str) -> tuple[P, str]:
         """Create a key of this store's role; returns (record, plaintext key), the plaintext

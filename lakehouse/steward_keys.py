@@ -13,16 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lakehouse.key_store import KeyStoreError, PersonalKey, PersonalKeyStore, role_pepper
+from lakehouse.key_store import KeyStoreError, PersonalKey, PersonalKeyStore
 
-__all__ = ["STEWARD_ROLE", "KeyStoreError", "StewardKey", "StewardKeyStore", "steward_pepper"]
+__all__ = ["STEWARD_ROLE", "KeyStoreError", "StewardKey", "StewardKeyStore"]
 
 STEWARD_ROLE = "data-steward"
-_PEPPER_LABEL = b"merajut-steward-key-pepper-v1"
-
-
-def steward_pepper(vault_key: bytes) -> bytes:
-    return role_pepper(vault_key, _PEPPER_LABEL)
 
 
 @dataclass(frozen=True)
@@ -33,6 +28,7 @@ class StewardKey(PersonalKey):
 class StewardKeyStore(PersonalKeyStore[StewardKey]):
     prefix = "stw"
     hash_label = b"merajut-steward-key-v1\x00"
+    pepper_label = b"merajut-steward-key-pepper-v1"
     record_type = StewardKey
     what = "steward key"
     role = STEWARD_ROLE

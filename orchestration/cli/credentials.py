@@ -52,6 +52,18 @@ def require_key(
     raise typer.Exit(2)
 
 
+T = TypeVar("T")
+
+
+def _or_exit(change: Callable[[], T]) -> T:
+    """A key store change, or exit 2 with what was wrong (a bad name, an unknown id)."""
+    try:
+        return change()
+    except KeyStoreError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+
+
 def key_commands(
     *,
     role: str,
@@ -73,11 +85,7 @@ def key_commands(
         """Create a key and print it once."""
         settings = pipeline_settings()
         keys = store(settings)
-        try:
-            record, plaintext = keys.create(name)
-        except KeyStoreError as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(2) from exc
+        record, plaintext = _or_exit(lambda: keys.create(name))
         audit(settings, {"actor": record.actor, "action": f"{kind}_key_created",
                          "outcome": "created"})  # fmt: skip
         console.print(f"created {keys.what} [bold]{record.id}[/] for {record.name}")
@@ -97,11 +105,7 @@ def key_commands(
         """Revoke a key at once."""
         settings = pipeline_settings()
         keys = store(settings)
-        try:
-            record = keys.revoke(key_id)
-        except KeyStoreError as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(2) from exc
+        record = _or_exit(lambda: keys.revoke(key_id))
         audit(settings, {"actor": record.actor, "action": f"{kind}_key_revoked",
                          "outcome": "revoked"})  # fmt: skip
         console.print(f"revoked {keys.what} {record.id} ({record.name})")

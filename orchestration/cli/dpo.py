@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from lakehouse.audit_log import AuditLogError, HashChainedLog
-from lakehouse.dpo_keys import DpoKey, DpoKeyStore, dpo_pepper
+from lakehouse.dpo_keys import DpoKey, DpoKeyStore
 from lakehouse.settings import Settings
 from orchestration.cli.common import console
 from orchestration.cli.credentials import require_key
@@ -16,7 +16,7 @@ from orchestration.cli.credentials import require_key
 
 def dpo_store(settings: Settings) -> DpoKeyStore:
     """The store of DPO key hashes; its pepper needs the vault key (required in production)."""
-    return DpoKeyStore(settings.dpo_key_store, dpo_pepper(settings.keys.vault_key))
+    return DpoKeyStore.for_vault(settings.dpo_key_store, settings.keys.vault_key)
 
 
 def dpo_log(settings: Settings) -> HashChainedLog:

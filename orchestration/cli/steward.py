@@ -12,7 +12,7 @@ from lakehouse.audit_log import AuditLogError
 from lakehouse.gold_snapshot import GoldSnapshots
 from lakehouse.settings import Settings
 from lakehouse.signoff import Finding, Review, SignoffError, SnapshotReviews
-from lakehouse.steward_keys import StewardKey, StewardKeyStore, steward_pepper
+from lakehouse.steward_keys import StewardKey, StewardKeyStore
 from orchestration.cli.common import console
 from orchestration.cli.credentials import require_key
 from orchestration.core.publication import publication_log
@@ -22,7 +22,7 @@ DEMO_STEWARD = "demo data steward (merajut demo)"
 
 def steward_store(settings: Settings) -> StewardKeyStore:
     """The store of steward key hashes; its pepper needs the vault key (as the DPO's)."""
-    return StewardKeyStore(settings.steward_key_store, steward_pepper(settings.keys.vault_key))
+    return StewardKeyStore.for_vault(settings.steward_key_store, settings.keys.vault_key)
 
 
 def audit(settings: Settings, event: dict[str, Any]) -> None:
