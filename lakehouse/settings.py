@@ -49,7 +49,8 @@ __all__ = [
 ]
 
 Mode = Literal["dev", "production"]
-#: Who approves a snapshot before it goes live (lakehouse.signoff); production allows only a steward.
+#: Who approves a snapshot before it goes live (lakehouse.signoff): production allows only a
+#: data steward.
 PublishApproval = Literal["steward", "automatic"]
 PIPELINE_KEYS = ("token_key", "vault_key", "release_key")
 #: Source rows ingested at a time. A chunk of 100,000 rows of the widest table is a few hundred
@@ -143,8 +144,8 @@ class SupersetSettings(BaseSettings):
 class RetentionSettings(BaseSettings):
     """How long published copies are kept (``MERAJUT_RETENTION_*``; lakehouse.retention).
 
-    ``CURRENT``, the snapshot it replaced, the latest release of each tier and every
-    downloadable release are kept whatever these say. Ages are in days; a max age of ``none``
+    ``CURRENT``, the snapshot it replaced, every candidate awaiting approval, the latest release
+    of each tier and every downloadable release are kept whatever these say. Ages are in days; a max age of ``none``
     removes the upper bound."""
 
     model_config = SettingsConfigDict(
