@@ -279,12 +279,6 @@ class MetricService:
         return family
 
     # -- the answer -----------------------------------------------------------
-    def current_snapshot(self) -> Snapshot:
-        snapshot = self.store.current()
-        if snapshot is None:
-            raise Unavailable("no gold snapshot has been published yet")
-        return snapshot
-
     def snapshot_for(self, caller: Caller, requested: str | None) -> tuple[Snapshot, bool]:
         """The snapshot to answer from, and whether it is a candidate: CURRENT (approved) for
         everyone; a candidate awaiting approval only for a role that previews

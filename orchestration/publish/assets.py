@@ -64,7 +64,8 @@ from orchestration.publish.populations import population_entries, read_members
 from orchestration.publish.retention import apply_at_publish
 from orchestration.publish.signoff import Approver, approve
 
-#: Validation rules and outliers (lakehouse.snapshot_quality): a warning, not a gate.
+#: Validation rules and outliers (lakehouse.snapshot_quality): not a gate check (the run goes
+#: on); each finding is acknowledged by a data steward before CURRENT moves (lakehouse.signoff).
 QUALITY_CHECK = "snapshot_quality"
 GATE_CHECKS = (
     "dbt_build",
