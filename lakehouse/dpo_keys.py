@@ -13,47 +13,24 @@ vault key comes only from the environment).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 
-from lakehouse.key_store import HashedKeyStore, KeyStoreError, StoredKey, now_utc
+from lakehouse.key_store import KeyStoreError, PersonalKey, PersonalKeyStore
 
-__all__ = ["DPO_ROLE", "DpoKey", "DpoKeyStore", "KeyStoreError", "dpo_pepper"]
+__all__ = ["DPO_ROLE", "DpoKey", "DpoKeyStore", "KeyStoreError"]
 
 DPO_ROLE = "dpo"
-_PEPPER_LABEL = b"merajut-dpo-key-pepper-v1"
-
-
-def dpo_pepper(vault_key: bytes) -> bytes:
-    return hmac.new(vault_key, _PEPPER_LABEL, hashlib.sha256).digest()
 
 
 @dataclass(frozen=True)
-class DpoKey(StoredKey):
-    @property
-    def actor(self) -> str:
-        """How the audit log names the holder: owner and key id (names need not be unique)."""
-        return f"{self.name} (dpo key {self.id})"
+class DpoKey(PersonalKey):
+    """The data protection officer's key; its actor reads ``<name> (dpo key <id>)``."""
 
 
-class DpoKeyStore(HashedKeyStore[DpoKey]):
+class DpoKeyStore(PersonalKeyStore[DpoKey]):
     prefix = "dpo"
     hash_label = b"merajut-dpo-key-v1\x00"
+    pepper_label = b"merajut-dpo-key-pepper-v1"
     record_type = DpoKey
     what = "DPO key"
-
-    def create(self, name: str) -> tuple[DpoKey, str]:
-        """Create a key of role ``dpo``; returns (record, plaintext key), the plaintext once."""
-        name = self.checked_name(name)
-        return self._add(
-            lambda key_id, digest: DpoKey(
-                id=key_id,
-                name=name,
-                role=DPO_ROLE,
-                created_at=now_utc(),
-                revoked=False,
-                revoked_at=None,
-                hash=digest,
-            )
-        )
+    role = DPO_ROLE

@@ -5,15 +5,17 @@ Layout::
     gold/snapshots/<id>/<mart>.parquet   the published marts (immutable once renamed in)
     gold/snapshots/<id>/manifest.json    checks, per-mart rows, columns, sha256, audience,
                                          purpose and population; each purpose's population
-    gold/CURRENT                         the id of the live snapshot (one line)
+    gold/snapshots/<id>/review.json      candidate, approved or rejected (lakehouse.signoff)
+    gold/CURRENT                         the id of the live (approved) snapshot (one line)
     gold/rejected/<id>.json              manifest of a snapshot the publish gate refused (no data)
     gold/expired/<id>.json               manifest of a snapshot removed by the retention policy
 
 The writer assembles a snapshot in a hidden staging directory (:func:`stage_snapshot`), renames
-it into ``snapshots/<id>/`` and only then replaces ``CURRENT`` (temp file + ``os.replace``), so a
-reader sees either the old snapshot or the complete new one. Between the two the publish step
-compares the staged snapshot's ``content_sha256`` with the live one's: a snapshot that would
-serve exactly what ``CURRENT`` serves is discarded instead (:meth:`StagedSnapshot.discard`).
+it into ``snapshots/<id>/`` (a candidate) and only when a data steward approves it replaces
+``CURRENT`` (temp file + ``os.replace``, :func:`move_current`), so a reader sees either the old
+snapshot or the complete new one. Before the rename the publish step compares the staged
+snapshot's ``content_sha256`` with the live one's (or the candidate's awaiting approval): a
+snapshot that would serve exactly that is discarded instead (:meth:`StagedSnapshot.discard`).
 
 The reader is what every consumer uses (the API, the Superset catalog, the CLI summary): it
 validates the id in ``CURRENT`` before it touches the file system, checks that the manifest is
@@ -55,6 +57,7 @@ __all__ = [
     "SnapshotManifest",
     "StagedSnapshot",
     "content_digest",
+    "move_current",
     "new_snapshot_id",
     "publish_snapshot",
     "reject_snapshot",
@@ -205,6 +208,20 @@ def _point_current_at(gold: Path, snapshot_id: str) -> None:
     os.replace(tmp, gold / CURRENT_FILE)
 
 
+def move_current(gold: Path, snapshot_id: str) -> None:
+    """Point ``CURRENT`` at a snapshot already in ``snapshots/`` (atomically): what a data
+    steward's approval does (:mod:`lakehouse.signoff`)."""
+    if not _SNAPSHOT_ID.match(snapshot_id):
+        raise ValueError(f"not a snapshot id: {snapshot_id!r}")
+    if not (gold / "snapshots" / snapshot_id / MANIFEST_FILE).is_file():
+        raise SnapshotError(f"snapshot {snapshot_id} is not on disk")
+    _point_current_at(gold, snapshot_id)
+
+
+def _move_into_place(staging: Path, final: Path) -> None:
+    os.replace(staging, final)
+
+
 @dataclass(frozen=True)
 class StagedSnapshot:
     """A complete snapshot in its hidden staging directory: not published until committed."""
@@ -217,12 +234,20 @@ class StagedSnapshot:
     def snapshot_id(self) -> str:
         return self.manifest.snapshot_id
 
-    def commit(self) -> PublishResult:
-        """Rename it into ``snapshots/<id>/``, then point ``CURRENT`` at it."""
+    def promote(self) -> PublishResult:
+        """Rename it into ``snapshots/<id>/`` without moving ``CURRENT``: a candidate, complete
+        and readable by id, that goes live only when approved (:mod:`lakehouse.signoff`)."""
         final = self.gold / "snapshots" / self.snapshot_id
-        os.replace(self.path, final)
-        _point_current_at(self.gold, self.snapshot_id)
+        _move_into_place(self.path, final)
         return PublishResult(self.snapshot_id, True, final, [], self.manifest)
+
+    def commit(self) -> PublishResult:
+        """Rename it into ``snapshots/<id>/``, then point ``CURRENT`` at it, with no sign-off:
+        for lakes built directly (test fixtures, benchmarks); the pipeline promotes a candidate
+        and leaves ``CURRENT`` to the approval."""
+        result = self.promote()
+        _point_current_at(self.gold, self.snapshot_id)
+        return result
 
     def discard(self) -> None:
         """Remove it: nothing of it was ever visible to a reader."""
@@ -335,7 +360,10 @@ def publish_snapshot(
     reporting_date: date | None = None,
 ) -> PublishResult:
     """Publish ``marts`` as snapshot ``snapshot_id`` if every check passed, else record the
-    rejection (checks only, no data). ``CURRENT`` moves only after the snapshot is complete."""
+    rejection (checks only, no data). ``CURRENT`` moves only after the snapshot is complete.
+
+    No sign-off: this writes a lake directly (test fixtures, benchmarks). The pipeline stages,
+    promotes a candidate and moves ``CURRENT`` only on a data steward's approval."""
     if not all_passed(checks):
         return reject_snapshot(
             gold, snapshot_id, checks, research_release=research_release, warehouse=warehouse,

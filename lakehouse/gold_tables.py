@@ -3,7 +3,8 @@
 Live mart tables are rebuilt by every dbt run, before the publish gate has looked at them, so
 readers must never query them. Instead the publish step copies each snapshot, in the same
 warehouse session that read it for the gate, into immutable tables ``gold.<mart>__<id>``; only
-when the gate passes is a row (snapshot id, manifest) added to ``gold._current``. Readers take
+when the gate has passed and a data steward has approved the snapshot (``lakehouse.signoff``) is
+a row (snapshot id, manifest) added to ``gold._current``. Readers take
 the newest row and query that snapshot's tables, so they switch snapshots atomically and never
 see ungated data. ``gold.<mart>`` views follow the current snapshot for readers that need
 stable names (Superset's ``clickhousedb://`` datasets). A rejected snapshot's tables are
@@ -122,9 +123,10 @@ def drop_withdrawn(client: Any, snapshot_ids: Iterable[str]) -> list[str]:
     return dropped
 
 
-def mark_current(client: Any, manifest: SnapshotManifest) -> None:
+def mark_current(client: Any, manifest: SnapshotManifest, keep: Iterable[str] = ()) -> None:
     """Make the published snapshot of ``manifest`` the one readers see, then drop snapshots
-    older than the last few."""
+    older than the last few, except those in ``keep`` (candidates awaiting approval: their
+    tables were copied when they were made, and are what goes live when they are approved)."""
     snapshot_id = manifest.snapshot_id
     for mart in manifest.marts:
         client.command(
@@ -139,14 +141,14 @@ def mark_current(client: Any, manifest: SnapshotManifest) -> None:
     rows = client.query(
         f"select snapshot_id from {CURRENT_TABLE} order by published_at desc"
     ).result_rows
-    keep = {r[0] for r in rows[:KEEP_SNAPSHOTS]}
+    kept = {r[0] for r in rows[:KEEP_SNAPSHOTS]} | set(keep)
     tables = client.query(
         f"select name from system.tables where database = '{GOLD_DATABASE}' and name like '%\\\\_\\\\_%'"
     ).result_rows
     for (name,) in tables:
         # Only snapshot tables: a view of a mart whose own name holds "__" stays.
         _, _, sid = name.rpartition("__")
-        if _SNAPSHOT_ID.match(sid) and sid not in keep and _NAME.match(name):
+        if _SNAPSHOT_ID.match(sid) and sid not in kept and _NAME.match(name):
             client.command(f"drop table if exists {GOLD_DATABASE}.`{name}`")
 
 

@@ -33,11 +33,19 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from lakehouse.files import write_json_atomic
 
-__all__ = ["HashedKeyStore", "KeyRecord", "KeyStoreError", "StoredKey", "parse_key_id"]
+__all__ = [
+    "HashedKeyStore",
+    "KeyRecord",
+    "KeyStoreError",
+    "PersonalKey",
+    "PersonalKeyStore",
+    "StoredKey",
+    "parse_key_id",
+]
 
 
 class KeyStoreError(ValueError):
@@ -204,3 +212,51 @@ class HashedKeyStore(Generic[R]):
                 record = replace(record, revoked=True, revoked_at=now_utc())
                 keys[key_id] = record
         return record
+
+
+# -- keys of one person in one role (the DPO, a data steward) -------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonalKey(StoredKey):
+    """A key held by one named person acting in one role: the audit logs name them by it."""
+
+    @property
+    def actor(self) -> str:
+        """How an audit record names the holder: owner and key id (names need not be unique)."""
+        return f"{self.name} ({self.role} key {self.id})"
+
+
+P = TypeVar("P", bound=PersonalKey)
+
+
+class PersonalKeyStore(HashedKeyStore[P]):
+    """The keys of one role: created once per person, never given a role or scope at creation.
+
+    The pepper is derived from the vault key (:meth:`for_vault`): such a key is worth what the
+    lake it acts on is worth, so it cannot be created or checked where the vault key is absent
+    (in production the vault key comes only from the environment). Each role has its own label,
+    so one role's key never passes as another's."""
+
+    role: ClassVar[str]
+    pepper_label: ClassVar[bytes]
+
+    @classmethod
+    def for_vault(cls, path: Path, vault_key: bytes) -> Self:
+        return cls(path, hmac.new(vault_key, cls.pepper_label, hashlib.sha256).digest())
+
+    def create(self, name: str) -> tuple[P, str]:
+        """Create a key of this store's role; returns (record, plaintext key), the plaintext
+        once."""
+        name = self.checked_name(name)
+        return self._add(
+            lambda key_id, digest: self.record_type(
+                id=key_id,
+                name=name,
+                role=self.role,
+                created_at=now_utc(),
+                revoked=False,
+                revoked_at=None,
+                hash=digest,
+            )
+        )

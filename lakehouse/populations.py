@@ -144,12 +144,16 @@ class PopulationMembers:
             changed.append(snapshot_id)
         return changed
 
-    def prune(self) -> list[str]:
-        """Remove all but the newest ``KEEP_SNAPSHOTS`` files; returns the ids removed."""
+    def prune(self, keep: Iterable[str | None] = ()) -> list[str]:
+        """Remove all but the newest ``KEEP_SNAPSHOTS`` files and those of ``keep`` (the live
+        snapshot: the next candidate is compared with it, however many candidates came since);
+        returns the ids removed."""
         if not self.root.is_dir():
             return []
         ids = sorted(p.stem for p in self.root.glob("*.parquet") if _SNAPSHOT_ID.match(p.stem))
-        removed = ids[:-KEEP_SNAPSHOTS] if len(ids) > KEEP_SNAPSHOTS else []
+        old = ids[:-KEEP_SNAPSHOTS] if len(ids) > KEEP_SNAPSHOTS else []
+        kept = set(keep)
+        removed = [i for i in old if i not in kept]
         for snapshot_id in removed:
             self._file(snapshot_id).unlink(missing_ok=True)
         return removed

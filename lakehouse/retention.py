@@ -13,6 +13,9 @@ Never removed, whatever the policy says:
 
 * ``CURRENT`` and the snapshot it replaced (an API request that started before the last
   publish may still be reading it);
+* every candidate snapshot awaiting a data steward's approval (:mod:`lakehouse.signoff`):
+  removing it would leave the approver nothing to approve. A rejected candidate, or one older
+  than ``CURRENT`` (it can no longer be approved), is an ordinary old snapshot;
 * the latest release of each tier (what the API serves);
 * downloadable releases (public-use, licensed) at all. Their files are in researchers' hands
   already, deleting ours takes nothing back; every new release is checked against them so that
@@ -20,7 +23,7 @@ Never removed, whatever the policy says:
   researcher cites them. They leave the lake only when withdrawn.
 
 What stays of a removed copy: ``gold/expired/<id>.json`` with the snapshot's manifest (checks,
-rows, populations; no data), or ``releases/expired/<id>/`` with the release's manifest,
+rows, populations; no data) and its review (who approved or rejected it), or ``releases/expired/<id>/`` with the release's manifest,
 privacy report and data dictionary (no records), and ``expired.json`` saying when and why: an
 auditor, or a reader of a paper that cites the id, can still see what it was. The disclosure
 ledger keeps what each audience was given from a removed snapshot: that cannot be taken back,
@@ -36,7 +39,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from lakehouse.files import write_json_atomic
+from lakehouse.files import read_json_object, write_json_atomic
 from lakehouse.gold_snapshot import GoldSnapshots, SnapshotError
 from lakehouse.ids import id_time
 from lakehouse.layout import LakeLayout
@@ -46,6 +49,7 @@ from lakehouse.research_release import (
     PRIVACY_REPORT_FILE,
     ResearchReleases,
 )
+from lakehouse.signoff import REVIEW_FILE, SignoffError, SnapshotReviews
 
 __all__ = [
     "EXPIRED_DIR",
@@ -111,15 +115,25 @@ class RetentionPlan:
         return [r.id for r in self.remove if r.kind == kind]
 
 
-def _protected_snapshots(gold: GoldSnapshots) -> dict[str, str]:
+def _protected_snapshots(layout: LakeLayout, gold: GoldSnapshots) -> dict[str, str]:
     current = gold.current_id()
+    reviews = SnapshotReviews(layout)
+    out = {r.snapshot_id: "a candidate awaiting approval" for r in reviews.awaiting(current)}
     if current is None:
-        return {}
-    out = {current: "CURRENT"}
+        return out
+    out[current] = "CURRENT"
     try:
-        previous = gold.open(current).manifest.previous_snapshot_id
-    except SnapshotError:
-        previous = None
+        review = reviews.read(current)
+    except SignoffError:
+        review = None
+    # The snapshot CURRENT replaced when it was approved; before sign-off, the one it was
+    # published after.
+    previous = review.replaced if review is not None else None
+    if previous is None:
+        try:
+            previous = gold.open(current).manifest.previous_snapshot_id
+        except SnapshotError:
+            previous = None
     if previous:
         out[previous] = "replaced by CURRENT (in-flight readers)"
     return out
@@ -129,7 +143,7 @@ def plan_retention(layout: LakeLayout, policy: RetentionPolicy, now: datetime) -
     """What the policy removes now, and why everything else stays."""
     plan = RetentionPlan()
     gold = GoldSnapshots(layout.gold)
-    protected = _protected_snapshots(gold)
+    protected = _protected_snapshots(layout, gold)
     newest_first = list(reversed(gold.published_ids()))
     for rank, snapshot_id in enumerate(newest_first):
         if snapshot_id in protected:
@@ -170,7 +184,7 @@ def _expire_snapshot(layout: LakeLayout, removal: Removal, at: str) -> Path:
     write_json_atomic(
         record,
         {"snapshot_id": removal.id, "expired_at": at, "reason": removal.reason,
-         "manifest": manifest},
+         "manifest": manifest, "review": read_json_object(folder / REVIEW_FILE)},
     )  # fmt: skip
     shutil.rmtree(folder)
     return record

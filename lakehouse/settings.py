@@ -41,6 +41,7 @@ __all__ = [
     "ConfigError",
     "Keys",
     "Mode",
+    "PublishApproval",
     "RetentionSettings",
     "Settings",
     "SupersetSettings",
@@ -48,6 +49,9 @@ __all__ = [
 ]
 
 Mode = Literal["dev", "production"]
+#: Who approves a snapshot before it goes live (lakehouse.signoff): production allows only a
+#: data steward.
+PublishApproval = Literal["steward", "automatic"]
 PIPELINE_KEYS = ("token_key", "vault_key", "release_key")
 #: Source rows ingested at a time. A chunk of 100,000 rows of the widest table is a few hundred
 #: MB in flight (clear, typed and protected copies); it is also large enough for case notes to
@@ -140,8 +144,8 @@ class SupersetSettings(BaseSettings):
 class RetentionSettings(BaseSettings):
     """How long published copies are kept (``MERAJUT_RETENTION_*``; lakehouse.retention).
 
-    ``CURRENT``, the snapshot it replaced, the latest release of each tier and every
-    downloadable release are kept whatever these say. Ages are in days; a max age of ``none``
+    ``CURRENT``, the snapshot it replaced, every candidate awaiting approval, the latest release
+    of each tier and every downloadable release are kept whatever these say. Ages are in days; a max age of ``none``
     removes the upper bound."""
 
     model_config = SettingsConfigDict(
@@ -236,6 +240,18 @@ class Settings(BaseSettings):
         description="The data protection officer's key (`merajut subject key create`), for "
         "every `merajut subject` and `merajut vault` command",
     )
+    steward_key: SecretStr | None = Field(
+        default=None,
+        description="A data steward's key (`merajut publish key create`), for `merajut publish "
+        "approve` and `reject`: only a steward moves CURRENT to a candidate snapshot",
+    )
+    publish_approval: PublishApproval = Field(
+        default="steward",
+        description="Who approves a gated snapshot before CURRENT moves to it: 'steward' (a "
+        "data steward, acknowledging each rule violation and outlier) or, in dev mode only, "
+        "'automatic' (the pipeline approves its own candidate, says so and records it as its "
+        "own act). Production refuses 'automatic'",
+    )
     as_of: date | None = Field(
         default=None,
         description="Reporting date (ages, 'future' dates, synthetic data); today when unset. "
@@ -261,6 +277,15 @@ class Settings(BaseSettings):
     @classmethod
     def _key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         return _check_secret(str(info.field_name), value)
+
+    @model_validator(mode="after")
+    def _steward_approval_in_production(self) -> Settings:
+        if self.mode == "production" and self.publish_approval != "steward":
+            raise ValueError(
+                "MERAJUT_PUBLISH_APPROVAL=automatic is refused in production mode: every "
+                "snapshot is approved by a data steward (`merajut publish approve`)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _key_store_outside_public_zones(self) -> Settings:
@@ -322,6 +347,11 @@ class Settings(BaseSettings):
     def dpo_key_store(self) -> Path:
         """Hashes of the data protection officer's keys (restricted home, like API keys)."""
         return self.home.resolve() / "dpo" / "dpo_keys.json"
+
+    @property
+    def steward_key_store(self) -> Path:
+        """Hashes of the data stewards' keys (restricted home, beside the DPO's)."""
+        return self.home.resolve() / "steward" / "steward_keys.json"
 
     @property
     def api_audit_log(self) -> Path:

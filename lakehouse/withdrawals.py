@@ -8,8 +8,9 @@ release without that record is treated as holding everyone.
 
 A gold snapshot is aggregate: every snapshot built while the subject was in the warehouse
 counted them. Withdrawing the live one before its replacement exists would leave every
-dashboard and API key with nothing, so the run marks the snapshots published before it, and the
-publish step withdraws them once the new snapshot (built without the subject) is ``CURRENT``.
+dashboard and API key with nothing, so the run marks the snapshots published before it; the
+publish step withdraws every one that is not live at once, and the live one once the new
+snapshot (built without the subject) is approved and ``CURRENT``.
 A withdrawal leaves a small record (``withdrawn/<id>.json``: when and why, no subject) so that
 an auditor can see what was published once and taken back.
 """
@@ -133,8 +134,11 @@ def marked_snapshots(layout: LakeLayout) -> list[str]:
     return sorted(json.loads(path.read_text(encoding="utf-8")))
 
 
-def withdraw_marked_snapshots(layout: LakeLayout, current_id: str) -> list[str]:
-    """Withdraw the marked snapshots (never ``current_id``); returns the ids withdrawn."""
+def withdraw_marked_snapshots(layout: LakeLayout, current_id: str | None) -> list[str]:
+    """Withdraw the marked snapshots (never ``current_id``, the live one, which stays marked
+    until a snapshot without the subject replaces it); returns the ids withdrawn. The publish
+    step calls it when it makes a candidate (every marked snapshot but the live one goes: none
+    is served, and a marked candidate must never be approved) and when a candidate goes live."""
     path = _marked_file(layout)
     if not path.exists():
         return []

@@ -20,6 +20,7 @@ from lakehouse.gold_snapshot import GoldSnapshots
 from lakehouse.release_catalog import ReleaseCatalog
 from lakehouse.research_release import ResearchReleases
 from lakehouse.settings import ConfigError, Settings, get_settings
+from lakehouse.signoff import SnapshotReviews
 from metrics_api.api.deps import AppContext
 from metrics_api.api.main import api_router
 from metrics_api.catalog import PACKAGED_CATALOG, Limits, load_catalog
@@ -77,9 +78,10 @@ def _describe_limits(limits: Limits) -> str:
 def build_store(settings: Settings) -> MetricStore:
     """The gold snapshot's Parquet in the lake, or the gated gold tables in the warehouse
     (``MERAJUT_API_GOLD_SOURCE``; by default the warehouse only when it is a server)."""
+    gold = GoldSnapshots(settings.layout.gold)
     if settings.api_reads_warehouse:
-        return WarehouseSnapshotStore(settings.warehouse_target)
-    return LakeSnapshotStore(GoldSnapshots(settings.layout.gold))
+        return WarehouseSnapshotStore(settings.warehouse_target, gold)
+    return LakeSnapshotStore(gold)
 
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
@@ -129,7 +131,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = time.monotoni
         settings=settings,
         catalog=catalog,
         store=store,
-        service=MetricService(catalog, store, ResultCache(settings.api.cache_entries), ledger),
+        service=MetricService(
+            catalog,
+            store,
+            ResultCache(settings.api.cache_entries),
+            ledger,
+            reviews=SnapshotReviews(settings.layout),
+        ),
         keys=KeyStore(settings.api_key_store, settings.api_pepper()),
         audit=HashChainedLog(settings.api_audit_log),
         releases=releases,

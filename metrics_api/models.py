@@ -152,6 +152,11 @@ class MetricResult(BaseModel):
     unit: str
     kind: str
     snapshot_id: str = Field(description="The gold snapshot the numbers come from")
+    snapshot_status: Literal["approved", "candidate"] = Field(
+        default="approved",
+        description="approved: CURRENT, signed off by a data steward; candidate: a preview of "
+        "a snapshot awaiting approval (government and admin keys only), not published yet",
+    )
     reporting_date: str | None = Field(
         default=None,
         description="The date the snapshot reports on; a period ending after it is partial",

@@ -21,8 +21,11 @@ import pandas as pd
 from anonymization.cell_key import MAX_NOISE
 from anonymization.protected_tables import TableShape
 from lakehouse.periods import period_end
+from lakehouse.reference.audiences import PREVIEW_AUDIENCES
+from lakehouse.signoff import SignoffError, SnapshotReviews
+from lakehouse.withdrawals import marked_snapshots
 from metrics_api.catalog import Catalog, Metric, ResolvedRule
-from metrics_api.errors import BadRequest, Forbidden, Unavailable
+from metrics_api.errors import BadRequest, Forbidden, NotFound, Unavailable
 from metrics_api.ledger import DisclosureLedger
 from metrics_api.privacy import protected_answer, suppress_answer
 from metrics_api.protected import ProtectedFamily, family_for
@@ -58,6 +61,8 @@ class MetricRequest:
     date_from: date | None = None
     date_to: date | None = None
     province: str | None = None
+    #: A snapshot other than CURRENT: a candidate awaiting approval, for roles that preview.
+    snapshot: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,8 @@ class MetricAnswer:
     key: tuple[Any, ...] = ()
     #: The snapshot's reporting date (ISO), if it recorded one.
     reporting_date: str | None = None
+    #: Whether it came from a candidate a reviewer previewed (not from approved CURRENT).
+    candidate: bool = False
 
     @property
     def perturbed(self) -> bool:
@@ -145,9 +152,14 @@ class MetricService:
         store: MetricStore,
         cache: ResultCache[Any],
         ledger: DisclosureLedger | None = None,
+        *,
+        reviews: SnapshotReviews | None = None,
     ) -> None:
         self.catalog = catalog
         self.store = store
+        #: The sign-off state of the lake's snapshots: which candidates a reviewer may preview
+        #: (None: no previews, CURRENT only).
+        self.reviews = reviews
         self.cache: ResultCache[_Computed] = cache
         #: Records what each role is served and refuses what no audit saw together (None:
         #: off, only to measure its cost).
@@ -267,11 +279,42 @@ class MetricService:
         return family
 
     # -- the answer -----------------------------------------------------------
-    def current_snapshot(self) -> Snapshot:
-        snapshot = self.store.current()
-        if snapshot is None:
-            raise Unavailable("no gold snapshot has been published yet")
-        return snapshot
+    def snapshot_for(self, caller: Caller, requested: str | None) -> tuple[Snapshot, bool]:
+        """The snapshot to answer from, and whether it is a candidate: CURRENT (approved) for
+        everyone; a candidate awaiting approval only for a role that previews
+        (``PREVIEW_AUDIENCES``), asked by id. Any other role asking for anything but CURRENT
+        gets a 403 (whether that snapshot exists or not: it learns nothing of candidates)."""
+        current = self.store.current()
+        if requested is None or (current is not None and requested == current.id):
+            if current is None:
+                raise Unavailable("no gold snapshot has been published yet")
+            return current, False
+        if caller.role not in PREVIEW_AUDIENCES:
+            raise Forbidden(
+                f"role {caller.role!r} is served approved snapshots only (CURRENT"
+                + (f", {current.id}" if current is not None else "")
+                + "); a candidate awaiting approval is previewed by "
+                + " and ".join(sorted(PREVIEW_AUDIENCES))
+                + " keys"
+            )
+        if self.reviews is None or not self._awaiting(requested, current):
+            raise NotFound(f"snapshot {requested} is not a candidate awaiting approval")
+        return self.store.snapshot(requested), True
+
+    def _awaiting(self, snapshot_id: str, current: Snapshot | None) -> bool:
+        """A candidate (or an approval not finished) newer than CURRENT, not marked for
+        withdrawal: what may still go live, hence be previewed."""
+        assert self.reviews is not None
+        try:
+            review = self.reviews.read(snapshot_id)
+        except SignoffError:
+            return False
+        return (
+            review is not None
+            and review.status in ("candidate", "approved")
+            and (current is None or snapshot_id > current.id)
+            and snapshot_id not in marked_snapshots(self.reviews.layout)
+        )
 
     def answer(self, caller: Caller, request: MetricRequest) -> MetricAnswer:
         metric, rule = self.metric_for(caller, request.metric)
@@ -279,7 +322,7 @@ class MetricService:
         province = self.check_scope(caller, metric, rule, dims, request.province)
         family = self.check_breadth(caller, metric, rule, dims, grain, province)
         window = self.window_for(metric, grain, request)
-        snapshot = self.current_snapshot()
+        snapshot, candidate = self.snapshot_for(caller, request.snapshot)
         self._check_snapshot(snapshot, metric, rule, caller.role, family)
         if family is not None and self.ledger is not None:
             self.ledger.check(caller.role, snapshot, family.name)
@@ -303,7 +346,7 @@ class MetricService:
             self.ledger.record(caller.role, caller.key_id, snapshot, family.name, computed.cells)
         return MetricAnswer(
             metric, snapshot.id, rule, dims, grain, province, computed.frame, cached, window, key,
-            snapshot.manifest.reporting_date,
+            snapshot.manifest.reporting_date, candidate,
         )  # fmt: skip
 
     @staticmethod

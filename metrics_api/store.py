@@ -70,6 +70,10 @@ class MetricStore(Protocol):
     def current(self) -> Snapshot | None:
         """The live snapshot, or None if nothing has been published yet."""
 
+    def snapshot(self, snapshot_id: str) -> Snapshot:
+        """Another snapshot on disk by id (a candidate a reviewer previews); Unavailable if it
+        cannot be read. Whether it may be served is the service's decision, not the store's."""
+
     def aggregate(self, snapshot: Snapshot, query: AggregateQuery) -> pd.DataFrame:
         """One row per combination of ``query.output_dimensions`` (as strings) with its counts
         (int64, zero when no rows match); dimension values are strings or None."""
@@ -114,6 +118,12 @@ class LakeSnapshotStore:
     def current(self) -> Snapshot | None:
         try:
             return self.gold.open_current()
+        except SnapshotError as exc:
+            raise Unavailable(str(exc)) from exc
+
+    def snapshot(self, snapshot_id: str) -> Snapshot:
+        try:
+            return self.gold.open(snapshot_id)
         except SnapshotError as exc:
             raise Unavailable(str(exc)) from exc
 
@@ -183,8 +193,11 @@ class WarehouseSnapshotStore:
 
     backend = "warehouse"
 
-    def __init__(self, target: WarehouseTarget) -> None:
+    def __init__(self, target: WarehouseTarget, gold: GoldSnapshots | None = None) -> None:
         self.target = target
+        #: The lake's gold folder: the manifests of candidates (only CURRENT's is in the
+        #: warehouse, in ``gold._current``); their tables were copied when they were made.
+        self.gold = gold
         self._local = threading.local()
         self._lock = threading.Lock()
         self._shared: Any = None
@@ -218,6 +231,15 @@ class WarehouseSnapshotStore:
             raise Unavailable(str(exc)) from exc
         except Exception as exc:
             raise Unavailable(f"warehouse query failed: {type(exc).__name__}") from exc
+
+    def snapshot(self, snapshot_id: str) -> Snapshot:
+        if self.gold is None:
+            raise Unavailable("this server reads no lake: only CURRENT can be served")
+        try:
+            manifest = self.gold.open(snapshot_id).manifest
+        except SnapshotError as exc:
+            raise Unavailable(str(exc)) from exc
+        return Snapshot(snapshot_id, None, manifest)
 
     def aggregate(self, snapshot: Snapshot, query: AggregateQuery) -> pd.DataFrame:
         if snapshot.mart(query.mart) is None:

@@ -14,10 +14,11 @@ from ingestion.contracts import TableContract, load_contracts
 from ingestion.extract import DROP_REASONS
 from ingestion.lake import IngestionState
 from lakehouse.files import read_json_object
-from lakehouse.gold_snapshot import GoldSnapshots
+from lakehouse.gold_snapshot import GoldSnapshots, SnapshotError
 from lakehouse.layout import LakeLayout
 from lakehouse.reference.release_tiers import TIERS
 from lakehouse.research_release import ResearchReleases
+from lakehouse.signoff import SignoffError, SnapshotReviews
 
 
 @dataclass
@@ -33,9 +34,13 @@ class LakeSummary:
     rejected_drops: list[dict[str, str]] = field(default_factory=list)
     #: What the last run carried out of the DPO's requests (ingestion/subject_requests.py).
     subject_requests: dict[str, Any] = field(default_factory=dict)
-    #: Purpose -> its population in the CURRENT snapshot's manifest: population, children,
-    #: joined, left, compared_with (the snapshot before), audiences, legal basis.
+    #: Purpose -> its population in the newest candidate awaiting approval (what the approver
+    #: signs off), else in the CURRENT snapshot's manifest: population, children, joined, left,
+    #: compared_with (the live snapshot it was made after), audiences, legal basis.
     populations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The snapshot ``populations`` are of, and whether it is a candidate (not live yet).
+    populations_of: str | None = None
+    populations_of_candidate: bool = False
     #: The latest research release's purpose, population and its size at build time.
     release_population: dict[str, Any] = field(default_factory=dict)
     #: The latest release of each tier: id, rows, whether downloadable, k and l.
@@ -43,6 +48,10 @@ class LakeSummary:
     #: What the last run's dbt, release and publish steps did: rebuilt or not, each tier built
     #: or unchanged, a snapshot published or nothing new (and why); what retention removed.
     last_run: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: CURRENT's sign-off (lakehouse.signoff: who approved it, when, the findings acknowledged;
+    #: None for a snapshot published before sign-off) and the candidates awaiting approval.
+    approval: dict[str, Any] | None = None
+    awaiting_approval: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -95,6 +104,24 @@ def last_run(layout: LakeLayout) -> dict[str, dict[str, Any]]:
     return {name: value for name, value in found.items() if value is not None}
 
 
+def _sign_off(layout: LakeLayout, out: LakeSummary, current: str | None) -> None:
+    reviews = SnapshotReviews(layout)
+    try:
+        review = reviews.read(current) if current is not None else None
+    except SignoffError:
+        review = None
+    if review is not None:
+        out.approval = {
+            "actor": review.actor,
+            "at": review.decided_at,
+            "acknowledged": len(review.acknowledged),
+        }
+    out.awaiting_approval = [
+        {"snapshot_id": r.snapshot_id, "status": r.status, "findings": len(r.findings)}
+        for r in reviews.awaiting(current)
+    ]
+
+
 def summarize(layout: LakeLayout) -> LakeSummary:
     out = LakeSummary()
     con = duckdb.connect()
@@ -118,14 +145,24 @@ def summarize(layout: LakeLayout) -> LakeSummary:
     requests = layout.state / "subject_requests.json"
     if requests.exists():
         out.subject_requests = json.loads(requests.read_text(encoding="utf-8"))
-    snapshot = GoldSnapshots(layout.gold).open_current()
+    gold = GoldSnapshots(layout.gold)
+    snapshot = gold.open_current()
+    _sign_off(layout, out, snapshot.id if snapshot is not None else None)
     if snapshot is not None:
         out.snapshot_id = snapshot.id
         out.snapshot_path = snapshot.path
         out.published = {name: entry.rows for name, entry in snapshot.manifest.marts.items()}
         out.checks_passed = list(snapshot.manifest.checks_passed)
+    waiting = out.awaiting_approval[0]["snapshot_id"] if out.awaiting_approval else None
+    try:
+        shown = gold.open(waiting) if waiting is not None else snapshot
+    except SnapshotError:
+        waiting, shown = None, snapshot  # a broken candidate: `merajut publish show` says why
+    if shown is not None:
+        out.populations_of = shown.id
+        out.populations_of_candidate = waiting is not None
         out.populations = {
-            purpose: entry.model_dump() for purpose, entry in snapshot.manifest.populations.items()
+            purpose: entry.model_dump() for purpose, entry in shown.manifest.populations.items()
         }
     releases = ResearchReleases(layout.releases)
     for tier in TIERS:

@@ -13,6 +13,7 @@ __all__ = [
     "AUDIENCE_THRESHOLDS",
     "NATIONAL_ONLY_AUDIENCES",
     "PERTURBED_AUDIENCES",
+    "PREVIEW_AUDIENCES",
     "ROLES",
     "STAKEHOLDER_AUDIENCES",
     "Role",
@@ -36,6 +37,11 @@ NATIONAL_ONLY_AUDIENCES = frozenset({"media"})
 #: answers are shared widely and compared from one snapshot to the next. The catalog may
 #: perturb another suppressed audience too, never stop perturbing one of these.
 PERTURBED_AUDIENCES = frozenset({"community", "media"})
+#: Audiences that may preview a candidate snapshot before a data steward approves it (with
+#: an explicit snapshot id, audited): the ministry's and the data protection officer's keys,
+#: who review what is about to go out. Every other audience, the public ones above all, is
+#: served approved snapshots only (CURRENT): a number nobody signed off never reaches them.
+PREVIEW_AUDIENCES = frozenset({"government", "admin"})
 #: Audiences of the stakeholder dashboards (Superset): never the admin's unsuppressed marts.
 STAKEHOLDER_AUDIENCES = frozenset({"government", "business", "community", "media"})
 

@@ -11,6 +11,7 @@ so a refusal (429, audited) reads no data at all.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
@@ -19,6 +20,7 @@ from fastapi import Depends, Header, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from lakehouse.audit_log import AuditLogError, HashChainedLog
+from lakehouse.gold_snapshot import SNAPSHOT_ID_PATTERN
 from lakehouse.release_catalog import ReleaseCatalog
 from lakehouse.research_release import ResearchReleases
 from lakehouse.settings import Settings
@@ -154,7 +156,8 @@ PurposeHeader = Annotated[
 ]
 
 #: Query parameters a refusal's audit record keeps (those of the data routes).
-_AUDITED_QUERY = ("dimensions", "grain", "from", "to", "province", "format")
+_AUDITED_QUERY = ("dimensions", "grain", "from", "to", "province", "format", "snapshot")
+_SNAPSHOT_ID = re.compile(SNAPSHOT_ID_PATTERN)
 
 
 def _refuse(
@@ -196,19 +199,26 @@ LimitedKey = Annotated[Caller, Depends(get_limited_key)]
 def get_query_budget(
     request: Request, context: Context, caller: LimitedKey
 ) -> Iterator[BudgetTicket]:
-    """The metric query's place in the key's distinct-query budget of the current snapshot.
+    """The metric query's place in the key's distinct-query budget of the snapshot it asks
+    (the current one, or the candidate a reviewer previews).
 
     Taken from the raw request before the route reads anything, and given back if the route
     ends without an answer (403, 422, 503); the route settles it once it has the answer.
     """
     snapshot_id = None
-    if context.limiter.for_role(caller.role).distinct_queries_per_snapshot is not None:
-        try:
-            snapshot = context.store.current()
-        except ApiError:
-            snapshot = None  # the route answers with the store's own error
-        snapshot_id = snapshot.id if snapshot is not None else None
     query = request.query_params
+    if context.limiter.for_role(caller.role).distinct_queries_per_snapshot is not None:
+        # A preview counts against the candidate's budget (a budget is per snapshot); whether
+        # the caller may preview it is the route's decision, and a refusal refunds the ticket.
+        asked = query.get("snapshot")
+        if asked is not None and _SNAPSHOT_ID.match(asked):
+            snapshot_id = asked
+        else:
+            try:
+                snapshot = context.store.current()
+            except ApiError:
+                snapshot = None  # the route answers with the store's own error
+            snapshot_id = snapshot.id if snapshot is not None else None
     fingerprint = query_fingerprint(
         request.path_params["name"],
         dimensions=query.get("dimensions"),

@@ -1,6 +1,8 @@
 """``merajut``: the command line of the lakehouse, one sub-command per concern.
 
 merajut demo | generate | run [--step ...] [--force] | summary   the pipeline and the lake
+merajut publish candidates | show ID | approve ID --acknowledge F ... | reject ID | key
+                                                         sign-off (data steward key)
 merajut retention [--dry-run]                            how long snapshots and extracts stay
 merajut release list | cite ID | withdraw ID --reason   the research release catalog
 merajut api key create|list|revoke, merajut api serve    the metrics API
@@ -19,6 +21,7 @@ from orchestration.cli import (
     api,
     audit,
     pipeline,
+    publish,
     reference,
     release,
     retention,
@@ -32,6 +35,7 @@ app.command()(pipeline.generate)
 app.command()(pipeline.run)
 app.command()(pipeline.summary)
 app.command()(retention.retention)
+app.add_typer(publish.app, name="publish")
 app.add_typer(release.app, name="release")
 app.add_typer(api.app, name="api")
 app.add_typer(audit.app, name="audit")

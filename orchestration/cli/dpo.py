@@ -8,16 +8,15 @@ from typing import Any
 import typer
 
 from lakehouse.audit_log import AuditLogError, HashChainedLog
-from lakehouse.dpo_keys import DpoKey, DpoKeyStore, dpo_pepper
+from lakehouse.dpo_keys import DpoKey, DpoKeyStore
 from lakehouse.settings import Settings
 from orchestration.cli.common import console
-
-UNAUTHENTICATED = "(no valid DPO key)"
+from orchestration.cli.credentials import require_key
 
 
 def dpo_store(settings: Settings) -> DpoKeyStore:
     """The store of DPO key hashes; its pepper needs the vault key (required in production)."""
-    return DpoKeyStore(settings.dpo_key_store, dpo_pepper(settings.keys.vault_key))
+    return DpoKeyStore.for_vault(settings.dpo_key_store, settings.keys.vault_key)
 
 
 def dpo_log(settings: Settings) -> HashChainedLog:
@@ -37,26 +36,12 @@ def audit(settings: Settings, event: dict[str, Any]) -> None:
 def require_dpo(settings: Settings, action: str, about: dict[str, Any]) -> DpoKey:
     """The DPO key's record, or exit 2 after an audited refusal."""
     presented = settings.dpo_key.get_secret_value() if settings.dpo_key is not None else ""
-    store = dpo_store(settings)
-    record = store.authenticate(presented) if presented else None
-    if record is not None and not record.revoked:
-        return record
-    if not presented:
-        outcome, message = (
-            "refused_no_key",
-            "set MERAJUT_DPO_KEY to your data protection officer key",
-        )
-    elif record is None:
-        outcome, message = "refused_invalid_key", "MERAJUT_DPO_KEY is not a valid DPO key"
-    else:
-        outcome, message = "refused_revoked_key", f"DPO key {record.id} has been revoked"
-    key_id = store.parse_id(presented) if presented else None
-    audit(
-        settings,
-        {"actor": UNAUTHENTICATED, "action": action, "key_id": key_id, **about, "outcome": outcome},
+    return require_key(
+        dpo_store(settings),
+        presented,
+        variable="MERAJUT_DPO_KEY",
+        create="merajut subject key create --name NAME",
+        action=action,
+        about=about,
+        audit=lambda event: audit(settings, event),
     )
-    console.print(
-        f"[red]refused:[/] {message} (create one with `merajut subject key create --name NAME`); "
-        "the refusal is recorded in the audit log"
-    )
-    raise typer.Exit(2)

@@ -227,6 +227,7 @@ def _print_summary(settings: Settings) -> None:
     console.print(f"checks passed: {', '.join(summary.checks_passed)}")
     console.print(f"gold snapshot: {summary.snapshot_path}")
     console.print(f"CURRENT:       {settings.layout.gold / 'CURRENT'} -> {summary.snapshot_id}")
+    _print_sign_off(summary)
     console.print(
         f"research release: {summary.release_path}  (privacy: {json.dumps(summary.privacy)})"
     )
@@ -247,6 +248,23 @@ def _print_summary(settings: Settings) -> None:
     (settings.layout.reports / "last_summary.json").write_text(
         json.dumps(summary.to_dict(), indent=2, default=str)
     )
+
+
+def _print_sign_off(summary: LakeSummary) -> None:
+    """Who approved CURRENT, and what waits for a data steward."""
+    approval = summary.approval
+    if approval is not None:
+        console.print(
+            f"approved by:   {approval['actor']} at {approval['at']} "
+            f"({approval['acknowledged']} finding(s) acknowledged)",
+            highlight=False,
+        )
+    for waiting in summary.awaiting_approval:
+        console.print(
+            f"[bold]awaiting approval:[/] {waiting['snapshot_id']} ({waiting['findings']} "
+            f"finding(s)): merajut publish show {waiting['snapshot_id']}",
+            highlight=False,
+        )
 
 
 def _print_next_steps(settings: Settings) -> None:
@@ -296,11 +314,21 @@ def _print_last_run(steps: dict[str, dict[str, Any]]) -> None:
         )
     publish = steps.get("publish")
     if publish is not None:
-        if publish.get("outcome") == "unchanged":
+        outcome, snapshot_id = publish.get("outcome"), publish.get("snapshot_id")
+        if outcome == "unchanged":
             console.print(f"[bold]{publish.get('reason')}[/] (nothing published)")
-        else:
+        elif outcome == "candidate":
             console.print(
-                f"published snapshot {publish.get('snapshot_id')}: {publish.get('reason')}"
+                f"candidate snapshot {snapshot_id}: {publish.get('reason')}; CURRENT moves when "
+                f"a data steward approves it (merajut publish show {snapshot_id})",
+                highlight=False,
+            )
+        else:
+            by = publish.get("approved_by")
+            console.print(
+                f"published snapshot {snapshot_id}: {publish.get('reason')}"
+                + (f" (approved by {by})" if by else ""),
+                highlight=False,
             )
         if publish.get("expired"):
             console.print(f"removed by the retention policy: {', '.join(publish['expired'])}")
@@ -323,7 +351,8 @@ def _print_populations(summary: LakeSummary) -> None:
         return
     compared = {p["compared_with"] for p in summary.populations.values()} - {None}
     since = f"since {', '.join(sorted(compared))}" if compared else "nothing to compare with"
-    table = Table(title=f"populations per purpose ({since})")
+    of = f" in candidate {summary.populations_of}" if summary.populations_of_candidate else ""
+    table = Table(title=f"populations per purpose{of} ({since})")
     for column in ("purpose", "population", "audiences"):
         table.add_column(column)
     for column in ("children", "joined", "left"):
@@ -386,7 +415,8 @@ def demo(
     ] = True,
     wait: WaitOption = True,
 ) -> None:
-    """Generate synthetic sources, run the whole pipeline on embedded chDB, print a summary."""
+    """Generate synthetic sources, run the whole pipeline on embedded chDB, sign the snapshot off
+    as a demo data steward (its findings printed, each acknowledged), print a summary."""
     settings = pipeline_settings()
     _refuse_in_production(settings, "demo")
     with pipeline_lock(settings, "merajut demo", wait):
@@ -402,6 +432,9 @@ def demo(
             bar.advance(task)
         if not _run_pipeline(settings):
             raise typer.Exit(1)
+        from orchestration.cli.steward import sign_off_as_demo_steward
+
+        sign_off_as_demo_steward(settings)
     _print_summary(settings)
 
 

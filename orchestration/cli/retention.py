@@ -23,8 +23,9 @@ def retention(
     wait: WaitOption = True,
 ) -> None:
     """Remove the gold snapshots and enclave extracts the retention policy (MERAJUT_RETENTION_*)
-    no longer keeps. CURRENT, the snapshot before it, the latest release of each tier and every
-    downloadable release are always kept; each removal leaves a record and is audited."""
+    no longer keeps. CURRENT, the snapshot before it, every candidate awaiting approval, the
+    latest release of each tier and every downloadable release are always kept; each removal
+    leaves a record and is audited."""
     settings = load_settings()
     with pipeline_lock(settings, "merajut retention", wait):
         now = utc_now()

@@ -26,6 +26,7 @@ from rich.table import Table
 
 from lakehouse.settings import Settings
 from orchestration.cli.common import console, pipeline_settings
+from orchestration.cli.credentials import key_commands
 from orchestration.cli.dpo import audit, dpo_store, require_dpo
 
 if TYPE_CHECKING:
@@ -35,57 +36,19 @@ if TYPE_CHECKING:
     from lakehouse.subject_register import SubjectRegister
 
 app = typer.Typer(no_args_is_help=True, help="Data-subject rights (data protection officer only)")
-key_app = typer.Typer(no_args_is_help=True, help="DPO keys (stored only as peppered hashes)")
-app.add_typer(key_app, name="key")
+app.add_typer(
+    key_commands(
+        role="Data protection officer",
+        kind="dpo",
+        variable="MERAJUT_DPO_KEY",
+        store=dpo_store,
+        audit=audit,
+    ),
+    name="key",
+)
 
 SubjectId = Annotated[str, typer.Argument(help="The child registry's id of the child")]
 Reason = Annotated[str, typer.Option(help="Why (request number, legal basis; recorded)")]
-
-
-# -- keys -----------------------------------------------------------------------------------------
-
-
-@key_app.command("create")
-def key_create(
-    name: Annotated[str, typer.Option(help="Who holds the key (the actor in audit records)")],
-) -> None:
-    """Create a DPO key and print it once (needs the vault key: in production, from the env)."""
-    from lakehouse.key_store import KeyStoreError
-
-    settings = pipeline_settings()
-    try:
-        record, plaintext = dpo_store(settings).create(name)
-    except KeyStoreError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from exc
-    audit(settings, {"actor": record.actor, "action": "dpo_key_created", "outcome": "created"})
-    console.print(f"created DPO key [bold]{record.id}[/] for {record.name}")
-    console.print("store it now; it cannot be shown again (give it as MERAJUT_DPO_KEY):")
-    console.print(plaintext, markup=False, highlight=False, soft_wrap=True)
-
-
-@key_app.command("list")
-def key_list() -> None:
-    """The DPO keys (never their secrets)."""
-    table = Table("id", "name", "created", "revoked")
-    for k in dpo_store(pipeline_settings()).list():
-        table.add_row(k.id, k.name, k.created_at, k.revoked_at or "")
-    console.print(table)
-
-
-@key_app.command("revoke")
-def key_revoke(key_id: Annotated[str, typer.Argument(help="The key's public id")]) -> None:
-    """Revoke a DPO key at once."""
-    from lakehouse.key_store import KeyStoreError
-
-    settings = pipeline_settings()
-    try:
-        record = dpo_store(settings).revoke(key_id)
-    except KeyStoreError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from exc
-    audit(settings, {"actor": record.actor, "action": "dpo_key_revoked", "outcome": "revoked"})
-    console.print(f"revoked DPO key {record.id} ({record.name})")
 
 
 # -- shared ---------------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 Each step writes what it did to a small state file (``lakehouse.layout``: the CLI's summary
 and ``merajut summary`` read it) and appends one record per decision to the publication log, a
-hash-chained log (``merajut audit verify --log publication``): every snapshot and release
-published, every run that found nothing new and published nothing, every snapshot and release
-the retention policy removed. None of it names a child.
+hash-chained log (``merajut audit verify --log publication``): every candidate snapshot and
+release published, every run that found nothing new and published nothing, every approval and
+rejection of a candidate (by the data steward's key owner, with each finding acknowledged) and
+the candidate going live, every snapshot and release the retention policy removed. None of it
+names a child.
 """
 
 from __future__ import annotations
@@ -13,11 +15,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from lakehouse.audit_log import HashChainedLog
-from lakehouse.files import write_json_atomic
+from lakehouse.files import read_json_object, write_json_atomic
 from lakehouse.ids import timestamp_id
 from lakehouse.layout import LakeLayout
 
-__all__ = ["actor", "publication_log", "record_publish_step", "record_release_step"]
+__all__ = [
+    "actor",
+    "publication_log",
+    "record_go_live",
+    "record_publish_step",
+    "record_release_step",
+]
 
 
 def actor(run_id: str | None) -> str:
@@ -41,6 +49,17 @@ def record_release_step(
 
 
 def record_publish_step(layout: LakeLayout, run_id: str, step: Mapping[str, Any]) -> None:
-    """``outcome`` (published, unchanged), the snapshot, ``CURRENT`` and why."""
+    """``outcome`` (candidate, unchanged; published when the run approved its own candidate),
+    the snapshot, ``CURRENT`` and why."""
     write_json_atomic(layout.last_publish_step, {"run_id": run_id, "at": timestamp_id(), **step})
     publication_log(layout).append({"actor": actor(run_id), "action": "publish", **step})
+
+
+def record_go_live(layout: LakeLayout, approver: str, step: Mapping[str, Any]) -> None:
+    """An approved candidate is ``CURRENT`` now: a ``publish`` record (outcome ``published``)
+    by whoever approved it, and, when the last publish step made this candidate, that step's
+    file says so too (the run summary then shows it live, not waiting)."""
+    publication_log(layout).append({"actor": approver, "action": "publish", **step})
+    last = read_json_object(layout.last_publish_step)
+    if last is not None and last.get("snapshot_id") == step.get("snapshot_id"):
+        write_json_atomic(layout.last_publish_step, {**last, **step, "approved_by": approver})

@@ -1,8 +1,16 @@
-"""The publish step: gate every served mart and the research release, then move CURRENT.
+"""The publish step: gate every served mart and the research release, then make a candidate.
 
-A snapshot that passed the gate but serves exactly what CURRENT serves is not published
-(:mod:`orchestration.publish.decision`): the run says "nothing new since snapshot X", CURRENT
-and the ledger stay as they are. The retention policy runs at the end of every publish step.
+A snapshot that passed the gate is written to ``gold/snapshots/<id>/`` with its quality report
+(validation rules and outliers) and a review that says it is a candidate (:mod:`lakehouse
+.signoff`); ``CURRENT`` moves only when a data steward approves it, acknowledging each finding
+(:mod:`orchestration.publish.signoff`, ``merajut publish approve``). In dev mode,
+``MERAJUT_PUBLISH_APPROVAL=automatic`` makes the step approve its own candidate through the same
+code path, recorded as the pipeline's act; production refuses that setting.
+
+A snapshot that passed the gate but serves exactly what CURRENT serves (or the candidate
+awaiting approval) is not published (:mod:`orchestration.publish.decision`): the run says
+"nothing new since snapshot X", CURRENT and the ledger stay as they are. The retention policy
+runs at the end of every publish step.
 
 Every published output carries its purpose and population (dbt meta, lakehouse.reference
 .purposes); the manifest records each purpose's population, with the children who left or
@@ -31,13 +39,13 @@ from lakehouse.gold_snapshot import (
     reject_snapshot,
     stage_snapshot,
 )
-from lakehouse.ids import utc_now
 from lakehouse.populations import PopulationMembers, member_key, members_digest
 from lakehouse.reference.audiences import audience_thresholds
 from lakehouse.reference.purposes import PURPOSES
 from lakehouse.reference.release_tiers import TIERS
 from lakehouse.research_release import Release, ResearchReleases
 from lakehouse.settings import Settings
+from lakehouse.signoff import SnapshotReviews, write_review
 from lakehouse.snapshot_quality import check_snapshot_quality
 from lakehouse.warehouse import session
 from lakehouse.withdrawals import marked_snapshots, withdraw_marked_snapshots
@@ -53,9 +61,11 @@ from orchestration.publish.decision import PublishDecision, decide
 from orchestration.publish.gate import check_dbt_build, check_purposes
 from orchestration.publish.ledger import enter_earlier_snapshots
 from orchestration.publish.populations import population_entries, read_members
-from orchestration.publish.retention import apply_plan, retention_plan
+from orchestration.publish.retention import apply_at_publish
+from orchestration.publish.signoff import Approver, approve
 
-#: Validation rules and outliers (lakehouse.snapshot_quality): a warning, not a gate.
+#: Validation rules and outliers (lakehouse.snapshot_quality): not a gate check (the run goes
+#: on); each finding is acknowledged by a data steward before CURRENT moves (lakehouse.signoff).
 QUALITY_CHECK = "snapshot_quality"
 GATE_CHECKS = (
     "dbt_build",
@@ -185,10 +195,12 @@ def build_publish_asset() -> dg.AssetsDefinition:
         group_name="publish",
         pool=WAREHOUSE_POOL,
         kinds={"parquet"},
-        description="Gold snapshot of every served mart; CURRENT moves only if every gate check passed.",
+        description="Gold snapshot of every served mart: a candidate if every gate check passed; "
+        "CURRENT moves when a data steward approves it (merajut publish approve).",
         check_specs=[
             *(dg.AssetCheckSpec(n, asset=GOLD_SNAPSHOT, blocking=True) for n in GATE_CHECKS),
-            # Reported, not blocking: a rule violation or an outlier needs a person to judge it.
+            # Not blocking the run: a rule violation or an outlier needs a person to judge it,
+            # and the sign-off makes one (each finding acknowledged before CURRENT moves).
             dg.AssetCheckSpec(QUALITY_CHECK, asset=GOLD_SNAPSHOT, blocking=False),
         ],
     )
@@ -259,46 +271,70 @@ def build_publish_asset() -> dg.AssetsDefinition:
             **common,
         )
         current = _current_manifest(settings)
-        decision = decide(
-            current, staged.manifest, marked_snapshots(settings.layout), forced=forced(context)
-        )
-        if not decision.publish and current is not None:
-            yield from _nothing_new(context, settings, staged, current, decision, relations)
+        marked = marked_snapshots(settings.layout)
+        pending = _pending_manifest(settings, live, marked)
+        decision = decide(current, staged.manifest, marked, forced=forced(context), pending=pending)
+        compared = pending or current
+        if not decision.publish and compared is not None:
+            yield from _nothing_new(context, settings, staged, compared, live, decision, relations)
             return
-        # Entered before CURRENT moves: a publish that fails after this leaves an entry
-        # too many (harmless), never a released table the next publish does not know.
+        # Entered before the candidate exists: a publish that fails after this leaves an entry
+        # too many (harmless), never a released table the next publish does not know. A
+        # candidate counts as released: reviewers may preview it.
         ReleasedCells(settings.layout.ledger).record(snapshot_id, protection.ledger)
         kept.write(snapshot_id, members)
-        result = staged.commit()
-        write_json_atomic(settings.layout.quality_report(snapshot_id), quality.to_dict())
+        report = settings.layout.quality_report(snapshot_id)
+        write_json_atomic(report, quality.to_dict())
+        # The review goes in before the rename: the snapshot appears as a candidate or not at all.
+        review = SnapshotReviews(settings.layout).candidate(snapshot_id, report)
+        write_review(staged.path, review)
         with session(settings.warehouse_target, purpose="publish") as client:
             gold_tables.stage_frames(client, snapshot_id, protection.frames)
-            gold_tables.mark_current(client, result.manifest)
-            # Snapshots that counted an erased or restricted subject go once this one is live.
-            withdrawn = withdraw_marked_snapshots(settings.layout, snapshot_id)
+            result = staged.promote()
+            # Marked snapshots that are not live go now (none is served; none may be approved);
+            # the live one once an approved replacement is CURRENT.
+            withdrawn = withdraw_marked_snapshots(settings.layout, live)
             gold_tables.drop_withdrawn(client, withdrawn)
             expired = _retention(context, settings, client)
-        kept.prune()
-        context.log.info(f"published snapshot {snapshot_id}: {decision.reason}")
+        kept.prune(keep=[live])
+        context.log.info(f"candidate snapshot {snapshot_id}: {decision.reason}")
         record_publish_step(
             settings.layout,
             context.run_id,
-            {"outcome": "published", "snapshot_id": snapshot_id, "current": snapshot_id,
+            {"outcome": "candidate", "snapshot_id": snapshot_id, "current": live,
              "reason": decision.reason, "content_sha256": result.manifest.content_sha256,
-             "withdrawn": withdrawn, "expired": expired,
+             "withdrawn": withdrawn, "expired": expired, "findings": review.findings,
              "quality": {"violations": len(quality.violations), "outliers": len(quality.outliers),
-                         "report": str(settings.layout.quality_report(snapshot_id))}},
+                         "report": str(report)}},
         )  # fmt: skip
-        # Superset (embedded mode) reads the gold snapshot through DuckDB views: re-point them.
-        catalog = refresh_catalog(settings.layout)
+        outcome = "candidate"
+        if settings.publish_approval == "automatic":
+            approval = approve(
+                settings,
+                snapshot_id,
+                review.findings,
+                Approver.pipeline(context.run_id),
+                run_id=context.run_id,
+                report=context.log.error,
+            )
+            outcome = "published"
+            expired += approval.expired
+            context.log.warning(
+                f"snapshot {snapshot_id} approved by the pipeline itself "
+                f"(MERAJUT_PUBLISH_APPROVAL=automatic, dev mode), {len(review.findings)} "
+                "finding(s) acknowledged unread"
+            )
+        catalog = _superset_catalog(settings)
         yield dg.MaterializeResult(
             asset_key=GOLD_SNAPSHOT,
             metadata={
-                "outcome": "published",
+                "outcome": outcome,
                 "reason": decision.reason,
                 "snapshot_id": result.snapshot_id,
                 "path": str(result.path),
-                "superset_catalog": str(catalog),
+                "findings": dg.MetadataValue.json(review.findings),
+                "approve_with": f"merajut publish show {snapshot_id}",
+                "superset_catalog": str(catalog or "none: nothing is live"),
                 "snapshots_withdrawn": dg.MetadataValue.json(withdrawn),
                 "expired_by_retention": dg.MetadataValue.json(expired),
                 "rows": dg.MetadataValue.json({k: len(v) for k, v in published.items()}),
@@ -322,18 +358,34 @@ def _current_manifest(settings: Settings) -> SnapshotManifest | None:
     return None if snapshot is None else snapshot.manifest
 
 
+def _pending_manifest(
+    settings: Settings, live: str | None, marked: list[str]
+) -> SnapshotManifest | None:
+    """The newest candidate awaiting approval that no erasure or restriction has marked (a
+    marked one is withdrawn by this publish), or None."""
+    gold = GoldSnapshots(settings.layout.gold)
+    for review in SnapshotReviews(settings.layout).awaiting(live):
+        if review.snapshot_id in marked:
+            continue
+        try:
+            return gold.open(review.snapshot_id).manifest
+        except SnapshotError:
+            continue
+    return None
+
+
+def _superset_catalog(settings: Settings) -> str | None:
+    """Re-point Superset's catalog (embedded mode) at CURRENT, as it is now: a candidate is not
+    live, but the catalog may be behind a CURRENT moved since it was written. None while
+    nothing is live (the first candidate awaits approval)."""
+    if GoldSnapshots(settings.layout.gold).current_id() is None:
+        return None
+    return str(refresh_catalog(settings.layout))
+
+
 def _retention(context: dg.AssetExecutionContext, settings: Settings, client: Any) -> list[str]:
-    """The retention policy at the end of a publish; a failure is reported, never undoes the
-    publish (``merajut retention`` applies it again)."""
-    if not settings.retention.at_publish:
-        return []
-    now = utc_now()
-    try:
-        plan = retention_plan(settings, now)
-        removed = apply_plan(settings, plan, now, client=client, run_id=context.run_id)
-    except (OSError, ValueError, SnapshotError) as exc:
-        context.log.error(f"retention not applied: {exc}; run `merajut retention` to apply it")
-        return []
+    """The retention policy at the end of a publish (:func:`apply_at_publish`)."""
+    removed = apply_at_publish(settings, client, context.run_id, context.log.error)
     if removed:
         context.log.info(f"retention removed {', '.join(removed)}")
     return removed
@@ -343,12 +395,14 @@ def _nothing_new(
     context: dg.AssetExecutionContext,
     settings: Settings,
     staged: StagedSnapshot,
-    current: SnapshotManifest,
+    compared: SnapshotManifest,
+    live: str | None,
     decision: PublishDecision,
     relations: dict[str, str],
 ) -> Iterator[Any]:
-    """The staged snapshot serves what CURRENT serves: discard it (files, gold tables) and
-    leave everything published as it is; the retention policy still runs."""
+    """The staged snapshot serves what CURRENT (or the candidate awaiting approval,
+    ``compared``) serves: discard it (files, gold tables) and leave everything published as it
+    is; the retention policy still runs."""
     staged.discard()
     with session(settings.warehouse_target, purpose="publish") as client:
         gold_tables.drop_snapshot(client, staged.snapshot_id, relations)
@@ -357,19 +411,19 @@ def _nothing_new(
     record_publish_step(
         settings.layout,
         context.run_id,
-        {"outcome": "unchanged", "snapshot_id": None, "current": current.snapshot_id,
-         "reason": decision.reason, "content_sha256": current.content_sha256,
-         "withdrawn": [], "expired": expired},
+        {"outcome": "unchanged", "snapshot_id": None, "current": live,
+         "compared_with": compared.snapshot_id, "reason": decision.reason,
+         "content_sha256": compared.content_sha256, "withdrawn": [], "expired": expired},
     )  # fmt: skip
-    catalog = refresh_catalog(settings.layout)
+    catalog = _superset_catalog(settings)
     yield dg.MaterializeResult(
         asset_key=GOLD_SNAPSHOT,
         metadata={
             "outcome": "unchanged",
             "reason": decision.reason,
-            "snapshot_id": current.snapshot_id,
-            "superset_catalog": str(catalog),
+            "snapshot_id": compared.snapshot_id,
+            "superset_catalog": str(catalog or "none: nothing is live"),
             "expired_by_retention": dg.MetadataValue.json(expired),
         },
-        data_version=dg.DataVersion(str(current.content_sha256)[:16]),
+        data_version=dg.DataVersion(str(compared.content_sha256)[:16]),
     )

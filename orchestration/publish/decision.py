@@ -1,7 +1,11 @@
-"""Whether a snapshot that passed the gate is published, or nothing new is.
+"""Whether a snapshot that passed the gate is published (as a candidate for a data steward to
+approve: :mod:`lakehouse.signoff`), or nothing new is.
 
 A snapshot is published when it serves something ``CURRENT`` does not (its content digest
-differs: :func:`lakehouse.gold_snapshot.content_digest`), and always when snapshots are waiting
+differs: :func:`lakehouse.gold_snapshot.content_digest`) or, while a candidate awaits approval,
+something that candidate does not: a run that finds what the candidate holds makes no second
+candidate of it (the first goes live when approved). It is published always when snapshots are
+waiting
 to be withdrawn: an erasure or a restriction marks every snapshot that counted the child, and
 only a new publish withdraws them. Skipping it because the content happens to be equal would
 keep the marked snapshot, perhaps ``CURRENT`` itself, live. A run asked to (``--force``) and a
@@ -31,8 +35,23 @@ def decide(
     to_withdraw: Sequence[str],
     *,
     forced: bool = False,
+    pending: SnapshotManifest | None = None,
 ) -> PublishDecision:
-    """Publish ``staged``, or keep ``current``; and why, in words for the run's summary."""
+    """Publish ``staged``, or keep ``current``; and why, in words for the run's summary.
+    ``pending``: the newest candidate awaiting approval that is not marked for withdrawal (it
+    was built without every subject erased or restricted so far)."""
+    if pending is not None:
+        if forced:
+            return PublishDecision(True, "forced: published whatever the content")
+        if pending.content_sha256 is not None and pending.content_sha256 == staged.content_sha256:
+            return PublishDecision(
+                False,
+                f"nothing new since candidate {pending.snapshot_id} (awaiting approval): "
+                "CURRENT unchanged",
+            )
+        return PublishDecision(
+            True, f"content differs from candidate {pending.snapshot_id} (awaiting approval)"
+        )
     if current is None:
         return PublishDecision(True, "nothing was published before")
     if to_withdraw:

@@ -8,15 +8,18 @@ publication log.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from lakehouse import gold_tables
+from lakehouse.gold_snapshot import SnapshotError
+from lakehouse.ids import utc_now
 from lakehouse.retention import RetentionPlan, apply_retention, plan_retention
 from lakehouse.settings import Settings
 from orchestration.core.publication import actor, publication_log
 
-__all__ = ["apply_plan", "retention_plan"]
+__all__ = ["apply_at_publish", "apply_plan", "retention_plan"]
 
 
 def retention_plan(settings: Settings, now: datetime) -> RetentionPlan:
@@ -45,3 +48,19 @@ def apply_plan(
              "reason": f"retention: {removal.reason}"}
         )  # fmt: skip
     return [r.id for r in plan.remove]
+
+
+def apply_at_publish(
+    settings: Settings, client: Any, run_id: str | None, report: Callable[[str], None]
+) -> list[str]:
+    """The retention policy at the end of a publish step or an approval; a failure is reported
+    (``report``), never undoes what was published (``merajut retention`` applies it again)."""
+    if not settings.retention.at_publish:
+        return []
+    now = utc_now()
+    try:
+        plan = retention_plan(settings, now)
+        return apply_plan(settings, plan, now, client=client, run_id=run_id)
+    except (OSError, ValueError, SnapshotError) as exc:
+        report(f"retention not applied: {exc}; run `merajut retention` to apply it")
+        return []

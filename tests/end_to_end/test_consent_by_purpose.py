@@ -118,6 +118,7 @@ def revocation(pipeline_run: PipelineRun, tmp_path_factory: pytest.TempPathFacto
     _revoke(pipeline_run, [child for child, _ in chosen])
     between = _ask(client, keys)
     run = pipeline_run.merajut("run")
+    pipeline_run.approve()  # the session's run stays live: later tests copy it
     return Revocation(
         children=[child for child, _ in chosen],
         placements=sum(int(n) for _, n in chosen),

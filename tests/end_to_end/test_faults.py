@@ -4,7 +4,8 @@ One small synthetic world (its own sources, fixed keys and reporting date) is ru
 - once cleanly, for the reference snapshot;
 - once as a chain of runs, each killed with SIGKILL in the middle of a different step (ingest,
   load, dbt, release, publish; see ``tests.support.kill_at``), each next run recovering from
-  the previous death, and a last clean run. Its snapshot must be the reference's, file by file.
+  the previous death, and a last clean run. Its snapshot, once a data steward approves it, must
+  be the reference's, file by file.
 Two runs of one lake at once: the second waits (saying for whom) or refuses, and stops cleanly
 when told.
 """
@@ -24,7 +25,8 @@ from pathlib import Path
 import pytest
 
 from lakehouse.gold_snapshot import GoldSnapshots
-from tests.support.pipeline import MERAJUT, REPO, pipeline_env
+from lakehouse.signoff import REVIEW_FILE
+from tests.support.pipeline import MERAJUT, REPO, approve, pipeline_env
 from tests.support.processes import process_state, read_until
 
 CHILDREN = 200
@@ -57,7 +59,7 @@ class Lake:
         return {
             f.name: hashlib.sha256(f.read_bytes()).hexdigest()
             for f in sorted(snapshot.path.iterdir())
-            if f.name != "manifest.json"
+            if f.name not in ("manifest.json", REVIEW_FILE)
         }
 
 
@@ -85,6 +87,7 @@ def reference(world: Path, tmp_path_factory: pytest.TempPathFactory) -> Lake:
     lake = _lake(world, tmp_path_factory, "fault_reference")
     proc = lake.merajut("run")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    approve(lake.env)
     return lake
 
 
@@ -102,6 +105,9 @@ def test_a_run_killed_in_each_step_is_recovered_by_the_next(
     assert not list((lake.root / "lake").rglob(".staging-*"))  # the publish kill's staging?
     proc = lake.merajut("run")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # The candidate the publish kill left is complete: this run found nothing new in it.
+    assert "nothing new since candidate" in proc.stdout, proc.stdout[-3000:]
+    approve(lake.env)
     assert lake.snapshot_hashes() == reference.snapshot_hashes()
     # Each table ingested once: as many bronze rows as the reference run has.
     bronze = sorted(
@@ -133,7 +139,7 @@ def resume(tmp_path: Path) -> Path:
 @pytest.fixture
 def running(reference: Lake, resume: Path) -> Iterator[subprocess.Popen[str]]:
     """A run of the reference lake in progress (holding its pipeline lock), paused before it
-    moves CURRENT until ``resume`` exists: a run that merely takes long would end before the
+    renames its candidate into place until ``resume`` exists: a run that merely takes long would end before the
     waiters below on a loaded machine, and they would then wait for nothing. Forced: it
     publishes although nothing is new."""
     proc = subprocess.Popen(

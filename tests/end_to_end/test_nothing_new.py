@@ -112,6 +112,9 @@ def reruns(pipeline_run: PipelineRun, tmp_path_factory: pytest.TempPathFactory) 
     after_second = Lake.of(run)
     _change_one_placement(run)
     changed = run.merajut("run")
+    candidate = Lake.of(run)
+    run.approve()
+    assert candidate.current == after_second.current  # a run alone moves CURRENT nowhere
     return Reruns(run, after_demo, second, after_second, changed, Lake.of(run))
 
 
@@ -143,14 +146,22 @@ def test_the_publication_log_says_what_each_run_did(reruns: Reruns) -> None:
     log = reruns.run.lake / "restricted" / "publication" / "audit.jsonl"
     records = [json.loads(line) for line in log.read_text().splitlines()]
     publishes = [(r["outcome"], r["current"]) for r in records if r["action"] == "publish"]
-    first = reruns.after_demo.current
-    # The last three: the copy's own CURRENT (the demo's, or a later one when another test of
-    # the session changed the session's run before it was copied), then the two runs here.
-    assert publishes[-3:] == [
+    first, changed = reruns.after_demo.current, reruns.after_change.current
+    # The last four: the copy's own CURRENT going live (the demo's, or a later one when another
+    # test of the session changed the session's run before it was copied), then the two runs
+    # here: one found nothing new, one made a candidate that went live when approved.
+    assert publishes[-4:] == [
         ("published", first),
         ("unchanged", first),
-        ("published", reruns.after_change.current),
+        ("candidate", first),
+        ("published", changed),
     ]
+    (approval,) = [r for r in records if r["action"] == "approve_snapshot"
+                   and r.get("snapshot") == changed]  # fmt: skip
+    live = next(r for r in records if r["action"] == "publish" and r["current"] == changed
+                and r["outcome"] == "published")  # fmt: skip
+    assert approval["seq"] < live["seq"] and approval["actor"].startswith("Test Steward")
+    assert approval["replaces"] == first
 
 
 def test_a_changed_source_row_publishes_a_new_snapshot(reruns: Reruns) -> None:
@@ -164,7 +175,7 @@ def test_a_changed_source_row_publishes_a_new_snapshot(reruns: Reruns) -> None:
     assert manifest["marts"][CUBE]["sha256"] != old["marts"][CUBE]["sha256"]
     assert manifest["content_sha256"] != old["content_sha256"]
     assert after.dbt_step is not None and after.dbt_step["rebuilt"] is True
-    assert f"published snapshot {after.current}: content differs" in reruns.changed.stdout
+    assert f"candidate snapshot {after.current}: content differs" in reruns.changed.stdout
     # The new publish was protected against what the first gave (the publish ledger), and
     # entered its own families before CURRENT moved.
     disclosure = [c for c in manifest["checks"] if c["name"].startswith("disclosure:")]

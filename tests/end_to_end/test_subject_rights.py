@@ -238,6 +238,7 @@ def story(pipeline_run: PipelineRun, tmp_path_factory: pytest.TempPathFactory) -
         "vault", "reveal", s.a_tokens[0][1], "--reason", "after erasure", check=False
     )
     o["run1"] = run.merajut("run")
+    o["approved1"] = run.approve()
     o["verify_a"] = run.dpo("subject", "verify", a, check=False)
     o["verify_b"] = run.dpo("subject", "verify", b, check=False)
     o["export_b"] = run.dpo("subject", "export", b, "--reason", "access request 5/2026",
@@ -255,6 +256,7 @@ def story(pipeline_run: PipelineRun, tmp_path_factory: pytest.TempPathFactory) -
     _bump(run, a)
     o["unrestrict"] = run.dpo("subject", "unrestrict", b, "--reason", "accuracy confirmed")
     o["run2"] = run.merajut("run")
+    o["approved2"] = run.approve()
     o["verify_a2"] = run.dpo("subject", "verify", a, check=False)
     o["lake_hits_a2"] = _lake_hits(run.lake, s.needles_a)
     o["warehouse_hits_a2"] = _warehouse_hits(run, s.needles_a)
@@ -297,9 +299,11 @@ def test_the_erased_child_is_nowhere_after_the_next_run(story: Story) -> None:
 def test_earlier_snapshots_and_releases_are_withdrawn(story: Story) -> None:
     o = story.outputs
     lake = story.run.lake
-    # The run after the requests published (the withdrawals waiting for a new snapshot force
-    # it, whatever its content) and built new releases.
-    assert "published snapshot" in o["run1"].stdout and "to withdraw" in o["run1"].stdout
+    # The run after the requests made a candidate (the withdrawals waiting for a new snapshot
+    # force it, whatever its content) and built new releases; the live snapshot was withdrawn
+    # once the candidate was approved and CURRENT.
+    assert "candidate snapshot" in o["run1"].stdout and "to withdraw" in o["run1"].stdout
+    assert o["snapshots_after1"][-1] == o["approved1"]
     assert story.first_snapshot not in o["snapshots_after1"]
     assert (lake / "gold" / "withdrawn" / f"{story.first_snapshot}.json").exists()
     assert not set(story.first_releases) & set(o["releases_after1"]) and o["releases_after1"]

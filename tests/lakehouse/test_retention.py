@@ -1,5 +1,5 @@
-"""The retention policy keeps CURRENT, the snapshot before it, the newest N and anything young;
-removes the rest (and anything older than the max age); never touches downloadable releases;
+"""The retention policy keeps CURRENT, the snapshot before it, every candidate awaiting a data
+steward's approval, the newest N and anything young; removes the rest (and anything older than the max age); never touches downloadable releases;
 leaves a record of what each removed copy was."""
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from pathlib import Path
 import pandas as pd
 
 from lakehouse.checks import CheckOutcome
-from lakehouse.gold_snapshot import GoldSnapshots, MartOrigin, publish_snapshot
+from lakehouse.files import write_json_atomic
+from lakehouse.gold_snapshot import GoldSnapshots, MartOrigin, publish_snapshot, stage_snapshot
 from lakehouse.ids import timestamp_id
 from lakehouse.layout import LakeLayout
 from lakehouse.research_release import ResearchReleases, publish_release
 from lakehouse.retention import RetentionPolicy, RetentionRule, apply_retention, plan_retention
+from lakehouse.signoff import SnapshotReviews, write_review
 from lakehouse.withdrawals import record_release_members, releases_holding
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
@@ -67,6 +69,43 @@ def test_current_the_one_before_it_and_the_newest_are_kept(tmp_path: Path) -> No
     # Nothing younger than the min age goes, whatever its rank.
     young = plan_retention(layout, _policy(keep=1, min_age=45), NOW)
     assert young.ids("snapshot") == [d100, d60] and young.kept[d30].startswith("within")
+
+
+def _candidate(layout: LakeLayout, age: float) -> str:
+    """A candidate snapshot awaiting approval (CURRENT does not move), as the publish step
+    leaves one."""
+    snapshot_id = _days_ago(age)
+    frame = pd.DataFrame({"placements": [int(age)]})
+    staged = stage_snapshot(layout.gold, snapshot_id, {"m": frame}, {"m": MartOrigin()}, PASSED)
+    report = layout.quality_report(snapshot_id)
+    write_json_atomic(report, {"violations": [], "outliers": []})
+    write_review(staged.path, SnapshotReviews(layout).candidate(snapshot_id, report))
+    staged.promote()
+    return snapshot_id
+
+
+def test_candidates_awaiting_approval_are_never_removed(tmp_path: Path) -> None:
+    layout = LakeLayout(tmp_path)
+    # No CURRENT yet: the first candidates wait for their approval, however old.
+    first, second = _candidate(layout, 300), _candidate(layout, 200)
+    plan = plan_retention(layout, _policy(keep=1, min_age=0, max_age=30), NOW)
+    assert plan.remove == []
+    assert plan.kept == {first: "a candidate awaiting approval", second: "a candidate awaiting approval"}  # fmt: skip
+    # Once a snapshot is CURRENT, a candidate older than it can no longer be approved: an
+    # ordinary old snapshot. A rejected one too; one newer than CURRENT stays.
+    (current,) = _snapshots(layout, 100)
+    newer = _candidate(layout, 50)
+    rejected = _candidate(layout, 40)
+    reviews = SnapshotReviews(layout)
+    review = reviews.read(rejected)
+    assert review is not None
+    reviews.decided(review, "rejected", "a steward", reason="wrong")
+    plan = plan_retention(layout, _policy(keep=1, min_age=0, max_age=30), NOW)
+    assert plan.ids("snapshot") == [first, second, rejected]
+    assert plan.kept == {current: "CURRENT", newer: "a candidate awaiting approval"}
+    apply_retention(layout, plan, NOW)
+    record = json.loads((layout.gold / "expired" / f"{rejected}.json").read_text())
+    assert record["review"]["status"] == "rejected" and record["review"]["reason"] == "wrong"
 
 
 def test_nothing_is_kept_past_the_max_age_but_current_and_the_one_before(tmp_path: Path) -> None:

@@ -215,3 +215,17 @@ def test_the_retention_section_reads_its_own_variables(monkeypatch: pytest.Monke
     monkeypatch.setenv("MERAJUT_RETENTION_SNAPSHOTS_MAX_AGE_DAYS", "3")
     with pytest.raises(ValidationError, match="MAX_AGE_DAYS \\(3\\) is below"):
         get_settings()
+
+
+def test_automatic_approval_is_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Who approves a snapshot is a data steward by default; production refuses to start with
+    the dev-only automatic approval, naming the variable."""
+    assert Settings().publish_approval == "steward"
+    monkeypatch.setenv("MERAJUT_PUBLISH_APPROVAL", "automatic")
+    assert get_settings().publish_approval == "automatic"  # dev mode: allowed, and recorded
+    monkeypatch.setenv("MERAJUT_MODE", "production")
+    with pytest.raises(ValidationError, match="MERAJUT_PUBLISH_APPROVAL=automatic is refused"):
+        get_settings()
+    monkeypatch.setenv("MERAJUT_PUBLISH_APPROVAL", "whenever")
+    with pytest.raises(ValidationError):
+        get_settings()

@@ -6,69 +6,24 @@ from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
-import pandas as pd
-
 from lakehouse.periods import period_end
 from lakehouse.reference.quality_rules import OUTLIER_SERIES, VALIDATION_RULES
 from lakehouse.snapshot_quality import check_snapshot_quality
-
-QUARTERS = pd.date_range("2023-01-01", "2026-10-01", freq="QS")
-PROVINCES = ("11", "32", "35")
-
-
-def _marts(seed: int = 1) -> dict[str, pd.DataFrame]:
-    """Consistent marts: the cube adds up to the impact mart, consented cubes are parts of it,
-    successful <= ended, consent counts <= children in care; steady series with some noise."""
-    rng = np.random.default_rng(seed)
-    cube_rows = []
-    for province in PROVINCES:
-        for quarter in QUARTERS:
-            for sex in ("F", "M"):
-                cube_rows.append(
-                    {"province_code": province, "quarter_start": quarter, "sex": sex,
-                     "placements": int(rng.integers(9, 12))}
-                )  # fmt: skip
-    cube = pd.DataFrame(cube_rows)
-    impact = cube.groupby(["province_code", "quarter_start"], as_index=False)["placements"].sum()
-    impact["ended_placements"] = impact["placements"] - 2
-    impact["successful"] = impact["ended_placements"] - 3
-    impact["success_rate"] = impact["successful"] / impact["ended_placements"]
-    consented = {
-        f"metrics_placements_cube_{p}": cube.assign(placements=cube["placements"] // (i + 2))
-        for i, p in enumerate(("research", "community", "media"))
-    }
-    months = pd.date_range("2025-01-01", "2026-10-01", freq="MS")
-    compliance = pd.DataFrame(
-        [{"institution_id": f"i{n}", "province_code": PROVINCES[n % 3], "month_start": m,
-          "children_in_care": 30, "children_with_research_consent": 20,
-          "children_with_community_consent": 10, "children_with_media_consent": 5,
-          "research_consent_coverage": 20 / 30}
-         for n in range(6) for m in months]
-    )  # fmt: skip
-    return {
-        "impact_placement_outcomes_by_province_quarter": impact,
-        "metrics_placements_cube": cube,
-        **consented,
-        "compliance_consent_access_by_institution_month": compliance,
-    }
-
+from tests.support.quality import consistent_marts, double_quarter, province_at_zero
 
 REPORTING = date(2026, 12, 31)  # every quarter complete
 
 
 def test_consistent_marts_pass_every_rule_and_show_no_outlier() -> None:
-    report = check_snapshot_quality(_marts(), REPORTING)
+    report = check_snapshot_quality(consistent_marts(), REPORTING)
     assert report.rules_checked == len(VALIDATION_RULES) and report.violations == []
     assert report.series_checked == len(OUTLIER_SERIES) and report.outliers == []
     assert report.not_checked == [] and report.partial_periods == []
 
 
 def test_a_doubled_import_breaks_the_rule_and_names_the_place() -> None:
-    marts = _marts()
-    cube = marts["metrics_placements_cube"]
-    doubled = cube[(cube["province_code"] == "32") & (cube["quarter_start"] == "2025-04-01")]
-    marts["metrics_placements_cube"] = pd.concat([cube, doubled])
+    marts = consistent_marts()
+    double_quarter(marts, "32", "2025-04-01")
     report = check_snapshot_quality(marts, REPORTING)
     broken = {v.rule: v for v in report.violations}
     assert set(broken) == {"cube_adds_up_to_impact"}
@@ -78,11 +33,10 @@ def test_a_doubled_import_breaks_the_rule_and_names_the_place() -> None:
 
 
 def test_a_province_at_zero_and_a_doubled_quarter_are_outliers() -> None:
-    marts = _marts()
+    marts = consistent_marts()
+    province_at_zero(marts, "35", "2026-01-01")
     impact = marts["impact_placement_outcomes_by_province_quarter"]
-    at_zero = (impact["province_code"] == "35") & (impact["quarter_start"] == "2026-01-01")
     doubled = (impact["province_code"] == "11") & (impact["quarter_start"] == "2025-07-01")
-    impact.loc[at_zero, ["placements", "ended_placements", "successful"]] = 0
     impact.loc[doubled, "placements"] = impact.loc[doubled, "placements"] * 2
     report = check_snapshot_quality(marts, REPORTING)
     found = {
@@ -99,7 +53,7 @@ def test_a_province_at_zero_and_a_doubled_quarter_are_outliers() -> None:
 
 
 def test_noise_in_small_counts_is_not_an_outlier() -> None:
-    marts = _marts()
+    marts = consistent_marts()
     impact = marts["impact_placement_outcomes_by_province_quarter"]
     small = impact["province_code"] == "11"
     impact.loc[small, "placements"] = 0
@@ -109,7 +63,7 @@ def test_noise_in_small_counts_is_not_an_outlier() -> None:
 
 
 def test_a_quarter_in_progress_is_listed_and_never_judged() -> None:
-    marts = _marts()
+    marts = consistent_marts()
     impact = marts["impact_placement_outcomes_by_province_quarter"]
     impact.loc[impact["quarter_start"] == "2026-10-01", "placements"] = 1  # a month in
     report = check_snapshot_quality(marts, date(2026, 11, 1))
@@ -125,7 +79,7 @@ def test_a_quarter_in_progress_is_listed_and_never_judged() -> None:
 
 
 def test_a_share_above_one_is_out_of_bounds_and_a_missing_mart_is_named() -> None:
-    marts = _marts()
+    marts = consistent_marts()
     impact = marts["impact_placement_outcomes_by_province_quarter"]
     impact.loc[impact.index[0], "success_rate"] = 1.2
     del marts["metrics_placements_cube_media"]

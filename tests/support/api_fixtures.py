@@ -1,6 +1,6 @@
 """Fixtures of the API tests (a pytest plugin): a small but real gold snapshot, keys, an app.
 
-The snapshot is written by the one gold writer (``lakehouse.gold_snapshot.publish_snapshot``)
+The snapshot is written by the one gold writer (``lakehouse.gold_snapshot.stage_snapshot``)
 and the research release by the pipeline's own ``build_release``, so the files, manifest and
 CURRENT pointer have exactly the published format without running the pipeline. The data are derived from individual synthetic placements
 (seeded), so the cube has the shape of the real one: many cells of 1-4 at the finest grain,
@@ -26,9 +26,13 @@ from fastapi import FastAPI
 from anonymization.cell_key import record_keys
 from lakehouse.checks import CheckOutcome
 from lakehouse.disclosure_ledger import ReleasedCells
-from lakehouse.gold_snapshot import MartOrigin, publish_snapshot
+from lakehouse.files import write_json_atomic
+from lakehouse.gold_snapshot import MartOrigin, stage_snapshot
+from lakehouse.layout import LakeLayout
 from lakehouse.reference.purposes import CONSENT_PURPOSES, PURPOSES, purpose_of
 from lakehouse.settings import ApiSettings, Settings
+from lakehouse.signoff import SnapshotReviews, write_review
+from lakehouse.snapshot_quality import check_snapshot_quality
 from metrics_api.catalog import PACKAGED_CATALOG, load_catalog
 from metrics_api.keys import KeyStore, parse_key_id
 from metrics_api.main import create_app
@@ -246,15 +250,19 @@ def publish_gold(
     cube: pd.DataFrame,
     compliance: pd.DataFrame,
     reporting_date: date | None = None,
+    *,
+    candidate: bool = False,
 ) -> Path:
     """Publish as the pipeline's gold step does: the marts, the protected tables computed
-    from them, and the disclosure audit among the gate's checks."""
+    from them, and the disclosure audit among the gate's checks. ``candidate``: leave it a
+    candidate awaiting approval, with its quality report and review, as the publish step does
+    (CURRENT does not move); otherwise CURRENT moves at once (a lake built directly)."""
     consented = {name: consented_cube(cube, purpose) for purpose, name in CONSENTED.items()}
     marts = {CUBE: cube, **consented, COMPLIANCE: compliance}
     released = ReleasedCells(lake / "restricted" / "ledger")
     protection = _protection(marts, released)
     released.record(snapshot_id, protection.ledger)  # before CURRENT moves, as the pipeline
-    result = publish_snapshot(
+    staged = stage_snapshot(
         lake / "gold",
         snapshot_id,
         {**marts, **protection.frames},
@@ -263,8 +271,13 @@ def publish_gold(
         warehouse="test fixture",
         reporting_date=reporting_date,
     )
-    assert result.published, result.failed_checks
-    return result.path
+    if not candidate:
+        return staged.commit().path
+    layout = LakeLayout(lake)
+    report = layout.quality_report(snapshot_id)
+    write_json_atomic(report, check_snapshot_quality(marts, reporting_date).to_dict())
+    write_review(staged.path, SnapshotReviews(layout).candidate(snapshot_id, report))
+    return staged.promote().path
 
 
 @pytest.fixture
@@ -311,6 +324,16 @@ def publish(lake: Path) -> PublishGold:
         return publish_gold(lake, snapshot_id, cube, compliance)
 
     return _publish
+
+
+@pytest.fixture
+def candidate(lake: Path) -> PublishGold:
+    """Make a candidate snapshot in the test lake, awaiting approval (CURRENT stays)."""
+
+    def _candidate(snapshot_id: str, cube: pd.DataFrame, compliance: pd.DataFrame) -> Path:
+        return publish_gold(lake, snapshot_id, cube, compliance, candidate=True)
+
+    return _candidate
 
 
 @pytest.fixture

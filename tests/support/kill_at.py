@@ -9,11 +9,12 @@ clean up, exactly as with ``kill -9`` or a power cut.
 - ``load``: two raw tables' batches are inserted, the others not;
 - ``dbt``: dbt has reported 40 events; the dbt process itself lives on (an orphan);
 - ``release``: the release's Parquet is staged, the rest not;
-- ``publish``: the snapshot is complete and renamed into place, CURRENT not yet moved.
+- ``publish``: the candidate snapshot is complete and renamed into place, its publish not
+  yet recorded (CURRENT moves only when a data steward approves it, in another process).
 
-One point does not kill: ``pause`` holds the run (and its pipeline lock) just before CURRENT
-moves until the file named by ``MERAJUT_TEST_RESUME`` exists, so a test can meet a run in
-progress for as long as it needs, however slow the machine.
+One point does not kill: ``pause`` holds the run (and its pipeline lock) just before the
+candidate is renamed into place until the file named by ``MERAJUT_TEST_RESUME`` exists, so a
+test can meet a run in progress for as long as it needs, however slow the machine.
 """
 
 from __future__ import annotations
@@ -85,12 +86,12 @@ def arm(point: str) -> None:
     elif point == "publish":
         import lakehouse.gold_snapshot as gold
 
-        gold._point_current_at = _after(1, gold._point_current_at, before=True)  # type: ignore[assignment]
+        gold._move_into_place = _after(1, gold._move_into_place)  # type: ignore[assignment]
     elif point == "pause":
         import lakehouse.gold_snapshot as gold
 
-        gold._point_current_at = _paused(
-            gold._point_current_at, Path(os.environ["MERAJUT_TEST_RESUME"])
+        gold._move_into_place = _paused(
+            gold._move_into_place, Path(os.environ["MERAJUT_TEST_RESUME"])
         )  # type: ignore[assignment]
     else:
         raise SystemExit(f"unknown kill point {point!r}")

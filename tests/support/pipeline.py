@@ -56,6 +56,10 @@ class PipelineRun:
             key = self.env["MERAJUT_DPO_KEY"] = match.group(0)
         return self.merajut(*args, check=check)
 
+    def approve(self) -> str:
+        """Approve the candidate the last run made, as a data steward (see :func:`approve`)."""
+        return approve(self.env)
+
     def current_snapshot(self) -> Path:
         snapshot_id = (self.lake / "gold" / "CURRENT").read_text().strip()
         return self.lake / "gold" / "snapshots" / snapshot_id
@@ -132,6 +136,42 @@ class PipelineRun:
         if proc.returncode != 0:
             raise AssertionError(proc.stderr[-2000:])
         return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+STEWARD_KEY = re.compile(r"stw_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
+
+
+def approve(env: dict[str, str]) -> str:
+    """Approve the newest candidate awaiting approval as a data steward, through the real CLI
+    (the one approval path there is): a steward key is created once per environment (kept in
+    ``env`` as ``MERAJUT_STEWARD_KEY``), the candidate's findings are read with ``merajut
+    publish show --json`` and each is acknowledged by its id. Returns the id now ``CURRENT``.
+
+    Tests that run the pipeline and then read what it published call this after the run, as an
+    operator would: a run alone moves ``CURRENT`` nowhere."""
+
+    def merajut(*args: str) -> str:
+        proc = subprocess.run(
+            [MERAJUT, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=1800
+        )
+        if proc.returncode != 0:
+            raise AssertionError(f"merajut {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc.stdout
+
+    if "MERAJUT_STEWARD_KEY" not in env:
+        created = STEWARD_KEY.search(merajut("publish", "key", "create", "--name", "Test Steward"))
+        assert created is not None
+        env["MERAJUT_STEWARD_KEY"] = created.group(0)
+    waiting = [
+        line.split("\t")[0]
+        for line in merajut("publish", "candidates").splitlines()
+        if line.endswith("\tawaiting approval")
+    ]
+    assert waiting, "no candidate awaits approval"
+    shown = json.loads(merajut("publish", "show", waiting[0], "--json"))
+    acknowledged = [a for f in shown["findings"] for a in ("--acknowledge", f["id"])]
+    merajut("publish", "approve", waiting[0], *acknowledged)
+    return waiting[0]
 
 
 def copy_run(run: PipelineRun, tmp: Path) -> PipelineRun:

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from lakehouse.gold_snapshot import SNAPSHOT_ID_PATTERN
 from lakehouse.reference.purposes import PURPOSES
 from lakehouse.reference.regions import province_by_code
 from metrics_api.api.deps import (
@@ -24,7 +25,7 @@ from metrics_api.api.deps import (
     audit_event,
 )
 from metrics_api.api.routes.perturbation import perturbation_summary
-from metrics_api.errors import Forbidden
+from metrics_api.errors import Forbidden, NotFound
 from metrics_api.models import (
     ErrorMessage,
     KeyLimits,
@@ -41,7 +42,12 @@ router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorMessage, "description": "Missing, invalid or revoked API key"},
-    403: {"model": ErrorMessage, "description": "Role or province scope does not allow this"},
+    403: {
+        "model": ErrorMessage,
+        "description": "Role or province scope does not allow this (a candidate snapshot too, "
+        "but for government and admin keys)",
+    },
+    404: {"model": ErrorMessage, "description": "`snapshot` names no candidate awaiting approval"},
     422: {"description": "Unknown metric or dimension, or invalid parameters"},
     429: {
         "model": RateLimitMessage,
@@ -213,6 +219,15 @@ def query_metric(
         str | None, Query(pattern=r"^[0-9]{2}$", description="Two-digit BPS province code")
     ] = None,
     format: Annotated[Literal["json", "csv"], Query(description="Response format")] = "json",
+    snapshot: Annotated[
+        str | None,
+        Query(
+            pattern=SNAPSHOT_ID_PATTERN,
+            description="Preview a candidate snapshot awaiting a data steward's approval "
+            "(government and admin keys; audited). Without it, CURRENT: the approved snapshot "
+            "every role is served",
+        ),
+    ] = None,
     if_none_match: Annotated[
         str | None,
         Header(
@@ -228,7 +243,11 @@ def query_metric(
     perturbed: every shown row says `perturbed: true` and how far its counts may be from the
     truth (`max_abs_error`), and `perturbation` says how (see GET /v1/perturbation). JSON and
     CSV carry the same numbers; the snapshot id is in the body (JSON) and in the
-    `X-Snapshot-Id` header (both).
+    `X-Snapshot-Id` header (both), and whether it is approved in `X-Snapshot-Status`.
+
+    Every role is answered from CURRENT, the snapshot a data steward approved. Government and
+    admin keys may preview a candidate awaiting approval with `snapshot=<id>` (audited; answers
+    say `snapshot_status: candidate`); any other role asking for a snapshot but CURRENT gets 403.
 
     Each query you have not asked of the current snapshot yet takes one place in your
     distinct-query budget (dimensions in any order are one query; the format does not count);
@@ -241,17 +260,20 @@ def query_metric(
         "to": date_to,
         "province": province,
         "format": format,
+        "snapshot": snapshot,
     }
     try:
         answer = service.answer(
             caller,
-            MetricRequest(name, dimensions, grain, date_from, date_to, province),
+            MetricRequest(name, dimensions, grain, date_from, date_to, province, snapshot),
         )
-    except Forbidden:
-        # Refusals are audited too: repeated probing of other provinces is worth seeing.
+    except (Forbidden, NotFound) as exc:
+        # Refusals are audited too: repeated probing of other provinces (or of candidate
+        # snapshots) is worth seeing.
         audit_event(
-            audit, request, caller, outcome="denied", status=403, parameters=parameters,
-            metric=name, purpose=purpose,
+            audit, request, caller, outcome="denied" if isinstance(exc, Forbidden) else "not_found",
+            status=exc.status_code, parameters=parameters, metric=name, snapshot_id=snapshot,
+            purpose=purpose,
         )  # fmt: skip
         raise
     budget.settle(answer.snapshot_id)  # charged for good before the answer leaves
@@ -263,6 +285,7 @@ def query_metric(
     etag = f'"{hashlib.sha256(body).hexdigest()[:40]}"'
     headers = {
         "X-Snapshot-Id": answer.snapshot_id,
+        "X-Snapshot-Status": "candidate" if answer.candidate else "approved",
         # A client may keep the answer (never a shared cache) but asks again each time; the
         # ETag is the answer's hash, so a new snapshot with the same numbers is a 304 too.
         "Cache-Control": "private, no-cache",
@@ -279,7 +302,7 @@ def query_metric(
         audit,
         request,
         caller,
-        outcome="not_modified" if unchanged else "ok",
+        outcome=("preview_" if answer.candidate else "") + ("not_modified" if unchanged else "ok"),
         status=304 if unchanged else 200,
         parameters=parameters,
         metric=name,
@@ -307,6 +330,7 @@ def _json(answer: MetricAnswer, caller: Caller) -> str:
         unit=answer.metric.unit,
         kind=answer.metric.kind,
         snapshot_id=answer.snapshot_id,
+        snapshot_status="candidate" if answer.candidate else "approved",
         reporting_date=answer.reporting_date,
         role=caller.role,
         threshold=answer.rule.threshold,

@@ -1,5 +1,6 @@
-"""A snapshot that serves what CURRENT serves is not published, unless withdrawals wait for a
-new one (an erasure or a restriction), the run is forced, or equality cannot be shown."""
+"""A snapshot that serves what CURRENT serves (or what the candidate awaiting approval serves)
+is not published, unless withdrawals wait for a new one (an erasure or a restriction), the run
+is forced, or equality cannot be shown."""
 
 from __future__ import annotations
 
@@ -61,3 +62,25 @@ def test_a_forced_run_the_first_publish_and_an_old_manifest_publish(tmp_path: Pa
     assert decide(None, staged, []).publish
     old = current.model_copy(update={"content_sha256": None})  # published before digests
     assert decide(old, staged.model_copy(update={"content_sha256": None}), []).publish
+
+
+def test_a_candidate_awaiting_approval_is_what_a_new_snapshot_is_compared_with(
+    tmp_path: Path,
+) -> None:
+    """A second run before the steward approved the first candidate makes no second candidate
+    of the same content (whatever CURRENT serves), and a new one of other content."""
+    current = _current(tmp_path)
+    pending = _staged(tmp_path, value=2)
+    same = decide(current, _staged(tmp_path, value=2), [], pending=pending)
+    assert not same.publish
+    assert same.reason == (
+        "nothing new since candidate 20260102T000000000000Z (awaiting approval): CURRENT unchanged"
+    )
+    # Content equal to CURRENT's but not to the candidate's is new against the candidate.
+    back = decide(current, _staged(tmp_path), [], pending=pending)
+    assert back.publish and "content differs from candidate" in back.reason
+    # Withdrawals waiting: the pending candidate (not marked: made after the request) will
+    # withdraw them when approved; a run forced publishes.
+    assert not decide(current, _staged(tmp_path, 2), ["20260101T000000000000Z"], pending=pending).publish  # fmt: skip
+    assert decide(current, _staged(tmp_path, 2), [], forced=True, pending=pending).publish
+    assert not decide(None, _staged(tmp_path, 2), [], pending=pending).publish
