@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from lakehouse.audit_log import HashChainedLog
 from lakehouse.reference.purposes import PURPOSES
 from lakehouse.reference.regions import province_by_code
 from metrics_api.api.deps import (
@@ -25,6 +27,7 @@ from metrics_api.api.deps import (
 )
 from metrics_api.api.routes.perturbation import perturbation_summary
 from metrics_api.errors import Forbidden
+from metrics_api.limits import BudgetTicket
 from metrics_api.models import (
     ErrorMessage,
     KeyLimits,
@@ -35,7 +38,7 @@ from metrics_api.models import (
     QueryFilters,
     RateLimitMessage,
 )
-from metrics_api.service import Caller, MetricAnswer, MetricRequest
+from metrics_api.service import Caller, MetricAnswer, MetricRequest, MetricService
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
@@ -234,18 +237,58 @@ def query_metric(
     distinct-query budget (dimensions in any order are one query; the format does not count);
     over it, or over your requests per minute, the answer is a 429 with `Retry-After`.
     """
-    parameters = {
-        "dimensions": dimensions,
-        "grain": grain,
-        "from": date_from,
-        "to": date_to,
-        "province": province,
-        "format": format,
-    }
+    query = MetricQuery(
+        name, dimensions, grain, date_from, date_to, province, format, purpose, if_none_match
+    )
+    return serve_metric(request, caller, budget, service, audit, query)
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """One metric request's parameters, validated: what the route and the cached-answer path
+    (:mod:`metrics_api.api.cached_answers`) both hand to :func:`serve_metric`."""
+
+    name: str
+    dimensions: str | None = None
+    grain: Literal["quarter", "year", "month"] | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    province: str | None = None
+    format: Literal["json", "csv"] = "json"
+    purpose: str | None = None
+    if_none_match: str | None = None
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """As the audit record keeps them."""
+        return {
+            "dimensions": self.dimensions,
+            "grain": self.grain,
+            "from": self.date_from,
+            "to": self.date_to,
+            "province": self.province,
+            "format": self.format,
+        }
+
+
+def serve_metric(
+    request: Request,
+    caller: Caller,
+    budget: BudgetTicket,
+    service: MetricService,
+    audit: HashChainedLog,
+    query: MetricQuery,
+) -> Response:
+    """The answer to an admitted metric query (its key authenticated, its requests per minute
+    and its distinct-query place taken), audited before it leaves."""
+    name, format, purpose = query.name, query.format, query.purpose
+    parameters = query.parameters
     try:
         answer = service.answer(
             caller,
-            MetricRequest(name, dimensions, grain, date_from, date_to, province),
+            MetricRequest(
+                name, query.dimensions, query.grain, query.date_from, query.date_to, query.province
+            ),
         )
     except Forbidden:
         # Refusals are audited too: repeated probing of other provinces is worth seeing.
@@ -273,7 +316,7 @@ def query_metric(
     if format == "csv":
         filename = f"{answer.metric.name}-{answer.snapshot_id}.csv"
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    unchanged = if_none_match is not None and _matches(if_none_match, etag)
+    unchanged = query.if_none_match is not None and _matches(query.if_none_match, etag)
     # Every answer is audited before it leaves, a "you have it already" too.
     audit_event(
         audit,
