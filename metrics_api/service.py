@@ -155,7 +155,8 @@ class MetricService:
         # Protected tables (whole, before slicing), kept apart from the answers they serve.
         self.tables: ResultCache[pd.DataFrame] = ResultCache(cache.max_entries)
         #: Answers as the bytes sent (per format): a cached answer is not serialised again.
-        self.bodies: ResultCache[bytes] = ResultCache(cache.max_entries)
+        #: Each answer's prepared body and its ETag (the body's hash), per format.
+        self.bodies: ResultCache[tuple[bytes, str]] = ResultCache(cache.max_entries)
         self._families: dict[tuple[str, ResolvedRule], ProtectedFamily] = {}
 
     # -- checks that need no data -------------------------------------------

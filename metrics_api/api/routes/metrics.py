@@ -299,11 +299,12 @@ def serve_metric(
         raise
     budget.settle(answer.snapshot_id)  # charged for good before the answer leaves
     body_key = (*answer.key, format)
-    body = service.bodies.get(body_key)
-    if body is None:
+    prepared = service.bodies.get(body_key)
+    if prepared is None:
         body = _csv(answer).encode() if format == "csv" else _json(answer, caller).encode()
-        service.bodies.put(body_key, body)
-    etag = f'"{hashlib.sha256(body).hexdigest()[:40]}"'
+        prepared = (body, f'"{hashlib.sha256(body).hexdigest()[:40]}"')
+        service.bodies.put(body_key, prepared)
+    body, etag = prepared
     headers = {
         "X-Snapshot-Id": answer.snapshot_id,
         # A client may keep the answer (never a shared cache) but asks again each time; the
