@@ -5,8 +5,9 @@ one worker) answers over loopback, every data request audited (fsync'd) before i
 wrk (Debian's package; `make bench` installs it) runs each case for a duration sized from a short
 calibration run so that at least N requests are sent (wrk stops by time, not by count), and
 reports latency percentiles, non-2xx answers and socket errors; the server's resident
-memory is read from /proc before and after, and its peak (VmHWM). Baseline in the same run and
-server: the unauthenticated, unaudited `/health`.
+memory is read from /proc before and after, and its peak (VmHWM). Baseline in the same run: a
+bare FastAPI app (`bench.bare_app`) sending the same answer's bytes; then both at a fixed 200
+requests per second (`bench.fixed_rate`, open loop) for the p99 a client sees.
 
     .venv/bin/python -m bench.load [--children 2000] [--requests 10000] [--connections 50] [--write-docs]
 """
@@ -15,14 +16,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import api_key, demo_lake, serving
+import httpx
+
+from bench.common import REPO, api_key, demo_lake, serving
+from bench.fixed_rate import fixed_rate
 from bench.report import machine, write_section
 from lakehouse.audit_log import HashChainedLog
 
@@ -43,11 +52,21 @@ METRIC = "/v1/metrics/placements?dimensions=province,quarter"
 #: case -> (path, with a key, a different `to` each request, at least this many requests; 0:
 #: the --requests option). The uncached case runs a fixed minute: at its rate 10,000 requests
 #: would take most of an hour.
+BARE = "bare FastAPI app, the same answer's bytes (baseline)"
+CACHED = "placements by province × quarter, cached"
 CASES = {
-    "health (baseline)": ("/health", False, False, 0),
-    "placements by province × quarter, cached": (METRIC, True, False, 0),
+    "health (unauthenticated, unaudited)": ("/health", False, False, 0),
+    CACHED: (METRIC, True, False, 0),
     "placements by province × quarter, a new window each request (60 s)": (METRIC, True, True, -60),
 }
+#: The bare app's cases (bench.bare_app, on BARE_PORT) and their paths.
+BARE_CASES = {
+    "bare FastAPI app, hello world": "/hello",
+    BARE: "/answer",
+}
+BARE_PORT = PORT + 1
+#: The fixed-rate test (bench.fixed_rate): requests per second, seconds.
+RATE, RATE_SECONDS = 200, 30
 
 
 def _rss_kib(pid: int) -> dict[str, int]:
@@ -60,7 +79,10 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def _wrk(path: str, key: str, vary: bool, seconds: float, connections: int, script: Path) -> dict:
+def _wrk(
+    path: str, key: str, vary: bool, seconds: float, connections: int, script: Path,
+    port: int = PORT,
+) -> dict:  # fmt: skip
     env = {
         "WRK_KEY": key,
         "WRK_PATH": path,
@@ -69,7 +91,7 @@ def _wrk(path: str, key: str, vary: bool, seconds: float, connections: int, scri
     }
     proc = subprocess.run(
         ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-         "--timeout", "30s", "--latency", "-s", str(script), f"http://127.0.0.1:{PORT}"],
+         "--timeout", "30s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}"],
         env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     out = proc.stdout
@@ -88,14 +110,44 @@ def _wrk(path: str, key: str, vary: bool, seconds: float, connections: int, scri
     }
 
 
-def _case(path: str, key: str, vary: bool, requests: int, connections: int, script: Path) -> dict:
+def _case(
+    path: str, key: str, vary: bool, requests: int, connections: int, script: Path,
+    port: int = PORT,
+) -> dict:  # fmt: skip
     """At least ``requests`` requests (``requests < 0``: that many seconds instead)."""
     if requests < 0:
-        return _wrk(path, key, vary, -requests, connections, script)
-    calibration = _wrk(path, key, vary, 5, connections, script)
-    result = _wrk(path, key, vary, 1.15 * requests / calibration["rps"] + 1, connections, script)
+        return _wrk(path, key, vary, -requests, connections, script, port)
+    calibration = _wrk(path, key, vary, 5, connections, script, port)
+    seconds = 1.15 * requests / calibration["rps"] + 1
+    result = _wrk(path, key, vary, seconds, connections, script, port)
     result["calibration_requests"] = calibration["requests"]
     return result
+
+
+@contextmanager
+def _bare_app(answer: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """bench.bare_app under uvicorn as `merajut api serve` runs (one worker, default logging)."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.bare_app:create_app", "--factory",
+         "--port", str(BARE_PORT)],
+        env={**os.environ, "BENCH_ANSWER": str(answer)}, cwd=REPO,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{BARE_PORT}/hello", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the bare app did not start")
+            time.sleep(0.2)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def run(children: int, requests: int, connections: int) -> dict[str, object]:
@@ -110,13 +162,26 @@ def run(children: int, requests: int, connections: int) -> dict[str, object]:
             "connections": connections,
             "requested": requests,
         }
+        answer = tmp / "answer.json"
         with serving(env, PORT) as server:
+            answer.write_bytes(
+                httpx.get(f"http://127.0.0.1:{PORT}{METRIC}", headers={"X-API-Key": key}).content
+            )
+            results["answer_bytes"] = answer.stat().st_size
             rss_start = _rss_kib(server.pid)["VmRSS"]
             cases = {}
+            with _bare_app(answer) as bare:
+                for name, path in BARE_CASES.items():
+                    cases[name] = _case(path, "", False, requests, connections, script, BARE_PORT)
+                    cases[name]["rss_after_mib"] = round(_rss_kib(bare.pid)["VmRSS"] / 1024, 1)
+                fixed = {BARE: fixed_rate(BARE_PORT, "/answer", rate=RATE, seconds=RATE_SECONDS)}
             for name, (path, authed, vary, count) in CASES.items():
                 n = count or requests
                 cases[name] = _case(path, key if authed else "", vary, n, connections, script)
                 cases[name]["rss_after_mib"] = round(_rss_kib(server.pid)["VmRSS"] / 1024, 1)
+            fixed[CACHED] = fixed_rate(
+                PORT, METRIC, headers={"X-API-Key": key}, rate=RATE, seconds=RATE_SECONDS
+            )
             memory = _rss_kib(server.pid)
         audited = sum(
             1
@@ -125,13 +190,18 @@ def run(children: int, requests: int, connections: int) -> dict[str, object]:
             ).records()
             if r["outcome"] == "ok"
         )
-    data_requests = sum(
-        c["requests"] + c.get("calibration_requests", 0)
-        for n, c in cases.items()
-        if "baseline" not in n
+    data_requests = (
+        sum(
+            c["requests"] + c.get("calibration_requests", 0)
+            for n, c in cases.items()
+            if n in CASES and n.startswith("placements")
+        )
+        + sum(f.sent for n, f in fixed.items() if n == CACHED)
+        + 1
     )
     results.update(
         cases=cases,
+        fixed_rate={n: asdict(f) for n, f in fixed.items()},
         rss_start_mib=round(rss_start / 1024, 1),
         rss_peak_mib=round(memory["VmHWM"] / 1024, 1),
         audit_records_ok=audited,
@@ -141,7 +211,7 @@ def run(children: int, requests: int, connections: int) -> dict[str, object]:
 
 
 def render(r: dict) -> str:
-    base = r["cases"]["health (baseline)"]
+    base = r["cases"][BARE]
     lines = [
         f"Machine: {machine()}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
         "",
@@ -152,9 +222,11 @@ def render(r: dict) -> str:
         "answered); per-key limits lifted (a catalog copy), since one key past its limit gets "
         "429s. A new window each request: a different whole-year `to` each time, so the answer "
         "cache misses while the suppressed table it is sliced from (computed once per snapshot) "
-        "is reused. Baseline: `/health` on the same server, same run.",
+        "is reused. Baseline, same run: `bench.bare_app`, a bare FastAPI app under the same "
+        f"uvicorn settings sending the same answer's {r['answer_bytes']:,} bytes (fetched from "
+        "the API once) from a plain route, with no key, audit or middleware.",
         "",
-        "| case | seconds | requests | req/s | req/s / baseline | p50 ms | p99 ms | non-2xx | socket errors | server RSS after, MiB |",
+        "| case | seconds | requests | req/s | req/s / bare app, same bytes | p50 ms | p99 ms | non-2xx | socket errors | server RSS after, MiB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, c in r["cases"].items():
@@ -164,9 +236,30 @@ def render(r: dict) -> str:
         )
     lines += [
         "",
+        f"At a fixed rate (`bench.fixed_rate`: {RATE} requests per second for {RATE_SECONDS} s, "
+        "open loop over 32 keep-alive connections, each latency measured from when its request "
+        "was due, so a stall counts against every request queued behind it):",
+        "",
+        "| case | sent | answered | errors | achieved req/s | p50 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, f in r["fixed_rate"].items():
+        lines.append(
+            f"| {name} | {f['sent']:,} | {f['answered']:,} | {f['errors']} | {f['achieved_rate']} | "
+            f"{f['p50_ms']} | {f['p99_ms']} | {f['max_ms']} |"
+        )
+    cached, fixed = r["cases"][CACHED], r["fixed_rate"][CACHED]
+    lines += [
+        "",
+        f"Goals (issue #12): cached answers at ≥ 50 % of the bare app's req/s: "
+        f"{cached['rps'] / base['rps']:.0%} ({'met' if cached['rps'] >= 0.5 * base['rps'] else 'not met'}); "
+        f"p99 ≤ 20 ms at {RATE} req/s: {fixed['p99_ms']} ms "
+        f"({'met' if fixed['p99_ms'] <= 20 and fixed['errors'] == 0 else 'not met'}).",
+        "",
         f"Server resident memory: {r['rss_start_mib']} MiB after start, peak {r['rss_peak_mib']} MiB "
         f"over all cases. Audit records of answered data requests: {r['audit_records_ok']:,} for "
-        f"{r['data_requests']:,} data requests answered (the calibration runs included).",
+        f"{r['data_requests']:,} data requests answered (the calibration runs and the fixed-rate "
+        "run included).",
     ]
     return "\n".join(lines)
 

@@ -12,12 +12,14 @@ callers (the vault's reveal, the API's data routes) then return nothing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import hashlib
 import json
 import os
 import threading
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -90,6 +92,23 @@ def log_head(path: Path) -> tuple[int, str]:
     return int(record["seq"]), str(record["hash"])
 
 
+def _chain_head(last: bytes | None) -> tuple[int, str]:
+    """(seq, hash) the next record extends, from the log's last line (None: an empty log)."""
+    if last is None:
+        return 0, GENESIS_HASH
+    try:
+        prev = json.loads(last)
+        return int(prev["seq"]), str(prev["hash"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AuditLogError("audit log tail is corrupt; refusing to continue") from exc
+
+
+def _next_record(fields: Mapping[str, Any], seq: int, prev_hash: str) -> dict[str, Any]:
+    record: dict[str, Any] = {"seq": seq + 1, "at": _utc_now(), **fields, "prev_hash": prev_hash}
+    record["hash"] = record_hash(record)
+    return record
+
+
 def append_record(path: Path, fields: Mapping[str, Any], *, sync: bool = True) -> dict[str, Any]:
     """Append one record (``fields`` + seq, at, prev_hash, hash) under an exclusive lock,
     fsync'd before returning, so a returned record is on disk (``sync=False``: the caller
@@ -100,22 +119,7 @@ def append_record(path: Path, fields: Mapping[str, Any], *, sync: bool = True) -
         raise AuditLogError(f"cannot open audit log: {exc}") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        last = _read_last_line(fd)
-        if last is None:
-            seq, prev_hash = 0, GENESIS_HASH
-        else:
-            try:
-                prev = json.loads(last)
-                seq, prev_hash = int(prev["seq"]), str(prev["hash"])
-            except (ValueError, KeyError, TypeError) as exc:
-                raise AuditLogError("audit log tail is corrupt; refusing to continue") from exc
-        record: dict[str, Any] = {
-            "seq": seq + 1,
-            "at": _utc_now(),
-            **fields,
-            "prev_hash": prev_hash,
-        }
-        record["hash"] = record_hash(record)
+        record = _next_record(fields, *_chain_head(_read_last_line(fd)))
         os.write(fd, _canonical(record) + b"\n")
         if sync:
             os.fsync(fd)
@@ -124,6 +128,83 @@ def append_record(path: Path, fields: Mapping[str, Any], *, sync: bool = True) -
     finally:
         os.close(fd)  # closing releases the flock
     return record
+
+
+class _Appender:
+    """One process's open descriptor of a log and the chain's head after its own last write.
+
+    Why: an API answer appends one record, and opening the file, creating its folder and reading
+    its last line back for every record cost more than the record. The head is reused only
+    while the file is the one this descriptor wrote and its size is what that write left, so
+    records appended meanwhile by another process, a file rewritten in place (its size or
+    modification time moved) or a replaced one are read as before. The
+    file lock is still taken for every record (other processes), with a thread lock around it:
+    threads share the descriptor, and a lock on one open file does not exclude its sharers."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+        self._inode = -1
+        #: ((size, mtime), seq, hash) right after this process's last record.
+        self._tail: tuple[tuple[int, int], int, str] | None = None
+        self._closer = weakref.finalize(self, _close_quietly, [None])
+
+    def _open(self) -> int:
+        try:
+            inode = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            inode = -2
+        if self._fd is not None and self._pid == os.getpid() and inode == self._inode:
+            return self._fd
+        if self._fd is not None and self._pid == os.getpid():
+            _close_quietly([self._fd])
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, _FILE_MODE)
+        self._fd, self._pid, self._inode, self._tail = fd, os.getpid(), os.fstat(fd).st_ino, None
+        self._closer.detach()
+        self._closer = weakref.finalize(self, _close_quietly, [fd])
+        return fd
+
+    def append(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            try:
+                fd = self._open()
+            except OSError as exc:
+                raise AuditLogError(f"cannot open audit log: {exc}") from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    before = os.fstat(fd)
+                    if self._tail is not None and self._tail[0] == _version(before):
+                        seq, prev_hash = self._tail[1], self._tail[2]
+                    else:
+                        seq, prev_hash = _chain_head(_read_last_line(fd))
+                    record = _next_record(fields, seq, prev_hash)
+                    line = _canonical(record) + b"\n"
+                    self._tail = None
+                    written = os.write(fd, line)
+                    if written != len(line):
+                        raise AuditLogError("the audit record was written only in part")
+                    self._tail = (_version(os.fstat(fd)), record["seq"], record["hash"])
+                finally:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+            except OSError as exc:
+                raise AuditLogError(f"cannot write audit log: {exc}") from exc
+            return record
+
+
+def _version(stat: os.stat_result) -> tuple[int, int]:
+    """What changes when anyone writes the file: its size and modification time."""
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _close_quietly(holder: list[int | None]) -> None:
+    for fd in holder:
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def verify_log(path: Path | str) -> tuple[bool, str]:
@@ -224,6 +305,7 @@ class HashChainedLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.group = GroupSync(path)
+        self._appender = _Appender(path)
 
     def __repr__(self) -> str:
         return f"HashChainedLog({str(self.path)!r})"
@@ -233,13 +315,7 @@ class HashChainedLog:
         clash = RESERVED_FIELDS & set(event)
         if clash:
             raise ValueError(f"audit events may not set {sorted(clash)}")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as exc:
-            raise AuditLogError(f"cannot open audit log: {exc}") from exc
-        record = append_record(
-            self.path, json.loads(json.dumps(dict(event), default=str)), sync=False
-        )
+        record = self._appender.append(json.loads(json.dumps(dict(event), default=str)))
         self.group.durable(self.group.written())
         return record
 

@@ -411,17 +411,33 @@ class GoldSnapshots:
         self._manifests: dict[str, SnapshotManifest] = {}
         self._verified: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        #: CURRENT's (inode, size, mtime, ctime) when last read, and the id it held.
+        self._current: tuple[tuple[int, int, int, int], str] | None = None
 
     def current_id(self) -> str | None:
-        """The id ``CURRENT`` holds (None if nothing is published); SnapshotError if garbage."""
+        """The id ``CURRENT`` holds (None if nothing is published); SnapshotError if garbage.
+
+        A reader asks for every answer; the file is read again only when its inode, size or
+        times moved (a publish replaces it), so an unchanged pointer costs one ``stat``."""
+        path = self.gold / CURRENT_FILE
         try:
-            value = (self.gold / CURRENT_FILE).read_text(encoding="utf-8").strip()
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None
+        version = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        with self._lock:
+            if self._current is not None and self._current[0] == version:
+                return self._current[1]
+        try:
+            value = path.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
         if not value:
             return None
         if not _SNAPSHOT_ID.match(value):
             raise SnapshotError(f"{CURRENT_FILE} does not hold a valid snapshot id")
+        with self._lock:
+            self._current = (version, value)
         return value
 
     def open(self, snapshot_id: str) -> Snapshot:

@@ -327,6 +327,12 @@ class QueryBudget:
         return entry is not None and entry[0] == snapshot_id and fingerprint in entry[1]
 
     # -- the budget ------------------------------------------------------------------------
+    def answered(self, key_id: str, snapshot_id: str, fingerprint: str) -> bool:
+        """Whether the query was answered on the snapshot already, as far as this process has
+        seen (its admission then needs no database and takes no new place)."""
+        with self._lock:
+            return self._known(key_id, snapshot_id, fingerprint)
+
     def admit(
         self, key_id: str, role: str, snapshot_id: str, fingerprint: str, limit: int,
         *, retry_after: int,

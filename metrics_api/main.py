@@ -21,12 +21,14 @@ from lakehouse.release_catalog import ReleaseCatalog
 from lakehouse.research_release import ResearchReleases
 from lakehouse.settings import ConfigError, Settings, get_settings
 from lakehouse.signoff import SnapshotReviews
+from metrics_api.api.cached_answers import CachedAnswers
 from metrics_api.api.deps import AppContext
+from metrics_api.api.error_responses import error_response
 from metrics_api.api.main import api_router
 from metrics_api.catalog import PACKAGED_CATALOG, Limits, load_catalog
 from metrics_api.docs import install_docs
 from metrics_api.enclave import EnclaveRecords
-from metrics_api.errors import ApiError, TooManyRequests
+from metrics_api.errors import ApiError
 from metrics_api.keys import KeyStore
 from metrics_api.ledger import DisclosureLedger
 from metrics_api.limits import Clock, KeyLimiter
@@ -86,12 +88,7 @@ def build_store(settings: Settings) -> MetricStore:
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    headers: dict[str, str] | None = None
-    if exc.status_code == 401:
-        headers = {"WWW-Authenticate": 'Bearer, ApiKey header="X-API-Key"'}
-    elif isinstance(exc, TooManyRequests):
-        headers = {"Retry-After": str(exc.retry_after)}
-    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+    return error_response(exc)
 
 
 async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
@@ -160,5 +157,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = time.monotoni
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.include_router(api_router)
+    # Repeated metric queries in their plainest form skip the framework's per-request work.
+    app.add_middleware(CachedAnswers)
     install_docs(app, "/openapi.json")
     return app

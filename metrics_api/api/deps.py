@@ -12,11 +12,12 @@ so a refusal (429, audited) reads no data at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, Header, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from lakehouse.audit_log import AuditLogError, HashChainedLog
@@ -49,6 +50,8 @@ __all__ = [
     "Service",
     "Store",
     "audit_event",
+    "authenticate",
+    "budget_place",
 ]
 
 
@@ -69,7 +72,10 @@ class AppContext:
     agreement: Agreement
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
+    # The accessors are coroutines although they never wait: FastAPI runs a plain function
+    # dependency in its thread pool, and a hop there and back per dependency per request cost
+    # more than the cached answer itself.
     context: AppContext = request.app.state.context
     return context
 
@@ -82,12 +88,17 @@ _api_key_header = APIKeyHeader(
 _bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token")
 
 
-def get_current_key(
+async def get_current_key(
     context: Context,
     api_key: Annotated[str | None, Security(_api_key_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Caller:
-    presented = api_key or (bearer.credentials if bearer is not None else None)
+    # On the event loop: a stat of the key file (re-read only when it changed) and one HMAC.
+    return authenticate(context, api_key or (bearer.credentials if bearer is not None else None))
+
+
+def authenticate(context: AppContext, presented: str | None) -> Caller:
+    """The caller a presented key stands for, or :class:`Unauthorized`."""
     if not presented:
         raise Unauthorized("missing API key: send it as X-API-Key or Authorization: Bearer")
     record = context.keys.authenticate(presented)
@@ -101,39 +112,39 @@ def get_current_key(
 CurrentKey = Annotated[Caller, Depends(get_current_key)]
 
 
-def get_store(context: Context) -> MetricStore:
+async def get_store(context: Context) -> MetricStore:
     return context.store
 
 
-def get_service(context: Context) -> MetricService:
+async def get_service(context: Context) -> MetricService:
     return context.service
 
 
-def get_audit(context: Context) -> HashChainedLog:
+async def get_audit(context: Context) -> HashChainedLog:
     return context.audit
 
 
-def get_releases(context: Context) -> ResearchReleases:
+async def get_releases(context: Context) -> ResearchReleases:
     return context.releases
 
 
-def get_limiter(context: Context) -> KeyLimiter:
+async def get_limiter(context: Context) -> KeyLimiter:
     return context.limiter
 
 
-def get_enclave(context: Context) -> EnclaveRecords:
+async def get_enclave(context: Context) -> EnclaveRecords:
     return context.enclave
 
 
-def get_entries(context: Context) -> ReleaseCatalog:
+async def get_entries(context: Context) -> ReleaseCatalog:
     return context.entries
 
 
-def get_access(context: Context) -> AccessRecords:
+async def get_access(context: Context) -> AccessRecords:
     return context.access
 
 
-def get_agreement(context: Context) -> Agreement:
+async def get_agreement(context: Context) -> Agreement:
     return context.agreement
 
 
@@ -184,12 +195,13 @@ def _refuse(
     raise exc
 
 
-def get_limited_key(request: Request, context: Context, caller: CurrentKey) -> Caller:
-    """The caller, once its data request fits its role's requests per minute."""
+async def get_limited_key(request: Request, context: Context, caller: CurrentKey) -> Caller:
+    """The caller, once its data request fits its role's requests per minute (counted in
+    memory, on the event loop; a refusal's audit record is written in the thread pool)."""
     try:
         context.limiter.hit(caller.key_id, caller.role)
     except TooManyRequests as exc:
-        _refuse(context, request, caller, exc)
+        await run_in_threadpool(_refuse, context, request, caller, exc)
     return caller
 
 
@@ -205,8 +217,28 @@ def get_query_budget(
     Taken from the raw request before the route reads anything, and given back if the route
     ends without an answer (403, 422, 503); the route settles it once it has the answer.
     """
-    snapshot_id = None
     query = request.query_params
+    snapshot_id, fingerprint = budget_place(context, caller, request.path_params["name"], query)
+    try:
+        ticket = context.limiter.admit_query(caller.key_id, caller.role, snapshot_id, fingerprint)
+    except TooManyRequests as exc:
+        _refuse(context, request, caller, exc, snapshot_id)
+    try:
+        yield ticket
+    except BaseException:
+        ticket.refund()
+        raise
+
+
+QueryBudget = Annotated[BudgetTicket, Depends(get_query_budget)]
+
+
+def budget_place(
+    context: AppContext, caller: Caller, metric: str, query: Mapping[str, str]
+) -> tuple[str | None, str]:
+    """(the snapshot a metric query is charged on, None when the role has no budget or nothing
+    is published; the query's fingerprint), from the raw query parameters."""
+    snapshot_id = None
     if context.limiter.for_role(caller.role).distinct_queries_per_snapshot is not None:
         # A preview counts against the candidate's budget (a budget is per snapshot); whether
         # the caller may preview it is the route's decision, and a refusal refunds the ticket.
@@ -220,7 +252,7 @@ def get_query_budget(
                 snapshot = None  # the route answers with the store's own error
             snapshot_id = snapshot.id if snapshot is not None else None
     fingerprint = query_fingerprint(
-        request.path_params["name"],
+        metric,
         dimensions=query.get("dimensions"),
         grain=query.get("grain"),
         date_from=query.get("from"),
@@ -228,18 +260,7 @@ def get_query_budget(
         province=query.get("province"),
         scope=caller.province,
     )
-    try:
-        ticket = context.limiter.admit_query(caller.key_id, caller.role, snapshot_id, fingerprint)
-    except TooManyRequests as exc:
-        _refuse(context, request, caller, exc, snapshot_id)
-    try:
-        yield ticket
-    except BaseException:
-        ticket.refund()
-        raise
-
-
-QueryBudget = Annotated[BudgetTicket, Depends(get_query_budget)]
+    return snapshot_id, fingerprint
 
 
 def audit_event(

@@ -6,6 +6,8 @@ import itertools
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -160,3 +162,27 @@ def test_a_failed_group_sync_fails_every_append_waiting_on_it(
     monkeypatch.setattr(os, "fsync", broken)
     with pytest.raises(AuditLogError, match="cannot sync"):
         log.append({"actor": "a"})
+
+
+def test_a_writer_in_another_process_or_a_replaced_file_is_chained_after(tmp_path: Path) -> None:
+    """The log keeps its descriptor and the chain's head between records: a record another
+    process appended meanwhile, or a log file replaced, must still be read before the next."""
+    log = _log(tmp_path, n=2)
+    other = (
+        "import sys; from pathlib import Path; from lakehouse.audit_log import append_record; "
+        "append_record(Path(sys.argv[1]), {'actor': 'another process'})"
+    )
+    subprocess.run([sys.executable, "-c", other, str(log.path)], check=True)
+    log.append({"actor": "this process"})
+    records = log.records()
+    assert [r["actor"] for r in records][-2:] == ["another process", "this process"]
+    assert [r["seq"] for r in records] == [1, 2, 3, 4] and log.verify()[0]
+
+    log.path.unlink()  # e.g. moved away by an archiving job: a new chain in a new file
+    log.append({"actor": "after the move"})
+    assert [r["seq"] for r in log.records()] == [1] and log.verify()[0]
+
+    two = HashChainedLog(log.path)  # a second writer in this process, appending in turn
+    for i in range(3):
+        (log if i % 2 else two).append({"actor": f"turn {i}"})
+    assert [r["seq"] for r in log.records()] == [1, 2, 3, 4] and log.verify()[0]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from lakehouse.audit_log import HashChainedLog
 from lakehouse.gold_snapshot import SNAPSHOT_ID_PATTERN
 from lakehouse.reference.purposes import PURPOSES
 from lakehouse.reference.regions import province_by_code
@@ -26,6 +28,7 @@ from metrics_api.api.deps import (
 )
 from metrics_api.api.routes.perturbation import perturbation_summary
 from metrics_api.errors import Forbidden, NotFound
+from metrics_api.limits import BudgetTicket
 from metrics_api.models import (
     ErrorMessage,
     KeyLimits,
@@ -36,7 +39,7 @@ from metrics_api.models import (
     QueryFilters,
     RateLimitMessage,
 )
-from metrics_api.service import Caller, MetricAnswer, MetricRequest
+from metrics_api.service import Caller, MetricAnswer, MetricRequest, MetricService
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
@@ -253,20 +256,63 @@ def query_metric(
     distinct-query budget (dimensions in any order are one query; the format does not count);
     over it, or over your requests per minute, the answer is a 429 with `Retry-After`.
     """
-    parameters = {
-        "dimensions": dimensions,
-        "grain": grain,
-        "from": date_from,
-        "to": date_to,
-        "province": province,
-        "format": format,
-        "snapshot": snapshot,
-    }
+    query = MetricQuery(
+        name, dimensions, grain, date_from, date_to, province, format, snapshot, purpose,
+        if_none_match,
+    )  # fmt: skip
+    return serve_metric(request, caller, budget, service, audit, query)
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """One metric request's parameters, validated: what the route and the cached-answer path
+    (:mod:`metrics_api.api.cached_answers`) both hand to :func:`serve_metric`."""
+
+    name: str
+    dimensions: str | None = None
+    grain: Literal["quarter", "year", "month"] | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    province: str | None = None
+    format: Literal["json", "csv"] = "json"
+    snapshot: str | None = None
+    purpose: str | None = None
+    if_none_match: str | None = None
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """As the audit record keeps them."""
+        return {
+            "dimensions": self.dimensions,
+            "grain": self.grain,
+            "from": self.date_from,
+            "to": self.date_to,
+            "province": self.province,
+            "format": self.format,
+            "snapshot": self.snapshot,
+        }
+
+
+def serve_metric(
+    request: Request,
+    caller: Caller,
+    budget: BudgetTicket,
+    service: MetricService,
+    audit: HashChainedLog,
+    query: MetricQuery,
+) -> Response:
+    """The answer to an admitted metric query (its key authenticated, its requests per minute
+    and its distinct-query place taken), audited before it leaves."""
+    name, format, purpose, snapshot = query.name, query.format, query.purpose, query.snapshot
+    parameters = query.parameters
     try:
         answer = service.answer(
             caller,
-            MetricRequest(name, dimensions, grain, date_from, date_to, province, snapshot),
-        )
+            MetricRequest(
+                name, query.dimensions, query.grain, query.date_from, query.date_to,
+                query.province, snapshot,
+            ),
+        )  # fmt: skip
     except (Forbidden, NotFound) as exc:
         # Refusals are audited too: repeated probing of other provinces (or of candidate
         # snapshots) is worth seeing.
@@ -278,11 +324,12 @@ def query_metric(
         raise
     budget.settle(answer.snapshot_id)  # charged for good before the answer leaves
     body_key = (*answer.key, format)
-    body = service.bodies.get(body_key)
-    if body is None:
+    prepared = service.bodies.get(body_key)
+    if prepared is None:
         body = _csv(answer).encode() if format == "csv" else _json(answer, caller).encode()
-        service.bodies.put(body_key, body)
-    etag = f'"{hashlib.sha256(body).hexdigest()[:40]}"'
+        prepared = (body, f'"{hashlib.sha256(body).hexdigest()[:40]}"')
+        service.bodies.put(body_key, prepared)
+    body, etag = prepared
     headers = {
         "X-Snapshot-Id": answer.snapshot_id,
         "X-Snapshot-Status": "candidate" if answer.candidate else "approved",
@@ -296,7 +343,7 @@ def query_metric(
     if format == "csv":
         filename = f"{answer.metric.name}-{answer.snapshot_id}.csv"
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    unchanged = if_none_match is not None and _matches(if_none_match, etag)
+    unchanged = query.if_none_match is not None and _matches(query.if_none_match, etag)
     # Every answer is audited before it leaves, a "you have it already" too.
     audit_event(
         audit,
