@@ -25,6 +25,7 @@ __all__ = [
     "isolated_env",
     "regency_weights",
     "serving",
+    "serving_process",
     "timed",
     "timed_with_memory",
     "without_limits",
@@ -149,23 +150,33 @@ def serving(
     env: dict[str, str], port: int, checkout: Path = REPO
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``merajut api serve`` on ``port`` until the block ends, once ``/health`` answers."""
+    command = [_merajut(checkout), "api", "serve", "--port", str(port)]
+    with serving_process(command, env, checkout, f"http://127.0.0.1:{port}/health") as server:
+        yield server
+
+
+@contextmanager
+def serving_process(
+    command: list[str], env: dict[str, str], cwd: Path, ready_url: str, timeout: float = 60
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process until the block ends, once ``ready_url`` answers 200 (and the process
+    is still alive half a second later: another server may have answered on that port)."""
     server = subprocess.Popen(
-        [_merajut(checkout), "api", "serve", "--port", str(port)], env=env, cwd=checkout,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + timeout
         while True:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                if httpx.get(ready_url, timeout=2).status_code == 200:
                     time.sleep(0.5)
-                    if server.poll() is not None:  # another server answered on that port
-                        raise RuntimeError(f"port {port} is taken by another process")
+                    if server.poll() is not None:
+                        raise RuntimeError(f"{ready_url}: the port is taken by another process")
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("the API did not start")
+                raise RuntimeError(f"{' '.join(command[:4])} did not start")
             time.sleep(0.3)
         yield server
     finally:

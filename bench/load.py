@@ -21,7 +21,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import REPO, api_key, demo_lake, serving
+from bench.common import REPO, api_key, demo_lake, serving, serving_process
 from bench.fixed_rate import fixed_rate
 from bench.report import machine, write_section
 from lakehouse.audit_log import HashChainedLog
@@ -127,27 +126,13 @@ def _case(
 @contextmanager
 def _bare_app(answer: Path) -> Iterator[subprocess.Popen[bytes]]:
     """bench.bare_app under uvicorn as `merajut api serve` runs (one worker, default logging)."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.bare_app:create_app", "--factory",
-         "--port", str(BARE_PORT)],
-        env={**os.environ, "BENCH_ANSWER": str(answer)}, cwd=REPO,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{BARE_PORT}/hello", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("the bare app did not start")
-            time.sleep(0.2)
+    command = [
+        sys.executable, "-m", "uvicorn", "bench.bare_app:create_app", "--factory",
+        "--port", str(BARE_PORT),
+    ]  # fmt: skip
+    env = {**os.environ, "BENCH_ANSWER": str(answer)}
+    with serving_process(command, env, REPO, f"http://127.0.0.1:{BARE_PORT}/hello") as server:
         yield server
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def run(children: int, requests: int, connections: int) -> dict[str, object]:
@@ -282,4 +267,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
