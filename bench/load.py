@@ -242,9 +242,10 @@ def render(r: dict) -> str:
         f"({'met' if fixed['p99_ms'] <= 20 and fixed['errors'] == 0 else 'not met'}).",
         "",
         f"Server resident memory: {r['rss_start_mib']} MiB after start, peak {r['rss_peak_mib']} MiB "
-        f"over all cases. Audit records of answered data requests: {r['audit_records_ok']:,} for "
-        f"{r['data_requests']:,} data requests answered (the calibration runs and the fixed-rate "
-        "run included).",
+        f"over all cases. Audit records of answered data requests: {r['audit_records_ok']:,}; "
+        f"answers the clients counted: {r['data_requests']:,} (the calibration runs and the "
+        "fixed-rate run included; wrk counts only answers that arrive before it stops, and the "
+        "requests still in flight then are answered and audited too).",
     ]
     return "\n".join(lines)
 
