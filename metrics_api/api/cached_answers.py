@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal, cast
+from typing import Literal, cast
 from urllib.parse import parse_qsl
 
 from fastapi.concurrency import run_in_threadpool
@@ -163,10 +163,10 @@ class CachedAnswers:
         )
 
 
-def _presented(headers: dict[str, Any]) -> str | None:
+def _presented(headers: dict[str, str]) -> str | None:
     """The key as the route reads it: X-API-Key, else an ``Authorization: Bearer`` token."""
     key = headers.get("x-api-key")
     if key:
-        return str(key)
-    scheme, _, token = str(headers.get("authorization", "")).partition(" ")
+        return key
+    scheme, _, token = headers.get("authorization", "").partition(" ")
     return token if scheme.lower() == "bearer" and token else None
