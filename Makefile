@@ -4,6 +4,9 @@ PY ?= python3
 VENV := .venv
 UV := $(VENV)/bin/uv
 CHILDREN ?= 2000
+# Test processes (pytest-xdist): a test file stays in one, since its module fixtures build whole
+# pipeline runs; most tests wait on one child process each, so two fill two cores.
+TEST_WORKERS ?= 2
 # Trust the platform's certificate store (a TLS-intercepting proxy's CA lives there).
 export UV_SYSTEM_CERTS := 1
 
@@ -33,7 +36,7 @@ test: install superset system-deps
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports

@@ -397,7 +397,9 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[int, str]]:
     """Run ``merajut`` in-process; returns (exit code, what it printed).
 
     The CLI's rich console is bound to the real stdout at import (pipeline steps redirect
-    sys.stdout), so CliRunner cannot capture it: point the console at a buffer instead.
+    sys.stdout), so CliRunner cannot capture it: point the console at a buffer instead, as
+    wide as a test's longest expected line (else the width is the terminal's, or 80 in a
+    pytest-xdist worker, and a message wraps where a test looks for it whole).
     """
     import io
 
@@ -409,6 +411,7 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[int, str]]:
     def _run(args: list[str], env: dict[str, str]) -> tuple[int, str]:
         buffer = io.StringIO()
         monkeypatch.setattr(console, "file", buffer)
+        monkeypatch.setattr(console, "_width", 200)
         result = CliRunner().invoke(app, args, env=env)
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
