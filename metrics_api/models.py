@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = [
     "EnclaveQueries",
@@ -97,8 +97,14 @@ class MetricCatalog(BaseModel):
 
 
 class QueryFilters(BaseModel):
-    date_from: date | None = Field(default=None, serialization_alias="from")
-    date_to: date | None = Field(default=None, serialization_alias="to")
+    # Written as "from" and "to", and read back from them too: a client validating an answer
+    # with this model keeps its window.
+    date_from: date | None = Field(
+        default=None, serialization_alias="from", validation_alias=AliasChoices("from", "date_from")
+    )
+    date_to: date | None = Field(
+        default=None, serialization_alias="to", validation_alias=AliasChoices("to", "date_to")
+    )
     province: str | None = None
 
 

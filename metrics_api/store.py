@@ -164,10 +164,15 @@ class LakeSnapshotStore:
             frame = con.execute(sql, params).fetchdf()
         finally:
             con.close()
+        # DuckDB gives VARCHAR as objects with None and a coalesced BIGINT as int64: converted
+        # only where it did not (a copy of each column cost more than the query's grouping).
         for name in query.output_dimensions:
-            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+            column = frame[name]
+            if column.dtype != object or column.hasnans:
+                frame[name] = column.astype(object).where(column.notna(), None)
         for name, _ in query.counts:
-            frame[name] = frame[name].astype("int64")
+            if frame[name].dtype != "int64":
+                frame[name] = frame[name].astype("int64")
         return frame
 
 

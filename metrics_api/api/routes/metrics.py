@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from lakehouse.audit_log import HashChainedLog
 from lakehouse.gold_snapshot import SNAPSHOT_ID_PATTERN
 from lakehouse.reference.purposes import PURPOSES
-from lakehouse.reference.regions import province_by_code
+from metrics_api.api.answer_bodies import csv_body, json_body
 from metrics_api.api.deps import (
     Audit,
     CurrentKey,
@@ -26,7 +24,6 @@ from metrics_api.api.deps import (
     Store,
     audit_event,
 )
-from metrics_api.api.routes.perturbation import perturbation_summary
 from metrics_api.errors import Forbidden, NotFound
 from metrics_api.limits import BudgetTicket
 from metrics_api.models import (
@@ -35,11 +32,9 @@ from metrics_api.models import (
     MetricCatalog,
     MetricInfo,
     MetricResult,
-    MetricRow,
-    QueryFilters,
     RateLimitMessage,
 )
-from metrics_api.service import Caller, MetricAnswer, MetricRequest, MetricService
+from metrics_api.service import Caller, MetricRequest, MetricService
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
@@ -110,75 +105,6 @@ def list_metrics(
         ),
         metrics=infos,
     )
-
-
-def _province_names(answer: MetricAnswer) -> pd.Series | None:
-    """The province's name beside each row's BPS code (a reader should not need a code list),
-    or None when the answer has no province breakdown."""
-    geo = answer.metric.geography_dimension
-    if geo is None or geo not in answer.dimensions:
-        return None
-    names = {code: province.name for code, province in province_by_code().items()}
-    return answer.frame[geo].map(lambda code: names.get(code) if code else None)
-
-
-def _rows(answer: MetricAnswer) -> list[MetricRow]:
-    ratio = answer.metric.kind == "ratio"
-    geo = answer.metric.geography_dimension
-    province_names = _province_names(answer)
-    # A list, not the Series: a positional lookup per row cost more than the row itself.
-    names = province_names.tolist() if province_names is not None else None
-    rows = []
-    for i, record in enumerate(answer.frame.to_dict(orient="records")):
-        shown = not record["suppressed"]
-        name = names[i] if names is not None else None
-        # Built without validation: every value is already a plain str / int / float / bool /
-        # None here (_scalar), and validating a thousand rows cost as much as the rest of the
-        # answer. The schema still holds: the API's schemathesis tests check every response.
-        rows.append(
-            MetricRow.model_construct(
-                dimensions={d: record[d] for d in answer.dimensions},
-                labels={str(geo): name} if name else None,
-                value=_scalar(record["value"]),
-                numerator=_scalar(record["numerator"]) if ratio else None,
-                denominator=_scalar(record["denominator"]) if ratio else None,
-                suppressed=not shown,
-                suppression_reason=record["suppression_reason"],
-                perturbed=answer.perturbed and shown,
-                max_abs_error=_scalar(record["max_abs_error"]) if answer.perturbed else None,
-                partial_period=bool(record["partial_period"])
-                if "partial_period" in record
-                else None,
-            )
-        )
-    return rows
-
-
-def _scalar(value: Any) -> Any:
-    """pandas NA / numpy scalars -> None / plain Python numbers."""
-    if value is None or value is pd.NA:
-        return None
-    return value.item() if hasattr(value, "item") else value
-
-
-def _csv(answer: MetricAnswer) -> str:
-    table = answer.frame[[*answer.dimensions, *answer.value_columns, "suppressed"]].copy()
-    table["suppression_reason"] = answer.frame["suppression_reason"]
-    if answer.perturbed:
-        # The same marks as the JSON: a CSV row read on its own still says it is perturbed.
-        table["perturbed"] = ~answer.frame["suppressed"].astype(bool)
-        table["max_abs_error"] = answer.frame["max_abs_error"]
-    names = _province_names(answer)
-    if names is not None:  # last, so the dimension columns keep their places
-        table[f"{answer.metric.geography_dimension}_name"] = names
-    if "partial_period" in answer.frame.columns:
-        table["partial_period"] = answer.frame["partial_period"]
-    for column in ("suppressed", "perturbed", "partial_period"):
-        if column in table.columns:  # as JSON writes them, not Python's True/False
-            table[column] = table[column].astype(bool).map({True: "true", False: "false"})
-    buffer = io.StringIO()
-    table.to_csv(buffer, index=False, lineterminator="\n")
-    return buffer.getvalue()
 
 
 @router.get(
@@ -331,7 +257,7 @@ def serve_metric(
     body_key = (*answer.key, format)
     prepared = service.bodies.get(body_key)
     if prepared is None:
-        body = _csv(answer).encode() if format == "csv" else _json(answer, caller).encode()
+        body = csv_body(answer) if format == "csv" else json_body(answer, caller)
         prepared = (body, f'"{hashlib.sha256(body).hexdigest()[:40]}"')
         service.bodies.put(body_key, prepared)
     body, etag = prepared
@@ -373,37 +299,3 @@ def _matches(if_none_match: str, etag: str) -> bool:
     RFC 9110 has it for If-None-Match) or is ``*``."""
     tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
     return "*" in tags or etag in tags
-
-
-def _json(answer: MetricAnswer, caller: Caller) -> str:
-    result = MetricResult(
-        metric=answer.metric.name,
-        description=answer.metric.description.strip(),
-        unit=answer.metric.unit,
-        kind=answer.metric.kind,
-        snapshot_id=answer.snapshot_id,
-        snapshot_status="candidate" if answer.candidate else "approved",
-        reporting_date=answer.reporting_date,
-        role=caller.role,
-        threshold=answer.rule.threshold,
-        purpose=answer.rule.purpose,
-        population=PURPOSES[answer.rule.purpose].population,
-        dimensions=answer.dimensions,
-        grain=answer.grain,
-        filters=QueryFilters(
-            date_from=answer.window.date_from if answer.window else None,
-            date_to=answer.window.date_to if answer.window else None,
-            province=answer.province,
-        ),
-        row_count=len(answer.frame),
-        suppressed_cells=answer.suppressed_cells,
-        suppression_note=(
-            f"counts 1..{answer.rule.threshold - 1} are hidden, with complementary cells so "
-            "no hidden count follows from the row and column totals"
-            if answer.rule.threshold > 1
-            else "no suppression for this role"
-        ),
-        perturbation=perturbation_summary() if answer.perturbed else None,
-        rows=_rows(answer),
-    )
-    return result.model_dump_json(by_alias=True)
