@@ -114,7 +114,9 @@ class ServedCells:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._known: set[tuple[str, str, str, int]] = set()
+        #: Cells this process knows are recorded, per (role, snapshot, family): a repeated
+        #: answer's cells are told apart from new ones by one set difference.
+        self._known: dict[tuple[str, str, str], set[int]] = {}
         self._snapshots: dict[tuple[str, str], set[str]] | None = None
         self._conn: sqlite3.Connection | None = None
 
@@ -157,13 +159,11 @@ class ServedCells:
     ) -> int:
         """Record ``cells`` as served to ``role``; returns how many were new."""
         with self._lock:
-            fresh = [
-                (role, snapshot_id, family, int(c))
-                for c in set(cells)
-                if (role, snapshot_id, family, int(c)) not in self._known
-            ]
-            if not fresh:
+            known = self._known.setdefault((role, snapshot_id, family), set())
+            new_cells = set(cells) - known  # numpy integers hash and compare as ints
+            if not new_cells:
                 return 0
+            fresh = [(role, snapshot_id, family, int(c)) for c in sorted(new_cells)]
             now = datetime.now(UTC).isoformat(timespec="seconds")
             try:
                 conn = self._connection()
@@ -174,7 +174,7 @@ class ServedCells:
                     )
             except sqlite3.Error as exc:
                 raise LedgerError(f"the served-cells ledger {self.path}: {exc}") from exc
-            self._known.update(fresh)
+            known.update(new_cells)
             self._load_snapshots().setdefault((role, family), set()).add(snapshot_id)
             return len(fresh)
 

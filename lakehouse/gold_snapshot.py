@@ -408,7 +408,8 @@ class GoldSnapshots:
 
     def __init__(self, gold: Path) -> None:
         self.gold = gold
-        self._manifests: dict[str, SnapshotManifest] = {}
+        #: Published snapshots are immutable: each is opened (its manifest parsed) once.
+        self._opened: dict[str, Snapshot] = {}
         self._verified: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         #: CURRENT's (inode, size, mtime, ctime) when last read, and the id it held.
@@ -443,18 +444,19 @@ class GoldSnapshots:
     def open(self, snapshot_id: str) -> Snapshot:
         if not _SNAPSHOT_ID.match(snapshot_id):
             raise SnapshotError(f"not a snapshot id: {snapshot_id!r}")
-        path = self.gold / "snapshots" / snapshot_id
         with self._lock:
-            manifest = self._manifests.get(snapshot_id)
-        if manifest is None:
-            try:
-                raw = (path / MANIFEST_FILE).read_bytes()
-            except OSError as exc:
-                raise SnapshotError(f"snapshot {snapshot_id} has no readable manifest") from exc
-            manifest = parse_manifest(raw, snapshot_id)
-            with self._lock:  # published snapshots are immutable: their manifests cache
-                self._manifests[snapshot_id] = manifest
-        return Snapshot(snapshot_id, path, manifest)
+            opened = self._opened.get(snapshot_id)
+        if opened is not None:
+            return opened
+        path = self.gold / "snapshots" / snapshot_id
+        try:
+            raw = (path / MANIFEST_FILE).read_bytes()
+        except OSError as exc:
+            raise SnapshotError(f"snapshot {snapshot_id} has no readable manifest") from exc
+        opened = Snapshot(snapshot_id, path, parse_manifest(raw, snapshot_id))
+        with self._lock:
+            self._opened[snapshot_id] = opened
+        return opened
 
     def published_ids(self) -> list[str]:
         """Every snapshot on disk, oldest first (ids sort by time); staging dirs excluded."""

@@ -97,6 +97,13 @@ def serve(
         int | None,
         typer.Option(min=1, max=64, help="Server processes (default MERAJUT_API_WORKERS, 1)"),
     ] = None,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            help="Also print uvicorn's line per request (the audit log records every request "
+            "with its key, query, status and rows either way)"
+        ),
+    ] = False,
 ) -> None:
     """Serve the metrics API (uvicorn) over the current gold snapshot; OpenAPI at /docs."""
     import uvicorn
@@ -116,8 +123,9 @@ def serve(
         + (f", {processes} workers" if processes > 1 else "")
     )
     if processes == 1:
-        uvicorn.run(application, host=host, port=port)
+        uvicorn.run(application, host=host, port=port, access_log=access_log)
     else:  # each worker builds its own app from the same environment
         uvicorn.run(
-            "metrics_api.main:create_app", factory=True, host=host, port=port, workers=processes
-        )
+            "metrics_api.main:create_app", factory=True, host=host, port=port, workers=processes,
+            access_log=access_log,
+        )  # fmt: skip

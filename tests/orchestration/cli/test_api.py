@@ -104,10 +104,13 @@ def test_serve_runs_uvicorn_with_the_app(
     code, output = run_cli(["api", "serve", "--host", "0.0.0.0", "--port", "8123"], env)
     assert code == 0, output
     ((application, kwargs),) = calls
-    assert kwargs == {"host": "0.0.0.0", "port": 8123}
+    # No access log by default: the audit log has every request (who, what, status, rows).
+    assert kwargs == {"host": "0.0.0.0", "port": 8123, "access_log": False}
     with TestClient(application) as client:
         assert client.get("/health").json()["status"] == "ok"
         assert client.get("/docs").status_code == 200
+    code, output = run_cli(["api", "serve", "--access-log"], env)
+    assert code == 0 and calls[-1][1]["access_log"] is True, output
 
 
 def test_production_without_a_pepper_names_the_variable(
