@@ -12,6 +12,7 @@ callers (the vault's reveal, the API's data routes) then return nothing.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import fcntl
@@ -250,6 +251,10 @@ class GroupSync:
         self._written = 0
         self._synced = 0
         self._syncing = False
+        #: (ticket, loop, future) of coroutines awaiting durability (:meth:`durable_async`),
+        #: settled by one syncer thread so that an event loop never blocks on an fsync.
+        self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._syncer: threading.Thread | None = None
         #: fsyncs made, and records made durable by them (how much the grouping saves).
         self.syncs = 0
         self.records = 0
@@ -280,6 +285,72 @@ class GroupSync:
                 self.syncs += 1
                 self.records += target - self._synced
                 self._synced = max(self._synced, target)
+
+    async def durable_async(self, ticket: int) -> None:
+        """:meth:`durable` for a coroutine: it waits on a future the syncer thread settles
+        after an fsync that began after the record was written (the same guarantee), so an
+        event loop serves other requests meanwhile and no thread is held per waiting request."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._cond:
+            if self._synced >= ticket:
+                return
+            self._waiters.append((ticket, loop, future))
+            if self._syncer is None or not self._syncer.is_alive():
+                self._syncer = threading.Thread(
+                    target=self._sync_for_waiters, name="audit-group-sync", daemon=True
+                )
+                self._syncer.start()
+            self._cond.notify_all()
+        await future
+
+    def _sync_for_waiters(self) -> None:
+        while True:
+            error: AuditLogError | None = None
+            with self._cond:
+                while True:
+                    if any(ticket <= self._synced for ticket, _, _ in self._waiters):
+                        break  # made durable by an fsync already done (a thread's, or ours)
+                    if self._waiters and not self._syncing:
+                        break
+                    if not self._cond.wait(timeout=60) and not self._waiters:
+                        self._syncer = None  # idle for a minute: the next waiter starts one
+                        return
+                fsync = not any(ticket <= self._synced for ticket, _, _ in self._waiters)
+                if fsync:
+                    self._syncing = True
+                    target = self._written
+            if fsync:
+                try:
+                    _fsync(self.path)
+                except AuditLogError as exc:
+                    error = exc
+            with self._cond:
+                if fsync:
+                    self._syncing = False
+                    if error is None:
+                        self.syncs += 1
+                        self.records += max(target - self._synced, 0)
+                        self._synced = max(self._synced, target)
+                    self._cond.notify_all()
+                done = [w for w in self._waiters if w[0] <= self._synced or error is not None]
+                self._waiters = [w for w in self._waiters if w[0] > self._synced and error is None]
+            by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+            for _, loop, future in done:
+                by_loop.setdefault(loop, []).append(future)
+            for loop, futures in by_loop.items():
+                with contextlib.suppress(RuntimeError):  # a loop closed meanwhile
+                    loop.call_soon_threadsafe(_settle, futures, error)
+
+
+def _settle(futures: list[asyncio.Future[None]], error: AuditLogError | None) -> None:
+    for future in futures:
+        if future.done():  # its request was cancelled
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 def _fsync(path: Path) -> None:
@@ -312,12 +383,22 @@ class HashChainedLog:
 
     def append(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """Append ``event`` (JSON-serialisable after ``str()`` of odd values such as dates)."""
+        record = self._write(event)
+        self.group.durable(self.group.written())
+        return record
+
+    async def append_async(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`append` for a coroutine: the record is written at once (a short write under
+        the file lock), and the coroutine returns once an fsync has made it durable."""
+        record = self._write(event)
+        await self.group.durable_async(self.group.written())
+        return record
+
+    def _write(self, event: Mapping[str, Any]) -> dict[str, Any]:
         clash = RESERVED_FIELDS & set(event)
         if clash:
             raise ValueError(f"audit events may not set {sorted(clash)}")
-        record = self._appender.append(json.loads(json.dumps(dict(event), default=str)))
-        self.group.durable(self.group.written())
-        return record
+        return self._appender.append(json.loads(json.dumps(dict(event), default=str)))
 
     def head(self) -> tuple[int, str]:
         return log_head(self.path)

@@ -320,6 +320,18 @@ class MetricService:
         )
 
     def answer(self, caller: Caller, request: MetricRequest) -> MetricAnswer:
+        answer = self._answer(caller, request, compute=True)
+        assert answer is not None
+        return answer
+
+    def cached_answer(self, caller: Caller, request: MetricRequest) -> MetricAnswer | None:
+        """The answer if this process has it already (every check made, the served cells
+        recorded), else None and nothing done: cheap enough for an event loop to call."""
+        return self._answer(caller, request, compute=False)
+
+    def _answer(
+        self, caller: Caller, request: MetricRequest, *, compute: bool
+    ) -> MetricAnswer | None:
         metric, rule = self.metric_for(caller, request.metric)
         dims, grain = self.resolve_dimensions(metric, request.dimensions, request.grain)
         province = self.check_scope(caller, metric, rule, dims, request.province)
@@ -342,6 +354,8 @@ class MetricService:
         computed = self.cache.get(key)
         cached = computed is not None
         if computed is None:
+            if not compute:
+                return None
             computed = self._compute(snapshot, metric, rule, family, dims, grain, window, province)
             self.cache.put(key, computed)
         if family is not None and self.ledger is not None:

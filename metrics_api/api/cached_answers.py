@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from metrics_api.api.deps import AppContext, authenticate, budget_place
 from metrics_api.api.error_responses import error_response
-from metrics_api.api.routes.metrics import MetricQuery, serve_metric
+from metrics_api.api.routes.metrics import MetricQuery, serve_cached_metric, serve_metric
 from metrics_api.errors import ApiError
 from metrics_api.limits import BudgetTicket
 from metrics_api.service import Caller
@@ -88,9 +88,15 @@ class CachedAnswers:
         context, caller, ticket, query = admitted
         request = Request(scope, receive)
         try:
-            response = await run_in_threadpool(
-                serve_metric, request, caller, ticket, context.service, context.audit, query
+            # An answer this process holds is served on the loop; one it must compute (or
+            # refuse, with its audit record) in a thread, off the loop.
+            response = await serve_cached_metric(
+                request, caller, ticket, context.service, context.audit, query
             )
+            if response is None:
+                response = await run_in_threadpool(
+                    serve_metric, request, caller, ticket, context.service, context.audit, query
+                )
         except ApiError as exc:
             ticket.refund()
             response = error_response(exc)

@@ -278,24 +278,52 @@ def audit_event(
     purpose: str | None = None,
 ) -> None:
     """Record who asked what, when, why, and what they got; fails closed (503, no data)."""
+    event = audit_record(
+        request, caller, outcome=outcome, status=status, parameters=parameters, metric=metric,
+        release_id=release_id, rows=rows, snapshot_id=snapshot_id, purpose=purpose,
+    )  # fmt: skip
     try:
-        audit.append(
-            {
-                "key_id": caller.key_id,
-                "key_name": caller.name,
-                "role": caller.role,
-                "province_scope": caller.province,
-                "method": request.method,
-                "path": request.url.path,
-                "metric": metric,
-                "release_id": release_id,
-                "parameters": parameters,
-                "purpose": purpose,
-                "outcome": outcome,
-                "status": status,
-                "rows": rows,
-                "snapshot_id": snapshot_id,
-            }
-        )
+        audit.append(event)
     except (AuditLogError, OSError) as exc:
         raise Unavailable("the audit log cannot be written; no data is returned") from exc
+
+
+async def audit_event_async(audit: HashChainedLog, record: dict[str, Any]) -> None:
+    """:func:`audit_event` for a coroutine, of a record :func:`audit_record` made (returns
+    once it is durable)."""
+    try:
+        await audit.append_async(record)
+    except (AuditLogError, OSError) as exc:
+        raise Unavailable("the audit log cannot be written; no data is returned") from exc
+
+
+def audit_record(
+    request: Request,
+    caller: Caller,
+    *,
+    outcome: str,
+    status: int,
+    parameters: dict[str, Any],
+    metric: str | None = None,
+    release_id: str | None = None,
+    rows: int = 0,
+    snapshot_id: str | None = None,
+    purpose: str | None = None,
+) -> dict[str, Any]:
+    """What an audit record of one request says: who asked what, when, why, what they got."""
+    return {
+        "key_id": caller.key_id,
+        "key_name": caller.name,
+        "role": caller.role,
+        "province_scope": caller.province,
+        "method": request.method,
+        "path": request.url.path,
+        "metric": metric,
+        "release_id": release_id,
+        "parameters": parameters,
+        "purpose": purpose,
+        "outcome": outcome,
+        "status": status,
+        "rows": rows,
+        "snapshot_id": snapshot_id,
+    }

@@ -29,6 +29,30 @@ def _log(tmp_path: Path, n: int = 5) -> HashChainedLog:
     return log
 
 
+@pytest.fixture
+def slow_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, list[tuple[int, float]], threading.Lock]:
+    """The log's path, and each fsync made on it as (lines on disk when it began, when it
+    ended): every fsync takes 5 ms, as on a slow disk."""
+    import time
+
+    path = tmp_path / "audit.jsonl"
+    real_fsync = os.fsync
+    lock = threading.Lock()
+    syncs: list[tuple[int, float]] = []
+
+    def slow_fsync(fd: int) -> None:
+        lines = path.read_bytes().count(b"\n")
+        time.sleep(0.005)
+        real_fsync(fd)
+        with lock:
+            syncs.append((lines, time.monotonic()))
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    return path, syncs, lock
+
+
 def test_records_chain_and_the_head_is_the_last(tmp_path: Path) -> None:
     log = _log(tmp_path)
     records = log.records()
@@ -107,28 +131,15 @@ def test_concurrent_writers_keep_one_chain(tmp_path: Path) -> None:
 
 
 def test_concurrent_appends_share_fsyncs_and_none_returns_before_its_record_is_synced(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    slow_disk: tuple[Path, list[tuple[int, float]], threading.Lock],
 ) -> None:
     """Group commit: sixteen threads appending at once share fsyncs (a slow disk is simulated:
     each fsync takes 5 ms), and every append returns only after an fsync that began after its
     record was written has finished: the durability each API answer waits for."""
     import time
 
-    path = tmp_path / "audit.jsonl"
+    path, syncs, lock = slow_disk
     log = HashChainedLog(path)
-    real_fsync = os.fsync
-    lock = threading.Lock()
-    #: (lines on disk when an fsync began, when it ended)
-    syncs: list[tuple[int, float]] = []
-
-    def slow_fsync(fd: int) -> None:
-        lines = path.read_bytes().count(b"\n")
-        time.sleep(0.005)
-        real_fsync(fd)
-        with lock:
-            syncs.append((lines, time.monotonic()))
-
-    monkeypatch.setattr(os, "fsync", slow_fsync)
     returned: list[tuple[int, float]] = []
 
     def writer(i: int) -> None:
@@ -162,6 +173,89 @@ def test_a_failed_group_sync_fails_every_append_waiting_on_it(
     monkeypatch.setattr(os, "fsync", broken)
     with pytest.raises(AuditLogError, match="cannot sync"):
         log.append({"actor": "a"})
+
+
+def test_async_appends_from_a_loop_and_threads_at_once_share_fsyncs_and_wait_for_theirs(
+    slow_disk: tuple[Path, list[tuple[int, float]], threading.Lock],
+) -> None:
+    """``append_async`` (the API's cached answers, on the event loop): two hundred coroutines
+    and eight threads appending at once over a slow disk; no coroutine resumes before an fsync
+    that saw its record on disk has finished, the loop is never blocked by an fsync (a ticker
+    keeps running), and the coroutines share fsyncs with each other and with the threads."""
+    import asyncio
+    import time
+
+    path, syncs, lock = slow_disk
+    log = HashChainedLog(path)
+    returned: list[tuple[int, float]] = []
+
+    def writer(i: int) -> None:
+        for _ in range(10):
+            record = log.append({"thread": i})
+            with lock:
+                returned.append((record["seq"], time.monotonic()))
+
+    async def one(i: int) -> None:
+        record = await log.append_async({"coroutine": i})
+        with lock:
+            returned.append((record["seq"], time.monotonic()))
+
+    async def main() -> int:
+        ticks = 0
+        done = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not done.is_set():
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        tick = asyncio.create_task(ticker())
+        await asyncio.gather(*(one(i) for i in range(200)))
+        done.set()
+        await tick
+        return ticks
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    ticks = asyncio.run(main())
+    for t in threads:
+        t.join()
+    ok, message = log.verify()
+    assert ok and "280 records" in message, message
+    assert log.group.syncs < 280 / 2, log.group.syncs
+    assert ticks > 1  # the loop ran while fsyncs were in flight
+    for seq, at in returned:
+        assert any(lines >= seq and ended <= at for lines, ended in syncs), seq
+
+
+def test_a_failed_group_sync_fails_every_coroutine_waiting_on_it_and_the_next_one_retries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    log = HashChainedLog(tmp_path / "audit.jsonl")
+    real_fsync = os.fsync
+    broken = True
+
+    def flaky(fd: int) -> None:
+        if broken:
+            raise OSError(5, "I/O error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", flaky)
+
+    async def many() -> list[BaseException | dict]:
+        return await asyncio.gather(
+            *(log.append_async({"actor": i}) for i in range(5)), return_exceptions=True
+        )
+
+    results = asyncio.run(many())
+    assert all(isinstance(r, AuditLogError) and "cannot sync" in str(r) for r in results)
+    broken = False
+    record = asyncio.run(log.append_async({"actor": "after the disk came back"}))
+    assert record["seq"] == 6 and log.verify()[0]
 
 
 def test_a_writer_in_another_process_or_a_replaced_file_is_chained_after(tmp_path: Path) -> None:

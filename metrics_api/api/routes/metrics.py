@@ -23,8 +23,10 @@ from metrics_api.api.deps import (
     Service,
     Store,
     audit_event,
+    audit_event_async,
+    audit_record,
 )
-from metrics_api.errors import Forbidden, NotFound
+from metrics_api.errors import ApiError, Forbidden, NotFound
 from metrics_api.limits import BudgetTicket
 from metrics_api.models import (
     ErrorMessage,
@@ -34,7 +36,7 @@ from metrics_api.models import (
     MetricResult,
     RateLimitMessage,
 )
-from metrics_api.service import Caller, MetricRequest, MetricService
+from metrics_api.service import Caller, MetricAnswer, MetricRequest, MetricService
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
@@ -211,6 +213,13 @@ class MetricQuery:
     if_none_match: str | None = None
 
     @property
+    def request(self) -> MetricRequest:
+        return MetricRequest(
+            self.name, self.dimensions, self.grain, self.date_from, self.date_to, self.province,
+            self.snapshot,
+        )  # fmt: skip
+
+    @property
     def parameters(self) -> dict[str, Any]:
         """As the audit record keeps them."""
         return {
@@ -234,64 +243,100 @@ def serve_metric(
 ) -> Response:
     """The answer to an admitted metric query (its key authenticated, its requests per minute
     and its distinct-query place taken), audited before it leaves."""
-    name, format, purpose, snapshot = query.name, query.format, query.purpose, query.snapshot
-    parameters = query.parameters
     try:
-        answer = service.answer(
-            caller,
-            MetricRequest(
-                name, query.dimensions, query.grain, query.date_from, query.date_to,
-                query.province, snapshot,
-            ),
-        )  # fmt: skip
+        answer = service.answer(caller, query.request)
     except (Forbidden, NotFound) as exc:
         # Refusals are audited too: repeated probing of other provinces (or of candidate
         # snapshots) is worth seeing.
         audit_event(
             audit, request, caller, outcome="denied" if isinstance(exc, Forbidden) else "not_found",
-            status=exc.status_code, parameters=parameters, metric=name, snapshot_id=snapshot,
-            purpose=purpose,
+            status=exc.status_code, parameters=query.parameters, metric=query.name,
+            snapshot_id=query.snapshot, purpose=query.purpose,
         )  # fmt: skip
         raise
-    budget.settle(answer.snapshot_id)  # charged for good before the answer leaves
-    body_key = (*answer.key, format)
-    prepared = service.bodies.get(body_key)
-    if prepared is None:
-        body = csv_body(answer) if format == "csv" else json_body(answer, caller)
-        prepared = (body, f'"{hashlib.sha256(body).hexdigest()[:40]}"')
-        service.bodies.put(body_key, prepared)
-    body, etag = prepared
-    headers = {
-        "X-Snapshot-Id": answer.snapshot_id,
-        "X-Snapshot-Status": "candidate" if answer.candidate else "approved",
-        # A client may keep the answer (never a shared cache) but asks again each time; the
-        # ETag is the answer's hash, so a new snapshot with the same numbers is a 304 too.
-        "Cache-Control": "private, no-cache",
-        "ETag": etag,
-    }
-    if answer.perturbed:
-        headers["X-Perturbed"] = "cell-key"
-    if format == "csv":
-        filename = f"{answer.metric.name}-{answer.snapshot_id}.csv"
-        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    unchanged = query.if_none_match is not None and _matches(query.if_none_match, etag)
-    # Every answer is audited before it leaves, a "you have it already" too.
-    audit_event(
-        audit,
-        request,
-        caller,
-        outcome=("preview_" if answer.candidate else "") + ("not_modified" if unchanged else "ok"),
-        status=304 if unchanged else 200,
-        parameters=parameters,
-        metric=name,
-        rows=len(answer.frame),
-        snapshot_id=answer.snapshot_id,
-        purpose=purpose,
-    )
-    if unchanged:
-        return Response(status_code=304, headers=headers)
-    media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
-    return Response(body, media_type=media, headers=headers)
+    reply = _Reply.of(answer, caller, budget, service, query)
+    audit_event(audit, request, caller, **reply.audit)
+    return reply.response
+
+
+async def serve_cached_metric(
+    request: Request,
+    caller: Caller,
+    budget: BudgetTicket,
+    service: MetricService,
+    audit: HashChainedLog,
+    query: MetricQuery,
+) -> Response | None:
+    """:func:`serve_metric` on the event loop for an answer this process holds already (the
+    same checks, bytes, headers and audit record; the record made durable by the audit log's
+    syncer thread while the loop serves others). None, with nothing done, when the answer is
+    not held or is refused: the caller then runs :func:`serve_metric` in a thread, which
+    computes it or audits the refusal."""
+    try:
+        answer = service.cached_answer(caller, query.request)
+    except ApiError:
+        return None
+    if answer is None:
+        return None
+    reply = _Reply.of(answer, caller, budget, service, query)
+    await audit_event_async(audit, audit_record(request, caller, **reply.audit))
+    return reply.response
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """An answer as it leaves: the response, and what its audit record says."""
+
+    response: Response
+    audit: dict[str, Any]
+
+    @classmethod
+    def of(
+        cls,
+        answer: MetricAnswer,
+        caller: Caller,
+        budget: BudgetTicket,
+        service: MetricService,
+        query: MetricQuery,
+    ) -> _Reply:
+        budget.settle(answer.snapshot_id)  # charged for good before the answer leaves
+        format = query.format
+        body_key = (*answer.key, format)
+        prepared = service.bodies.get(body_key)
+        if prepared is None:
+            body = csv_body(answer) if format == "csv" else json_body(answer, caller)
+            prepared = (body, f'"{hashlib.sha256(body).hexdigest()[:40]}"')
+            service.bodies.put(body_key, prepared)
+        body, etag = prepared
+        headers = {
+            "X-Snapshot-Id": answer.snapshot_id,
+            "X-Snapshot-Status": "candidate" if answer.candidate else "approved",
+            # A client may keep the answer (never a shared cache) but asks again each time; the
+            # ETag is the answer's hash, so a new snapshot with the same numbers is a 304 too.
+            "Cache-Control": "private, no-cache",
+            "ETag": etag,
+        }
+        if answer.perturbed:
+            headers["X-Perturbed"] = "cell-key"
+        if format == "csv":
+            filename = f"{answer.metric.name}-{answer.snapshot_id}.csv"
+            headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        unchanged = query.if_none_match is not None and _matches(query.if_none_match, etag)
+        # Every answer is audited before it leaves, a "you have it already" too.
+        audit = {
+            "outcome": ("preview_" if answer.candidate else "")
+            + ("not_modified" if unchanged else "ok"),
+            "status": 304 if unchanged else 200,
+            "parameters": query.parameters,
+            "metric": query.name,
+            "rows": len(answer.frame),
+            "snapshot_id": answer.snapshot_id,
+            "purpose": query.purpose,
+        }
+        if unchanged:
+            return cls(Response(status_code=304, headers=headers), audit)
+        media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
+        return cls(Response(body, media_type=media, headers=headers), audit)
 
 
 def _matches(if_none_match: str, etag: str) -> bool:
