@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, Required, TypedDict, Unpack
 
 from fastapi import Depends, Header, Request, Security
 from fastapi.concurrency import run_in_threadpool
@@ -263,53 +263,41 @@ def budget_place(
     return snapshot_id, fingerprint
 
 
+class AuditFields(TypedDict, total=False):
+    """What a route says of a request in its audit record (the key and the request itself are
+    filled in by :func:`audit_record`)."""
+
+    outcome: Required[str]
+    status: Required[int]
+    parameters: Required[dict[str, Any]]
+    metric: str | None
+    release_id: str | None
+    rows: int
+    snapshot_id: str | None
+    purpose: str | None
+
+
 def audit_event(
-    audit: HashChainedLog,
-    request: Request,
-    caller: Caller,
-    *,
-    outcome: str,
-    status: int,
-    parameters: dict[str, Any],
-    metric: str | None = None,
-    release_id: str | None = None,
-    rows: int = 0,
-    snapshot_id: str | None = None,
-    purpose: str | None = None,
+    audit: HashChainedLog, request: Request, caller: Caller, **fields: Unpack[AuditFields]
 ) -> None:
     """Record who asked what, when, why, and what they got; fails closed (503, no data)."""
-    event = audit_record(
-        request, caller, outcome=outcome, status=status, parameters=parameters, metric=metric,
-        release_id=release_id, rows=rows, snapshot_id=snapshot_id, purpose=purpose,
-    )  # fmt: skip
     try:
-        audit.append(event)
+        audit.append(audit_record(request, caller, **fields))
     except (AuditLogError, OSError) as exc:
         raise Unavailable("the audit log cannot be written; no data is returned") from exc
 
 
-async def audit_event_async(audit: HashChainedLog, record: dict[str, Any]) -> None:
-    """:func:`audit_event` for a coroutine, of a record :func:`audit_record` made (returns
-    once it is durable)."""
+async def audit_event_async(
+    audit: HashChainedLog, request: Request, caller: Caller, **fields: Unpack[AuditFields]
+) -> None:
+    """:func:`audit_event` for a coroutine (returns once the record is durable)."""
     try:
-        await audit.append_async(record)
+        await audit.append_async(audit_record(request, caller, **fields))
     except (AuditLogError, OSError) as exc:
         raise Unavailable("the audit log cannot be written; no data is returned") from exc
 
 
-def audit_record(
-    request: Request,
-    caller: Caller,
-    *,
-    outcome: str,
-    status: int,
-    parameters: dict[str, Any],
-    metric: str | None = None,
-    release_id: str | None = None,
-    rows: int = 0,
-    snapshot_id: str | None = None,
-    purpose: str | None = None,
-) -> dict[str, Any]:
+def audit_record(request: Request, caller: Caller, **fields: Unpack[AuditFields]) -> dict[str, Any]:
     """What an audit record of one request says: who asked what, when, why, what they got."""
     return {
         "key_id": caller.key_id,
@@ -318,12 +306,12 @@ def audit_record(
         "province_scope": caller.province,
         "method": request.method,
         "path": request.url.path,
-        "metric": metric,
-        "release_id": release_id,
-        "parameters": parameters,
-        "purpose": purpose,
-        "outcome": outcome,
-        "status": status,
-        "rows": rows,
-        "snapshot_id": snapshot_id,
+        "metric": fields.get("metric"),
+        "release_id": fields.get("release_id"),
+        "parameters": fields["parameters"],
+        "purpose": fields.get("purpose"),
+        "outcome": fields["outcome"],
+        "status": fields["status"],
+        "rows": fields.get("rows", 0),
+        "snapshot_id": fields.get("snapshot_id"),
     }

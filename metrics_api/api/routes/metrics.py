@@ -15,6 +15,7 @@ from lakehouse.reference.purposes import PURPOSES
 from metrics_api.api.answer_bodies import csv_body, json_body
 from metrics_api.api.deps import (
     Audit,
+    AuditFields,
     CurrentKey,
     LimitedKey,
     Limiter,
@@ -24,7 +25,6 @@ from metrics_api.api.deps import (
     Store,
     audit_event,
     audit_event_async,
-    audit_record,
 )
 from metrics_api.errors import ApiError, Forbidden, NotFound
 from metrics_api.limits import BudgetTicket
@@ -279,7 +279,7 @@ async def serve_cached_metric(
     if answer is None:
         return None
     reply = _Reply.of(answer, caller, budget, service, query)
-    await audit_event_async(audit, audit_record(request, caller, **reply.audit))
+    await audit_event_async(audit, request, caller, **reply.audit)
     return reply.response
 
 
@@ -288,7 +288,7 @@ class _Reply:
     """An answer as it leaves: the response, and what its audit record says."""
 
     response: Response
-    audit: dict[str, Any]
+    audit: AuditFields
 
     @classmethod
     def of(
@@ -323,7 +323,7 @@ class _Reply:
             headers["Content-Disposition"] = f'attachment; filename="{filename}"'
         unchanged = query.if_none_match is not None and _matches(query.if_none_match, etag)
         # Every answer is audited before it leaves, a "you have it already" too.
-        audit = {
+        audit: AuditFields = {
             "outcome": ("preview_" if answer.candidate else "")
             + ("not_modified" if unchanged else "ok"),
             "status": 304 if unchanged else 200,
