@@ -282,9 +282,14 @@ class GroupSync:
                     self._cond.acquire()
                     self._syncing = False
                     self._cond.notify_all()
-                self.syncs += 1
-                self.records += target - self._synced
-                self._synced = max(self._synced, target)
+                self._synced_up_to(target)
+
+    def _synced_up_to(self, target: int) -> None:
+        """Every record up to ticket ``target`` is on disk (called under the condition, after
+        an fsync that began once ``target`` was written)."""
+        self.syncs += 1
+        self.records += max(target - self._synced, 0)
+        self._synced = max(self._synced, target)
 
     async def durable_async(self, ticket: int) -> None:
         """:meth:`durable` for a coroutine: it waits on a future the syncer thread settles
@@ -309,29 +314,27 @@ class GroupSync:
             error: AuditLogError | None = None
             with self._cond:
                 while True:
-                    if any(ticket <= self._synced for ticket, _, _ in self._waiters):
-                        break  # made durable by an fsync already done (a thread's, or ours)
-                    if self._waiters and not self._syncing:
+                    # Settled without an fsync of ours when one already done (a thread's, or
+                    # ours) covers a waiter; else an fsync once no thread's is in flight.
+                    covered = any(ticket <= self._synced for ticket, _, _ in self._waiters)
+                    if covered or (self._waiters and not self._syncing):
                         break
                     if not self._cond.wait(timeout=60) and not self._waiters:
                         self._syncer = None  # idle for a minute: the next waiter starts one
                         return
-                fsync = not any(ticket <= self._synced for ticket, _, _ in self._waiters)
-                if fsync:
+                if not covered:
                     self._syncing = True
                     target = self._written
-            if fsync:
+            if not covered:
                 try:
                     _fsync(self.path)
                 except AuditLogError as exc:
                     error = exc
             with self._cond:
-                if fsync:
+                if not covered:
                     self._syncing = False
                     if error is None:
-                        self.syncs += 1
-                        self.records += max(target - self._synced, 0)
-                        self._synced = max(self._synced, target)
+                        self._synced_up_to(target)
                     self._cond.notify_all()
                 done = [w for w in self._waiters if w[0] <= self._synced or error is not None]
                 self._waiters = [w for w in self._waiters if w[0] > self._synced and error is None]
