@@ -35,7 +35,12 @@ where no cut in two is allowed, and of these the one lowering the loss most). Mo
 widest quasi-identifier; choosing by the loss a median cut removes instead lowered the loss of a
 million-record table by 7 % (LM 0.0088 to 0.0081) and of 200,000 records by 12 %, since a wide
 attribute whose median cut leaves both halves wide gains less than a narrower one split
-cleanly. A cell no cut can improve is final. A released value is the single value, or an ancestor when the set holds every
+cleanly. After every cut each set is trimmed to the values the cell still holds (a range
+to its lowest and highest): a cut on age leaves regencies of the set without a child in the
+cell, and showing them anyway was most of the loss: trimming lowered the million-record
+table's LM from 0.0081 to 0.0045 (anonypy's Mondrian, which releases a partition's own spread:
+0.0070). A cell no cut can improve
+is final. A released value is the single value, or an ancestor when the set holds every
 value the data has under it (e.g. "32": all of Jawa Barat's regencies, "05-09"), or a range of
 consecutive ages or years ("8-13"), or the set itself joined by "|" ("3201|3204": Kabupaten
 Bogor or Kabupaten Bandung). Every released class is therefore a cell that met every criterion,
@@ -214,6 +219,18 @@ def local_recode(
                 present = np.unique(qi.codes[lv][rows])
                 levels[j] = lv
                 sets[j] = present[np.argsort(levels_of[j].rank[lv][present])]
+            elif len(sets[j]) > 1:
+                # A cut on another quasi-identifier leaves some values of this one's set
+                # without records in the cell; the set shows only those it still holds.
+                # An ordered set stays a range: trimmed to its lowest and highest value held.
+                present = np.unique(qi.codes[levels[j]][rows])
+                if len(present) < len(sets[j]):
+                    if levels_of[j].ordered:
+                        rank = levels_of[j].rank[levels[j]]
+                        low, high = rank[present].min(), rank[present].max()
+                        sets[j] = sets[j][(rank[sets[j]] >= low) & (rank[sets[j]] <= high)]
+                    else:
+                        sets[j] = sets[j][np.isin(sets[j], present)]
             while len(sets[j]) == 1 and levels[j] > lowest[j]:
                 lv = levels[j] - 1
                 present = np.unique(qi.codes[lv][rows])

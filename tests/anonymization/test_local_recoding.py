@@ -13,7 +13,7 @@ from anonymization.hierarchies import age_hierarchy, province_hierarchy, sex_hie
 from anonymization.kanonymity import AnonymizationError, ClassCriteria, anonymize
 from anonymization.local_recoding import local_recode
 from anonymization.privacy_models import EntropyLDiversity, TCloseness
-from tests.anonymization.test_kanonymity import SENSITIVE, _children
+from tests.anonymization.test_kanonymity import CASE_TYPES, SENSITIVE, _children
 
 QIS = {"age": age_hierarchy(), "sex": sex_hierarchy(), "regency": province_hierarchy()}
 
@@ -79,6 +79,40 @@ def test_every_released_value_holds_its_records_and_stays_inside_one_parent() ->
             bounds = [tuple(int(x) for x in m.split("-")) for m in members]
             assert len({lo // 10 for lo, _ in bounds}) == 1, label  # one ten-year band
             assert own.apply(lambda a, b=bounds: any(lo <= a <= hi for lo, hi in b)).all()
+
+
+def test_a_released_set_names_only_values_its_class_holds() -> None:
+    """A set of regencies names only regencies some record of its class lives in, and a range
+    of ages starts and ends at ages some record of its class has: a cut on another
+    quasi-identifier leaves part of a set empty, and a set that still named those values would
+    cost the researcher detail for nothing (Mondrian releases a partition's own spread)."""
+    rng = np.random.default_rng(3)
+    n = 3000  # 37 regencies of two provinces, few children each: cells hold regency sets
+    codes = [f"32{i:02d}" for i in range(1, 19)] + [f"33{i:02d}" for i in range(1, 20)]
+    df = pd.DataFrame(
+        {
+            "age": rng.integers(0, 18, n),
+            "sex": rng.choice(["L", "P"], n),
+            "regency": rng.choice(codes, n),
+            SENSITIVE: rng.choice(CASE_TYPES, n),
+        }
+    )
+    released, _ = local_recode(df, QIS, SENSITIVE, 11, 2)
+    sets = ranges = 0
+    for (shown_regency, shown_age), rows in released.groupby(["regency", "age"]):
+        members = str(shown_regency).split("|")
+        if len(members) > 1 and all(len(m) == 4 for m in members):
+            sets += 1
+            assert set(members) == set(df["regency"].loc[rows.index]), shown_regency
+        bounds = str(shown_age).split("-")
+        if len(bounds) == 2:
+            low, high = int(bounds[0]), int(bounds[1])
+            if low % 5 == 0 and high - low in (4, 9):
+                continue  # a band of the hierarchy ("15-19"), not a range
+            ranges += 1
+            held = set(df["age"].loc[rows.index])
+            assert low in held and high in held, shown_age
+    assert sets > 0 and ranges > 0
 
 
 def test_keeps_geography_the_full_domain_optimum_gives_up() -> None:
