@@ -7,7 +7,9 @@ of ``--chunk`` rows as a chunked ingest does. Baseline, same run, same values: o
 ``hmac.digest(domain key, value, "sha256")`` per value, no normalisation and no cache (the least
 any keyed token costs in Python). "Two processes" tokenizes the same chunks split between two
 processes (the key is in both; ingestion itself keeps tokenization in one process and gives the
-second core the row checks), to show what two cores give.
+second core the row checks), to show what two cores give. A column's keyed hashes are computed
+by the embedded engine (``anonymization.keyed_hash``), which runs on both cores from one
+process; "keyed hashes in Python" turns that off.
 
     .venv/bin/python -m bench.tokenization [--children 100000] [--sources DIR] [--write-docs]
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hmac
 import multiprocessing
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -26,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
+from anonymization import keyed_hash
 from anonymization.tokens import Tokenizer
 from bench.report import machine, write_section
 from ingestion.contracts import load_contracts
@@ -68,6 +72,16 @@ def _tokenize(columns: Columns, chunk: int) -> int:
     return n
 
 
+def _tokenize_in_python(columns: Columns, chunk: int) -> int:
+    """As :func:`_tokenize` with every keyed hash computed in Python (the engine off)."""
+    engine_from = keyed_hash.COLUMN_FROM
+    keyed_hash.COLUMN_FROM = sys.maxsize
+    try:
+        return _tokenize(columns, chunk)
+    finally:
+        keyed_hash.COLUMN_FROM = engine_from
+
+
 def _bare(columns: Columns) -> int:
     tokenizer = Tokenizer(KEY)
     n = 0
@@ -101,6 +115,9 @@ def run(sources: Path, chunk: int) -> dict[str, object]:
         start = time.perf_counter()
         _tokenize(columns, chunk)
         rates["one"] = total / (time.perf_counter() - start)
+        start = time.perf_counter()
+        _tokenize_in_python(columns, chunk)
+        rates["python"] = total / (time.perf_counter() - start)
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
         list(pool.map(_tokenize, [{}, {}], [chunk, chunk]))  # start both workers first
@@ -122,6 +139,7 @@ def render(result: dict[str, object], children: int, chunk: int, load: str) -> s
     bare = rates["bare"]
     rows = [
         ("bare `hmac.digest` loop, one process", rates["bare"]),
+        ("`Tokenizer.tokenize_series`, keyed hashes in Python, one process", rates["python"]),
         ("`Tokenizer.tokenize_series`, one process", rates["one"]),
         ("`Tokenizer.tokenize_series`, two processes", rates["two"]),
     ]
@@ -135,6 +153,9 @@ Every direct identifier of the synthetic sources of {children:,} children ({len(
 columns: {", ".join(columns)}): {result["values"]:,} values, {result["distinct"]:,} distinct
 within their column; tokenized in chunks of {chunk:,} rows, as a chunked ingest hands them over.
 Baseline: one `hmac.digest` per value (no normalisation, no cache), same values, same run.
+`tokenize_series` hashes a column's distinct values in the embedded engine (chDB, on both
+cores) from {keyed_hash.COLUMN_FROM:,} of them; the row "keyed hashes in Python" is the same
+call with the engine off (each distinct value's HMAC in Python, as before).
 
 | path | values/s | / bare hmac.digest |
 |---|---:|---:|
