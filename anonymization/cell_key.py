@@ -40,11 +40,12 @@ Two rules on top of the table:
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+
+from anonymization.keyed_hash import KeyedSha256
 
 __all__ = [
     "KEY_RANGE",
@@ -113,12 +114,9 @@ def perturbation_table() -> pd.DataFrame:
 def record_keys(domain_key: bytes, table: str, ids: Iterable[object]) -> np.ndarray:
     """Each record's permanent key (0 .. KEY_RANGE - 1): a keyed hash of ``table`` and its
     primary key, so it is the same in every run and unknown to anyone without the key."""
-    prefix = f"{table}:".encode()
-    out = [
-        hmac.digest(domain_key, prefix + str(i).encode("utf-8"), "sha256")[0] % KEY_RANGE
-        for i in ids
-    ]
-    return np.asarray(out, dtype=np.int64)
+    messages = [f"{table}:{i}" for i in ids]
+    first_bytes = "".join(KeyedSha256(domain_key).prefixed_hex(messages, "", 2))
+    return np.frombuffer(bytes.fromhex(first_bytes), dtype=np.uint8).astype(np.int64) % KEY_RANGE
 
 
 def cell_keys(record_key_sums: np.ndarray | pd.Series) -> np.ndarray:

@@ -101,3 +101,18 @@ def test_the_same_records_give_the_same_cell_key_however_the_cell_is_cut() -> No
     # Keyed hash bytes are uniform: over many ids every key value turns up.
     many = record_keys(key, "t", range(20_000))
     assert len(set(many.tolist())) == KEY_RANGE
+
+
+def test_a_record_key_is_the_first_byte_of_the_keyed_hash_of_table_and_id() -> None:
+    """Recomputed with the stdlib, one id at a time, for a column long enough that the keyed
+    hashes are computed at once (``anonymization.keyed_hash``): keys must not move between
+    runs, or every perturbed table's noise would."""
+    import hmac
+
+    key = b"k" * 32
+    ids = [f"PL{i}" for i in range(6_000)] + [17, "ñ"]
+    expected = [
+        hmac.digest(key, f"placements.placements:{i}".encode(), "sha256")[0] % KEY_RANGE
+        for i in ids
+    ]
+    assert record_keys(key, "placements.placements", ids).tolist() == expected
