@@ -275,7 +275,7 @@ class Tokenizer:
         hashed = np.empty(len(messages) + 1, dtype=object)  # last slot: missing -> None
         hashed[-1] = None
         hashed[:-1] = self._mac(domain).prefixed_hex(
-            messages.tolist(), f"{_prefix(domain)}_", _TOKEN_HEX_CHARS
+            messages, f"{_prefix(domain)}_", _TOKEN_HEX_CHARS
         )
         tokens = np.empty(len(uniques) + 1, dtype=object)
         tokens[-1] = None
@@ -293,15 +293,21 @@ _CANONICAL_TOKEN = r"^[!-~]+$"
 _CANONICAL_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
+#: A phone as people write it in ASCII ("+62 812-3456-7890", "(0812) 3456.7890"): digits and
+#: separators, at least one digit. ``\D`` of such text is exactly its separators.
+_WRITTEN_PHONE = r"^[ +().-]*[0-9][0-9 +().-]*$"
+
+
 def _phone_fast(text: pa.Array) -> pa.Array:
-    national = pc.binary_join_element_wise("0", pc.utf8_slice_codeunits(text, 2), "")
-    return pc.if_else(pc.starts_with(text, "62"), national, text)
+    digits = pc.replace_substring_regex(text, r"[^0-9]+", "")
+    national = pc.binary_join_element_wise("0", pc.utf8_slice_codeunits(digits, 2), "")
+    return pc.if_else(pc.starts_with(digits, "62"), national, digits)
 
 
 _FAST: dict[str, tuple[str, Callable[[pa.Array], pa.Array]]] = {
     "person_name": (_CANONICAL_WORDS, pc.ascii_lower),
     "address": (_CANONICAL_WORDS, pc.ascii_lower),
-    "phone": (_CANONICAL_DIGITS, _phone_fast),
+    "phone": (_WRITTEN_PHONE, _phone_fast),
     "nik": (_CANONICAL_DIGITS, lambda a: a),
     "kk_number": (_CANONICAL_DIGITS, lambda a: a),
     "email": (_CANONICAL_TOKEN, pc.ascii_lower),

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from anonymization.keyed_hash import column_engine
 from anonymization.redaction import Redactor
 from anonymization.tokens import Tokenizer
 from anonymization.vault import TokenVault
@@ -559,7 +560,8 @@ def ingest_table(ctx: IngestionContext, contract: TableContract) -> TableIngestR
     report = TableIngestReport(table=contract.qualified_name)
     state = IngestionState.load(ctx.layout.ingestion_state(contract))
     state.skipped_erased = state.held_restricted = 0
-    return _ingest_table(ctx, contract, state, report)
+    with column_engine():  # the table's token columns hashed by chDB, on both cores
+        return _ingest_table(ctx, contract, state, report)
 
 
 def _ingest_table(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from anonymization.keyed_hash import COLUMN_FROM, KeyedSha256
+from anonymization.keyed_hash import COLUMN_FROM, KeyedSha256, column_engine
 from anonymization.tokens import Tokenizer
 
 KEY = b"keyed-hash-test-key-0123456789ab"
@@ -34,26 +34,32 @@ def test_the_engine_hashes_a_column_as_hmac_digest_does(key: bytes) -> None:
     """Keys shorter than, equal to and longer than a block (hashed first, RFC 2104)."""
     messages = _messages(COLUMN_FROM + 500, seed=len(key))
     mac = KeyedSha256(key)
-    hashed = mac._in_engine(messages, "nm_", 20)
-    assert hashed is not None  # the engine did it, not the Python fallback
-    assert hashed == _reference(key, messages, "nm_", 20)
-    assert mac._in_engine(messages, "", 64) == _reference(key, messages, "", 64)
+    with column_engine() as in_use:
+        assert in_use
+        hashed = mac._in_engine(messages, "nm_", 20)
+        assert hashed is not None  # the engine did it, not the Python fallback
+        assert list(hashed) == _reference(key, messages, "nm_", 20)
+        whole = mac._in_engine(messages, "", 64)
+        assert whole is not None and list(whole) == _reference(key, messages, "", 64)
+    assert mac._in_engine(messages, "nm_", 20) is None  # outside the scope: Python
 
 
 def test_a_short_column_and_one_message_give_the_same_tokens() -> None:
     messages = _messages(COLUMN_FROM * 2, seed=7)
     mac = KeyedSha256(KEY)
-    whole = mac.prefixed_hex(messages, "ph_", 20)
-    assert whole == _reference(KEY, messages, "ph_", 20)
-    assert mac.prefixed_hex(messages[:100], "ph_", 20) == whole[:100]
-    assert ["ph_" + mac.hexdigest(m.encode())[:20] for m in messages[:50]] == whole[:50]
+    with column_engine(), column_engine():  # nested scopes share one connection
+        whole = mac.prefixed_hex(messages, "ph_", 20)
+    assert list(whole) == _reference(KEY, messages, "ph_", 20)
+    assert list(mac.prefixed_hex(messages[:100], "ph_", 20)) == list(whole[:100])
+    assert ["ph_" + mac.hexdigest(m.encode())[:20] for m in messages[:50]] == list(whole[:50])
 
 
 def test_with_the_warehouse_open_in_this_process_the_column_is_hashed_in_python(
     tmp_path: Path,
 ) -> None:
-    """chDB binds one engine per process to one path: the embedded warehouse's. While it is
-    open the engine cannot take a column; the tokens come out the same from Python."""
+    """chDB binds one engine per process to one path: the embedded warehouse's. A scope opened
+    while it is open hashes in Python, with the same tokens; once the scope closes, the
+    warehouse can be opened again (the scope holds no engine after it)."""
     import clickhouse_connect
 
     messages = _messages(COLUMN_FROM + 10, seed=3)
@@ -61,12 +67,19 @@ def test_with_the_warehouse_open_in_this_process_the_column_is_hashed_in_python(
     client = clickhouse_connect.get_client(interface="chdb", path=str(tmp_path / "warehouse"))
     try:
         client.command("SELECT 1")
-        assert mac._in_engine(messages, "nm_", 20) is None
-        assert mac.prefixed_hex(messages, "nm_", 20) == _reference(KEY, messages, "nm_", 20)
+        with column_engine() as in_use:
+            assert not in_use
+            assert mac._in_engine(messages, "nm_", 20) is None
+            hashed = mac.prefixed_hex(messages, "nm_", 20)
+            assert list(hashed) == _reference(KEY, messages, "nm_", 20)
         assert client.command("SELECT 2") == 2  # the warehouse is unharmed
     finally:
         client.close()
-    assert mac._in_engine(messages, "nm_", 20) is not None  # the engine again once closed
+    with column_engine() as in_use:
+        assert in_use and mac._in_engine(messages, "nm_", 20) is not None
+    again = clickhouse_connect.get_client(interface="chdb", path=str(tmp_path / "warehouse"))
+    assert again.command("SELECT 3") == 3
+    again.close()
 
 
 def test_tokenize_series_of_a_large_column_equals_one_token_per_value() -> None:
@@ -75,7 +88,9 @@ def test_tokenize_series_of_a_large_column_equals_one_token_per_value() -> None:
     names = [f"  Siti   Nur{i}  " if i % 3 else f"SITI NUR{i}" for i in range(COLUMN_FROM * 2)]
     column = pd.Series([rng.choice(names) for _ in range(COLUMN_FROM * 3)] + [None, ""])
     tokenizer = Tokenizer(KEY)
-    tokens = tokenizer.tokenize_series("person_name", column)
+    with column_engine() as in_use:
+        assert in_use
+        tokens = tokenizer.tokenize_series("person_name", column)
     assert tokens.tolist() == [tokenizer.token("person_name", v) for v in column.tolist()]
 
 
