@@ -4,16 +4,16 @@ Why a column at once
 --------------------
 A token is one HMAC-SHA256 per distinct value, and ingestion tokenizes millions of values.
 In Python each HMAC is a handful of method calls around OpenSSL (~0.8 µs on this project's
-2-core machine when quiet), on one core. The embedded ClickHouse engine (chDB, already the
-warehouse's engine) computes ``SHA256`` in C++ over whole columns on every core; HMAC is two
-of those over the RFC 2104 pads, ``SHA256(outer_pad || SHA256(inner_pad || message))``, the
-same bytes as :func:`hmac.digest` (asserted in the tests).
+2-core machine when quiet). The embedded ClickHouse engine (chDB, already the warehouse's
+engine) computes ``SHA256`` in C++ over a whole column (~0.3 µs per HMAC); HMAC is two of
+those over the RFC 2104 pads, ``SHA256(outer_pad || SHA256(inner_pad || message))``, the same
+bytes as :func:`hmac.digest` (asserted in the tests).
 
-The query runs on one thread (a column of 10^5 is one stream; more threads only cost, and
-ingestion's other core has the row checks). Opening chDB costs ~30 ms, a query on an open
-connection ~2.5 ms, so columns are hashed there
-only inside :func:`column_engine` (ingestion opens it per table) and only from
-:data:`COLUMN_FROM` messages; anywhere else, and for short columns, in Python.
+A query runs on one thread: a chunk's column is one stream, more threads only cost, and
+ingestion's other core has the row checks. Opening chDB costs ~30 ms and a query on an open
+connection ~2.5 ms, so columns are hashed there only inside :func:`column_engine` (ingestion
+opens it per table) and only from :data:`COLUMN_FROM` messages; anywhere else, and for short
+columns, in Python.
 
 The key never enters query text: the pads travel as a one-row Arrow table read by chDB's
 ``Python()`` table function, like the messages, so no query log or error message can hold
