@@ -8,6 +8,8 @@ manifests as :class:`lakehouse.checks.CheckOutcome`.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -89,9 +91,20 @@ def check_pii_scan(
                 if found:
                     hits.append(f"{name}.{column}: {found[0]}")
     for name, text in (extra_texts or {}).items():
+        if name.endswith(".csv"):
+            # A CSV file is scanned field by field, each like a table value: read as one
+            # text, a label with a space ("Bali-Nusa Tenggara") made the whole file prose,
+            # and "Jawa|Sumatera" three fields later read as somebody's name.
+            fields = {f for row in csv.reader(io.StringIO(text)) for f in row if f}
+            for field in fields:
+                scanned += 1
+                found = scan_for_pii(field)
+                if found:
+                    hits.append(f"{name}: {found[0]}")
+            continue
         scanned += 1
-        # Data files are scanned like table values; the JSON documents the platform writes
-        # (dictionary, privacy report) in English only for numbers, e-mails and NIKs.
+        # The JSON documents the platform writes (dictionary, privacy report) are in English:
+        # scanned only for numbers, e-mails and NIKs.
         found = scan_for_pii(text, prose=not name.endswith(".json"))
         if found:
             hits.append(f"{name}: {found[0]}")

@@ -144,3 +144,24 @@ def test_our_own_ids_at_any_hour_pass_the_scan(hour: int) -> None:
     assert check_pii_scan({}, {"release/privacy_report.json": text}).passed
     # A real phone beside the id is still found.
     assert not check_pii_scan({}, {"x": text + " hp 0812 3456 7890"}).passed
+
+
+def test_a_csv_is_scanned_field_by_field() -> None:
+    """Generalised labels are public vocabulary: read as one text, a label with a space made
+    the whole file prose and an island-group set ("Jawa|Sumatera") read as a person's name,
+    which withheld a licensed release. Field by field, an identifier in any field is still
+    found, and a name in a sentence of one field too."""
+    labels = [
+        "ref,age,sex,region,year",
+        "t_1,1-6,M,Jawa|Sumatera,2023-2026",
+        "t_2,9-16,F,Bali-Nusa Tenggara,2018-2021",
+        "t_3,7-10,M,Kalimantan|Sulawesi|Sumatera,2016-2019",
+    ]
+    csv_text = "\n".join(labels) + "\n"
+    outcome = check_pii_scan({}, {"release/data.csv": csv_text})
+    assert outcome.passed, outcome.detail
+    assert outcome.metadata == {"strings_scanned": 19}  # distinct fields
+    leaked = csv_text + 't_4,"ibu Siti Aminah datang",F,Jawa,2020\n'
+    assert not check_pii_scan({}, {"release/data.csv": leaked}).passed
+    phone = csv_text + "t_5,0812-3456-7890,F,Jawa,2020\n"
+    assert not check_pii_scan({}, {"release/data.csv": phone}).passed
