@@ -8,6 +8,7 @@ executable explicitly instead of editing ``PATH``.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from functools import cache
@@ -17,6 +18,7 @@ from dagster_dbt import DbtProject
 from dagster_dbt.dbt_project import using_dagster_dev
 
 from lakehouse.layout import DBT_PROJECT_DIR
+from lakehouse.locks import exclusive_lock
 
 __all__ = ["DBT_PROJECT_DIR", "dbt_executable", "dbt_project", "parse_manifest"]
 
@@ -26,25 +28,45 @@ def dbt_executable() -> Path:
 
 
 def parse_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
-    """``dbt parse`` so the definitions can be built from the manifest (no warehouse needed)."""
-    proc = subprocess.run(
-        [
-            str(dbt_executable()),
-            "parse",
-            "--quiet",
-            "--project-dir",
-            str(project_dir),
-            "--profiles-dir",
-            str(project_dir),
-        ],
-        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
-    return project_dir / "target" / "manifest.json"
+    """``dbt parse`` so the definitions can be built from the manifest (no warehouse needed).
+
+    dbt writes its manifest in place, so a process reading ``target/manifest.json`` while
+    another parsed could read half a file (two test processes did). Parses therefore run one
+    at a time into ``target/parse/`` (its partial-parse state kept between them), and the
+    manifest is put in place by one rename: a reader sees the old file or the new one."""
+    target = project_dir / "target"
+    target.mkdir(parents=True, exist_ok=True)
+    private = target / "parse"
+    manifest = target / "manifest.json"
+    with exclusive_lock(
+        target / "parse.lock",
+        guards="dbt parse's own target directory",
+        purpose="dbt parse",
+        on_wait=lambda _: None,
+    ):
+        proc = subprocess.run(
+            [
+                str(dbt_executable()),
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(project_dir),
+                "--profiles-dir",
+                str(project_dir),
+                "--target-path",
+                str(private.resolve()),
+            ],
+            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
+        staged = target / f".manifest.json.{os.getpid()}"
+        shutil.copyfile(private / "manifest.json", staged)
+        os.replace(staged, manifest)
+    return manifest
 
 
 @cache
