@@ -84,6 +84,18 @@ def _scan_value(text: str) -> list[str]:
     return [found for part in text.split(SET_SEPARATOR) for found in scan_for_pii(part)]
 
 
+def _scan_values(values: Iterable[str], where: str, hits: list[str]) -> int:
+    """Scan each value as :func:`_scan_value` does, noting a hit as ``where`` (never the value
+    itself); returns how many values were scanned."""
+    scanned = 0
+    for text in values:
+        scanned += 1
+        found = _scan_value(text)
+        if found:
+            hits.append(f"{where}: {found[0]}")
+    return scanned
+
+
 def check_pii_scan(
     frames: Mapping[str, pd.DataFrame], extra_texts: Mapping[str, str] | None = None
 ) -> CheckOutcome:
@@ -96,22 +108,14 @@ def check_pii_scan(
         for column in frame.columns:
             if frame[column].dtype != object and not pd.api.types.is_string_dtype(frame[column]):
                 continue
-            for text in _strings(frame[column].unique()):
-                scanned += 1
-                found = _scan_value(text)
-                if found:
-                    hits.append(f"{name}.{column}: {found[0]}")
+            scanned += _scan_values(_strings(frame[column].unique()), f"{name}.{column}", hits)
     for name, text in (extra_texts or {}).items():
         if name.endswith(".csv"):
             # A CSV file is scanned field by field, each like a table value: read as one
             # text, a label with a space ("Bali-Nusa Tenggara") made the whole file prose,
             # and "Jawa|Sumatera" three fields later read as somebody's name.
-            fields = {f for row in csv.reader(io.StringIO(text)) for f in row if f}
-            for field in fields:
-                scanned += 1
-                found = _scan_value(field)
-                if found:
-                    hits.append(f"{name}: {found[0]}")
+            fields = set(_strings(f for row in csv.reader(io.StringIO(text)) for f in row))
+            scanned += _scan_values(fields, name, hits)
             continue
         scanned += 1
         # The JSON documents the platform writes (dictionary, privacy report) are in English:

@@ -266,8 +266,8 @@ class Tokenizer:
         expression over the whole column (:func:`normalize_many`), and only the rest are
         normalised one by one; values that normalise alike ("0812..." and "+62 812...") are
         hashed once. The keyed hashes of a column are computed at once
-        (:meth:`~anonymization.keyed_hash.KeyedSha256.prefixed_hex`: in the engine, on every
-        core, from a few thousand distinct values).
+        (:meth:`~anonymization.keyed_hash.KeyedSha256.prefixed_hex`: in chDB, inside
+        :func:`~anonymization.keyed_hash.column_engine`, from a few thousand distinct values).
         """
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         normalized = normalize_many(domain, np.asarray(uniques, dtype=object))

@@ -299,8 +299,8 @@ class TokenVault:
                 )
                 owned.append((token, domain, ref, nonce, ciphertext, created))
         # In token order: each row lands next to the last in the primary key's b-tree, so a
-        # batch touches each page once instead of a random page per row (a third less time
-        # at 10^5 rows into a vault of 5 * 10^5, more as the vault outgrows the page cache).
+        # batch touches each page once instead of a random page per row (executemany of 10^5
+        # rows into a vault of 5 * 10^5: 0.80 s instead of 1.36 s).
         owned.sort()
         shared.sort()
         before = self._conn.total_changes

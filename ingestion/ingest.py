@@ -560,7 +560,7 @@ def ingest_table(ctx: IngestionContext, contract: TableContract) -> TableIngestR
     report = TableIngestReport(table=contract.qualified_name)
     state = IngestionState.load(ctx.layout.ingestion_state(contract))
     state.skipped_erased = state.held_restricted = 0
-    with column_engine():  # the table's token columns hashed by chDB, on both cores
+    with column_engine():  # the table's token columns hashed by chDB, a column at once
         return _ingest_table(ctx, contract, state, report)
 
 

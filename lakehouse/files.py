@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 __all__ = [
     "ParquetStream",
+    "copy_file_atomic",
     "fresh_staging_dir",
     "read_json_object",
     "sha256_file",
@@ -66,6 +67,12 @@ def write_json_atomic(path: Path, payload: Any) -> None:
     """JSON with sorted keys and a trailing newline (stable bytes for the same payload)."""
     text = json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n"
     write_text_atomic(path, text)
+
+
+def copy_file_atomic(source: Path, path: Path) -> None:
+    """``source``'s bytes at ``path``, put in place by one rename."""
+    with _replacing(path) as tmp:
+        shutil.copyfile(source, tmp)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

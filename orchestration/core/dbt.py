@@ -8,7 +8,6 @@ executable explicitly instead of editing ``PATH``.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from functools import cache
@@ -17,6 +16,7 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 from dagster_dbt.dbt_project import using_dagster_dev
 
+from lakehouse.files import copy_file_atomic
 from lakehouse.layout import DBT_PROJECT_DIR
 from lakehouse.locks import exclusive_lock
 
@@ -63,9 +63,7 @@ def parse_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
         )
         if proc.returncode != 0:
             raise RuntimeError(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
-        staged = target / f".manifest.json.{os.getpid()}"
-        shutil.copyfile(private / "manifest.json", staged)
-        os.replace(staged, manifest)
+        copy_file_atomic(private / "manifest.json", manifest)
     return manifest
 
 
